@@ -1,0 +1,664 @@
+package org.align4j.core.kernels;
+
+import java.nio.FloatBuffer;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * CPU fast path: every GEMM through OpenBLAS's {@code cblas_sgemm} on ND4J's buffers, every
+ * elementwise and row-wise step as one fused Java loop over the off-heap memory, split over
+ * the cores. ND4J ops cost 13-20 us each and its softmax is 12x slower than PyTorch's
+ * (ARCHITECTURE.md), so the fast path issues none on the training step.
+ *
+ * <p>FLOAT only: any other data type goes to the generic kernels. Each method is held to
+ * {@link GenericKernels} by a parity test.
+ */
+public final class CpuKernels implements Kernels, AutoCloseable {
+
+    private static final int ROWS_PER_THREAD = 16;
+    private static final int BLOCK = 4096;
+
+    private final Kernels generic;
+    private final Parallel parallel;
+    /** Attention scratch (dP in backward, scores while decoding); grows to the largest use, then stays. */
+    private INDArray scratch;
+
+    public CpuKernels(Kernels generic, int threads) {
+        this.generic = generic;
+        this.parallel = new Parallel(threads);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    private static boolean fp32(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (a != null && a.dataType() != DataType.FLOAT) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private FloatPointer scratch(long length) {
+        if (scratch == null || scratch.length() < length) {
+            scratch = Nd4j.createUninitialized(DataType.FLOAT, length);
+        }
+        return Mem.pointer(scratch);
+    }
+
+    private FloatBuffer scratchFloats(long length) {
+        scratch(length);
+        return Mem.floats(scratch);
+    }
+
+    // ---------------------------------------------------------------- embedding
+
+    @Override
+    public void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe) {
+        if (!fp32(out, wte, wpe)) {
+            generic.embeddingForward(out, tokens, positions, wte, wpe);
+            return;
+        }
+        int c = (int) out.columns();
+        FloatBuffer o = Mem.floats(out);
+        FloatBuffer te = Mem.floats(wte);
+        FloatBuffer pe = Mem.floats(wpe);
+        parallel.forRange(tokens.length, ROWS_PER_THREAD, (from, to) -> {
+            float[] a = new float[c];
+            float[] b = new float[c];
+            for (int i = from; i < to; i++) {
+                te.get(tokens[i] * c, a);
+                pe.get(positions[i] * c, b);
+                for (int j = 0; j < c; j++) {
+                    a[j] += b[j];
+                }
+                o.put(i * c, a);
+            }
+        });
+    }
+
+    @Override
+    public void embeddingBackward(INDArray dwte, INDArray dwpe, INDArray dout, int[] tokens, int[] positions) {
+        if (!fp32(dwte, dwpe, dout)) {
+            generic.embeddingBackward(dwte, dwpe, dout, tokens, positions);
+            return;
+        }
+        int c = (int) dout.columns();
+        FloatBuffer d = Mem.floats(dout);
+        FloatBuffer te = Mem.floats(dwte);
+        FloatBuffer pe = Mem.floats(dwpe);
+        float[] g = new float[c];
+        float[] acc = new float[c];
+        // serial: repeated tokens write the same rows
+        for (int i = 0; i < tokens.length; i++) {
+            d.get(i * c, g);
+            addRow(te, tokens[i] * c, g, acc);
+            addRow(pe, positions[i] * c, g, acc);
+        }
+    }
+
+    private static void addRow(FloatBuffer target, int offset, float[] g, float[] tmp) {
+        target.get(offset, tmp);
+        for (int j = 0; j < g.length; j++) {
+            tmp[j] += g[j];
+        }
+        target.put(offset, tmp);
+    }
+
+    // ---------------------------------------------------------------- matmul
+
+    @Override
+    public void matmulForward(INDArray out, INDArray inp, INDArray w, boolean transposedWeight, INDArray bias) {
+        if (!fp32(out, inp, w, bias)) {
+            generic.matmulForward(out, inp, w, transposedWeight, bias);
+            return;
+        }
+        int n = (int) inp.rows();
+        int c = (int) inp.columns();
+        int oc = (int) out.columns();
+        float beta = 0f;
+        if (bias != null) {
+            FloatBuffer o = Mem.floats(out);
+            float[] b = new float[oc];
+            Mem.floats(bias).get(0, b);
+            parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    o.put(i * oc, b);
+                }
+            });
+            beta = 1f;
+        }
+        Blas.sgemm(false, transposedWeight, n, oc, c, 1f, Mem.pointer(inp), 0, c,
+                Mem.pointer(w), 0, transposedWeight ? c : oc, beta, Mem.pointer(out), 0, oc);
+    }
+
+    @Override
+    public void matmulBackward(INDArray dinp, INDArray dw, INDArray db, INDArray dout, INDArray inp, INDArray w,
+                               boolean transposedWeight) {
+        if (!fp32(dinp, dw, db, dout, inp, w)) {
+            generic.matmulBackward(dinp, dw, db, dout, inp, w, transposedWeight);
+            return;
+        }
+        int n = (int) inp.rows();
+        int c = (int) inp.columns();
+        int oc = (int) dout.columns();
+        FloatPointer pd = Mem.pointer(dout);
+        if (dinp != null) {
+            Blas.sgemm(false, !transposedWeight, n, c, oc, 1f, pd, 0, oc, Mem.pointer(w), 0,
+                    transposedWeight ? c : oc, 0f, Mem.pointer(dinp), 0, c);
+        }
+        if (transposedWeight) {
+            Blas.sgemm(true, false, oc, c, n, 1f, pd, 0, oc, Mem.pointer(inp), 0, c, 1f, Mem.pointer(dw), 0, c);
+        } else {
+            Blas.sgemm(true, false, c, oc, n, 1f, Mem.pointer(inp), 0, c, pd, 0, oc, 1f, Mem.pointer(dw), 0, oc);
+        }
+        if (db != null) {
+            FloatBuffer d = Mem.floats(dout);
+            FloatBuffer bias = Mem.floats(db);
+            // columns split over threads; each thread sums its columns over all rows
+            parallel.forRange(oc, 64, (from, to) -> {
+                int len = to - from;
+                float[] row = new float[len];
+                float[] sum = new float[len];
+                for (int i = 0; i < n; i++) {
+                    d.get(i * oc + from, row, 0, len);
+                    for (int j = 0; j < len; j++) {
+                        sum[j] += row[j];
+                    }
+                }
+                float[] cur = new float[len];
+                bias.get(from, cur, 0, len);
+                for (int j = 0; j < len; j++) {
+                    cur[j] += sum[j];
+                }
+                bias.put(from, cur, 0, len);
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- layer norm
+
+    @Override
+    public void layerNormForward(INDArray out, INDArray mean, INDArray rstd, INDArray inp, INDArray gain,
+                                 INDArray bias, double eps) {
+        if (!fp32(out, mean, rstd, inp, gain, bias)) {
+            generic.layerNormForward(out, mean, rstd, inp, gain, bias, eps);
+            return;
+        }
+        int n = (int) inp.rows();
+        int c = (int) inp.columns();
+        FloatBuffer x = Mem.floats(inp);
+        FloatBuffer o = Mem.floats(out);
+        FloatBuffer mb = Mem.floats(mean);
+        FloatBuffer rb = Mem.floats(rstd);
+        float[] g = new float[c];
+        float[] b = new float[c];
+        Mem.floats(gain).get(0, g);
+        Mem.floats(bias).get(0, b);
+        parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
+            float[] row = new float[c];
+            for (int i = from; i < to; i++) {
+                x.get(i * c, row);
+                float m = 0f;
+                for (int j = 0; j < c; j++) {
+                    m += row[j];
+                }
+                m /= c;
+                float v = 0f;
+                for (int j = 0; j < c; j++) {
+                    float d = row[j] - m;
+                    v += d * d;
+                }
+                v /= c;
+                float r = (float) (1.0 / Math.sqrt(v + eps));
+                for (int j = 0; j < c; j++) {
+                    row[j] = (row[j] - m) * r * g[j] + b[j];
+                }
+                o.put(i * c, row);
+                mb.put(i, m);
+                rb.put(i, r);
+            }
+        });
+    }
+
+    @Override
+    public void layerNormBackward(INDArray dinp, INDArray dgain, INDArray dbias, INDArray dout, INDArray inp,
+                                  INDArray gain, INDArray mean, INDArray rstd) {
+        if (!fp32(dinp, dgain, dbias, dout, inp, gain, mean, rstd)) {
+            generic.layerNormBackward(dinp, dgain, dbias, dout, inp, gain, mean, rstd);
+            return;
+        }
+        int n = (int) inp.rows();
+        int c = (int) inp.columns();
+        FloatBuffer x = Mem.floats(inp);
+        FloatBuffer dy = Mem.floats(dout);
+        FloatBuffer dx = Mem.floats(dinp);
+        FloatBuffer mb = Mem.floats(mean);
+        FloatBuffer rb = Mem.floats(rstd);
+        float[] g = new float[c];
+        Mem.floats(gain).get(0, g);
+        float[] dgTotal = new float[c];
+        float[] dbTotal = new float[c];
+        parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
+            float[] xr = new float[c];
+            float[] dyr = new float[c];
+            float[] dxr = new float[c];
+            float[] dg = new float[c];
+            float[] db = new float[c];
+            for (int i = from; i < to; i++) {
+                x.get(i * c, xr);
+                dy.get(i * c, dyr);
+                dx.get(i * c, dxr);
+                float m = mb.get(i);
+                float r = rb.get(i);
+                float meanD = 0f;
+                float meanDx = 0f;
+                for (int j = 0; j < c; j++) {
+                    float xhat = (xr[j] - m) * r;
+                    float d = dyr[j] * g[j];
+                    dg[j] += dyr[j] * xhat;
+                    db[j] += dyr[j];
+                    meanD += d;
+                    meanDx += d * xhat;
+                    xr[j] = xhat;
+                }
+                meanD /= c;
+                meanDx /= c;
+                for (int j = 0; j < c; j++) {
+                    dxr[j] += (dyr[j] * g[j] - meanD - xr[j] * meanDx) * r;
+                }
+                dx.put(i * c, dxr);
+            }
+            synchronized (dgTotal) {
+                for (int j = 0; j < c; j++) {
+                    dgTotal[j] += dg[j];
+                    dbTotal[j] += db[j];
+                }
+            }
+        });
+        addInto(Mem.floats(dgain), dgTotal);
+        addInto(Mem.floats(dbias), dbTotal);
+    }
+
+    private static void addInto(FloatBuffer target, float[] values) {
+        float[] cur = new float[values.length];
+        target.get(0, cur);
+        for (int j = 0; j < values.length; j++) {
+            cur[j] += values[j];
+        }
+        target.put(0, cur);
+    }
+
+    // ---------------------------------------------------------------- elementwise
+
+    @Override
+    public void geluForward(INDArray out, INDArray inp) {
+        if (!fp32(out, inp)) {
+            generic.geluForward(out, inp);
+            return;
+        }
+        FloatBuffer x = Mem.floats(inp);
+        FloatBuffer o = Mem.floats(out);
+        final float s = (float) GenericKernels.GELU_SCALE;
+        final float k = (float) GenericKernels.GELU_CUBIC;
+        blocks(inp.length(), (from, len) -> {
+            float[] v = new float[len];
+            x.get(from, v, 0, len);
+            for (int j = 0; j < len; j++) {
+                float xv = v[j];
+                float t = FastMath.tanh(s * (xv + k * xv * xv * xv));
+                v[j] = 0.5f * xv * (1f + t);
+            }
+            o.put(from, v, 0, len);
+        });
+    }
+
+    @Override
+    public void geluBackward(INDArray dinp, INDArray inp, INDArray dout) {
+        if (!fp32(dinp, inp, dout)) {
+            generic.geluBackward(dinp, inp, dout);
+            return;
+        }
+        FloatBuffer x = Mem.floats(inp);
+        FloatBuffer dy = Mem.floats(dout);
+        FloatBuffer dx = Mem.floats(dinp);
+        final float s = (float) GenericKernels.GELU_SCALE;
+        final float k = (float) GenericKernels.GELU_CUBIC;
+        blocks(inp.length(), (from, len) -> {
+            float[] v = new float[len];
+            float[] d = new float[len];
+            x.get(from, v, 0, len);
+            dy.get(from, d, 0, len);
+            for (int j = 0; j < len; j++) {
+                float xv = v[j];
+                float x2 = xv * xv;
+                float t = FastMath.tanh(s * (xv + k * x2 * xv));
+                float du = s * (1f + 3f * k * x2);
+                d[j] *= 0.5f * (1f + t) + 0.5f * xv * (1f - t * t) * du;
+            }
+            dx.put(from, d, 0, len);
+        });
+    }
+
+    @Override
+    public void add(INDArray out, INDArray a, INDArray b) {
+        if (!fp32(out, a, b)) {
+            generic.add(out, a, b);
+            return;
+        }
+        FloatBuffer o = Mem.floats(out);
+        FloatBuffer fa = Mem.floats(a);
+        FloatBuffer fb = Mem.floats(b);
+        blocks(out.length(), (from, len) -> {
+            float[] u = new float[len];
+            float[] v = new float[len];
+            fa.get(from, u, 0, len);
+            fb.get(from, v, 0, len);
+            for (int j = 0; j < len; j++) {
+                u[j] += v[j];
+            }
+            o.put(from, u, 0, len);
+        });
+    }
+
+    /** Body over a block of a flat range. */
+    @FunctionalInterface
+    private interface BlockBody {
+        void run(int from, int length);
+    }
+
+    private void blocks(long total, BlockBody body) {
+        int n = (int) total;
+        int nBlocks = (n + BLOCK - 1) / BLOCK;
+        parallel.forRange(nBlocks, 4, (from, to) -> {
+            for (int blk = from; blk < to; blk++) {
+                int start = blk * BLOCK;
+                body.run(start, Math.min(BLOCK, n - start));
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    private static float[] maskOf(INDArray keyMask, int batch, int keys) {
+        float[] m = new float[batch * keys];
+        if (keyMask == null) {
+            java.util.Arrays.fill(m, 1f);
+        } else {
+            Mem.floats(keyMask).get(0, m);
+        }
+        return m;
+    }
+
+    /**
+     * Softmax over visible keys of each row of {@code scores}, in place. Row {@code r} belongs to
+     * batch {@code r / (heads * steps)} and query position {@code start + r % steps}; rows have
+     * {@code keys} entries; {@code mask} has {@code maskStride} entries per batch row.
+     */
+    private void maskedSoftmaxRows(FloatBuffer scores, int rows, int heads, int steps, int keys, int start,
+                                   float[] mask, int maskStride) {
+        parallel.forRange(rows, ROWS_PER_THREAD, (from, to) -> {
+            float[] row = new float[keys];
+            for (int r = from; r < to; r++) {
+                int b = r / (heads * steps);
+                int i = start + r % steps;
+                int base = b * maskStride;
+                int last = Math.min(i, keys - 1);
+                scores.get(r * keys, row);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j <= last; j++) {
+                    if ((mask[base + j] != 0f || j == i) && row[j] > max) {
+                        max = row[j];
+                    }
+                }
+                float sum = 0f;
+                for (int j = 0; j <= last; j++) {
+                    if (mask[base + j] != 0f || j == i) {
+                        float e = FastMath.exp(row[j] - max);
+                        row[j] = e;
+                        sum += e;
+                    } else {
+                        row[j] = 0f;
+                    }
+                }
+                float inv = 1f / sum;
+                for (int j = 0; j <= last; j++) {
+                    row[j] *= inv;
+                }
+                for (int j = last + 1; j < keys; j++) {
+                    row[j] = 0f;
+                }
+                scores.put(r * keys, row);
+            }
+        });
+    }
+
+    @Override
+    public void attentionForward(INDArray out, INDArray probs, INDArray qkv, INDArray keyMask, int batch, int time,
+                                 int heads) {
+        if (!fp32(out, probs, qkv, keyMask)) {
+            generic.attentionForward(out, probs, qkv, keyMask, batch, time, heads);
+            return;
+        }
+        int c = (int) out.columns();
+        int c3 = 3 * c;
+        int hs = c / heads;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        FloatPointer q = Mem.pointer(qkv);
+        FloatPointer k = Mem.pointer(qkv);
+        FloatPointer p = Mem.pointer(probs);
+        long tt = (long) time * time;
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                long rowBase = (long) b * time * c3 + (long) h * hs;
+                Blas.sgemm(false, true, time, time, hs, scale, q, rowBase, c3, k, rowBase + c, c3, 0f, p,
+                        (b * heads + h) * tt, time);
+            }
+        }
+        maskedSoftmaxRows(Mem.floats(probs), batch * heads * time, heads, time, time, 0, maskOf(keyMask, batch, time),
+                time);
+        FloatPointer v = Mem.pointer(qkv);
+        FloatPointer o = Mem.pointer(out);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                long rowBase = (long) b * time * c3 + (long) h * hs;
+                Blas.sgemm(false, false, time, hs, time, 1f, p, (b * heads + h) * tt, time, v, rowBase + 2L * c, c3,
+                        0f, o, (long) b * time * c + (long) h * hs, c);
+            }
+        }
+    }
+
+    @Override
+    public void attentionBackward(INDArray dqkv, INDArray dout, INDArray probs, INDArray qkv, int batch, int time,
+                                  int heads) {
+        if (!fp32(dqkv, dout, probs, qkv)) {
+            generic.attentionBackward(dqkv, dout, probs, qkv, batch, time, heads);
+            return;
+        }
+        int c = (int) dout.columns();
+        int c3 = 3 * c;
+        int hs = c / heads;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        long tt = (long) time * time;
+        int rows = batch * heads * time;
+        FloatPointer dp = scratch((long) rows * time);
+        FloatPointer p = Mem.pointer(probs);
+        FloatPointer dy = Mem.pointer(dout);
+        FloatPointer a = Mem.pointer(qkv);
+        FloatPointer d = Mem.pointer(dqkv);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                long pOff = (b * heads + h) * tt;
+                long yOff = (long) b * time * c + (long) h * hs;
+                long rowBase = (long) b * time * c3 + (long) h * hs;
+                // dP = dY V^T ; dV = P^T dY
+                Blas.sgemm(false, true, time, time, hs, 1f, dy, yOff, c, a, rowBase + 2L * c, c3, 0f, dp, pOff, time);
+                Blas.sgemm(true, false, time, hs, time, 1f, p, pOff, time, dy, yOff, c, 0f, d, rowBase + 2L * c, c3);
+            }
+        }
+        FloatBuffer pb = Mem.floats(probs);
+        FloatBuffer dpb = scratchFloats((long) rows * time);
+        parallel.forRange(rows, ROWS_PER_THREAD, (from, to) -> {
+            float[] pr = new float[time];
+            float[] dr = new float[time];
+            for (int r = from; r < to; r++) {
+                pb.get(r * time, pr);
+                dpb.get(r * time, dr);
+                float dot = 0f;
+                for (int j = 0; j < time; j++) {
+                    dot += dr[j] * pr[j];
+                }
+                for (int j = 0; j < time; j++) {
+                    dr[j] = pr[j] * (dr[j] - dot) * scale;
+                }
+                dpb.put(r * time, dr);
+            }
+        });
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                long pOff = (b * heads + h) * tt;
+                long rowBase = (long) b * time * c3 + (long) h * hs;
+                // dQ = dS K ; dK = dS^T Q
+                Blas.sgemm(false, false, time, hs, time, 1f, dp, pOff, time, a, rowBase + c, c3, 0f, d, rowBase, c3);
+                Blas.sgemm(true, false, time, hs, time, 1f, dp, pOff, time, a, rowBase, c3, 0f, d, rowBase + c, c3);
+            }
+        }
+    }
+
+    @Override
+    public void attentionWithCache(INDArray out, INDArray qkv, INDArray kCache, INDArray vCache, INDArray keyMask,
+                                   int batch, int steps, int start, int heads) {
+        if (!fp32(out, qkv, kCache, vCache, keyMask)) {
+            generic.attentionWithCache(out, qkv, kCache, vCache, keyMask, batch, steps, start, heads);
+            return;
+        }
+        int c = (int) out.columns();
+        int c3 = 3 * c;
+        int hs = c / heads;
+        int capacity = (int) kCache.size(1);
+        int keys = start + steps;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        FloatBuffer src = Mem.floats(qkv);
+        FloatBuffer kc = Mem.floats(kCache);
+        FloatBuffer vc = Mem.floats(vCache);
+        float[] row = new float[c];
+        for (int b = 0; b < batch; b++) {
+            for (int s = 0; s < steps; s++) {
+                int r = b * steps + s;
+                long dst = ((long) b * capacity + start + s) * c;
+                src.get(r * c3 + c, row);
+                kc.put((int) dst, row);
+                src.get(r * c3 + 2 * c, row);
+                vc.put((int) dst, row);
+            }
+        }
+        int rows = batch * heads * steps;
+        FloatPointer sc = scratch((long) rows * keys);
+        FloatPointer q = Mem.pointer(qkv);
+        FloatPointer kp = Mem.pointer(kCache);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                Blas.sgemm(false, true, steps, keys, hs, scale, q, (long) b * steps * c3 + (long) h * hs, c3,
+                        kp, (long) b * capacity * c + (long) h * hs, c, 0f, sc, (long) (b * heads + h) * steps * keys,
+                        keys);
+            }
+        }
+        maskedSoftmaxRows(scratchFloats((long) rows * keys), rows, heads, steps, keys, start,
+                maskOf(keyMask, batch, capacity), capacity);
+        FloatPointer vp = Mem.pointer(vCache);
+        FloatPointer o = Mem.pointer(out);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                Blas.sgemm(false, false, steps, hs, keys, 1f, sc, (long) (b * heads + h) * steps * keys, keys,
+                        vp, (long) b * capacity * c + (long) h * hs, c, 0f, o, (long) b * steps * c + (long) h * hs, c);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    @Override
+    public double crossEntropy(INDArray logits, int[] targets, float[] weights, INDArray dlogits) {
+        if (!fp32(logits, dlogits)) {
+            return generic.crossEntropy(logits, targets, weights, dlogits);
+        }
+        int n = (int) logits.rows();
+        int v = (int) logits.columns();
+        FloatBuffer in = Mem.floats(logits);
+        FloatBuffer out = Mem.floats(dlogits);
+        double[] total = new double[1];
+        parallel.forRange(n, 4, (from, to) -> {
+            float[] row = new float[v];
+            double loss = 0;
+            for (int i = from; i < to; i++) {
+                float w = weights[i];
+                if (w == 0f) {
+                    java.util.Arrays.fill(row, 0f);
+                    out.put(i * v, row);
+                    continue;
+                }
+                in.get(i * v, row);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < v; j++) {
+                    max = Math.max(max, row[j]);
+                }
+                int t = targets[i];
+                float logit = row[t];
+                float sum = 0f;
+                for (int j = 0; j < v; j++) {
+                    float e = FastMath.exp(row[j] - max);
+                    row[j] = e;
+                    sum += e;
+                }
+                loss -= w * (logit - max - Math.log(sum));
+                float scale = w / sum;
+                for (int j = 0; j < v; j++) {
+                    row[j] *= scale;
+                }
+                row[t] -= w;
+                out.put(i * v, row);
+            }
+            synchronized (total) {
+                total[0] += loss;
+            }
+        });
+        return total[0];
+    }
+
+    @Override
+    public void logProbsOf(INDArray logits, int[] targets, double[] out) {
+        if (!fp32(logits)) {
+            generic.logProbsOf(logits, targets, out);
+            return;
+        }
+        int n = (int) logits.rows();
+        int v = (int) logits.columns();
+        FloatBuffer in = Mem.floats(logits);
+        parallel.forRange(n, 4, (from, to) -> {
+            float[] row = new float[v];
+            for (int i = from; i < to; i++) {
+                in.get(i * v, row);
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < v; j++) {
+                    max = Math.max(max, row[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < v; j++) {
+                    sum += FastMath.exp(row[j] - max);
+                }
+                out[i] = row[targets[i]] - max - Math.log(sum);
+            }
+        });
+    }
+
+    @Override
+    public void close() {
+        parallel.close();
+    }
+}

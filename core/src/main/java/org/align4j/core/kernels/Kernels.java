@@ -1,0 +1,93 @@
+package org.align4j.core.kernels;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The numerical building blocks of the transformer, each a forward and a backward (as in
+ * llm.c). Activations are 2-D row-major {@code [N, C]} with {@code N = B * T} rows.
+ *
+ * <p>Conventions shared by every implementation:
+ * <ul>
+ *   <li>Outputs are overwritten; parameter gradients ({@code dw}, {@code db}, {@code dgain})
+ *       are accumulated ({@code +=}) so that micro-batches and tied weights add up;
+ *       {@code dinp} of layer norm is accumulated (it is the residual stream's gradient),
+ *       {@code dinp} of matmul is overwritten.</li>
+ *   <li>Attention visibility: key {@code j} is visible to the query at absolute position
+ *       {@code i} iff {@code j <= i} and (key {@code j} is not padding or {@code j == i}).
+ *       The diagonal keeps a padding query's softmax well defined; its output is never
+ *       read by a loss.</li>
+ *   <li>Every array may be FLOAT or DOUBLE; fast paths may delegate non-FLOAT work to the
+ *       generic implementation.</li>
+ * </ul>
+ */
+public interface Kernels {
+
+    String name();
+
+    /** {@code out[N,V] = wte[tok] + wpe[pos]} row by row. */
+    void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe);
+
+    /** {@code dwte[tok[i]] += dout[i]; dwpe[pos[i]] += dout[i]}; repeated tokens add up. */
+    void embeddingBackward(INDArray dwte, INDArray dwpe, INDArray dout, int[] tokens, int[] positions);
+
+    /**
+     * {@code out = inp · w + bias} where {@code w} is {@code [C, OC]}, or {@code inp · wᵀ}
+     * for {@code w} of {@code [OC, C]} when {@code transposedWeight} (the tied LM head).
+     * {@code bias} may be null.
+     */
+    void matmulForward(INDArray out, INDArray inp, INDArray w, boolean transposedWeight, INDArray bias);
+
+    /** {@code dinp = dout · wᵀ} (overwritten, skipped if null); {@code dw += ...}; {@code db += Σ rows}. */
+    void matmulBackward(INDArray dinp, INDArray dw, INDArray db, INDArray dout, INDArray inp, INDArray w,
+                        boolean transposedWeight);
+
+    /** Layer norm over the last dimension; saves per-row {@code mean} and {@code rstd} ({@code [N]}). */
+    void layerNormForward(INDArray out, INDArray mean, INDArray rstd, INDArray inp, INDArray gain, INDArray bias,
+                          double eps);
+
+    /** {@code dinp += ...}, {@code dgain += ...}, {@code dbias += ...}. */
+    void layerNormBackward(INDArray dinp, INDArray dgain, INDArray dbias, INDArray dout, INDArray inp,
+                           INDArray gain, INDArray mean, INDArray rstd);
+
+    /** GELU, tanh approximation: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
+    void geluForward(INDArray out, INDArray inp);
+
+    /** {@code dinp = dout * gelu'(inp)}; {@code dinp} may be {@code dout}. */
+    void geluBackward(INDArray dinp, INDArray inp, INDArray dout);
+
+    /** {@code out = a + b}; {@code out} may alias either input. */
+    void add(INDArray out, INDArray a, INDArray b);
+
+    /**
+     * Causal self-attention over a fused {@code qkv [B*T, 3C]} (q, k, v column blocks, heads
+     * contiguous inside each block). Writes {@code out [B*T, C]} and saves the attention
+     * probabilities {@code probs [B, H, T, T]}. {@code keyMask [B, T]}: 1 for real tokens,
+     * 0 for padding; null means no padding.
+     */
+    void attentionForward(INDArray out, INDArray probs, INDArray qkv, INDArray keyMask, int batch, int time,
+                          int heads);
+
+    /** Writes {@code dqkv [B*T, 3C]} (overwritten) from {@code dout [B*T, C]}. */
+    void attentionBackward(INDArray dqkv, INDArray dout, INDArray probs, INDArray qkv, int batch, int time,
+                           int heads);
+
+    /**
+     * Attention for incremental decoding. The {@code steps} new tokens of each sequence sit in
+     * {@code qkv [B*steps, 3C]} at absolute positions {@code start .. start+steps-1}; their keys
+     * and values are first written into the caches {@code kCache, vCache [B, capacity, C]}, then
+     * each query attends to cache positions {@code 0 .. its own}. {@code keyMask [B, capacity]}
+     * marks real tokens (null: none are padding).
+     */
+    void attentionWithCache(INDArray out, INDArray qkv, INDArray kCache, INDArray vCache, INDArray keyMask,
+                            int batch, int steps, int start, int heads);
+
+    /**
+     * Softmax cross-entropy fused with its gradient: returns {@code Σ_i w_i · -log softmax(logits_i)[t_i]}
+     * and writes {@code dlogits_i = w_i (softmax(logits_i) - onehot(t_i))} (rows with
+     * {@code w_i == 0} get zeros). {@code dlogits} may be {@code logits} (in place).
+     */
+    double crossEntropy(INDArray logits, int[] targets, float[] weights, INDArray dlogits);
+
+    /** {@code out[i] = log softmax(logits_i)[t_i]} for every row. */
+    void logProbsOf(INDArray logits, int[] targets, double[] out);
+}

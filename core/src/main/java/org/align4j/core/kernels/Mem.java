@@ -1,0 +1,49 @@
+package org.align4j.core.kernels;
+
+import java.nio.FloatBuffer;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Direct access to the off-heap memory of a FLOAT INDArray (contiguous row-major, or a view of one). */
+final class Mem {
+
+    private Mem() {
+    }
+
+    /** Pointer to the array's first element (ND4J's view buffers already point there). */
+    static FloatPointer pointer(INDArray a) {
+        check(a);
+        return new FloatPointer(a.data().addressPointer());
+    }
+
+    /** FloatBuffer over the array's elements, index 0 at its first element. */
+    static FloatBuffer floats(INDArray a) {
+        check(a);
+        return new FloatPointer(a.data().addressPointer()).capacity(a.length()).asBuffer();
+    }
+
+    private static void check(INDArray a) {
+        if (a.dataType() != DataType.FLOAT) {
+            throw new IllegalArgumentException("fast kernels take FLOAT arrays, got " + a.dataType());
+        }
+        if (a.ordering() != 'c' || !isContiguous(a)) {
+            throw new IllegalArgumentException("fast kernels take contiguous row-major arrays, got strides "
+                    + java.util.Arrays.toString(a.stride()) + " for shape " + java.util.Arrays.toString(a.shape()));
+        }
+    }
+
+    private static boolean isContiguous(INDArray a) {
+        long expected = 1;
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (shape[d] != 1 && stride[d] != expected) {
+                return false;
+            }
+            expected *= shape[d];
+        }
+        return true;
+    }
+}

@@ -1,0 +1,314 @@
+package org.align4j.core.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.align4j.core.kernels.Kernels;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * GPT-2 with a hand-written backward pass: learned positions, pre-LayerNorm blocks, fused QKV,
+ * causal attention, tanh GELU, final LayerNorm, LM head tied to the token embedding.
+ *
+ * <p>Two entry points share one backward path: {@link #forward}/{@link #backward} for logits
+ * (SFT, PPO, DPO) and {@link #forwardHidden}/{@link #backwardHidden} for the final hidden
+ * states that scalar heads (reward, value) read. A backward call must follow the forward of
+ * the same batch; gradients accumulate until {@link #zeroGradients()}.
+ */
+public final class GptModel {
+
+    private final GptConfig config;
+    private final Kernels kernels;
+    private final ParameterSet params;
+    private final Layer[] layers;
+    private ParameterSet grads;
+    private Layer[] gradLayers;
+    private final Activations acts;
+    private TokenBatch current;
+
+    /** Views of one block's parameters (or gradients), by their GPT-2 names. */
+    private record Layer(INDArray ln1g, INDArray ln1b, INDArray qkvW, INDArray qkvB, INDArray projW, INDArray projB,
+                         INDArray ln2g, INDArray ln2b, INDArray fcW, INDArray fcB, INDArray fcProjW,
+                         INDArray fcProjB) {
+        static Layer of(ParameterSet p, int i) {
+            String h = "h." + i + ".";
+            return new Layer(p.get(h + "ln_1.weight"), p.get(h + "ln_1.bias"), p.get(h + "attn.c_attn.weight"),
+                    p.get(h + "attn.c_attn.bias"), p.get(h + "attn.c_proj.weight"), p.get(h + "attn.c_proj.bias"),
+                    p.get(h + "ln_2.weight"), p.get(h + "ln_2.bias"), p.get(h + "mlp.c_fc.weight"),
+                    p.get(h + "mlp.c_fc.bias"), p.get(h + "mlp.c_proj.weight"), p.get(h + "mlp.c_proj.bias"));
+        }
+    }
+
+    /** A model with all parameters zero; call {@link #initialize} or load weights into {@link #parameters()}. */
+    public GptModel(GptConfig config, Kernels kernels, DataType type) {
+        this.config = config;
+        this.kernels = kernels;
+        this.params = new ParameterSet(layout(config), type);
+        this.layers = new Layer[config.nLayer()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = Layer.of(params, i);
+        }
+        this.acts = new Activations(config, type);
+    }
+
+    /** The parameter layout with GPT-2's tensor names and HF Conv1D shapes ({@code [in, out]}). */
+    public static List<ParameterSet.Spec> layout(GptConfig c) {
+        int e = c.nEmbd();
+        int f = c.mlpWidth();
+        List<ParameterSet.Spec> s = new ArrayList<>();
+        s.add(new ParameterSet.Spec("wte.weight", new long[] {c.vocabSize(), e}, true));
+        s.add(new ParameterSet.Spec("wpe.weight", new long[] {c.nPositions(), e}, true));
+        for (int i = 0; i < c.nLayer(); i++) {
+            String h = "h." + i + ".";
+            s.add(new ParameterSet.Spec(h + "ln_1.weight", new long[] {e}, false));
+            s.add(new ParameterSet.Spec(h + "ln_1.bias", new long[] {e}, false));
+            s.add(new ParameterSet.Spec(h + "attn.c_attn.weight", new long[] {e, 3L * e}, true));
+            s.add(new ParameterSet.Spec(h + "attn.c_attn.bias", new long[] {3L * e}, false));
+            s.add(new ParameterSet.Spec(h + "attn.c_proj.weight", new long[] {e, e}, true));
+            s.add(new ParameterSet.Spec(h + "attn.c_proj.bias", new long[] {e}, false));
+            s.add(new ParameterSet.Spec(h + "ln_2.weight", new long[] {e}, false));
+            s.add(new ParameterSet.Spec(h + "ln_2.bias", new long[] {e}, false));
+            s.add(new ParameterSet.Spec(h + "mlp.c_fc.weight", new long[] {e, f}, true));
+            s.add(new ParameterSet.Spec(h + "mlp.c_fc.bias", new long[] {f}, false));
+            s.add(new ParameterSet.Spec(h + "mlp.c_proj.weight", new long[] {f, e}, true));
+            s.add(new ParameterSet.Spec(h + "mlp.c_proj.bias", new long[] {e}, false));
+        }
+        s.add(new ParameterSet.Spec("ln_f.weight", new long[] {e}, false));
+        s.add(new ParameterSet.Spec("ln_f.bias", new long[] {e}, false));
+        return s;
+    }
+
+    /**
+     * GPT-2's initialisation from one seed: N(0, 0.02) for weights and embeddings, residual
+     * projections scaled by 1/sqrt(2 n_layer), zero biases, unit LayerNorm gains.
+     */
+    public GptModel initialize(long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        double residualStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
+        for (ParameterSet.Spec s : params.specs()) {
+            INDArray v = params.get(s.name());
+            String n = s.name();
+            if (n.contains("ln_") ) {
+                v.assign(n.endsWith(".weight") ? 1.0 : 0.0);
+            } else if (n.endsWith(".bias")) {
+                v.assign(0.0);
+            } else {
+                double std = n.endsWith("c_proj.weight") ? residualStd : 0.02;
+                double[] values = new double[(int) s.size()];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = rng.nextGaussian() * std;
+                }
+                v.assign(Nd4j.create(values, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
+            }
+        }
+        return this;
+    }
+
+    public GptConfig config() {
+        return config;
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    public DataType dataType() {
+        return params.flat().dataType();
+    }
+
+    public ParameterSet parameters() {
+        return params;
+    }
+
+    /** Parameter gradients, same layout as {@link #parameters()}; allocated on first use. */
+    public ParameterSet gradients() {
+        if (grads == null) {
+            grads = params.zerosLike();
+            gradLayers = new Layer[config.nLayer()];
+            for (int i = 0; i < gradLayers.length; i++) {
+                gradLayers[i] = Layer.of(grads, i);
+            }
+        }
+        return grads;
+    }
+
+    public void zeroGradients() {
+        gradients().flat().assign(0);
+    }
+
+    public long parameterCount() {
+        return params.size();
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /** Logits {@code [B*T, V]}; the array is reused by the next forward. */
+    public INDArray forward(TokenBatch batch) {
+        INDArray hidden = run(batch, true);
+        kernels.matmulForward(acts.logits, hidden, params.get("wte.weight"), true, null);
+        return acts.logits;
+    }
+
+    /** Final hidden states {@code [B*T, C]} after {@code ln_f}; reused by the next forward. */
+    public INDArray forwardHidden(TokenBatch batch) {
+        return run(batch, false);
+    }
+
+    private INDArray run(TokenBatch batch, boolean logits) {
+        validate(batch);
+        acts.shape(batch.batch(), batch.time(), logits);
+        current = batch;
+        Activations a = acts;
+        INDArray keyMask = null;
+        if (batch.keyMask() != null) {
+            a.keyMask.assign(Nd4j.create(batch.keyMask(), new long[] {batch.batch(), batch.time()}, DataType.FLOAT));
+            keyMask = a.keyMask;
+        }
+        kernels.embeddingForward(a.encoded, batch.tokens(), batch.positions(), params.get("wte.weight"),
+                params.get("wpe.weight"));
+        double eps = config.layerNormEpsilon();
+        INDArray x = a.encoded;
+        for (int l = 0; l < layers.length; l++) {
+            Layer p = layers[l];
+            kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
+            kernels.matmulForward(a.qkv[l], a.ln1[l], p.qkvW, false, p.qkvB);
+            kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, batch.batch(), batch.time(),
+                    config.nHead());
+            kernels.matmulForward(a.res2[l], a.atty[l], p.projW, false, p.projB);
+            kernels.add(a.res2[l], a.res2[l], x);
+            kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
+            kernels.matmulForward(a.fch[l], a.ln2[l], p.fcW, false, p.fcB);
+            kernels.geluForward(a.fchGelu[l], a.fch[l]);
+            kernels.matmulForward(a.res3[l], a.fchGelu[l], p.fcProjW, false, p.fcProjB);
+            kernels.add(a.res3[l], a.res3[l], a.res2[l]);
+            x = a.res3[l];
+        }
+        kernels.layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, params.get("ln_f.weight"),
+                params.get("ln_f.bias"), eps);
+        return a.lnf;
+    }
+
+    private void validate(TokenBatch batch) {
+        if (batch.time() > config.nPositions()) {
+            throw new IllegalArgumentException("sequence length " + batch.time() + " exceeds n_positions "
+                    + config.nPositions());
+        }
+        for (int t : batch.tokens()) {
+            if (t < 0 || t >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, "
+                        + config.vocabSize() + ")");
+            }
+        }
+        for (int p : batch.positions()) {
+            if (p < 0 || p >= config.nPositions()) {
+                throw new IllegalArgumentException("position " + p + " outside [0, " + config.nPositions() + ")");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- backward
+
+    /** Backward from {@code dlogits [B*T, V]} (may be the logits array itself, overwritten by a loss). */
+    public void backward(INDArray dlogits) {
+        requireForward();
+        ParameterSet g = gradients();
+        Activations a = acts;
+        kernels.matmulBackward(a.dsmall, g.get("wte.weight"), null, dlogits, a.lnf, params.get("wte.weight"), true);
+        backwardFromLnf(a.dsmall);
+    }
+
+    /** Backward from {@code dL/dhidden [B*T, C]} for the output of {@link #forwardHidden}. */
+    public void backwardHidden(INDArray dhidden) {
+        requireForward();
+        gradients();
+        backwardFromLnf(dhidden);
+    }
+
+    private void requireForward() {
+        if (current == null) {
+            throw new IllegalStateException("backward called before forward");
+        }
+    }
+
+    private void backwardFromLnf(INDArray dlnf) {
+        ParameterSet g = grads;
+        Activations a = acts;
+        int last = layers.length - 1;
+        a.dres.assign(0);
+        kernels.layerNormBackward(a.dres, g.get("ln_f.weight"), g.get("ln_f.bias"), dlnf, a.res3[last],
+                params.get("ln_f.weight"), a.lnfMean, a.lnfRstd);
+        for (int l = last; l >= 0; l--) {
+            Layer p = layers[l];
+            Layer d = gradLayers[l];
+            INDArray input = l == 0 ? a.encoded : a.res3[l - 1];
+            // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
+            kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l], p.fcProjW, false);
+            kernels.geluBackward(a.dbigMlp, a.fch[l], a.dbigMlp);
+            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], p.fcW, false);
+            kernels.layerNormBackward(a.dres, d.ln2g, d.ln2b, a.dsmall, a.res2[l], p.ln2g, a.ln2Mean[l],
+                    a.ln2Rstd[l]);
+            // attention: res2 = input + proj(attn(qkv(ln1(input))))
+            kernels.matmulBackward(a.dsmall, d.projW, d.projB, a.dres, a.atty[l], p.projW, false);
+            kernels.attentionBackward(a.dbigQkv, a.dsmall, a.probs[l], a.qkv[l], current.batch(), current.time(),
+                    config.nHead());
+            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], p.qkvW, false);
+            kernels.layerNormBackward(a.dres, d.ln1g, d.ln1b, a.dsmall, input, p.ln1g, a.ln1Mean[l],
+                    a.ln1Rstd[l]);
+        }
+        kernels.embeddingBackward(g.get("wte.weight"), g.get("wpe.weight"), a.dres, current.tokens(),
+                current.positions());
+    }
+
+    // ---------------------------------------------------------------- incremental decoding
+
+    /** Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. */
+    public KvCache newCache(int batch, int capacity) {
+        if (capacity > config.nPositions()) {
+            throw new IllegalArgumentException("cache capacity " + capacity + " exceeds n_positions "
+                    + config.nPositions());
+        }
+        return new KvCache(config, dataType(), batch, capacity);
+    }
+
+    /**
+     * Runs {@code steps} new tokens per sequence through the model against the cache and returns
+     * the logits {@code [B, V]} of each sequence's last new token. {@code tokens} and
+     * {@code positions} are {@code [B*steps]}; the cache's key mask must already mark the new
+     * slots {@code cache.length() .. +steps}.
+     */
+    public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
+        int b = cache.batch();
+        int start = cache.length();
+        if (start + steps > cache.capacity()) {
+            throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity());
+        }
+        validate(new TokenBatch(b, steps, tokens, positions, null));
+        KvCache.Scratch s = cache.scratch(steps);
+        double eps = config.layerNormEpsilon();
+        kernels.embeddingForward(s.x, tokens, positions, params.get("wte.weight"), params.get("wpe.weight"));
+        for (int l = 0; l < layers.length; l++) {
+            Layer p = layers[l];
+            kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln1g, p.ln1b, eps);
+            kernels.matmulForward(s.qkv, s.ln, p.qkvW, false, p.qkvB);
+            kernels.attentionWithCache(s.atty, s.qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps,
+                    start, config.nHead());
+            kernels.matmulForward(s.tmp, s.atty, p.projW, false, p.projB);
+            kernels.add(s.x, s.x, s.tmp);
+            kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln2g, p.ln2b, eps);
+            kernels.matmulForward(s.fch, s.ln, p.fcW, false, p.fcB);
+            kernels.geluForward(s.fch, s.fch);
+            kernels.matmulForward(s.tmp, s.fch, p.fcProjW, false, p.fcProjB);
+            kernels.add(s.x, s.x, s.tmp);
+        }
+        cache.advance(steps);
+        // only each sequence's last position needs the final norm and the LM head
+        s.gatherLastRows(steps);
+        kernels.layerNormForward(s.lastLn, s.lastMean, s.lastRstd, s.last, params.get("ln_f.weight"),
+                params.get("ln_f.bias"), eps);
+        kernels.matmulForward(s.logits, s.lastLn, params.get("wte.weight"), true, null);
+        return s.logits;
+    }
+}

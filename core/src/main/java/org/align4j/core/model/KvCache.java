@@ -1,0 +1,130 @@
+package org.align4j.core.model;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Keys and values of every layer for a batch of sequences being generated ({@code [B, capacity, C]}
+ * each), the key mask over those slots, and the scratch activations of incremental forwards.
+ */
+public final class KvCache {
+
+    private final GptConfig cfg;
+    private final DataType type;
+    private final int batch;
+    private final int capacity;
+    private final INDArray[] keys;
+    private final INDArray[] values;
+    private final INDArray keyMask;
+    private int length;
+    private Scratch scratch;
+
+    KvCache(GptConfig cfg, DataType type, int batch, int capacity) {
+        this.cfg = cfg;
+        this.type = type;
+        this.batch = batch;
+        this.capacity = capacity;
+        this.keys = new INDArray[cfg.nLayer()];
+        this.values = new INDArray[cfg.nLayer()];
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = Nd4j.zeros(type, batch, capacity, cfg.nEmbd());
+            values[l] = Nd4j.zeros(type, batch, capacity, cfg.nEmbd());
+        }
+        this.keyMask = Nd4j.zeros(type, batch, capacity);
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Number of positions already filled. */
+    public int length() {
+        return length;
+    }
+
+    INDArray keys(int layer) {
+        return keys[layer];
+    }
+
+    INDArray values(int layer) {
+        return values[layer];
+    }
+
+    INDArray keyMask() {
+        return keyMask;
+    }
+
+    /** Marks slot {@code position} of sequence {@code b} as a real token (1) or padding (0). */
+    public void setMask(int b, int position, boolean real) {
+        keyMask.putScalar(b, position, real ? 1.0 : 0.0);
+    }
+
+    /** Sets the mask of the {@code steps} slots after the current length from {@code mask [B*steps]}. */
+    public void setMasks(float[] mask, int steps) {
+        INDArray m = Nd4j.create(mask, new long[] {batch, steps}, DataType.FLOAT).castTo(type);
+        keyMask.get(NDArrayIndex.all(), NDArrayIndex.interval(length, length + steps)).assign(m);
+    }
+
+    void advance(int steps) {
+        length += steps;
+    }
+
+    Scratch scratch(int steps) {
+        if (scratch == null || scratch.steps != steps) {
+            scratch = new Scratch(steps);
+        }
+        return scratch;
+    }
+
+    /** Activations of one incremental forward of {@code steps} tokens per sequence. */
+    final class Scratch {
+        final int steps;
+        final INDArray x;
+        final INDArray ln;
+        final INDArray mean;
+        final INDArray rstd;
+        final INDArray qkv;
+        final INDArray atty;
+        final INDArray tmp;
+        final INDArray fch;
+        final INDArray last;
+        final INDArray lastLn;
+        final INDArray lastMean;
+        final INDArray lastRstd;
+        final INDArray logits;
+
+        Scratch(int steps) {
+            this.steps = steps;
+            long rows = (long) batch * steps;
+            int c = cfg.nEmbd();
+            x = Nd4j.create(type, rows, c);
+            ln = Nd4j.create(type, rows, c);
+            mean = Nd4j.create(type, rows);
+            rstd = Nd4j.create(type, rows);
+            qkv = Nd4j.create(type, rows, 3L * c);
+            atty = Nd4j.create(type, rows, c);
+            tmp = Nd4j.create(type, rows, c);
+            fch = Nd4j.create(type, rows, cfg.mlpWidth());
+            last = steps == 1 ? x : Nd4j.create(type, batch, c);
+            lastLn = Nd4j.create(type, batch, c);
+            lastMean = Nd4j.create(type, batch);
+            lastRstd = Nd4j.create(type, batch);
+            logits = Nd4j.create(type, batch, cfg.vocabSize());
+        }
+
+        void gatherLastRows(int steps) {
+            if (steps == 1) {
+                return;
+            }
+            for (int b = 0; b < batch; b++) {
+                last.getRow(b).assign(x.getRow((long) b * steps + steps - 1));
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+package org.align4j.core.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/** The CPU fast path against the generic ND4J-op kernels, kernel by kernel, in fp32. */
+class CpuKernelParityTest {
+
+    private static final Kernels generic = new GenericKernels();
+    private static final CpuKernels fast = new CpuKernels(generic, 2);
+    private final SplittableRandom rng = new SplittableRandom(7);
+
+    @AfterAll
+    static void close() {
+        fast.close();
+    }
+
+    private INDArray rand(long... shape) {
+        INDArray a = Nd4j.create(DataType.FLOAT, shape);
+        for (long i = 0; i < a.length(); i++) {
+            a.putScalar(i, rng.nextGaussian());
+        }
+        return a;
+    }
+
+    /** A view into a larger buffer, as parameters are (non-zero offset). */
+    private INDArray randView(long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        INDArray big = rand(n + 13);
+        return big.get(NDArrayIndex.interval(13, 13 + n)).reshape(shape);
+    }
+
+    private static void close(String what, INDArray expected, INDArray actual, double tol) {
+        assertEquals(expected.length(), actual.length());
+        double scale = Math.max(1e-3, expected.amaxNumber().doubleValue());
+        double diff = expected.sub(actual).amaxNumber().doubleValue();
+        assertTrue(diff <= tol * scale, what + ": max |diff| " + diff + " (scale " + scale + ")");
+    }
+
+    @Test
+    void matmul() {
+        for (boolean t : new boolean[] {false, true}) {
+            INDArray inp = rand(37, 24);
+            INDArray w = t ? randView(19, 24) : randView(24, 19);
+            INDArray bias = t ? null : randView(19);
+            INDArray a = Nd4j.create(DataType.FLOAT, 37, 19);
+            INDArray b = a.ulike();
+            generic.matmulForward(a, inp, w, t, bias);
+            fast.matmulForward(b, inp, w, t, bias);
+            close("matmul forward", a, b, 1e-5);
+            INDArray dout = rand(37, 19);
+            INDArray dinpA = inp.ulike();
+            INDArray dinpB = inp.ulike();
+            INDArray dwA = rand(w.shape());
+            INDArray dwB = dwA.dup();
+            INDArray dbA = t ? null : rand(19);
+            INDArray dbB = t ? null : dbA.dup();
+            generic.matmulBackward(dinpA, dwA, dbA, dout, inp, w, t);
+            fast.matmulBackward(dinpB, dwB, dbB, dout, inp, w, t);
+            close("matmul dinp", dinpA, dinpB, 1e-5);
+            close("matmul dw", dwA, dwB, 1e-5);
+            if (!t) {
+                close("matmul db", dbA, dbB, 1e-5);
+            }
+        }
+    }
+
+    @Test
+    void layerNorm() {
+        INDArray inp = rand(33, 40).muli(3).addi(1);
+        INDArray gain = randView(40);
+        INDArray bias = randView(40);
+        INDArray[] outs = {inp.ulike(), inp.ulike()};
+        INDArray[] means = {Nd4j.create(DataType.FLOAT, 33), Nd4j.create(DataType.FLOAT, 33)};
+        INDArray[] rstds = {Nd4j.create(DataType.FLOAT, 33), Nd4j.create(DataType.FLOAT, 33)};
+        generic.layerNormForward(outs[0], means[0], rstds[0], inp, gain, bias, 1e-5);
+        fast.layerNormForward(outs[1], means[1], rstds[1], inp, gain, bias, 1e-5);
+        close("layernorm out", outs[0], outs[1], 1e-5);
+        close("layernorm mean", means[0], means[1], 1e-5);
+        close("layernorm rstd", rstds[0], rstds[1], 1e-5);
+        INDArray dout = rand(33, 40);
+        INDArray dinpA = rand(33, 40);
+        INDArray dinpB = dinpA.dup();
+        INDArray dgA = rand(40);
+        INDArray dgB = dgA.dup();
+        INDArray dbA = rand(40);
+        INDArray dbB = dbA.dup();
+        generic.layerNormBackward(dinpA, dgA, dbA, dout, inp, gain, means[0], rstds[0]);
+        fast.layerNormBackward(dinpB, dgB, dbB, dout, inp, gain, means[0], rstds[0]);
+        close("layernorm dinp", dinpA, dinpB, 1e-5);
+        close("layernorm dgain", dgA, dgB, 1e-5);
+        close("layernorm dbias", dbA, dbB, 1e-5);
+    }
+
+    @Test
+    void geluAndAdd() {
+        INDArray inp = rand(70, 130).muli(4); // more than one 4096-element block
+        INDArray a = inp.ulike();
+        INDArray b = inp.ulike();
+        generic.geluForward(a, inp);
+        fast.geluForward(b, inp);
+        close("gelu forward", a, b, 1e-6);
+        INDArray dout = rand(70, 130);
+        generic.geluBackward(a, inp, dout);
+        fast.geluBackward(b, inp, dout);
+        close("gelu backward", a, b, 1e-6);
+        INDArray x = rand(70, 130);
+        generic.add(a, inp, x);
+        fast.add(b, inp, x);
+        close("add", a, b, 0);
+    }
+
+    @Test
+    void embedding() {
+        INDArray wte = randView(50, 16);
+        INDArray wpe = randView(20, 16);
+        int[] tokens = {3, 49, 3, 0, 7, 3};
+        int[] pos = {0, 1, 2, 0, 1, 19};
+        INDArray a = Nd4j.create(DataType.FLOAT, 6, 16);
+        INDArray b = a.ulike();
+        generic.embeddingForward(a, tokens, pos, wte, wpe);
+        fast.embeddingForward(b, tokens, pos, wte, wpe);
+        close("embedding forward", a, b, 0);
+        INDArray dout = rand(6, 16);
+        INDArray dwteA = rand(50, 16);
+        INDArray dwteB = dwteA.dup();
+        INDArray dwpeA = rand(20, 16);
+        INDArray dwpeB = dwpeA.dup();
+        generic.embeddingBackward(dwteA, dwpeA, dout, tokens, pos);
+        fast.embeddingBackward(dwteB, dwpeB, dout, tokens, pos);
+        close("embedding dwte", dwteA, dwteB, 1e-6);
+        close("embedding dwpe", dwpeA, dwpeB, 1e-6);
+    }
+
+    @Test
+    void attentionForwardAndBackward() {
+        int b = 3;
+        int t = 9;
+        int heads = 4;
+        int c = 32;
+        INDArray qkv = rand(b * t, 3 * c);
+        INDArray mask = Nd4j.ones(DataType.FLOAT, b, t);
+        for (int j = 6; j < t; j++) {
+            mask.putScalar(1, j, 0); // right padding
+        }
+        for (int j = 0; j < 4; j++) {
+            mask.putScalar(2, j, 0); // left padding
+        }
+        INDArray outA = Nd4j.create(DataType.FLOAT, b * t, c);
+        INDArray outB = outA.ulike();
+        INDArray pA = Nd4j.create(DataType.FLOAT, b, heads, t, t);
+        INDArray pB = pA.ulike();
+        generic.attentionForward(outA, pA, qkv, mask, b, t, heads);
+        fast.attentionForward(outB, pB, qkv, mask, b, t, heads);
+        close("attention probs", pA, pB, 1e-5);
+        close("attention out", outA, outB, 1e-5);
+        INDArray dout = rand(b * t, c);
+        INDArray dA = qkv.ulike();
+        INDArray dB = qkv.ulike();
+        generic.attentionBackward(dA, dout, pA, qkv, b, t, heads);
+        fast.attentionBackward(dB, dout, pA, qkv, b, t, heads);
+        close("attention dqkv", dA, dB, 1e-5);
+    }
+
+    @Test
+    void attentionWithCache() {
+        int b = 2;
+        int heads = 2;
+        int c = 16;
+        int capacity = 12;
+        int start = 5;
+        int steps = 3;
+        INDArray qkv = rand(b * steps, 3 * c);
+        INDArray[] kc = {rand(b, capacity, c), null};
+        INDArray[] vc = {rand(b, capacity, c), null};
+        kc[1] = kc[0].dup();
+        vc[1] = vc[0].dup();
+        INDArray mask = Nd4j.ones(DataType.FLOAT, b, capacity);
+        mask.putScalar(1, 0, 0);
+        mask.putScalar(1, 1, 0);
+        INDArray outA = Nd4j.create(DataType.FLOAT, b * steps, c);
+        INDArray outB = outA.ulike();
+        generic.attentionWithCache(outA, qkv, kc[0], vc[0], mask, b, steps, start, heads);
+        fast.attentionWithCache(outB, qkv, kc[1], vc[1], mask, b, steps, start, heads);
+        close("cached attention out", outA, outB, 1e-5);
+        close("k cache", kc[0], kc[1], 0);
+        close("v cache", vc[0], vc[1], 0);
+    }
+
+    @Test
+    void crossEntropyAndLogProbs() {
+        INDArray logits = rand(21, 300).muli(5);
+        int[] targets = new int[21];
+        float[] weights = new float[21];
+        for (int i = 0; i < 21; i++) {
+            targets[i] = rng.nextInt(300);
+            weights[i] = i % 5 == 0 ? 0f : 1f / 17;
+        }
+        INDArray dA = logits.ulike();
+        INDArray dB = logits.dup(); // in place on the fast path
+        double la = generic.crossEntropy(logits, targets, weights, dA);
+        double lb = fast.crossEntropy(dB, targets, weights, dB);
+        assertEquals(la, lb, 1e-5 * Math.abs(la));
+        close("dlogits", dA, dB, 1e-5);
+        double[] pa = new double[21];
+        double[] pb = new double[21];
+        generic.logProbsOf(logits, targets, pa);
+        fast.logProbsOf(logits, targets, pb);
+        for (int i = 0; i < 21; i++) {
+            assertEquals(pa[i], pb[i], 1e-4);
+        }
+    }
+
+    @Test
+    void doublesGoToTheGenericKernels() {
+        INDArray inp = Nd4j.rand(DataType.DOUBLE, 3, 4);
+        INDArray a = inp.ulike();
+        INDArray b = inp.ulike();
+        generic.geluForward(a, inp);
+        fast.geluForward(b, inp);
+        assertEquals(0.0, a.sub(b).amaxNumber().doubleValue(), 0.0);
+    }
+
+    @Test
+    void fastExpAndTanh() {
+        for (double x = -100; x <= 100; x += 0.0137) {
+            float f = (float) x;
+            double e = Math.exp(f);
+            float got = FastMath.exp(f);
+            if (e < 1e-37) {
+                assertTrue(got < 1e-36);
+            } else if (e > 3e38) {
+                assertTrue(got > 1e38);
+            } else {
+                assertEquals(e, got, 3e-7 * e, "exp(" + f + ")");
+            }
+            assertEquals(Math.tanh(f), FastMath.tanh(f), Math.max(1e-7, 1e-6 * Math.abs(Math.tanh(f))),
+                    "tanh(" + f + ")");
+        }
+    }
+}
