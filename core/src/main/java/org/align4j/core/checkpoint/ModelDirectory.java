@@ -1,0 +1,145 @@
+package org.align4j.core.checkpoint;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.GptConfig;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.model.ParameterSet;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A model directory in Hugging Face's GPT-2 layout: {@code config.json}, {@code model.safetensors}
+ * (or shards listed in {@code model.safetensors.index.json}) with GPT-2's tensor names, and the
+ * tokenizer files. Loading accepts what real checkpoints contain: a {@code transformer.}
+ * prefix, an explicit {@code lm_head.weight} (the head is tied, so it is not read), and the
+ * attention-mask buffers {@code h.N.attn.bias} / {@code masked_bias}.
+ */
+public final class ModelDirectory {
+
+    public static final String CONFIG = "config.json";
+    public static final String WEIGHTS = "model.safetensors";
+    public static final String WEIGHTS_INDEX = "model.safetensors.index.json";
+    /** Tokenizer files copied along with a model. */
+    public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "vocab.json", "merges.txt",
+            "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "chat_template.json");
+
+    private static final Pattern IGNORED = Pattern.compile("h\\.\\d+\\.attn\\.(bias|masked_bias)|lm_head\\.weight");
+
+    private ModelDirectory() {
+    }
+
+    public static GptModel load(Path dir, Kernels kernels, DataType type) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException(dir + ": not a model directory (expected config.json and model.safetensors)");
+        }
+        Path configFile = dir.resolve(CONFIG);
+        if (!Files.isRegularFile(configFile)) {
+            throw new IOException(configFile + ": missing; a model directory needs config.json");
+        }
+        GptConfig config = GptConfig.read(configFile);
+        GptModel model = new GptModel(config, kernels, type);
+        loadWeights(dir, model.parameters());
+        return model;
+    }
+
+    private static List<Path> weightFiles(Path dir) throws IOException {
+        Path single = dir.resolve(WEIGHTS);
+        if (Files.isRegularFile(single)) {
+            return List.of(single);
+        }
+        Path index = dir.resolve(WEIGHTS_INDEX);
+        if (Files.isRegularFile(index)) {
+            JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            if (!map.isObject()) {
+                throw new IOException(index + ": field 'weight_map' missing or not an object");
+            }
+            TreeSet<String> files = new TreeSet<>();
+            map.fields().forEachRemaining(e -> files.add(e.getValue().asText()));
+            List<Path> shards = new ArrayList<>();
+            for (String f : files) {
+                shards.add(dir.resolve(f));
+            }
+            return shards;
+        }
+        if (Files.exists(dir.resolve("pytorch_model.bin"))) {
+            throw new IOException(dir + ": has only pytorch_model.bin; align4j reads safetensors. Convert it with"
+                    + " Hugging Face's safetensors tooling (save_pretrained(..., safe_serialization=True)).");
+        }
+        throw new IOException(dir + ": no " + WEIGHTS + " or " + WEIGHTS_INDEX);
+    }
+
+    private static void loadWeights(Path dir, ParameterSet params) throws IOException {
+        Map<String, String> found = new LinkedHashMap<>();
+        List<String> unexpected = new ArrayList<>();
+        for (Path file : weightFiles(dir)) {
+            try (Safetensors.Reader r = Safetensors.open(file)) {
+                for (String stored : r.tensors().keySet()) {
+                    String name = stored.startsWith("transformer.") ? stored.substring("transformer.".length()) : stored;
+                    if (IGNORED.matcher(name).matches()) {
+                        continue;
+                    }
+                    if (!params.has(name)) {
+                        unexpected.add(stored);
+                        continue;
+                    }
+                    INDArray target = params.get(name);
+                    r.readInto(stored, target);
+                    found.put(name, file.getFileName().toString());
+                }
+            }
+        }
+        List<String> missing = new ArrayList<>();
+        for (String name : params.names()) {
+            if (!found.containsKey(name)) {
+                missing.add(name);
+            }
+        }
+        if (!unexpected.isEmpty() || !missing.isEmpty()) {
+            throw new IOException(dir + ": weights do not match config.json"
+                    + (missing.isEmpty() ? "" : "; missing tensors: " + summarize(missing))
+                    + (unexpected.isEmpty() ? "" : "; unexpected tensors: " + summarize(unexpected)));
+        }
+    }
+
+    private static String summarize(List<String> names) {
+        return names.size() <= 8 ? String.join(", ", names)
+                : String.join(", ", names.subList(0, 8)) + " and " + (names.size() - 8) + " more";
+    }
+
+    /** Writes {@code config.json} and {@code model.safetensors} (F32, GPT-2 names), each atomically. */
+    public static void save(GptModel model, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        ParameterSet p = model.parameters();
+        for (String name : p.names()) {
+            tensors.put(name, p.get(name));
+        }
+        Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+        model.config().write(dir.resolve(CONFIG));
+    }
+
+    /** Copies the tokenizer files that exist in {@code from} into {@code to}. */
+    public static void copyTokenizerFiles(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String f : TOKENIZER_FILES) {
+            Path src = from.resolve(f);
+            if (Files.isRegularFile(src)) {
+                byte[] bytes = Files.readAllBytes(src);
+                org.align4j.core.util.AtomicFiles.write(to.resolve(f), out -> out.write(bytes));
+            }
+        }
+    }
+}

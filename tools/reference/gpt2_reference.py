@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Golden fixtures for align4j's GPT-2 from an independent PyTorch implementation.
+
+Run with Debian's PyTorch (never needed by the build or the tests):
+    apt-get install python3-torch libopenblas0-pthread
+    /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny
+
+Writes, for a small GPT-2 with fixed random weights (all computed in float64):
+  model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
+                    attn.bias / attn.masked_bias buffers, F32
+  model-f16/        the same weights as F16 without prefix (as GPT2Model saves), model-bf16/ as BF16
+  expected.safetensors  logits, loss gradient of every parameter ('grad.<name>')
+  expected.json     the batch, the loss, and the losses of 5 AdamW steps with warmup+cosine,
+                    weight decay and gradient clipping
+The attention rule is align4j's: key j is visible to query i iff j <= i and (j is not padding or j == i).
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+torch.manual_seed(1234)
+DT = torch.float64
+
+CFG = dict(vocab_size=64, n_positions=16, n_embd=32, n_layer=2, n_head=4, layer_norm_epsilon=1e-5)
+V, P, C, L, H = CFG["vocab_size"], CFG["n_positions"], CFG["n_embd"], CFG["n_layer"], CFG["n_head"]
+EPS = CFG["layer_norm_epsilon"]
+
+
+def init_params():
+    p = {}
+    p["wte.weight"] = torch.randn(V, C, dtype=DT) * 0.3
+    p["wpe.weight"] = torch.randn(P, C, dtype=DT) * 0.1
+    for i in range(L):
+        h = f"h.{i}."
+        p[h + "ln_1.weight"] = 1 + 0.2 * torch.randn(C, dtype=DT)
+        p[h + "ln_1.bias"] = 0.1 * torch.randn(C, dtype=DT)
+        p[h + "attn.c_attn.weight"] = torch.randn(C, 3 * C, dtype=DT) * 0.2
+        p[h + "attn.c_attn.bias"] = torch.randn(3 * C, dtype=DT) * 0.1
+        p[h + "attn.c_proj.weight"] = torch.randn(C, C, dtype=DT) * 0.2
+        p[h + "attn.c_proj.bias"] = torch.randn(C, dtype=DT) * 0.1
+        p[h + "ln_2.weight"] = 1 + 0.2 * torch.randn(C, dtype=DT)
+        p[h + "ln_2.bias"] = 0.1 * torch.randn(C, dtype=DT)
+        p[h + "mlp.c_fc.weight"] = torch.randn(C, 4 * C, dtype=DT) * 0.2
+        p[h + "mlp.c_fc.bias"] = torch.randn(4 * C, dtype=DT) * 0.1
+        p[h + "mlp.c_proj.weight"] = torch.randn(4 * C, C, dtype=DT) * 0.1
+        p[h + "mlp.c_proj.bias"] = torch.randn(C, dtype=DT) * 0.1
+    p["ln_f.weight"] = 1 + 0.2 * torch.randn(C, dtype=DT)
+    p["ln_f.bias"] = 0.1 * torch.randn(C, dtype=DT)
+    return p
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def layer_norm(x, g, b):
+    return torch.nn.functional.layer_norm(x, (C,), g, b, EPS)
+
+
+def forward(p, tokens, positions, mask):
+    B, T = tokens.shape
+    x = p["wte.weight"][tokens] + p["wpe.weight"][positions]
+    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+    eye = torch.eye(T, dtype=torch.bool)
+    visible = causal & (mask.bool()[:, None, None, :] | eye)  # [B,1,T,T]
+    hs = C // H
+    for i in range(L):
+        h = f"h.{i}."
+        a = layer_norm(x, p[h + "ln_1.weight"], p[h + "ln_1.bias"])
+        qkv = a @ p[h + "attn.c_attn.weight"] + p[h + "attn.c_attn.bias"]
+        q, k, v = qkv.split(C, dim=2)
+        q = q.view(B, T, H, hs).transpose(1, 2)
+        k = k.view(B, T, H, hs).transpose(1, 2)
+        v = v.view(B, T, H, hs).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
+        att = att.masked_fill(~visible, float("-inf")).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + y @ p[h + "attn.c_proj.weight"] + p[h + "attn.c_proj.bias"]
+        m = layer_norm(x, p[h + "ln_2.weight"], p[h + "ln_2.bias"])
+        m = gelu_tanh(m @ p[h + "mlp.c_fc.weight"] + p[h + "mlp.c_fc.bias"])
+        x = x + m @ p[h + "mlp.c_proj.weight"] + p[h + "mlp.c_proj.bias"]
+    x = layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
+    return x @ p["wte.weight"].T
+
+
+def loss_fn(logits, targets, weights):
+    logp = torch.log_softmax(logits.reshape(-1, V), dim=-1)
+    picked = logp.gather(1, targets.reshape(-1, 1)).squeeze(1)
+    return -(weights.reshape(-1) * picked).sum()
+
+
+def lr_at(step, lr=1e-2, warmup=2, total=5, min_ratio=0.1):
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    lo = lr * min_ratio
+    return lo + (lr - lo) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def write_safetensors(path, tensors, dtype="F32"):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous()
+        if dtype == "F32":
+            data = t.to(torch.float32).numpy().tobytes()
+        elif dtype == "F16":
+            data = t.to(torch.float16).numpy().tobytes()
+        elif dtype == "BF16":
+            data = t.to(torch.bfloat16).view(torch.int16).numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [off, off + len(data)]}
+        blobs.append(data)
+        off += len(data)
+    header["__metadata__"] = {"format": "pt"}
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def write_config(d):
+    os.makedirs(d, exist_ok=True)
+    cfg = dict(CFG, model_type="gpt2", architectures=["GPT2LMHeadModel"], activation_function="gelu_new",
+               n_ctx=P, n_inner=None, bos_token_id=V - 1, eos_token_id=V - 1, resid_pdrop=0.1)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    p = init_params()
+    # what a real GPT2LMHeadModel checkpoint holds: prefix, tied head, causal-mask buffers
+    real = {}
+    for name, t in p.items():
+        real["transformer." + name] = t
+    for i in range(L):
+        real[f"transformer.h.{i}.attn.bias"] = torch.tril(torch.ones(P, P)).view(1, 1, P, P)
+        real[f"transformer.h.{i}.attn.masked_bias"] = torch.tensor(-1e4)
+    real["lm_head.weight"] = p["wte.weight"]
+    write_config(os.path.join(out, "model"))
+    write_safetensors(os.path.join(out, "model", "model.safetensors"), real)
+    for dt, d in (("F16", "model-f16"), ("BF16", "model-bf16")):
+        write_config(os.path.join(out, d))
+        write_safetensors(os.path.join(out, d, "model.safetensors"), p, dt)
+
+    # the weights as stored in F32 are the weights the Java side starts from
+    p = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in p.items()}
+    B, T = 2, 8
+    tokens = torch.randint(0, V, (B, T))
+    tokens[0, 5] = tokens[0, 2]  # a repeated token
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, 6:] = 0  # right padding
+    tokens[1, 6:] = 0
+    positions = torch.arange(T).repeat(B, 1)
+    targets = torch.randint(0, V, (B, T))
+    lw = mask.to(DT).clone()
+    lw[:, 0] = 0  # a masked prompt token
+    lw = lw / lw.sum()
+
+    logits = forward(p, tokens, positions, mask)
+    loss = loss_fn(logits, targets, lw)
+    loss.backward()
+    expected = {"logits": logits.reshape(B * T, V)}
+    for k, v in p.items():
+        expected["grad." + k] = v.grad
+    write_safetensors(os.path.join(out, "expected.safetensors"), expected)
+
+    # 5 AdamW steps: decay on 2-D tensors only, clipping, warmup + cosine
+    decay = [v for k, v in p.items() if v.dim() >= 2]
+    no_decay = [v for k, v in p.items() if v.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=1e-2, betas=(0.9, 0.95), eps=1e-8)
+    losses, norms = [], []
+    for step in range(5):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        opt.zero_grad()
+        l = loss_fn(forward(p, tokens, positions, mask), targets, lw)
+        l.backward()
+        norms.append(float(torch.nn.utils.clip_grad_norm_(list(p.values()), 1.0)))
+        opt.step()
+        losses.append(float(l))
+
+    meta = {
+        "config": CFG, "batch": B, "time": T,
+        "tokens": tokens.reshape(-1).tolist(), "positions": positions.reshape(-1).tolist(),
+        "key_mask": mask.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
+        "loss_weights": lw.reshape(-1).tolist(), "loss": float(loss),
+        "adamw": {"lr": 1e-2, "warmup": 2, "total": 5, "min_ratio": 0.1, "betas": [0.9, 0.95], "eps": 1e-8,
+                  "weight_decay": 0.1, "max_grad_norm": 1.0, "losses": losses, "grad_norms": norms},
+        "torch_version": torch.__version__,
+    }
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote fixtures to {out}: loss {float(loss):.6f}, adamw losses {losses}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
