@@ -1,0 +1,162 @@
+package org.align4j.core.generate;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+import org.align4j.core.model.GptModel;
+import org.align4j.core.model.KvCache;
+import org.align4j.core.model.TokenBatch;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Batched autoregressive generation with a KV cache. Prompts are left-padded to a common
+ * length and prefilled in one forward; each further step feeds one token per sequence.
+ */
+public final class Generator {
+
+    private final GptModel model;
+
+    public Generator(GptModel model) {
+        this.model = model;
+    }
+
+    /**
+     * Generates a continuation for every prompt. {@code decoder} turns token ids into text for
+     * stop strings (may be null when there are none).
+     */
+    public List<Generation> generate(List<int[]> prompts, SamplingConfig cfg, Function<int[], String> decoder) {
+        if (prompts.isEmpty()) {
+            return List.of();
+        }
+        if (!cfg.stopStrings().isEmpty() && decoder == null) {
+            throw new IllegalArgumentException("stop strings need a tokenizer to decode the completion");
+        }
+        int b = prompts.size();
+        int promptLen = 0;
+        for (int[] p : prompts) {
+            if (p.length == 0) {
+                throw new IllegalArgumentException("empty prompt: give at least one token (e.g. the BOS token)");
+            }
+            promptLen = Math.max(promptLen, p.length);
+        }
+        int limit = model.config().nPositions();
+        if (promptLen >= limit && cfg.maxNewTokens() > 0) {
+            throw new IllegalArgumentException("prompt of " + promptLen + " tokens leaves no room in the context of "
+                    + limit + " positions");
+        }
+        int maxNew = Math.min(cfg.maxNewTokens(), limit - promptLen);
+        TokenBatch padded = TokenBatch.leftPadded(prompts.toArray(new int[0][]), model.config().eosTokenId());
+        KvCache cache = model.newCache(b, promptLen + Math.max(1, maxNew));
+        cache.setMasks(padded.keyMask(), promptLen);
+        INDArray logits = model.forwardCached(cache, padded.tokens(), padded.positions(), promptLen);
+
+        SplittableRandom root = new SplittableRandom(cfg.seed());
+        SplittableRandom[] rngs = new SplittableRandom[b];
+        for (int i = 0; i < b; i++) {
+            rngs[i] = root.split();
+        }
+        int[] nextPos = new int[b];
+        for (int i = 0; i < b; i++) {
+            nextPos[i] = prompts.get(i).length;
+        }
+        List<Sequence> seqs = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            seqs.add(new Sequence(maxNew));
+        }
+        int vocab = model.config().vocabSize();
+        float[] row = new float[vocab];
+        int[] step = new int[b];
+        int[] positions = new int[b];
+        float[] ones = new float[b];
+        Arrays.fill(ones, 1f);
+        for (int t = 0; t < maxNew; t++) {
+            float[][] all = logits.toFloatMatrix();
+            boolean anyOpen = false;
+            for (int i = 0; i < b; i++) {
+                Sequence s = seqs.get(i);
+                if (s.finish != null) {
+                    step[i] = model.config().eosTokenId();
+                    continue;
+                }
+                System.arraycopy(all[i], 0, row, 0, vocab);
+                double[] logp = Sampling.logSoftmax(row);
+                int token = cfg.greedy() ? Sampling.argmax(row) : Sampling.sample(row, cfg, rngs[i]);
+                s.add(token, logp[token], cfg.logprobs() > 0 ? Sampling.top(logp, cfg.logprobs()) : List.of());
+                if (cfg.stopTokenIds().contains(token)) {
+                    s.finish = "stop";
+                    s.visible = s.length - 1;
+                } else if (!cfg.stopStrings().isEmpty() && containsStop(decoder.apply(s.ids()), cfg)) {
+                    s.finish = "stop";
+                }
+                step[i] = token;
+                anyOpen |= s.finish == null;
+            }
+            if (!anyOpen || t == maxNew - 1) {
+                break;
+            }
+            for (int i = 0; i < b; i++) {
+                positions[i] = Math.min(nextPos[i]++, limit - 1);
+            }
+            cache.setMasks(ones, 1);
+            logits = model.forwardCached(cache, step, positions, 1);
+        }
+        List<Generation> out = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            Sequence s = seqs.get(i);
+            out.add(new Generation(prompts.get(i).clone(), s.ids(), Arrays.copyOf(s.logprobs, s.length),
+                    List.copyOf(s.top), s.finish == null ? "length" : s.finish, s.visible < 0 ? s.length : s.visible));
+        }
+        return out;
+    }
+
+    private static boolean containsStop(String text, SamplingConfig cfg) {
+        for (String stop : cfg.stopStrings()) {
+            if (!stop.isEmpty() && text.contains(stop)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Text of a completion: decoded, cut before the first stop string. */
+    public static String completionText(Generation g, SamplingConfig cfg, Function<int[], String> decoder) {
+        String text = decoder.apply(Arrays.copyOf(g.tokenIds(), g.completionTokens()));
+        int cut = text.length();
+        for (String stop : cfg.stopStrings()) {
+            int at = stop.isEmpty() ? -1 : text.indexOf(stop);
+            if (at >= 0) {
+                cut = Math.min(cut, at);
+            }
+        }
+        return text.substring(0, cut);
+    }
+
+    /** Tokens and log-probabilities generated so far for one sequence. */
+    private static final class Sequence {
+        final int[] ids;
+        final double[] logprobs;
+        final List<List<Generation.TokenLogprob>> top = new ArrayList<>();
+        int length;
+        int visible = -1;
+        String finish;
+
+        Sequence(int capacity) {
+            ids = new int[capacity];
+            logprobs = new double[capacity];
+        }
+
+        void add(int id, double logprob, List<Generation.TokenLogprob> alternatives) {
+            ids[length] = id;
+            logprobs[length] = logprob;
+            top.add(alternatives);
+            length++;
+        }
+
+        int[] ids() {
+            return Arrays.copyOf(ids, length);
+        }
+    }
+}
