@@ -57,6 +57,15 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         return Mem.floats(scratch);
     }
 
+    @Override
+    public void upload(INDArray target, float[] values) {
+        if (!fp32(target)) {
+            generic.upload(target, values);
+            return;
+        }
+        Mem.floats(target).put(0, values);
+    }
+
     // ---------------------------------------------------------------- embedding
 
     @Override

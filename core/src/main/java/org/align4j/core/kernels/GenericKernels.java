@@ -25,6 +25,11 @@ public final class GenericKernels implements Kernels {
     }
 
     @Override
+    public void upload(INDArray target, float[] values) {
+        target.assign(Nd4j.create(values, target.shape(), DataType.FLOAT).castTo(target.dataType()));
+    }
+
+    @Override
     public void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe) {
         out.assign(Nd4j.pullRows(wte, 1, tokens)).addi(Nd4j.pullRows(wpe, 1, positions));
     }

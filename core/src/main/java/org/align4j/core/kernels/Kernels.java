@@ -24,6 +24,9 @@ public interface Kernels {
 
     String name();
 
+    /** Copies host values into {@code target} (contiguous, same length) without allocating device memory. */
+    void upload(INDArray target, float[] values);
+
     /** {@code out[N,V] = wte[tok] + wpe[pos]} row by row. */
     void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe);
 

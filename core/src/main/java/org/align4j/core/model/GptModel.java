@@ -164,7 +164,7 @@ public final class GptModel {
         Activations a = acts;
         INDArray keyMask = null;
         if (batch.keyMask() != null) {
-            a.keyMask.assign(Nd4j.create(batch.keyMask(), new long[] {batch.batch(), batch.time()}, DataType.FLOAT));
+            kernels.upload(a.keyMask, batch.keyMask());
             keyMask = a.keyMask;
         }
         kernels.embeddingForward(a.encoded, batch.tokens(), batch.positions(), params.get("wte.weight"),

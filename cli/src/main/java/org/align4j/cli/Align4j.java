@@ -1,0 +1,38 @@
+package org.align4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code align4j} command: one subcommand per stage and utility. */
+@Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
+        description = "Align language models on the JVM: SFT, reward models, PPO, DPO.",
+        subcommands = {BenchCommand.class, CommandLine.HelpCommand.class})
+public final class Align4j implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this). */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Align4j());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            // a user error: one clear line, no stack trace
+            if (e instanceof java.io.IOException || e instanceof IllegalArgumentException
+                    || e instanceof UserError) {
+                cmd.getErr().println("align4j: " + e.getMessage());
+                return 1;
+            }
+            throw e;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+}

@@ -1,0 +1,83 @@
+package org.align4j.cli;
+
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.backend.Backend;
+import org.align4j.core.bench.BenchConfig;
+import org.align4j.core.bench.BenchResult;
+import org.align4j.core.bench.Benchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure training and generation speed of a random GPT-2 of the given shape.",
+                "Reports training tokens/s (forward, backward, AdamW), KV-cache generation tokens/s at batch 1 and 8,",
+                "the SGEMM GFLOPS this machine reaches, and training MFU against it."},
+        footer = {"", "Example:",
+                "  align4j bench --layers 6 --d-model 384 --heads 6 --seq-len 256 --batch-size 8 --vocab 8192 --steps 20"})
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--layers", defaultValue = "6", description = "transformer blocks (default ${DEFAULT-VALUE})")
+    int layers;
+    @Option(names = "--d-model", defaultValue = "384", description = "embedding width (default ${DEFAULT-VALUE})")
+    int dModel;
+    @Option(names = "--heads", defaultValue = "6", description = "attention heads (default ${DEFAULT-VALUE})")
+    int heads;
+    @Option(names = "--seq-len", defaultValue = "256", description = "tokens per sequence (default ${DEFAULT-VALUE})")
+    int seqLen;
+    @Option(names = "--batch-size", defaultValue = "8", description = "sequences per step (default ${DEFAULT-VALUE})")
+    int batchSize;
+    @Option(names = "--vocab", defaultValue = "8192", description = "vocabulary size (default ${DEFAULT-VALUE})")
+    int vocab;
+    @Option(names = "--steps", defaultValue = "20", description = "timed training steps (default ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--warmup-steps", defaultValue = "3", description = "untimed steps first (default ${DEFAULT-VALUE})")
+    int warmup;
+    @Option(names = "--gen-tokens", defaultValue = "128",
+            description = "tokens generated per sequence in the generation runs (default ${DEFAULT-VALUE})")
+    int genTokens;
+    @Option(names = "--seed", defaultValue = "0", description = "seed for weights and data (default ${DEFAULT-VALUE})")
+    long seed;
+    @Option(names = "--json", description = "print one JSON object instead of a table")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        BenchConfig cfg = new BenchConfig(layers, dModel, heads, seqLen, batchSize, vocab, steps, warmup,
+                Math.min(genTokens, seqLen - 1), seed);
+        Backend backend = Backend.get();
+        Benchmark bench = new Benchmark(backend.kernels(), backend.description(), msg -> System.err.println(msg));
+        BenchResult r = bench.run(cfg);
+        if (json) {
+            ObjectMapper om = new ObjectMapper();
+            ObjectNode o = om.createObjectNode();
+            o.put("backend", r.backend());
+            o.put("parameters", r.parameters());
+            o.put("train_tokens_per_s", r.trainTokensPerS());
+            o.put("train_step_ms", r.trainStepMs());
+            o.put("gen_tokens_per_s_b1", r.genTokensPerSB1());
+            o.put("gen_tokens_per_s_b8", r.genTokensPerSB8());
+            o.put("gemm_gflops", r.gemmGflops());
+            o.put("train_gflops", r.trainGflops());
+            o.put("mfu", r.mfu());
+            o.put("offheap_after_warmup_bytes", r.offHeapAfterWarmupBytes());
+            o.put("offheap_after_steps_bytes", r.offHeapAfterStepsBytes());
+            o.put("steps", r.steps());
+            o.put("final_loss", r.finalLoss());
+            System.out.println(om.writeValueAsString(o));
+        } else {
+            System.out.printf("parameters            %,d%n", r.parameters());
+            System.out.printf("train tokens/s        %.0f  (%.1f ms/step)%n", r.trainTokensPerS(), r.trainStepMs());
+            System.out.printf("generation tokens/s   %.1f at batch 1, %.1f at batch 8%n", r.genTokensPerSB1(),
+                    r.genTokensPerSB8());
+            System.out.printf("sgemm GFLOPS          %.1f%n", r.gemmGflops());
+            System.out.printf("train GFLOPS, MFU     %.1f, %.1f%%%n", r.trainGflops(), 100 * r.mfu());
+            System.out.printf("off-heap memory       %.1f MiB after warmup, %.1f MiB after %d steps%n",
+                    r.offHeapAfterWarmupBytes() / 1048576.0, r.offHeapAfterStepsBytes() / 1048576.0, r.steps());
+        }
+        return 0;
+    }
+}
