@@ -8,6 +8,9 @@ public record ChatMessage(String role, String content, String name) {
     public static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     public ChatMessage {
+        if (role == null) {
+            throw new IllegalArgumentException("message has no role");
+        }
         if (!ROLES.contains(role)) {
             throw new IllegalArgumentException("unrecognized role '" + role + "' (system, user, assistant)");
         }

@@ -1,0 +1,221 @@
+package org.align4j.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.backend.Backend;
+import org.align4j.core.chat.ChatMessage;
+import org.align4j.core.chat.ChatTemplate;
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.TokenizerFiles;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Generate continuations from a model directory (Hugging Face GPT-2 layout).",
+                "Prompts from --prompt, a JSONL file of {\"prompt\": ...} or {\"messages\": [...]} lines, or raw token ids."},
+        footer = {"", "Examples:",
+                "  align4j generate --model examples/base-model --prompt 'Once upon a time' --max-new-tokens 40",
+                "  align4j generate --model runs/emojibot/final --prompts prompts.jsonl --temperature 0 --json",
+                "  align4j generate --model gpt2/ --prompt-ids 464,3290 --logprobs 5 --json"})
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "model directory")
+    Path model;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    static final class Source {
+        @Option(names = "--prompt", description = "one prompt text")
+        String prompt;
+        @Option(names = "--prompts", description = "JSONL file: {\"prompt\": TEXT} or {\"messages\": [...]} per line")
+        Path prompts;
+        @Option(names = "--prompt-ids", split = ",", description = "one prompt as token ids, e.g. 1,2,3")
+        int[] promptIds;
+    }
+
+    @Option(names = "--tokenizer", description = "tokenizer directory or tokenizer.json (default: the model directory)")
+    Path tokenizerPath;
+    @Option(names = "--max-new-tokens", defaultValue = "64", description = "default ${DEFAULT-VALUE}")
+    int maxNewTokens;
+    @Option(names = "--temperature", defaultValue = "1.0", description = "0 = greedy (default ${DEFAULT-VALUE})")
+    double temperature;
+    @Option(names = "--top-k", defaultValue = "0", description = "keep the k most likely tokens; 0 = off")
+    int topK;
+    @Option(names = "--top-p", defaultValue = "1.0", description = "nucleus sampling mass; 1 = off")
+    double topP;
+    @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default ${DEFAULT-VALUE})")
+    long seed;
+    @Option(names = "--logprobs", defaultValue = "0", description = "report the top N alternatives per token")
+    int logprobs;
+    @Option(names = "--stop", description = "stop string (repeatable)")
+    List<String> stops;
+    @Option(names = "--batch-size", defaultValue = "8", description = "prompts generated together (default ${DEFAULT-VALUE})")
+    int batchSize;
+    @Option(names = "--json", description = "one JSON object per prompt")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Backend backend = Backend.get();
+        GptModel m = ModelDirectory.load(model, backend.kernels(), DataType.FLOAT);
+        Path tokPath = tokenizerPath != null ? tokenizerPath : model;
+        BpeTokenizer tok = TokenizerFiles.exists(tokPath) ? TokenizerFiles.load(tokPath) : null;
+        if (tok == null && source.promptIds == null) {
+            throw new UserError(tokPath + ": no tokenizer (tokenizer.json or vocab.json + merges.txt); give --tokenizer"
+                    + " or use --prompt-ids");
+        }
+        List<int[]> prompts = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        if (source.prompt != null) {
+            texts.add(source.prompt);
+            prompts.add(tok.encode(source.prompt, true));
+        } else if (source.promptIds != null) {
+            prompts.add(source.promptIds);
+            texts.add(tok == null ? null : tok.decode(source.promptIds));
+        } else {
+            readPromptFile(source.prompts, tok, ChatTemplate.forModel(model), prompts, texts);
+        }
+        Set<Integer> eos = new HashSet<>();
+        eos.add(m.config().eosTokenId());
+        if (tok != null) {
+            tok.specialId("<|endoftext|>").ifPresent(eos::add);
+            tok.specialId("<|im_end|>").ifPresent(eos::add);
+        }
+        SamplingConfig cfg = new SamplingConfig(maxNewTokens, temperature, topK, topP, seed, logprobs, eos,
+                stops == null ? List.of() : stops);
+        Function<int[], String> decoder = tok == null ? null : tok::decode;
+        Generator gen = new Generator(m);
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        ObjectMapper om = new ObjectMapper();
+        for (int start = 0; start < prompts.size(); start += batchSize) {
+            List<int[]> chunk = prompts.subList(start, Math.min(prompts.size(), start + batchSize));
+            List<Generation> results = gen.generate(chunk, cfg, decoder);
+            for (int i = 0; i < results.size(); i++) {
+                Generation g = results.get(i);
+                String completion = decoder == null ? null : Generator.completionText(g, cfg, decoder);
+                if (json) {
+                    out.println(om.writeValueAsString(toJson(om, texts.get(start + i), completion, g, tok)));
+                } else {
+                    out.println(completion == null ? idsToString(g.tokenIds()) : completion);
+                    if (prompts.size() > 1) {
+                        out.println("---");
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String idsToString(int[] ids) {
+        StringBuilder sb = new StringBuilder();
+        for (int id : ids) {
+            sb.append(sb.length() == 0 ? "" : " ").append(id);
+        }
+        return sb.toString();
+    }
+
+    private static ObjectNode toJson(ObjectMapper om, String prompt, String completion, Generation g, BpeTokenizer tok) {
+        ObjectNode o = om.createObjectNode();
+        o.put("prompt", prompt);
+        o.put("completion", completion);
+        ArrayNode pids = o.putArray("prompt_token_ids");
+        for (int id : g.promptIds()) {
+            pids.add(id);
+        }
+        ArrayNode ids = o.putArray("token_ids");
+        ArrayNode tokens = o.putArray("tokens");
+        for (int id : g.tokenIds()) {
+            ids.add(id);
+            tokens.add(tok == null ? null : tok.decode(new int[] {id}));
+        }
+        ArrayNode lp = o.putArray("logprobs");
+        for (double v : g.logprobs()) {
+            lp.add(v);
+        }
+        ArrayNode top = o.putArray("top_logprobs");
+        for (List<Generation.TokenLogprob> alts : g.topLogprobs()) {
+            ArrayNode a = top.addArray();
+            for (Generation.TokenLogprob t : alts) {
+                a.addObject().put("token", tok == null ? null : tok.decode(new int[] {t.id()})).put("id", t.id())
+                        .put("logprob", t.logprob());
+            }
+        }
+        o.put("finish_reason", g.finishReason());
+        return o;
+    }
+
+    private static void readPromptFile(Path file, BpeTokenizer tok, ChatTemplate template, List<int[]> prompts,
+                                       List<String> texts) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new UserError(file + ": no such file");
+        }
+        ObjectMapper om = new ObjectMapper();
+        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int n = 0;
+            while ((line = r.readLine()) != null) {
+                n++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode node;
+                try {
+                    node = om.readTree(line);
+                } catch (com.fasterxml.jackson.core.JacksonException e) {
+                    throw new UserError(file + ":" + n + ": not JSON: " + e.getOriginalMessage());
+                }
+                if (node == null || !node.isObject()) {
+                    throw new UserError(file + ":" + n + ": not a JSON object");
+                }
+                if (node.path("prompt").isTextual()) {
+                    String p = node.get("prompt").asText();
+                    texts.add(p);
+                    prompts.add(tok.encode(p, true));
+                } else if (node.path("messages").isArray()) {
+                    List<ChatMessage> msgs = new ArrayList<>();
+                    int k = 0;
+                    for (JsonNode msg : node.get("messages")) {
+                        try {
+                            msgs.add(new ChatMessage(msg.path("role").asText(null), msg.path("content").asText(null),
+                                    null));
+                        } catch (IllegalArgumentException e) {
+                            throw new UserError(file + ":" + n + ": field 'messages[" + k + "]': " + e.getMessage());
+                        }
+                        k++;
+                    }
+                    texts.add(template.renderText(msgs, true));
+                    prompts.add(template.render(msgs, tok, true).ids());
+                } else {
+                    throw new UserError(file + ":" + n + ": needs a string field 'prompt' or a list field 'messages'");
+                }
+            }
+        }
+        if (prompts.isEmpty()) {
+            throw new UserError(file + ": no prompts");
+        }
+    }
+}
