@@ -43,14 +43,29 @@ final class BenchCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--json", description = "print one JSON object instead of a table")
     boolean json;
+    @Option(names = "--profile", description = "also print the time spent in each kernel during training")
+    boolean profile;
 
     @Override
     public Integer call() throws Exception {
         BenchConfig cfg = new BenchConfig(layers, dModel, heads, seqLen, batchSize, vocab, steps, warmup,
                 Math.min(genTokens, seqLen - 1), seed);
         Backend backend = Backend.get();
-        Benchmark bench = new Benchmark(backend.kernels(), backend.description(), msg -> System.err.println(msg));
+        org.align4j.core.kernels.Kernels kernels = backend.kernels();
+        org.align4j.core.kernels.ProfilingKernels profiler = null;
+        if (profile) {
+            profiler = new org.align4j.core.kernels.ProfilingKernels(kernels);
+            kernels = profiler;
+        }
+        Benchmark bench = new Benchmark(kernels, backend.description(), msg -> System.err.println(msg));
         BenchResult r = bench.run(cfg);
+        if (profiler != null) {
+            System.err.println("kernel time over the whole run (training, then generation):");
+            profiler.totals().entrySet().stream()
+                    .sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
+                    .forEach(e -> System.err.printf("  %-20s %9.1f ms  %7d calls%n", e.getKey(), e.getValue()[0] / 1e6,
+                            e.getValue()[1]));
+        }
         if (json) {
             ObjectMapper om = new ObjectMapper();
             ObjectNode o = om.createObjectNode();
@@ -63,8 +78,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("gemm_gflops", r.gemmGflops());
             o.put("train_gflops", r.trainGflops());
             o.put("mfu", r.mfu());
-            o.put("offheap_after_warmup_bytes", r.offHeapAfterWarmupBytes());
-            o.put("offheap_after_steps_bytes", r.offHeapAfterStepsBytes());
+            o.put("resident_after_warmup_bytes", r.residentAfterWarmupBytes());
+            o.put("resident_after_steps_bytes", r.residentAfterStepsBytes());
             o.put("steps", r.steps());
             o.put("final_loss", r.finalLoss());
             System.out.println(om.writeValueAsString(o));
@@ -75,8 +90,8 @@ final class BenchCommand implements Callable<Integer> {
                     r.genTokensPerSB8());
             System.out.printf("sgemm GFLOPS          %.1f%n", r.gemmGflops());
             System.out.printf("train GFLOPS, MFU     %.1f, %.1f%%%n", r.trainGflops(), 100 * r.mfu());
-            System.out.printf("off-heap memory       %.1f MiB after warmup, %.1f MiB after %d steps%n",
-                    r.offHeapAfterWarmupBytes() / 1048576.0, r.offHeapAfterStepsBytes() / 1048576.0, r.steps());
+            System.out.printf("resident memory       %.1f MiB after warmup, %.1f MiB after %d steps%n",
+                    r.residentAfterWarmupBytes() / 1048576.0, r.residentAfterStepsBytes() / 1048576.0, r.steps());
         }
         return 0;
     }

@@ -67,7 +67,7 @@ public final class Benchmark {
         for (int s = 0; s < cfg.warmupSteps(); s++) {
             loss = trainStep(model, opt, batch, targets, weights);
         }
-        long offHeapWarm = offHeapBytes();
+        long offHeapWarm = residentBytes();
         long start = System.nanoTime();
         for (int s = 0; s < cfg.steps(); s++) {
             loss = trainStep(model, opt, batch, targets, weights);
@@ -78,7 +78,7 @@ public final class Benchmark {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        long offHeapEnd = offHeapBytes();
+        long offHeapEnd = residentBytes();
         double tokensPerS = (double) rows * cfg.steps() / seconds;
         double flopsPerToken = 6.0 * model.parameterCount() + 12.0 * cfg.layers() * cfg.seqLen() * cfg.dModel();
         double trainGflops = flopsPerToken * tokensPerS / 1e9;
@@ -146,9 +146,9 @@ public final class Benchmark {
         return best;
     }
 
-    /** Resident memory not accounted for by the committed Java heap (ND4J buffers, BLAS, JIT code). */
-    public static long offHeapBytes() {
+    /** Resident memory of the process after a GC: ND4J's off-heap buffers plus the touched Java heap. */
+    public static long residentBytes() {
         System.gc();
-        return Pointer.physicalBytes() - Runtime.getRuntime().totalMemory();
+        return Pointer.physicalBytes();
     }
 }

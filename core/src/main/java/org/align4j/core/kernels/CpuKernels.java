@@ -316,8 +316,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         FloatBuffer o = Mem.floats(out);
         final float s = (float) GenericKernels.GELU_SCALE;
         final float k = (float) GenericKernels.GELU_CUBIC;
-        blocks(inp.length(), (from, len) -> {
-            float[] v = new float[len];
+        blocks(inp.length(), (from, len, v, unused) -> {
             x.get(from, v, 0, len);
             for (int j = 0; j < len; j++) {
                 float xv = v[j];
@@ -339,9 +338,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         FloatBuffer dx = Mem.floats(dinp);
         final float s = (float) GenericKernels.GELU_SCALE;
         final float k = (float) GenericKernels.GELU_CUBIC;
-        blocks(inp.length(), (from, len) -> {
-            float[] v = new float[len];
-            float[] d = new float[len];
+        blocks(inp.length(), (from, len, v, d) -> {
             x.get(from, v, 0, len);
             dy.get(from, d, 0, len);
             for (int j = 0; j < len; j++) {
@@ -364,9 +361,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         FloatBuffer o = Mem.floats(out);
         FloatBuffer fa = Mem.floats(a);
         FloatBuffer fb = Mem.floats(b);
-        blocks(out.length(), (from, len) -> {
-            float[] u = new float[len];
-            float[] v = new float[len];
+        blocks(out.length(), (from, len, u, v) -> {
             fa.get(from, u, 0, len);
             fb.get(from, v, 0, len);
             for (int j = 0; j < len; j++) {
@@ -376,19 +371,22 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         });
     }
 
-    /** Body over a block of a flat range. */
+    /** Body over a block of a flat range, with two scratch arrays of at least {@code length} floats. */
     @FunctionalInterface
     private interface BlockBody {
-        void run(int from, int length);
+        void run(int from, int length, float[] scratchA, float[] scratchB);
     }
 
+    /** Splits a flat range into cache-sized blocks over the threads; scratch is allocated once per thread. */
     private void blocks(long total, BlockBody body) {
         int n = (int) total;
         int nBlocks = (n + BLOCK - 1) / BLOCK;
         parallel.forRange(nBlocks, 4, (from, to) -> {
+            float[] a = new float[BLOCK];
+            float[] b = new float[BLOCK];
             for (int blk = from; blk < to; blk++) {
                 int start = blk * BLOCK;
-                body.run(start, Math.min(BLOCK, n - start));
+                body.run(start, Math.min(BLOCK, n - start), a, b);
             }
         });
     }

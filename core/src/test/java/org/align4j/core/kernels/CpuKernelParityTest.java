@@ -115,7 +115,7 @@ class CpuKernelParityTest {
         INDArray dout = rand(70, 130);
         generic.geluBackward(a, inp, dout);
         fast.geluBackward(b, inp, dout);
-        close("gelu backward", a, b, 1e-6);
+        close("gelu backward", a, b, 5e-6);
         INDArray x = rand(70, 130);
         generic.add(a, inp, x);
         fast.add(b, inp, x);
@@ -239,10 +239,10 @@ class CpuKernelParityTest {
             float f = (float) x;
             double e = Math.exp(f);
             float got = FastMath.exp(f);
-            if (e < 1e-37) {
-                assertTrue(got < 1e-36);
-            } else if (e > 3e38) {
-                assertTrue(got > 1e38);
+            if (f < -87f) {
+                assertTrue(got < 1e-37, "clamped below");
+            } else if (f > 88f) {
+                assertTrue(got > 1e38 && got < Float.POSITIVE_INFINITY, "clamped above");
             } else {
                 assertEquals(e, got, 3e-7 * e, "exp(" + f + ")");
             }
