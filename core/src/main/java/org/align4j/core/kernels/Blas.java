@@ -25,4 +25,15 @@ final class Blas {
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }
+
+    /** {@code y = alpha * op(A) x + beta * y} for row-major {@code A} of {@code m x n}, unit strides. */
+    static void sgemv(boolean transA, int m, int n, float alpha, FloatPointer a, long aOff, int lda,
+                      FloatPointer x, long xOff, float beta, FloatPointer y, long yOff) {
+        a.position(aOff);
+        x.position(xOff);
+        y.position(yOff);
+        openblas_nolapack.cblas_sgemv(openblas_nolapack.CblasRowMajor,
+                transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, alpha, a, lda, x, 1,
+                beta, y, 1);
+    }
 }

@@ -143,6 +143,12 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             });
             beta = 1f;
         }
+        if (n == 1) {
+            // one row (decoding at batch 1): a matrix-vector product, bound by reading the weights
+            Blas.sgemv(!transposedWeight, transposedWeight ? oc : c, transposedWeight ? c : oc, 1f, Mem.pointer(w), 0,
+                    transposedWeight ? c : oc, Mem.pointer(inp), 0, beta, Mem.pointer(out), 0);
+            return;
+        }
         Blas.sgemm(false, transposedWeight, n, oc, c, 1f, Mem.pointer(inp), 0, c,
                 Mem.pointer(w), 0, transposedWeight ? c : oc, beta, Mem.pointer(out), 0, oc);
     }
@@ -565,6 +571,10 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 vc.put((int) dst, row);
             }
         }
+        if (steps == 1) {
+            attendOneStep(out, qkv, kCache, vCache, maskOf(keyMask, batch, capacity), batch, start, heads, capacity);
+            return;
+        }
         int rows = batch * heads * steps;
         FloatPointer sc = scratch((long) rows * keys);
         FloatPointer q = Mem.pointer(qkv);
@@ -584,6 +594,39 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             for (int h = 0; h < heads; h++) {
                 Blas.sgemm(false, false, steps, hs, keys, 1f, sc, (long) (b * heads + h) * steps * keys, keys,
                         vp, (long) b * capacity * c + (long) h * hs, c, 0f, o, (long) b * steps * c + (long) h * hs, c);
+            }
+        }
+    }
+
+    /**
+     * Decoding attention, one new token per sequence: per (sequence, head) a matrix-vector
+     * product for the scores and one for the output (OpenBLAS's GEMV is several times faster
+     * than its GEMM with one row), the softmax in between.
+     */
+    private void attendOneStep(INDArray out, INDArray qkv, INDArray kCache, INDArray vCache, float[] mask, int batch,
+                               int start, int heads, int capacity) {
+        int c = (int) out.columns();
+        int c3 = 3 * c;
+        int hs = c / heads;
+        int keys = start + 1;
+        float scale = (float) (1.0 / Math.sqrt(hs));
+        int rows = batch * heads;
+        FloatPointer sc = scratch((long) rows * keys);
+        FloatPointer q = Mem.pointer(qkv);
+        FloatPointer kp = Mem.pointer(kCache);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                Blas.sgemv(false, keys, hs, scale, kp, (long) b * capacity * c + (long) h * hs, c,
+                        q, (long) b * c3 + (long) h * hs, 0f, sc, (long) (b * heads + h) * keys);
+            }
+        }
+        maskedSoftmaxRows(scratchFloats((long) rows * keys), rows, heads, 1, keys, start, mask, capacity);
+        FloatPointer vp = Mem.pointer(vCache);
+        FloatPointer o = Mem.pointer(out);
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                Blas.sgemv(true, keys, hs, 1f, vp, (long) b * capacity * c + (long) h * hs, c,
+                        sc, (long) (b * heads + h) * keys, 0f, o, (long) b * c + (long) h * hs);
             }
         }
     }

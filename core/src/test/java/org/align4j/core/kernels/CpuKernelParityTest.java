@@ -78,6 +78,20 @@ class CpuKernelParityTest {
     }
 
     @Test
+    void matmulOfOneRow() {
+        for (boolean t : new boolean[] {false, true}) {
+            INDArray inp = rand(1, 24);
+            INDArray w = t ? randView(19, 24) : randView(24, 19);
+            INDArray bias = randView(19);
+            INDArray a = Nd4j.create(DataType.FLOAT, 1, 19);
+            INDArray b = a.ulike();
+            generic.matmulForward(a, inp, w, t, bias);
+            fast.matmulForward(b, inp, w, t, bias);
+            close("one-row matmul", a, b, 1e-5);
+        }
+    }
+
+    @Test
     void layerNorm() {
         INDArray inp = rand(33, 40).muli(3).addi(1);
         INDArray gain = randView(40);
@@ -175,13 +189,17 @@ class CpuKernelParityTest {
     }
 
     @Test
-    void attentionWithCache() {
+    void attentionWithCacheOneStepAndPrefill() {
+        attentionWithCache(1, 7);   // decoding: matrix-vector path
+        attentionWithCache(6, 3);   // prefill: BLAS path
+        attentionWithCache(3, 5);
+    }
+
+    private void attentionWithCache(int steps, int start) {
         int b = 2;
         int heads = 2;
         int c = 16;
         int capacity = 12;
-        int start = 5;
-        int steps = 3;
         INDArray qkv = rand(b * steps, 3 * c);
         INDArray[] kc = {rand(b, capacity, c), null};
         INDArray[] vc = {rand(b, capacity, c), null};
@@ -190,6 +208,7 @@ class CpuKernelParityTest {
         INDArray mask = Nd4j.ones(DataType.FLOAT, b, capacity);
         mask.putScalar(1, 0, 0);
         mask.putScalar(1, 1, 0);
+        mask.putScalar(0, start - 1, 0);
         INDArray outA = Nd4j.create(DataType.FLOAT, b * steps, c);
         INDArray outB = outA.ulike();
         generic.attentionWithCache(outA, qkv, kc[0], vc[0], mask, b, steps, start, heads);
