@@ -65,7 +65,56 @@ class ModelGradientCheckTest {
             }
         }
         assertTrue(checked > 100);
-        // the padded positions must not influence the loss: their embeddings' gradient is zero
         assertTrue(worst < 1e-5);
+    }
+
+    @Test
+    void hiddenStateEntryPointMatchesFiniteDifferences() {
+        // the path reward and value heads use: L = sum(hidden * G) for a fixed G
+        GptConfig cfg = GptConfig.of(9, 6, 8, 1, 2);
+        GptModel m = new GptModel(cfg, new GenericKernels(), DataType.DOUBLE).initialize(4);
+        m.parameters().flat().muli(10);
+        m.parameters().get("ln_f.weight").assign(0.7);
+        TokenBatch b = TokenBatch.leftPadded(new int[][] {{1, 2, 3, 2}, {5, 5}}, 0);
+        INDArray g = org.nd4j.linalg.factory.Nd4j.rand(DataType.DOUBLE, b.rows(), cfg.nEmbd()).subi(0.5);
+        m.zeroGradients();
+        m.forwardHidden(b);
+        m.backwardHidden(g);
+        INDArray grad = m.gradients().flat().dup();
+        INDArray p = m.parameters().flat();
+        SplittableRandom r = new SplittableRandom(1);
+        double h = 1e-6;
+        for (int k = 0; k < 60; k++) {
+            long i = r.nextLong(p.length());
+            double orig = p.getDouble(i);
+            p.putScalar(i, orig + h);
+            double lp = m.forwardHidden(b).mul(g).sumNumber().doubleValue();
+            p.putScalar(i, orig - h);
+            double lm = m.forwardHidden(b).mul(g).sumNumber().doubleValue();
+            p.putScalar(i, orig);
+            double numeric = (lp - lm) / (2 * h);
+            double analytic = grad.getDouble(i);
+            assertTrue(Math.abs(numeric - analytic) <= 1e-6 * Math.max(1, Math.abs(numeric)),
+                    "param " + i + ": analytic " + analytic + " numeric " + numeric);
+        }
+    }
+
+    @Test
+    void paddingDoesNotLeakIntoRealTokens() {
+        GptConfig cfg = GptConfig.of(11, 8, 8, 2, 2);
+        GptModel m = new GptModel(cfg, new GenericKernels(), DataType.DOUBLE).initialize(3);
+        m.parameters().flat().muli(10);
+        INDArray alone = m.forward(TokenBatch.of(new int[][] {{3, 4, 9, 5}})).dup();
+        for (int pad : new int[] {0, 7}) {
+            INDArray right = m.forward(TokenBatch.rightPadded(new int[][] {{3, 4, 9, 5}, {1, 2, 3, 4, 5, 6}}, pad));
+            for (int t = 0; t < 4; t++) {
+                assertTrue(right.getRow(t).sub(alone.getRow(t)).amaxNumber().doubleValue() < 1e-12);
+            }
+            INDArray left = m.forward(TokenBatch.leftPadded(new int[][] {{3, 4, 9, 5}, {1, 2, 3, 4, 5, 6}}, pad));
+            for (int t = 0; t < 4; t++) {
+                assertTrue(left.getRow(2 + t).sub(alone.getRow(t)).amaxNumber().doubleValue() < 1e-12,
+                        "left-padded row " + t);
+            }
+        }
     }
 }

@@ -1,0 +1,129 @@
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.kernels.GenericKernels;
+import org.align4j.core.model.GptConfig;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.TokenizerFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/** The command line end to end, in process: exit codes, outputs, error messages. */
+class CliTest {
+
+    @TempDir
+    static Path tmp;
+    static Path modelDir;
+
+    /** Runs align4j with the given standard input; returns {exit code, stdout, stderr}. */
+    static String[] run(String stdin, String... args) {
+        InputStream oldIn = System.in;
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setIn(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Align4j.run(args);
+            return new String[] {String.valueOf(code), out.toString(StandardCharsets.UTF_8),
+                    err.toString(StandardCharsets.UTF_8)};
+        } finally {
+            System.setIn(oldIn);
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @BeforeAll
+    static void trainTokenizerAndModel() throws Exception {
+        Path corpus = tmp.resolve("corpus.txt");
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            sb.append("the quick brown fox jumps over the lazy dog number ").append(i).append(".\n");
+        }
+        Files.writeString(corpus, sb);
+        modelDir = tmp.resolve("model");
+        String[] r = run("", "tokenizer", "train", "--input", corpus.toString(), "--vocab-size", "300", "--special",
+                "<|endoftext|>", "--out", modelDir.toString());
+        assertEquals("0", r[0], r[2]);
+        BpeTokenizer tok = TokenizerFiles.load(modelDir);
+        assertEquals(300, tok.vocabSize());
+        GptConfig cfg = GptConfig.of(300, 32, 16, 1, 2);
+        GptModel m = new GptModel(cfg, new GenericKernels(), DataType.FLOAT).initialize(1);
+        ModelDirectory.save(m, modelDir);
+    }
+
+    @Test
+    void encodeThenDecodeRoundTrips() {
+        String text = "the lazy fox, 42 times!\n  and émoji 🦊";
+        String[] enc = run(text, "tokenizer", "encode", "--tokenizer", modelDir.toString());
+        assertEquals("0", enc[0], enc[2]);
+        assertTrue(enc[1].trim().matches("\\d+( \\d+)*"), enc[1]);
+        String[] dec = run(enc[1], "tokenizer", "decode", "--tokenizer", modelDir.resolve("tokenizer.json").toString());
+        assertEquals("0", dec[0], dec[2]);
+        assertEquals(text, dec[1]);
+    }
+
+    @Test
+    void generateJsonHasTheDocumentedFields() throws Exception {
+        String[] r = run("", "generate", "--model", modelDir.toString(), "--prompt", "the quick", "--max-new-tokens",
+                "5", "--temperature", "0", "--logprobs", "3", "--json");
+        assertEquals("0", r[0], r[2]);
+        JsonNode o = new ObjectMapper().readTree(r[1].trim());
+        for (String f : new String[] {"prompt", "completion", "prompt_token_ids", "token_ids", "logprobs",
+            "top_logprobs", "finish_reason"}) {
+            assertTrue(o.has(f), "missing " + f + " in " + r[1]);
+        }
+        assertEquals("the quick", o.get("prompt").asText());
+        assertEquals(o.get("token_ids").size(), o.get("logprobs").size());
+        assertEquals(3, o.get("top_logprobs").get(0).size());
+        JsonNode first = o.get("top_logprobs").get(0).get(0);
+        assertTrue(first.has("token") && first.has("id") && first.has("logprob"));
+        assertEquals(o.get("token_ids").get(0).asInt(), first.get("id").asInt(), "greedy picks the top token");
+    }
+
+    @Test
+    void promptsFileErrorsNameTheLine() throws Exception {
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the\"}\n{\"prompt\": 3}\n");
+        String[] r = run("", "generate", "--model", modelDir.toString(), "--prompts", prompts.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains(prompts + ":2:"), r[2]);
+        Files.writeString(prompts, "{\"prompt\": \"the\"}\n\n{not json\n");
+        r = run("", "generate", "--model", modelDir.toString(), "--prompts", prompts.toString());
+        assertTrue(r[2].contains(prompts + ":3: not JSON"), r[2]);
+    }
+
+    @Test
+    void missingModelIsOneLineAndExitOne() {
+        String[] r = run("", "generate", "--model", tmp.resolve("nope").toString(), "--prompt-ids", "1,2");
+        assertEquals("1", r[0]);
+        assertTrue(r[2].startsWith("align4j: ") && r[2].contains("nope") && r[2].trim().lines().count() == 1, r[2]);
+    }
+
+    @Test
+    void badIdsToDecodeAreRefused() {
+        String[] r = run("1 2 x", "tokenizer", "decode", "--tokenizer", modelDir.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("'x'"), r[2]);
+    }
+}
