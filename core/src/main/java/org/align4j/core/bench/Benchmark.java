@@ -112,7 +112,7 @@ public final class Benchmark {
         }
         Generator gen = new Generator(model);
         SamplingConfig greedy = SamplingConfig.greedy(cfg.genTokens());
-        gen.generate(prompts, SamplingConfig.greedy(Math.min(8, cfg.genTokens())), null); // warm up
+        gen.generate(prompts, greedy, null); // warm up: the JIT compiles the decoding path
         long start = System.nanoTime();
         int produced = 0;
         int rounds = 0;

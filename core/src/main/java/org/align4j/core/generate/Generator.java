@@ -68,12 +68,13 @@ public final class Generator {
         }
         int vocab = model.config().vocabSize();
         float[] row = new float[vocab];
+        float[] all = new float[b * vocab];
         int[] step = new int[b];
         int[] positions = new int[b];
         float[] ones = new float[b];
         Arrays.fill(ones, 1f);
         for (int t = 0; t < maxNew; t++) {
-            float[][] all = logits.toFloatMatrix();
+            model.kernels().download(logits, all);
             boolean anyOpen = false;
             for (int i = 0; i < b; i++) {
                 Sequence s = seqs.get(i);
@@ -81,10 +82,10 @@ public final class Generator {
                     step[i] = model.config().eosTokenId();
                     continue;
                 }
-                System.arraycopy(all[i], 0, row, 0, vocab);
-                double[] logp = Sampling.logSoftmax(row);
+                System.arraycopy(all, i * vocab, row, 0, vocab);
+                double lse = Sampling.logSumExp(row);
                 int token = cfg.greedy() ? Sampling.argmax(row) : Sampling.sample(row, cfg, rngs[i]);
-                s.add(token, logp[token], cfg.logprobs() > 0 ? Sampling.top(logp, cfg.logprobs()) : List.of());
+                s.add(token, row[token] - lse, cfg.logprobs() > 0 ? Sampling.top(row, lse, cfg.logprobs()) : List.of());
                 if (cfg.stopTokenIds().contains(token)) {
                     s.finish = "stop";
                     s.visible = s.length - 1;

@@ -20,7 +20,8 @@ final class Sampling {
         return best;
     }
 
-    static double[] logSoftmax(float[] logits) {
+    /** log Σ exp(logits), computed stably. */
+    static double logSumExp(float[] logits) {
         double max = Double.NEGATIVE_INFINITY;
         for (float l : logits) {
             max = Math.max(max, l);
@@ -29,12 +30,25 @@ final class Sampling {
         for (float l : logits) {
             sum += Math.exp(l - max);
         }
-        double lse = max + Math.log(sum);
+        return max + Math.log(sum);
+    }
+
+    static double[] logSoftmax(float[] logits) {
+        double lse = logSumExp(logits);
         double[] out = new double[logits.length];
         for (int j = 0; j < logits.length; j++) {
             out[j] = logits[j] - lse;
         }
         return out;
+    }
+
+    /** The {@code n} most likely tokens with log-probabilities {@code logit - lse}, most likely first. */
+    static List<Generation.TokenLogprob> top(float[] logits, double lse, int n) {
+        double[] logp = new double[logits.length];
+        for (int j = 0; j < logits.length; j++) {
+            logp[j] = logits[j] - lse;
+        }
+        return top(logp, n);
     }
 
     /** The {@code n} most likely tokens, most likely first (ties: lower id first). */

@@ -66,6 +66,15 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         Mem.floats(target).put(0, values);
     }
 
+    @Override
+    public void download(INDArray src, float[] dst) {
+        if (!fp32(src)) {
+            generic.download(src, dst);
+            return;
+        }
+        Mem.floats(src).get(0, dst, 0, (int) src.length());
+    }
+
     // ---------------------------------------------------------------- embedding
 
     @Override

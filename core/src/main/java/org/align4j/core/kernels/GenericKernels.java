@@ -30,6 +30,12 @@ public final class GenericKernels implements Kernels {
     }
 
     @Override
+    public void download(INDArray src, float[] dst) {
+        float[] values = src.castTo(DataType.FLOAT).dup('c').data().asFloat();
+        System.arraycopy(values, 0, dst, 0, values.length);
+    }
+
+    @Override
     public void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe) {
         out.assign(Nd4j.pullRows(wte, 1, tokens)).addi(Nd4j.pullRows(wpe, 1, positions));
     }

@@ -27,6 +27,9 @@ public interface Kernels {
     /** Copies host values into {@code target} (contiguous, same length) without allocating device memory. */
     void upload(INDArray target, float[] values);
 
+    /** Copies a contiguous array's values into {@code dst} (at least {@code src.length()} long). */
+    void download(INDArray src, float[] dst);
+
     /** {@code out[N,V] = wte[tok] + wpe[pos]} row by row. */
     void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe);
 

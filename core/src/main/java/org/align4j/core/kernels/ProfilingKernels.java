@@ -53,6 +53,11 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
+    public void download(INDArray src, float[] dst) {
+        time("download", () -> inner.download(src, dst));
+    }
+
+    @Override
     public void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe) {
         time("embedding.forward", () -> inner.embeddingForward(out, tokens, positions, wte, wpe));
     }

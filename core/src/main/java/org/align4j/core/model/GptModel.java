@@ -270,7 +270,7 @@ public final class GptModel {
             throw new IllegalArgumentException("cache capacity " + capacity + " exceeds n_positions "
                     + config.nPositions());
         }
-        return new KvCache(config, dataType(), batch, capacity);
+        return new KvCache(config, kernels, dataType(), batch, capacity);
     }
 
     /**

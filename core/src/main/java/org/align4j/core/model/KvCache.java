@@ -3,7 +3,7 @@ package org.align4j.core.model;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.align4j.core.kernels.Kernels;
 
 /**
  * Keys and values of every layer for a batch of sequences being generated ({@code [B, capacity, C]}
@@ -18,11 +18,16 @@ public final class KvCache {
     private final INDArray[] keys;
     private final INDArray[] values;
     private final INDArray keyMask;
+    /** Host copy of the key mask, uploaded whole after each change (a few KB). */
+    private final float[] hostMask;
+    private final Kernels kernels;
     private int length;
     private Scratch scratch;
 
-    KvCache(GptConfig cfg, DataType type, int batch, int capacity) {
+    KvCache(GptConfig cfg, Kernels kernels, DataType type, int batch, int capacity) {
         this.cfg = cfg;
+        this.kernels = kernels;
+        this.hostMask = new float[batch * capacity];
         this.type = type;
         this.batch = batch;
         this.capacity = capacity;
@@ -60,15 +65,12 @@ public final class KvCache {
         return keyMask;
     }
 
-    /** Marks slot {@code position} of sequence {@code b} as a real token (1) or padding (0). */
-    public void setMask(int b, int position, boolean real) {
-        keyMask.putScalar(b, position, real ? 1.0 : 0.0);
-    }
-
     /** Sets the mask of the {@code steps} slots after the current length from {@code mask [B*steps]}. */
     public void setMasks(float[] mask, int steps) {
-        INDArray m = Nd4j.create(mask, new long[] {batch, steps}, DataType.FLOAT).castTo(type);
-        keyMask.get(NDArrayIndex.all(), NDArrayIndex.interval(length, length + steps)).assign(m);
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(mask, b * steps, hostMask, b * capacity + length, steps);
+        }
+        kernels.upload(keyMask, hostMask);
     }
 
     void advance(int steps) {

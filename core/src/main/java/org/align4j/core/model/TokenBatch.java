@@ -39,35 +39,27 @@ public record TokenBatch(int batch, int time, int[] tokens, int[] positions, flo
 
     /** Sequences padded on the right with {@code pad} to the longest. */
     public static TokenBatch rightPadded(int[][] sequences, int pad) {
-        int b = sequences.length;
-        int t = Arrays.stream(sequences).mapToInt(s -> s.length).max().orElse(0);
-        int[] tokens = new int[b * t];
-        int[] positions = new int[b * t];
-        float[] mask = new float[b * t];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                boolean real = j < sequences[i].length;
-                tokens[i * t + j] = real ? sequences[i][j] : pad;
-                positions[i * t + j] = j;
-                mask[i * t + j] = real ? 1f : 0f;
-            }
-        }
-        return new TokenBatch(b, t, tokens, positions, mask);
+        return padded(sequences, pad, false);
     }
 
     /** Sequences padded on the left with {@code pad}; real tokens get positions from 0. */
     public static TokenBatch leftPadded(int[][] sequences, int pad) {
+        return padded(sequences, pad, true);
+    }
+
+    private static TokenBatch padded(int[][] sequences, int pad, boolean left) {
         int b = sequences.length;
         int t = Arrays.stream(sequences).mapToInt(s -> s.length).max().orElse(0);
         int[] tokens = new int[b * t];
         int[] positions = new int[b * t];
         float[] mask = new float[b * t];
         for (int i = 0; i < b; i++) {
-            int padding = t - sequences[i].length;
+            int offset = left ? t - sequences[i].length : 0;
             for (int j = 0; j < t; j++) {
-                boolean real = j >= padding;
-                tokens[i * t + j] = real ? sequences[i][j - padding] : pad;
-                positions[i * t + j] = real ? j - padding : 0;
+                int k = j - offset;
+                boolean real = k >= 0 && k < sequences[i].length;
+                tokens[i * t + j] = real ? sequences[i][k] : pad;
+                positions[i * t + j] = real ? k : 0;
                 mask[i * t + j] = real ? 1f : 0f;
             }
         }

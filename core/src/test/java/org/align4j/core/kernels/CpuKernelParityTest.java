@@ -243,6 +243,19 @@ class CpuKernelParityTest {
     }
 
     @Test
+    void uploadAndDownloadRoundTrip() {
+        float[] values = {1.5f, -2f, 3.25f, 0f, 7f, 8f};
+        for (Kernels k : new Kernels[] {generic, fast}) {
+            INDArray target = Nd4j.create(DataType.FLOAT, 2, 3);
+            k.upload(target, values);
+            assertEquals(3.25f, target.getFloat(0, 2));
+            float[] back = new float[6];
+            k.download(target, back);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(values, back);
+        }
+    }
+
+    @Test
     void doublesGoToTheGenericKernels() {
         INDArray inp = Nd4j.rand(DataType.DOUBLE, 3, 4);
         INDArray a = inp.ulike();
