@@ -1,0 +1,125 @@
+package org.align4j.data.batch;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.align4j.core.chat.ChatMessage;
+import org.align4j.core.chat.ChatTemplate;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.data.format.Content;
+import org.align4j.data.format.DataRecord;
+
+/**
+ * Records to token sequences with their loss masks. Text is user data: special-token strings in
+ * it are encoded as ordinary text. Text and completions end with the end-of-sequence token,
+ * which is trained (the model learns to stop).
+ */
+public final class ExampleEncoder {
+
+    private final BpeTokenizer tokenizer;
+    private final ChatTemplate template;
+    private final int eos;
+
+    public ExampleEncoder(BpeTokenizer tokenizer, ChatTemplate template, int eosTokenId) {
+        this.tokenizer = tokenizer;
+        this.template = template;
+        this.eos = eosTokenId;
+    }
+
+    public BpeTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public ChatTemplate template() {
+        return template;
+    }
+
+    public int eosTokenId() {
+        return eos;
+    }
+
+    /** The training example of a text, prompt-completion or chat record. */
+    public Example encode(DataRecord r) {
+        if (r instanceof DataRecord.Text t) {
+            int[] ids = append(tokenizer.encode(t.text()), eos);
+            boolean[] trained = new boolean[ids.length];
+            java.util.Arrays.fill(trained, true);
+            return new Example(ids, trained);
+        }
+        if (r instanceof DataRecord.Completion c) {
+            return promptAndCompletion(tokenizer.encode(c.prompt()), append(tokenizer.encode(c.completion()), eos));
+        }
+        if (r instanceof DataRecord.Chat c) {
+            ChatTemplate.Rendered rendered = template.render(c.messages(), tokenizer, false);
+            return new Example(rendered.ids(), rendered.assistant());
+        }
+        throw new IllegalArgumentException(r.kind().id() + " records are not supervised fine-tuning examples");
+    }
+
+    /** Prompt tokens (untrained) followed by completion tokens (trained). */
+    public static Example promptAndCompletion(int[] prompt, int[] completion) {
+        int[] ids = new int[prompt.length + completion.length];
+        System.arraycopy(prompt, 0, ids, 0, prompt.length);
+        System.arraycopy(completion, 0, ids, prompt.length, completion.length);
+        boolean[] trained = new boolean[ids.length];
+        java.util.Arrays.fill(trained, prompt.length, ids.length, true);
+        return new Example(ids, trained);
+    }
+
+    /** Tokens of a prompt, ready for generation (chat prompts end with the generation prompt). */
+    public int[] promptIds(Content prompt) {
+        if (prompt instanceof Content.Text t) {
+            return tokenizer.encode(t.text());
+        }
+        return template.render(((Content.Messages) prompt).messages(), tokenizer, true).ids();
+    }
+
+    /** Tokens of a response to a prompt, ending with the end-of-sequence (or end-of-turn) token. */
+    public int[] responseIds(Content response) {
+        if (response instanceof Content.Text t) {
+            return append(tokenizer.encode(t.text()), eos);
+        }
+        List<Integer> ids = new ArrayList<>();
+        List<ChatMessage> msgs = ((Content.Messages) response).messages();
+        for (int i = 0; i < msgs.size(); i++) {
+            ChatMessage m = msgs.get(i);
+            ChatTemplate.Marker marker = template.roles().get(m.role());
+            // the first reply follows the generation prompt, which already opened the turn
+            if (i > 0) {
+                for (int id : tokenizer.encode(marker.prefix(), true)) {
+                    ids.add(id);
+                }
+            }
+            for (int id : tokenizer.encode(m.content())) {
+                ids.add(id);
+            }
+            for (int id : tokenizer.encode(marker.suffix(), true)) {
+                ids.add(id);
+            }
+        }
+        return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Length in tokens of the longest sequence a record produces (for statistics). */
+    public int length(DataRecord r) {
+        if (r instanceof DataRecord.Preference p) {
+            int prompt = promptIds(p.prompt()).length;
+            return prompt + Math.max(responseIds(p.chosen()).length, responseIds(p.rejected()).length);
+        }
+        if (r instanceof DataRecord.Ranking k) {
+            int prompt = tokenizer.encode(k.prompt()).length;
+            int longest = 0;
+            for (String s : k.responses()) {
+                longest = Math.max(longest, tokenizer.encode(s).length + 1);
+            }
+            return prompt + longest;
+        }
+        return encode(r).length();
+    }
+
+    private static int[] append(int[] a, int v) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + 1);
+        out[a.length] = v;
+        return out;
+    }
+}

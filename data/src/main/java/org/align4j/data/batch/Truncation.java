@@ -1,0 +1,19 @@
+package org.align4j.data.batch;
+
+import java.util.Locale;
+
+/** What to cut from a sequence longer than the model's context. */
+public enum Truncation {
+    /** Keep the beginning (cut the end). */
+    RIGHT,
+    /** Keep the end (cut the beginning of the prompt), so that completions survive. */
+    LEFT;
+
+    public static Truncation parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown truncation '" + s + "' (right, left)");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package org.align4j.data.format;
+
+import java.util.Locale;
+
+/** The kinds of JSONL record align4j reads; one kind per file. */
+public enum RecordKind {
+    /** {@code {"text": ...}}: language modelling, every token trained. */
+    TEXT,
+    /** {@code {"prompt": ..., "completion": ...}}: completion tokens trained. */
+    COMPLETION,
+    /** {@code {"messages": [...]}}: assistant tokens trained. */
+    CHAT,
+    /** {@code {"prompt"?, "chosen", "rejected", "margin"?}}: preference pairs (text or messages). */
+    PREFERENCE,
+    /** {@code {"prompt", "responses": [...], "ranking": [[...], ...]}}: K-way rankings. */
+    RANKING;
+
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static RecordKind parse(String s) {
+        for (RecordKind k : values()) {
+            if (k.id().equalsIgnoreCase(s.trim())) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("unknown format '" + s + "' (text, completion, chat, preference, ranking)");
+    }
+}

@@ -1,0 +1,378 @@
+package org.align4j.data.format;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.chat.ChatMessage;
+
+/**
+ * Turns one JSON object into a {@link DataRecord} of a given kind, or says precisely what is
+ * wrong with it. Problems name the field ({@code messages[2].role}); the caller adds file and
+ * line.
+ */
+public final class RecordParser {
+
+    /** Either a record or the problems that prevented it. */
+    public record Result(DataRecord record, List<Issue> problems) {
+        public boolean ok() {
+            return record != null;
+        }
+    }
+
+    /** A problem without its location. */
+    public record Issue(ProblemKind kind, String message) {
+    }
+
+    private static final Set<String> MESSAGE_KEYS = Set.of("role", "content", "name", "weight");
+    private static final Set<String> TEXT_KEYS = Set.of("text", "id", "meta", "metadata");
+    private static final Set<String> COMPLETION_KEYS = Set.of("prompt", "completion", "id", "meta", "metadata");
+    private static final Set<String> CHAT_KEYS = Set.of("messages", "id", "meta", "metadata", "tools");
+    private static final Set<String> PREFERENCE_KEYS = Set.of("prompt", "chosen", "rejected", "margin", "id", "meta",
+            "metadata");
+    private static final Set<String> RANKING_KEYS = Set.of("prompt", "responses", "ranking", "id", "meta", "metadata");
+
+    private RecordParser() {
+    }
+
+    /** The kind a JSON object looks like, or null. */
+    public static RecordKind detect(JsonNode o) {
+        if (o == null || !o.isObject()) {
+            return null;
+        }
+        if (o.has("messages")) {
+            return RecordKind.CHAT;
+        }
+        if (o.has("responses") || o.has("ranking")) {
+            return RecordKind.RANKING;
+        }
+        if (o.has("chosen") || o.has("rejected")) {
+            return RecordKind.PREFERENCE;
+        }
+        if (o.has("completion")) {
+            return RecordKind.COMPLETION;
+        }
+        if (o.has("text")) {
+            return RecordKind.TEXT;
+        }
+        return null;
+    }
+
+    public static Result parse(JsonNode o, RecordKind kind) {
+        List<Issue> issues = new ArrayList<>();
+        if (o == null || !o.isObject()) {
+            issues.add(new Issue(ProblemKind.NOT_AN_OBJECT, "expected a JSON object, got " + typeOf(o)));
+            return new Result(null, issues);
+        }
+        DataRecord r = switch (kind) {
+            case TEXT -> text(o, issues);
+            case COMPLETION -> completion(o, issues);
+            case CHAT -> chat(o, issues);
+            case PREFERENCE -> preference(o, issues);
+            case RANKING -> ranking(o, issues);
+        };
+        return new Result(issues.isEmpty() ? r : null, issues);
+    }
+
+    static String typeOf(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return "null";
+        }
+        if (n.isTextual()) {
+            return "a string";
+        }
+        if (n.isNumber()) {
+            return "a number";
+        }
+        if (n.isBoolean()) {
+            return "a boolean";
+        }
+        if (n.isArray()) {
+            return "an array";
+        }
+        return "an object";
+    }
+
+    private static void unknownKeys(JsonNode o, Set<String> allowed, String where, List<Issue> issues,
+                                    ProblemKind kind) {
+        Iterator<String> it = o.fieldNames();
+        while (it.hasNext()) {
+            String k = it.next();
+            if (!allowed.contains(k)) {
+                issues.add(new Issue(kind, "unrecognized key '" + k + "'" + where));
+            }
+        }
+    }
+
+    /** A required string field; adds an issue and returns null when absent or not a string. */
+    private static String string(JsonNode o, String field, List<Issue> issues) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field '" + field + "'"));
+            return null;
+        }
+        if (!n.isTextual()) {
+            issues.add(new Issue(ProblemKind.WRONG_TYPE, "field '" + field + "' must be a string, got " + typeOf(n)));
+            return null;
+        }
+        return n.asText();
+    }
+
+    private static DataRecord text(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, TEXT_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        String t = string(o, "text", issues);
+        if (t != null && t.isEmpty()) {
+            issues.add(new Issue(ProblemKind.EMPTY_TEXT, "field 'text' is empty"));
+        }
+        return t == null ? null : new DataRecord.Text(t);
+    }
+
+    private static DataRecord completion(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, COMPLETION_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        String p = string(o, "prompt", issues);
+        String c = string(o, "completion", issues);
+        if (c != null && c.isEmpty()) {
+            issues.add(new Issue(ProblemKind.EMPTY_COMPLETION, "field 'completion' is empty"));
+        }
+        return p == null || c == null ? null : new DataRecord.Completion(p, c);
+    }
+
+    /** Messages of {@code field}, checked as OpenAI's checker does. */
+    private static List<ChatMessage> messages(JsonNode o, String field, List<Issue> issues, boolean needAssistant) {
+        JsonNode list = o.get(field);
+        if (list == null || !list.isArray()) {
+            issues.add(new Issue(ProblemKind.MISSING_MESSAGES_LIST, list == null ? "missing field '" + field + "'"
+                    : "field '" + field + "' must be a list of messages, got " + typeOf(list)));
+            return null;
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        boolean assistant = false;
+        int before = issues.size();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode m = list.get(i);
+            String where = field + "[" + i + "]";
+            if (!m.isObject()) {
+                issues.add(new Issue(ProblemKind.WRONG_TYPE, where + " must be an object, got " + typeOf(m)));
+                continue;
+            }
+            if (!m.has("role") || !m.has("content")) {
+                issues.add(new Issue(ProblemKind.MESSAGE_MISSING_KEY, where + " lacks '"
+                        + (!m.has("role") ? "role" : "content") + "'"));
+            }
+            unknownKeys(m, MESSAGE_KEYS, " in " + where, issues, ProblemKind.MESSAGE_UNRECOGNIZED_KEY);
+            String role = m.path("role").asText(null);
+            if (m.has("role") && (role == null || !ChatMessage.ROLES.contains(role))) {
+                issues.add(new Issue(ProblemKind.UNRECOGNIZED_ROLE, where + ".role '" + m.get("role").asText()
+                        + "' is not system, user or assistant"));
+            }
+            JsonNode content = m.get("content");
+            if (m.has("content") && (content == null || !content.isTextual() || content.asText().isEmpty())) {
+                issues.add(new Issue(ProblemKind.MISSING_CONTENT, where + ".content must be a non-empty string"));
+            }
+            if ("assistant".equals(role)) {
+                assistant = true;
+            }
+            if (issues.size() == before && role != null && content != null) {
+                JsonNode name = m.get("name");
+                out.add(new ChatMessage(role, content.asText(), name == null ? null : name.asText()));
+            }
+        }
+        if (needAssistant && !assistant && issues.size() == before) {
+            issues.add(new Issue(ProblemKind.EXAMPLE_MISSING_ASSISTANT_MESSAGE, "field '" + field
+                    + "' has no assistant message"));
+        }
+        return issues.size() == before ? out : null;
+    }
+
+    private static DataRecord chat(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, CHAT_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        List<ChatMessage> m = messages(o, "messages", issues, true);
+        return m == null ? null : new DataRecord.Chat(m);
+    }
+
+    private static DataRecord preference(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, PREFERENCE_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        if (!o.has("chosen") || !o.has("rejected")) {
+            issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field '" + (o.has("chosen") ? "rejected"
+                    : "chosen") + "'"));
+            return null;
+        }
+        Double margin = null;
+        if (o.has("margin")) {
+            JsonNode m = o.get("margin");
+            if (!m.isNumber() || !Double.isFinite(m.asDouble())) {
+                issues.add(new Issue(ProblemKind.BAD_MARGIN, "field 'margin' must be a finite number, got " + m));
+                return null;
+            }
+            margin = m.asDouble();
+        }
+        boolean conversational = o.get("chosen").isArray() || o.get("rejected").isArray();
+        if (conversational) {
+            return conversationalPreference(o, margin, issues);
+        }
+        String chosen = string(o, "chosen", issues);
+        String rejected = string(o, "rejected", issues);
+        if (chosen == null || rejected == null) {
+            return null;
+        }
+        String prompt;
+        if (o.has("prompt")) {
+            prompt = string(o, "prompt", issues);
+            if (prompt == null) {
+                return null;
+            }
+        } else {
+            // implicit prompt: the longest shared prefix (TRL's extract_prompt for text)
+            int n = 0;
+            while (n < chosen.length() && n < rejected.length() && chosen.charAt(n) == rejected.charAt(n)) {
+                n++;
+            }
+            if (n == 0) {
+                issues.add(new Issue(ProblemKind.NO_SHARED_PROMPT, "no field 'prompt' and 'chosen' and 'rejected'"
+                        + " share no prefix to take as the prompt"));
+                return null;
+            }
+            prompt = chosen.substring(0, n);
+            chosen = chosen.substring(n);
+            rejected = rejected.substring(n);
+        }
+        if (chosen.equals(rejected)) {
+            issues.add(new Issue(ProblemKind.CHOSEN_EQUALS_REJECTED, "'chosen' and 'rejected' are the same"));
+            return null;
+        }
+        if (chosen.isEmpty() || rejected.isEmpty()) {
+            issues.add(new Issue(ProblemKind.EMPTY_COMPLETION, "'" + (chosen.isEmpty() ? "chosen" : "rejected")
+                    + "' is empty after the prompt"));
+            return null;
+        }
+        return new DataRecord.Preference(new Content.Text(prompt), new Content.Text(chosen),
+                new Content.Text(rejected), margin);
+    }
+
+    private static DataRecord conversationalPreference(JsonNode o, Double margin, List<Issue> issues) {
+        List<ChatMessage> chosen = messages(o, "chosen", issues, false);
+        List<ChatMessage> rejected = messages(o, "rejected", issues, false);
+        if (chosen == null || rejected == null) {
+            return null;
+        }
+        List<ChatMessage> prompt;
+        if (o.has("prompt")) {
+            prompt = messages(o, "prompt", issues, false);
+            if (prompt == null) {
+                return null;
+            }
+        } else {
+            int n = 0;
+            while (n < chosen.size() && n < rejected.size() && chosen.get(n).equals(rejected.get(n))) {
+                n++;
+            }
+            if (n == 0) {
+                issues.add(new Issue(ProblemKind.NO_SHARED_PROMPT, "no field 'prompt' and 'chosen' and 'rejected'"
+                        + " share no leading messages to take as the prompt"));
+                return null;
+            }
+            prompt = chosen.subList(0, n);
+            chosen = chosen.subList(n, chosen.size());
+            rejected = rejected.subList(n, rejected.size());
+        }
+        if (chosen.isEmpty() || rejected.isEmpty()) {
+            issues.add(new Issue(ProblemKind.EMPTY_COMPLETION, "'" + (chosen.isEmpty() ? "chosen" : "rejected")
+                    + "' has no messages after the prompt"));
+            return null;
+        }
+        for (ChatMessage m : chosen) {
+            if (!m.role().equals("assistant")) {
+                issues.add(new Issue(ProblemKind.WRONG_TYPE, "'chosen' after the prompt must be assistant messages,"
+                        + " found role '" + m.role() + "'"));
+                return null;
+            }
+        }
+        for (ChatMessage m : rejected) {
+            if (!m.role().equals("assistant")) {
+                issues.add(new Issue(ProblemKind.WRONG_TYPE, "'rejected' after the prompt must be assistant messages,"
+                        + " found role '" + m.role() + "'"));
+                return null;
+            }
+        }
+        if (chosen.equals(rejected)) {
+            issues.add(new Issue(ProblemKind.CHOSEN_EQUALS_REJECTED, "'chosen' and 'rejected' are the same"));
+            return null;
+        }
+        return new DataRecord.Preference(new Content.Messages(prompt), new Content.Messages(chosen),
+                new Content.Messages(rejected), margin);
+    }
+
+    private static DataRecord ranking(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, RANKING_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        String prompt = string(o, "prompt", issues);
+        JsonNode resp = o.get("responses");
+        JsonNode rank = o.get("ranking");
+        if (resp == null || rank == null) {
+            issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field '" + (resp == null ? "responses" : "ranking")
+                    + "'"));
+            return null;
+        }
+        if (!resp.isArray()) {
+            issues.add(new Issue(ProblemKind.WRONG_TYPE, "field 'responses' must be a list of strings"));
+            return null;
+        }
+        List<String> responses = new ArrayList<>();
+        for (int i = 0; i < resp.size(); i++) {
+            if (!resp.get(i).isTextual()) {
+                issues.add(new Issue(ProblemKind.WRONG_TYPE, "responses[" + i + "] must be a string, got "
+                        + typeOf(resp.get(i))));
+                return null;
+            }
+            responses.add(resp.get(i).asText());
+        }
+        if (responses.size() < 2) {
+            issues.add(new Issue(ProblemKind.TOO_FEW_RESPONSES, "a ranking needs at least 2 responses, got "
+                    + responses.size()));
+            return null;
+        }
+        if (!rank.isArray()) {
+            issues.add(new Issue(ProblemKind.WRONG_TYPE, "field 'ranking' must be a list of groups of indices"));
+            return null;
+        }
+        List<List<Integer>> groups = new ArrayList<>();
+        Set<Integer> seen = new HashSet<>();
+        for (int g = 0; g < rank.size(); g++) {
+            JsonNode group = rank.get(g);
+            List<Integer> ids = new ArrayList<>();
+            // a bare index is a group of one
+            for (JsonNode idx : group.isArray() ? group : List.of(group)) {
+                if (!idx.canConvertToInt() || idx.asInt() < 0 || idx.asInt() >= responses.size() || !idx.isIntegralNumber()) {
+                    issues.add(new Issue(ProblemKind.RANKING_NOT_A_PERMUTATION, "ranking[" + g + "] has " + idx
+                            + ", not a response index 0.." + (responses.size() - 1)));
+                    return null;
+                }
+                if (!seen.add(idx.asInt())) {
+                    issues.add(new Issue(ProblemKind.RANKING_NOT_A_PERMUTATION, "ranking lists response " + idx.asInt()
+                            + " twice"));
+                    return null;
+                }
+                ids.add(idx.asInt());
+            }
+            if (ids.isEmpty()) {
+                issues.add(new Issue(ProblemKind.RANKING_NOT_A_PERMUTATION, "ranking[" + g + "] is an empty group"));
+                return null;
+            }
+            groups.add(ids);
+        }
+        if (seen.size() != responses.size()) {
+            List<Integer> missing = new ArrayList<>();
+            for (int i = 0; i < responses.size(); i++) {
+                if (!seen.contains(i)) {
+                    missing.add(i);
+                }
+            }
+            issues.add(new Issue(ProblemKind.RANKING_NOT_A_PERMUTATION, "ranking leaves out response(s) " + missing));
+            return null;
+        }
+        return prompt == null ? null : new DataRecord.Ranking(prompt, responses, groups);
+    }
+}

@@ -1,0 +1,33 @@
+package org.align4j.data.validate;
+
+import java.util.List;
+import java.util.Map;
+
+import org.align4j.data.format.Problem;
+import org.align4j.data.format.ProblemKind;
+import org.align4j.data.format.RecordKind;
+
+/**
+ * What {@code align4j data validate} found. {@code problems} holds the first
+ * {@link Validator#KEPT_PROBLEMS} problems (all of them are printed as they are found);
+ * {@code problemCounts} counts every one. Token statistics are present when a tokenizer was
+ * given; label counts when completions look like labels from a small set.
+ */
+public record ValidationReport(List<FileSummary> files, long records, long validRecords, long invalidRecords,
+                               Map<RecordKind, Long> recordsByKind, Map<ProblemKind, Long> problemCounts,
+                               List<Problem> problems, long duplicates, TokenStats tokens,
+                               Map<String, Long> labelCounts, int suggestedEpochs) {
+
+    /** One file: the kind it was read as and its record count. */
+    public record FileSummary(String file, RecordKind kind, long records, long invalid) {
+    }
+
+    /** Token-length statistics, and how many records exceed {@code maxLength} (truncated in training). */
+    public record TokenStats(int min, double mean, int median, int p95, int max, int maxLength, long overMaxLength,
+                             long totalTokens) {
+    }
+
+    public boolean ok() {
+        return invalidRecords == 0 && problemCounts.isEmpty();
+    }
+}
