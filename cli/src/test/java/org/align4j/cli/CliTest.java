@@ -126,4 +126,24 @@ class CliTest {
         assertEquals("1", r[0]);
         assertTrue(r[2].contains("'x'"), r[2]);
     }
+
+    @Test
+    void dataValidateExitCodesAndCompilerStyleLines() throws Exception {
+        Path good = tmp.resolve("good.jsonl");
+        Files.writeString(good, "{\"prompt\": \"a\", \"completion\": \" 1\"}\n{\"prompt\": \"b\", \"completion\": \" 2\"}\n");
+        String[] ok = run("", "data", "validate", good.toString(), "--tokenizer", modelDir.toString(), "--max-length", "3");
+        assertEquals("0", ok[0], ok[1] + ok[2]);
+        assertTrue(ok[1].contains("tokens per record: min"), ok[1]);
+        Path bad = tmp.resolve("bad.jsonl");
+        Files.writeString(bad, "{\"prompt\": \"a\", \"completion\": \" 1\"}\n{\"prompt\": \"b\"\n");
+        String[] r = run("", "data", "validate", bad.toString());
+        assertEquals("1", r[0]);
+        assertTrue(r[1].contains(bad + ":2: not_json: not JSON: "), r[1]);
+        assertTrue(!r[1].contains("[Source"), r[1]);
+        String[] js = run("", "data", "validate", bad.toString(), "--json");
+        assertEquals("1", js[0]);
+        JsonNode o = new ObjectMapper().readTree(js[1]);
+        assertEquals(2, o.get("problems").get(0).get("line").asInt());
+        assertEquals(1, o.get("invalid_records").asInt());
+    }
 }

@@ -68,9 +68,15 @@ public final class JsonlReader implements Closeable {
             try {
                 return new Line(lineNumber, JSON.readTree(s), null);
             } catch (com.fasterxml.jackson.core.JacksonException e) {
-                return new Line(lineNumber, null, e.getOriginalMessage());
+                return new Line(lineNumber, null, clean(e.getOriginalMessage()));
             }
         }
+    }
+
+    /** Jackson's message without its "(start marker at [Source: ...])" location noise. */
+    static String clean(String message) {
+        return message == null ? "malformed" : message.replaceAll("\\s*\\(start marker at \\[Source:.*", "")
+                .replaceAll("\\s*at \\[Source:.*", "").replace('\n', ' ').trim();
     }
 
     @Override

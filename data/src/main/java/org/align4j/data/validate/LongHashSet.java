@@ -2,19 +2,28 @@ package org.align4j.data.validate;
 
 import java.util.Arrays;
 
-/** Set of 64-bit hashes in open addressing (16 bytes per entry), for duplicate counting in bounded memory. */
+/**
+ * Set of 64-bit hashes in open addressing, for duplicate counting in bounded memory: it holds at
+ * most {@link #CAPACITY} values (a 64 MiB table); past that, new values are only looked up.
+ */
 final class LongHashSet {
+
+    static final int CAPACITY = 1 << 22;
+    private static final int MAX_TABLE = 1 << 23;
 
     private long[] table = new long[1 << 12];
     private boolean hasZero;
     private int size;
 
-    /** Adds a value; returns false if it was present. */
+    /** Adds a value (while there is room); returns false if it was present. */
     boolean add(long v) {
         if (v == 0) {
             boolean had = hasZero;
             hasZero = true;
             return !had;
+        }
+        if (full()) {
+            return !contains(v);
         }
         if ((size + 1) * 2 > table.length) {
             grow();
@@ -30,6 +39,23 @@ final class LongHashSet {
         table[i] = v;
         size++;
         return true;
+    }
+
+    /** True once the set holds {@link #CAPACITY} values and stops growing. */
+    boolean full() {
+        return size >= CAPACITY && table.length >= MAX_TABLE;
+    }
+
+    private boolean contains(long v) {
+        int mask = table.length - 1;
+        int i = (int) (mix(v) & mask);
+        while (table[i] != 0) {
+            if (table[i] == v) {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+        return false;
     }
 
     private static long mix(long v) {

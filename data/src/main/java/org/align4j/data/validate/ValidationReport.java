@@ -11,11 +11,12 @@ import org.align4j.data.format.RecordKind;
  * What {@code align4j data validate} found. {@code problems} holds the first
  * {@link Validator#KEPT_PROBLEMS} problems (all of them are printed as they are found);
  * {@code problemCounts} counts every one. Token statistics are present when a tokenizer was
- * given; label counts when completions look like labels from a small set.
+ * given; label counts when completions look like labels from a small set. {@code duplicatesExact}
+ * is false when there were more distinct records than the duplicate check holds.
  */
 public record ValidationReport(List<FileSummary> files, long records, long validRecords, long invalidRecords,
                                Map<RecordKind, Long> recordsByKind, Map<ProblemKind, Long> problemCounts,
-                               List<Problem> problems, long duplicates, TokenStats tokens,
+                               List<Problem> problems, long duplicates, boolean duplicatesExact, TokenStats tokens,
                                Map<String, Long> labelCounts, int suggestedEpochs) {
 
     /** One file: the kind it was read as and its record count. */

@@ -21,7 +21,8 @@ import org.align4j.data.jsonl.JsonlReader;
 
 /**
  * Checks JSONL files record by record in one streaming pass: memory holds counters, a 64-bit
- * hash per record for duplicates and a histogram of token lengths, never the records.
+ * hash per record for duplicates (up to 4,194,304 distinct records, 64 MiB; later records are
+ * checked against those) and a histogram of token lengths, never the records.
  */
 public final class Validator {
 
@@ -131,8 +132,8 @@ public final class Validator {
                 : new ValidationReport.TokenStats(lengths.min(), lengths.mean(), lengths.quantile(0.5),
                 lengths.quantile(0.95), lengths.max(), maxLength, maxLength > 0 ? lengths.countAbove(maxLength) : 0,
                 totalTokens);
-        return new ValidationReport(summaries, records, valid, invalid, byKind, problemCounts, kept, duplicates, stats,
-                labelish ? new TreeMap<>(labels) : null, suggestedEpochs(valid));
+        return new ValidationReport(summaries, records, valid, invalid, byKind, problemCounts, kept, duplicates,
+                !seen.full(), stats, labelish ? new TreeMap<>(labels) : null, suggestedEpochs(valid));
     }
 
     /**
