@@ -267,8 +267,10 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         FloatBuffer rb = Mem.floats(rstd);
         float[] g = new float[c];
         Mem.floats(gain).get(0, g);
-        float[] dgTotal = new float[c];
-        float[] dbTotal = new float[c];
+        // per-chunk partial sums, added in chunk order afterwards: the result does not depend on
+        // which thread finishes first (resumed runs must reproduce losses exactly)
+        float[][] dgParts = new float[parallel.chunks(n, ROWS_PER_THREAD)][];
+        float[][] dbParts = new float[dgParts.length][];
         parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
             float[] xr = new float[c];
             float[] dyr = new float[c];
@@ -299,13 +301,18 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 }
                 dx.put(i * c, dxr);
             }
-            synchronized (dgTotal) {
-                for (int j = 0; j < c; j++) {
-                    dgTotal[j] += dg[j];
-                    dbTotal[j] += db[j];
-                }
-            }
+            int chunk = parallel.chunkOf(from, n, ROWS_PER_THREAD);
+            dgParts[chunk] = dg;
+            dbParts[chunk] = db;
         });
+        float[] dgTotal = new float[c];
+        float[] dbTotal = new float[c];
+        for (int p = 0; p < dgParts.length; p++) {
+            for (int j = 0; j < c; j++) {
+                dgTotal[j] += dgParts[p][j];
+                dbTotal[j] += dbParts[p][j];
+            }
+        }
         addInto(Mem.floats(dgain), dgTotal);
         addInto(Mem.floats(dbias), dbTotal);
     }
@@ -651,7 +658,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         int v = (int) logits.columns();
         FloatBuffer in = Mem.floats(logits);
         FloatBuffer out = Mem.floats(dlogits);
-        double[] total = new double[1];
+        double[] partial = new double[parallel.chunks(n, 4)];
         parallel.forRange(n, 4, (from, to) -> {
             float[] row = new float[v];
             double loss = 0;
@@ -683,11 +690,13 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 row[t] -= w;
                 out.put(i * v, row);
             }
-            synchronized (total) {
-                total[0] += loss;
-            }
+            partial[parallel.chunkOf(from, n, 4)] = loss;
         });
-        return total[0];
+        double total = 0;
+        for (double l : partial) {
+            total += l;
+        }
+        return total;
     }
 
     @Override

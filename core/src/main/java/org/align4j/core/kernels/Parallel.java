@@ -30,9 +30,25 @@ final class Parallel implements AutoCloseable {
         this.pool = this.threads > 1 ? Executors.newFixedThreadPool(this.threads - 1, factory) : null;
     }
 
+    /** Number of chunks {@link #forRange} splits {@code n} rows into. */
+    int chunks(int n, int minPerThread) {
+        return Math.min(threads, Math.max(1, n / Math.max(1, minPerThread)));
+    }
+
+    /** Index of the chunk that starts at {@code from} (chunks are fixed by n and the thread count). */
+    int chunkOf(int from, int n, int minPerThread) {
+        int parts = chunks(n, minPerThread);
+        for (int p = parts - 1; p > 0; p--) {
+            if ((int) ((long) n * p / parts) <= from) {
+                return p;
+            }
+        }
+        return 0;
+    }
+
     /** Runs {@code body} over {@code [0, n)}; work smaller than {@code minPerThread} rows stays on one thread. */
     void forRange(int n, int minPerThread, RangeBody body) {
-        int parts = Math.min(threads, Math.max(1, n / Math.max(1, minPerThread)));
+        int parts = chunks(n, minPerThread);
         if (parts <= 1 || pool == null) {
             body.run(0, n);
             return;
