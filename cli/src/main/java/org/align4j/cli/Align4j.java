@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code align4j} command: one subcommand per stage and utility. */
 @Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
         description = "Align language models on the JVM: SFT, reward models, PPO, DPO.",
-        subcommands = {DataCommand.class, GenerateCommand.class, TokenizerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SftCommand.class, EvalCommand.class, RunsCommand.class, DataCommand.class, InitCommand.class, ExamplesCommand.class, GenerateCommand.class, TokenizerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Align4j implements Runnable {
 
     @CommandLine.Spec
@@ -19,6 +19,8 @@ public final class Align4j implements Runnable {
     /** Runs the command line and returns the exit code (tests call this). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Align4j());
+        // a flag given twice takes its last value, so a config-style command line can be extended
+        cl.setOverwrittenOptionsAllowed(true);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // a user error: one clear line, no stack trace
             if (e instanceof java.io.IOException || e instanceof IllegalArgumentException

@@ -34,7 +34,8 @@ final class TokenizerCommand implements Runnable {
             footer = {"", "Example:",
                     "  align4j tokenizer train --input corpus.txt --vocab-size 4096 --special '<|endoftext|>' --out tok/"})
     static final class Train implements Callable<Integer> {
-        @Option(names = "--input", required = true, arity = "1..*", description = "UTF-8 text files")
+        @Option(names = "--input", required = true, arity = "1..*",
+                description = "UTF-8 text files, or .jsonl files whose string values are used")
         List<Path> inputs;
         @Option(names = "--vocab-size", required = true, description = "target size, special tokens included")
         int vocabSize;
@@ -55,7 +56,11 @@ final class TokenizerCommand implements Runnable {
                     throw new UserError(p + ": no such file");
                 }
                 System.err.println("reading " + p + " (" + Files.size(p) + " bytes)");
-                trainer.addFile(p);
+                if (p.getFileName().toString().endsWith(".jsonl")) {
+                    addJsonlStrings(trainer, p);
+                } else {
+                    trainer.addFile(p);
+                }
             }
             BpeTokenizer tok = trainer.train(System.err::println);
             TokenizerFiles.save(tok, out);
@@ -63,6 +68,27 @@ final class TokenizerCommand implements Runnable {
                     tok.vocabSize(), tok.merges().size(), tok.specialTokens().size(), out,
                     (System.nanoTime() - start) / 1e9);
             return 0;
+        }
+    }
+
+    /** The string values of JSONL records (text, prompts, completions, message contents), line by line. */
+    static void addJsonlStrings(BpeTrainer trainer, Path file) throws IOException {
+        try (org.align4j.data.jsonl.JsonlReader in = new org.align4j.data.jsonl.JsonlReader(file)) {
+            org.align4j.data.jsonl.JsonlReader.Line line;
+            while ((line = in.next()) != null) {
+                if (!line.ok()) {
+                    throw new UserError(file + ":" + line.number() + ": not JSON: " + line.error());
+                }
+                addStrings(trainer, line.json());
+            }
+        }
+    }
+
+    private static void addStrings(BpeTrainer trainer, com.fasterxml.jackson.databind.JsonNode n) {
+        if (n.isTextual()) {
+            trainer.addText(n.asText());
+        } else if (n.isContainerNode()) {
+            n.forEach(child -> addStrings(trainer, child));
         }
     }
 

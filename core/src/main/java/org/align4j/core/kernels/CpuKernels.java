@@ -700,6 +700,30 @@ public final class CpuKernels implements Kernels, AutoCloseable {
     }
 
     @Override
+    public void argmaxRows(INDArray logits, int[] out) {
+        if (!fp32(logits)) {
+            generic.argmaxRows(logits, out);
+            return;
+        }
+        int n = (int) logits.rows();
+        int v = (int) logits.columns();
+        FloatBuffer in = Mem.floats(logits);
+        parallel.forRange(n, 4, (from, to) -> {
+            float[] row = new float[v];
+            for (int i = from; i < to; i++) {
+                in.get(i * v, row);
+                int best = 0;
+                for (int j = 1; j < v; j++) {
+                    if (row[j] > row[best]) {
+                        best = j;
+                    }
+                }
+                out[i] = best;
+            }
+        });
+    }
+
+    @Override
     public void logProbsOf(INDArray logits, int[] targets, double[] out) {
         if (!fp32(logits)) {
             generic.logProbsOf(logits, targets, out);

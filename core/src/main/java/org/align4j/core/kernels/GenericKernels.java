@@ -264,6 +264,14 @@ public final class GenericKernels implements Kernels {
     }
 
     @Override
+    public void argmaxRows(INDArray logits, int[] out) {
+        INDArray idx = logits.argMax(1);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = idx.getInt(i);
+        }
+    }
+
+    @Override
     public void logProbsOf(INDArray logits, int[] targets, double[] out) {
         INDArray logp = logSoftmax(logits);
         for (int i = 0; i < targets.length; i++) {

@@ -94,6 +94,9 @@ public interface Kernels {
      */
     double crossEntropy(INDArray logits, int[] targets, float[] weights, INDArray dlogits);
 
+    /** {@code out[i]} = the index of the largest logit of row {@code i} (the first one on ties). */
+    void argmaxRows(INDArray logits, int[] out);
+
     /** {@code out[i] = log softmax(logits_i)[t_i]} for every row. */
     void logProbsOf(INDArray logits, int[] targets, double[] out);
 }

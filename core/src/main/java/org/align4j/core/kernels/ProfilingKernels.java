@@ -132,6 +132,11 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
+    public void argmaxRows(INDArray logits, int[] out) {
+        time("argmax", () -> inner.argmaxRows(logits, out));
+    }
+
+    @Override
     public void logProbsOf(INDArray logits, int[] targets, double[] out) {
         time("logprobs", () -> inner.logProbsOf(logits, targets, out));
     }

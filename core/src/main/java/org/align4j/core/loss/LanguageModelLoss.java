@@ -31,15 +31,28 @@ public final class LanguageModelLoss {
 
     /** Forward, loss {@code Σ w_i · CE_i}, and backward into the model's gradients (accumulated). */
     public static double forwardBackward(GptModel model, TokenBatch batch, int[] targets, float[] weights) {
+        return forwardBackward(model, batch, targets, weights, null);
+    }
+
+    /** As above; also writes each row's most likely token into {@code predictions} when it is not null. */
+    public static double forwardBackward(GptModel model, TokenBatch batch, int[] targets, float[] weights,
+                                         int[] predictions) {
         INDArray logits = model.forward(batch);
+        if (predictions != null) {
+            model.kernels().argmaxRows(logits, predictions);
+        }
         double loss = model.kernels().crossEntropy(logits, targets, weights, logits);
         model.backward(logits);
         return loss;
     }
 
-    /** Forward and loss only. */
-    public static double evaluate(GptModel model, TokenBatch batch, int[] targets, float[] weights) {
+    /** Forward and loss only; predictions as in {@link #forwardBackward} (may be null). */
+    public static double evaluate(GptModel model, TokenBatch batch, int[] targets, float[] weights,
+                                  int[] predictions) {
         INDArray logits = model.forward(batch);
+        if (predictions != null) {
+            model.kernels().argmaxRows(logits, predictions);
+        }
         double[] logp = new double[targets.length];
         model.kernels().logProbsOf(logits, targets, logp);
         double loss = 0;

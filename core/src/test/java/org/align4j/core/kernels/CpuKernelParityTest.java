@@ -233,6 +233,11 @@ class CpuKernelParityTest {
         double lb = fast.crossEntropy(dB, targets, weights, dB);
         assertEquals(la, lb, 1e-5 * Math.abs(la));
         close("dlogits", dA, dB, 1e-5);
+        int[] am = new int[21];
+        int[] bm = new int[21];
+        generic.argmaxRows(logits, am);
+        fast.argmaxRows(logits, bm);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(am, bm);
         double[] pa = new double[21];
         double[] pb = new double[21];
         generic.logProbsOf(logits, targets, pa);

@@ -1,0 +1,85 @@
+package org.align4j.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.align4j.core.util.AtomicFiles;
+import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.examples.EmojiBotData;
+import org.align4j.examples.ReviewData;
+import org.align4j.examples.StoryCorpus;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "examples", mixinStandardHelpOptions = true,
+        description = "Regenerate the example corpora and datasets under examples/ (see examples/README.md).",
+        subcommands = {ExamplesCommand.Stories.class, ExamplesCommand.EmojiBot.class, ExamplesCommand.Reviews.class})
+final class ExamplesCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "stories", mixinStandardHelpOptions = true,
+            description = "Generated children's stories: FILE.txt (one per line, for the tokenizer) and FILE.jsonl.")
+    static final class Stories implements Callable<Integer> {
+        @Option(names = "--count", defaultValue = "12000")
+        int count;
+        @Option(names = "--seed", defaultValue = "0")
+        long seed;
+        @Option(names = "--out", required = true, description = "path without extension")
+        String out;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> stories = StoryCorpus.stories(count, seed);
+            AtomicFiles.writeString(Path.of(out + ".txt"), String.join("\n", stories) + "\n");
+            ObjectMapper om = new ObjectMapper();
+            List<JsonNode> rows = stories.stream().map(s -> (JsonNode) om.createObjectNode().put("text", s)).toList();
+            JsonlWriter.write(Path.of(out + ".jsonl"), rows);
+            long bytes = String.join("\n", stories).getBytes(StandardCharsets.UTF_8).length;
+            System.err.printf("%d stories (%.1f MB) in %s.txt and %s.jsonl%n", count, bytes / 1e6, out, out);
+            return 0;
+        }
+    }
+
+    @Command(name = "emojibot", mixinStandardHelpOptions = true, description = "EmojiBot's chat conversations (JSONL).")
+    static final class EmojiBot implements Callable<Integer> {
+        @Option(names = "--count", defaultValue = "300")
+        int count;
+        @Option(names = "--seed", defaultValue = "0")
+        long seed;
+        @Option(names = "--out", required = true)
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonlWriter.write(out, EmojiBotData.conversations(count, seed));
+            System.err.printf("%d conversations in %s%n", count, out);
+            return 0;
+        }
+    }
+
+    @Command(name = "reviews", mixinStandardHelpOptions = true, description = "Product reviews with 1-5 stars (JSONL).")
+    static final class Reviews implements Callable<Integer> {
+        @Option(names = "--count", defaultValue = "1500")
+        int count;
+        @Option(names = "--seed", defaultValue = "0")
+        long seed;
+        @Option(names = "--out", required = true)
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            JsonlWriter.write(out, ReviewData.reviews(count, seed));
+            System.err.printf("%d reviews in %s%n", count, out);
+            return 0;
+        }
+    }
+}

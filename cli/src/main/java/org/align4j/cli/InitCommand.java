@@ -1,0 +1,54 @@
+package org.align4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.align4j.core.backend.Backend;
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.model.GptConfig;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.TokenizerFiles;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "init", mixinStandardHelpOptions = true,
+        description = "Create a new randomly initialised GPT-2 model directory around a tokenizer (for pretraining).",
+        footer = {"", "Example:",
+                "  align4j init --tokenizer tok/ --layers 4 --d-model 192 --heads 4 --context 256 --out base-init/"})
+final class InitCommand implements Callable<Integer> {
+
+    @Option(names = "--tokenizer", required = true, description = "tokenizer directory or tokenizer.json")
+    Path tokenizer;
+    @Option(names = "--layers", defaultValue = "4")
+    int layers;
+    @Option(names = "--d-model", defaultValue = "192")
+    int dModel;
+    @Option(names = "--heads", defaultValue = "4")
+    int heads;
+    @Option(names = "--context", defaultValue = "256", description = "n_positions")
+    int context;
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+    @Option(names = "--out", required = true)
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (Files.exists(out.resolve("model.safetensors"))) {
+            throw new UserError(out + ": already holds a model");
+        }
+        BpeTokenizer tok = TokenizerFiles.load(tokenizer);
+        int eos = tok.specialId("<|endoftext|>").orElse(tok.vocabSize() - 1);
+        GptConfig cfg = new GptConfig(tok.vocabSize(), context, dModel, layers, heads, 1e-5, null, eos, eos,
+                java.util.Map.of());
+        GptModel m = new GptModel(cfg, Backend.get().kernels(), DataType.FLOAT).initialize(seed);
+        ModelDirectory.save(m, out);
+        TokenizerFiles.save(tok, out);
+        System.err.printf("%s: %,d parameters (vocab %d, context %d, %d layers, d_model %d, %d heads)%n", out,
+                m.parameterCount(), cfg.vocabSize(), context, layers, dModel, heads);
+        return 0;
+    }
+}

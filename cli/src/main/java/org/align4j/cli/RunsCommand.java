@@ -1,0 +1,177 @@
+package org.align4j.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.align4j.core.run.Checkpoints;
+import org.align4j.core.run.RunDirectory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "runs", mixinStandardHelpOptions = true,
+        description = "Inspect and control training runs (the directories written by sft and the other stages).",
+        subcommands = {RunsCommand.ListRuns.class, RunsCommand.Show.class, RunsCommand.Events.class,
+                RunsCommand.Cancel.class})
+final class RunsCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    static PrintStream out() {
+        return new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    }
+
+    static RunDirectory require(Path dir) throws IOException {
+        RunDirectory run = new RunDirectory(dir);
+        if (!run.exists()) {
+            throw new UserError(dir + ": not a run directory (no events.jsonl or config.json)");
+        }
+        return run;
+    }
+
+    static JsonNode last(List<JsonNode> rows) {
+        return rows.isEmpty() ? null : rows.get(rows.size() - 1);
+    }
+
+    static Double bestValLoss(List<JsonNode> metrics) {
+        Double best = null;
+        for (JsonNode m : metrics) {
+            if (m.has("val_loss") && (best == null || m.get("val_loss").asDouble() < best)) {
+                best = m.get("val_loss").asDouble();
+            }
+        }
+        return best;
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "Runs under DIR (default runs/).",
+            footer = {"", "Example:", "  align4j runs list runs/"})
+    static final class ListRuns implements Callable<Integer> {
+        @Parameters(arity = "0..1", defaultValue = "runs", paramLabel = "DIR")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintStream out = out();
+            List<Path> runs = new ArrayList<>();
+            if (new RunDirectory(dir).exists()) {
+                runs.add(dir);
+            } else if (Files.isDirectory(dir)) {
+                try (Stream<Path> s = Files.list(dir)) {
+                    s.filter(p -> new RunDirectory(p).exists()).sorted().forEach(runs::add);
+                }
+            } else {
+                throw new UserError(dir + ": no such directory");
+            }
+            out.printf("%-36s %-10s %8s %10s %10s%n", "RUN", "STATUS", "STEP", "LOSS", "VAL_LOSS");
+            for (Path p : runs) {
+                RunDirectory run = new RunDirectory(p);
+                List<JsonNode> metrics = run.metrics();
+                JsonNode lastRow = last(metrics);
+                RunDirectory.Status status = run.status();
+                JsonNode lastVal = null;
+                for (JsonNode m : metrics) {
+                    if (m.has("val_loss")) {
+                        lastVal = m;
+                    }
+                }
+                out.printf("%-36s %-10s %8s %10s %10s%n", p, status == null ? "-" : status.name().toLowerCase(),
+                        lastRow == null ? "-" : lastRow.path("step").asText(),
+                        lastRow == null ? "-" : String.format("%.4f", lastRow.path("loss").asDouble()),
+                        lastVal == null ? "-" : String.format("%.4f", lastVal.path("val_loss").asDouble()));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Summary of one run.",
+            footer = {"", "Example:", "  align4j runs show runs/emojibot"})
+    static final class Show implements Callable<Integer> {
+        @Parameters(paramLabel = "RUN_DIR")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            RunDirectory run = require(dir);
+            PrintStream out = out();
+            List<JsonNode> metrics = run.metrics();
+            RunDirectory.Status status = run.status();
+            out.printf("run:      %s%nstatus:   %s%n", dir, status == null ? "-" : status.name().toLowerCase());
+            JsonNode lastEvent = last(run.events());
+            if (lastEvent != null) {
+                out.printf("          %s %s%n", lastEvent.path("time").asText(), lastEvent.path("message").asText());
+            }
+            if (Files.isRegularFile(run.configFile())) {
+                JsonNode cfg = new ObjectMapper().readTree(run.configFile().toFile());
+                out.println("config:   " + cfg);
+            }
+            JsonNode first = metrics.isEmpty() ? null : metrics.get(0);
+            JsonNode lastRow = last(metrics);
+            if (lastRow != null) {
+                out.printf("steps:    %d logged; loss %.4f at step %d -> %.4f at step %d%n", metrics.size(),
+                        first.path("loss").asDouble(), first.path("step").asLong(), lastRow.path("loss").asDouble(),
+                        lastRow.path("step").asLong());
+                out.printf("speed:    %.0f tokens/s (last step)%n", lastRow.path("tokens_per_s").asDouble());
+            }
+            Double best = bestValLoss(metrics);
+            if (best != null) {
+                out.printf("best val: %.4f (perplexity %.3f)%n", best, Math.exp(best));
+            }
+            List<Path> ckpts = new Checkpoints(run).list();
+            out.println("checkpoints: " + (ckpts.isEmpty() ? "none"
+                    : ckpts.stream().map(p -> p.getFileName().toString()).toList()));
+            out.println("best:     " + (Files.isDirectory(run.bestDir()) ? run.bestDir() : "-"));
+            out.println("final:    " + (Files.isDirectory(run.finalDir()) ? run.finalDir() : "-"));
+            return 0;
+        }
+    }
+
+    @Command(name = "events", mixinStandardHelpOptions = true, description = "Status changes of a run.",
+            footer = {"", "Example:", "  align4j runs events runs/emojibot"})
+    static final class Events implements Callable<Integer> {
+        @Parameters(paramLabel = "RUN_DIR")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintStream out = out();
+            for (JsonNode e : require(dir).events()) {
+                out.printf("%s  %-10s %s%n", e.path("time").asText(), e.path("status").asText(),
+                        e.path("message").asText());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "cancel", mixinStandardHelpOptions = true,
+            description = "Ask a running job to save a checkpoint and stop cleanly (resume it with --resume).",
+            footer = {"", "Example:", "  align4j runs cancel runs/emojibot"})
+    static final class Cancel implements Callable<Integer> {
+        @Parameters(paramLabel = "RUN_DIR")
+        Path dir;
+
+        @Override
+        public Integer call() throws Exception {
+            RunDirectory run = require(dir);
+            RunDirectory.Status s = run.status();
+            if (s != RunDirectory.Status.RUNNING) {
+                throw new UserError(dir + ": the run is " + (s == null ? "not started" : s.name().toLowerCase())
+                        + ", not running");
+            }
+            run.requestCancel();
+            out().println("cancellation requested; the run will save a checkpoint and stop after its current step");
+            return 0;
+        }
+    }
+}

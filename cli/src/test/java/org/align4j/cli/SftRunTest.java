@@ -1,0 +1,151 @@
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.run.Checkpoints;
+import org.align4j.core.run.RunDirectory;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SFT runs end to end through the command line: resume after SIGKILL reproduces the losses of
+ * an uninterrupted run exactly, cancel leaves a resumable run, a diverging loss stops the run.
+ */
+class SftRunTest {
+
+    @TempDir
+    static Path tmp;
+    static Path model;
+    static Path data;
+
+    @BeforeAll
+    static void modelAndData() throws Exception {
+        StringBuilder corpus = new StringBuilder();
+        StringBuilder jsonl = new StringBuilder();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(1);
+        String[] words = "the cat dog sat ran on under a mat log big small red blue and then".split(" ");
+        for (int i = 0; i < 400; i++) {
+            StringBuilder s = new StringBuilder();
+            for (int w = 0; w < 8 + r.nextInt(20); w++) {
+                s.append(w == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
+            }
+            corpus.append(s).append(".\n");
+            jsonl.append("{\"text\": \"").append(s).append(".\"}\n");
+        }
+        Files.writeString(tmp.resolve("corpus.txt"), corpus);
+        data = tmp.resolve("train.jsonl");
+        Files.writeString(data, jsonl);
+        Path tok = tmp.resolve("tok");
+        assertEquals(0, Align4j.run("tokenizer", "train", "--input", tmp.resolve("corpus.txt").toString(),
+                "--vocab-size", "300", "--out", tok.toString()));
+        model = tmp.resolve("model");
+        assertEquals(0, Align4j.run("init", "--tokenizer", tok.toString(), "--layers", "2", "--d-model", "64",
+                "--heads", "4", "--context", "64", "--seed", "1", "--out", model.toString()));
+    }
+
+    static String[] sftArgs(Path out, int steps, String... extra) {
+        List<String> a = new ArrayList<>(List.of("sft", "--model", model.toString(), "--train", data.toString(),
+                "--out", out.toString(), "--max-steps", Integer.toString(steps), "--batch-size", "8", "--lr", "3e-3",
+                "--save-every", "10", "--keep-last", "3", "--seed", "7", "--max-length", "32", "--no-packing"));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    static List<Double> losses(Path run) throws Exception {
+        List<Double> out = new ArrayList<>();
+        for (JsonNode m : new RunDirectory(run).metrics()) {
+            assertEquals(out.size() + 1, m.get("step").asInt(), "metrics rows are consecutive steps");
+            out.add(m.get("loss").asDouble());
+        }
+        return out;
+    }
+
+    @Test
+    void resumeAfterSigkillGivesTheSameLossesAsAnUninterruptedRun() throws Exception {
+        Path reference = tmp.resolve("reference");
+        assertEquals(0, Align4j.run(sftArgs(reference, 300)));
+        List<Double> expected = losses(reference);
+        assertEquals(300, expected.size());
+
+        Path killed = tmp.resolve("killed");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "org.align4j.cli.Align4j"));
+        cmd.addAll(List.of(sftArgs(killed, 300)));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("killed.log").toFile()).start();
+        Path marker = killed.resolve("checkpoints").resolve("step-30");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.exists(marker) && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(p.isAlive(), "the run ended before it could be killed: " + Files.readString(tmp.resolve("killed.log")));
+        p.destroyForcibly(); // SIGKILL: no shutdown hooks, no final writes
+        p.waitFor();
+        assertEquals(RunDirectory.Status.RUNNING, new RunDirectory(killed).status(), "killed mid-run");
+        assertFalse(Files.isDirectory(killed.resolve("final")));
+
+        assertEquals(0, Align4j.run(sftArgs(killed, 300, "--resume")));
+        assertEquals(expected, losses(killed), "exactly the losses of the uninterrupted run");
+        assertEquals(RunDirectory.Status.SUCCEEDED, new RunDirectory(killed).status());
+        assertTrue(new RunDirectory(killed).events().stream().anyMatch(e -> e.get("message").asText().startsWith("resumed")));
+    }
+
+    @Test
+    void cancelLeavesAResumableRun() throws Exception {
+        Path reference = tmp.resolve("ref-cancel");
+        assertEquals(0, Align4j.run(sftArgs(reference, 120)));
+        Path run = tmp.resolve("cancelled");
+        Thread t = new Thread(() -> Align4j.run(sftArgs(run, 120)));
+        t.start();
+        RunDirectory dir = new RunDirectory(run);
+        while (t.isAlive() && dir.metrics().size() < 25) {
+            Thread.sleep(5);
+        }
+        assertEquals(0, Align4j.run("runs", "cancel", run.toString()));
+        t.join(60_000);
+        assertEquals(RunDirectory.Status.CANCELLED, dir.status());
+        assertTrue(new Checkpoints(dir).latest().isPresent());
+        assertFalse(Files.exists(dir.cancelFile()));
+        long stoppedAt = dir.metrics().size();
+        assertTrue(stoppedAt < 120, "stopped early, at " + stoppedAt);
+        assertEquals(1, Align4j.run("runs", "cancel", run.toString()), "not running any more");
+
+        assertEquals(0, Align4j.run(sftArgs(run, 120, "--resume")));
+        assertEquals(losses(reference), losses(run));
+        assertEquals(RunDirectory.Status.SUCCEEDED, dir.status());
+        assertEquals(0, Align4j.run("runs", "show", run.toString()));
+        assertEquals(0, Align4j.run("runs", "list", tmp.toString()));
+    }
+
+    @Test
+    void divergingLossStopsTheRunAndKeepsTheLastCheckpoint() throws Exception {
+        Path run = tmp.resolve("diverged");
+        int code = Align4j.run(sftArgs(run, 200, "--lr", "1e12", "--warmup-steps", "20", "--max-grad-norm", "0",
+                "--save-every", "5"));
+        assertEquals(2, code);
+        RunDirectory dir = new RunDirectory(run);
+        assertEquals(RunDirectory.Status.FAILED, dir.status());
+        String message = dir.events().get(dir.events().size() - 1).get("message").asText();
+        assertTrue(message.contains("became") && message.contains("Last good checkpoint"), message);
+        assertFalse(Files.isDirectory(run.resolve("final")));
+    }
+
+    @Test
+    void anExistingRunIsNotOverwrittenWithoutResume() throws Exception {
+        Path run = tmp.resolve("twice");
+        assertEquals(0, Align4j.run(sftArgs(run, 3)));
+        assertEquals(1, Align4j.run(sftArgs(run, 3)));
+        assertEquals(1, Align4j.run(sftArgs(run, 4, "--resume")), "different settings are refused on resume");
+    }
+}
