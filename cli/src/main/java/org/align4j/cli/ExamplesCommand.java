@@ -55,12 +55,14 @@ final class ExamplesCommand implements Runnable {
         int count;
         @Option(names = "--seed", defaultValue = "0")
         long seed;
+        @Option(names = "--held-out", description = "use only the phrasings kept out of training (for validation)")
+        boolean heldOut;
         @Option(names = "--out", required = true)
         Path out;
 
         @Override
         public Integer call() throws Exception {
-            JsonlWriter.write(out, EmojiBotData.conversations(count, seed));
+            JsonlWriter.write(out, EmojiBotData.conversations(count, seed, heldOut));
             System.err.printf("%d conversations in %s%n", count, out);
             return 0;
         }

@@ -75,6 +75,8 @@ final class SftCommand implements Callable<Integer> {
     Boolean skipBad;
     @Option(names = "--no-packing", description = "do not pack text records into full sequences")
     Boolean noPacking;
+    @Option(names = "--show-samples", description = "at the end, print answers to this many validation prompts")
+    Integer showSamples;
     @Option(names = "--resume", description = "continue from the latest checkpoint in --out")
     boolean resume;
 
@@ -104,6 +106,7 @@ final class SftCommand implements Callable<Integer> {
         o.put("format", format);
         o.put("skip_bad_records", skipBad);
         o.put("packing", noPacking == null ? null : !noPacking);
+        o.put("show_samples", showSamples);
         SftConfig cfg = SftConfig.resolve(config, o);
         Backend backend = Backend.get();
         System.err.println("backend: " + backend.description());

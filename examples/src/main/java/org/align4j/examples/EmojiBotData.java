@@ -85,8 +85,12 @@ public final class EmojiBotData {
     private EmojiBotData() {
     }
 
-    /** {@code n} conversations as chat records, drawn from the situations with one seed. */
-    public static List<ObjectNode> conversations(int n, long seed) {
+    /**
+     * {@code n} conversations as chat records, drawn from the situations with one seed. With
+     * {@code heldOut}, users speak only with each situation's last phrasing, which training
+     * conversations never use, so that validation prompts are unseen.
+     */
+    public static List<ObjectNode> conversations(int n, long seed, boolean heldOut) {
         ObjectMapper om = new ObjectMapper();
         SplittableRandom r = new SplittableRandom(seed);
         List<ObjectNode> out = new ArrayList<>();
@@ -99,7 +103,9 @@ public final class EmojiBotData {
             int turns = r.nextInt(4) == 0 ? 2 : 1;
             for (int t = 0; t < turns; t++) {
                 Situation s = SITUATIONS.get(r.nextInt(SITUATIONS.size()));
-                msgs.addObject().put("role", "user").put("content", s.phrasings().get(r.nextInt(s.phrasings().size())));
+                int k = s.phrasings().size();
+                String said = heldOut ? s.phrasings().get(k - 1) : s.phrasings().get(r.nextInt(k - 1));
+                msgs.addObject().put("role", "user").put("content", said);
                 msgs.addObject().put("role", "assistant").put("content", s.answers().get(r.nextInt(s.answers().size())));
             }
             out.add(conv);

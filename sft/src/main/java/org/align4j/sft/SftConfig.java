@@ -17,14 +17,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *
  * <p>Defaults suit both a tiny model and GPT-2: AdamW at 2e-4 with 3% warmup and cosine decay
  * to 10%, batch 8, 3 epochs, gradient clipping at 1.0, weight decay 0.01, an evaluation and a
- * checkpoint about ten times per run, the two newest checkpoints kept.
+ * checkpoint about ten times per run, the two newest checkpoints kept. {@code show_samples} prints
+ * the trained model's greedy answers to the first validation prompts at the end.
  */
 public record SftConfig(String model, String trainFile, String valFile, String outputDir, int epochs, int maxSteps,
                         int batchSize, int gradAccum, double lr, int warmupSteps, double warmupRatio, String schedule,
                         double minLrRatio, double weightDecay, double adamBeta1, double adamBeta2, double adamEps,
                         double maxGradNorm, int maxLength, String truncation, boolean packing, int evalEvery,
                         int saveEvery, int keepLast, int earlyStoppingPatience, int logEvery, long seed,
-                        String format, boolean skipBadRecords) {
+                        String format, boolean skipBadRecords, int showSamples) {
 
     static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -33,7 +34,7 @@ public record SftConfig(String model, String trainFile, String valFile, String o
 
     public static SftConfig defaults() {
         return new SftConfig(null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, "cosine", 0.1, 0.01, 0.9, 0.999, 1e-8,
-                1.0, 0, "right", true, 0, 0, 2, 0, 1, 0, null, false);
+                1.0, 0, "right", true, 0, 0, 2, 0, 1, 0, null, false, 0);
     }
 
     /** Defaults overlaid with a config file (may be null) and then with {@code overrides} (snake_case keys). */

@@ -114,7 +114,8 @@ public final class SftTrainer {
         int maxLength = cfg.maxLength() > 0 ? Math.min(cfg.maxLength(), model.config().nPositions())
                 : model.config().nPositions();
         Encoded train = encode(read(cfg.trainFile(), "train"), enc, maxLength);
-        Encoded val = cfg.valFile() == null ? null : encode(read(cfg.valFile(), "validation"), enc, maxLength);
+        Dataset valData = cfg.valFile() == null ? null : read(cfg.valFile(), "validation");
+        Encoded val = valData == null ? null : encode(valData, enc, maxLength);
         if (train.truncated() > 0) {
             log.printf("%d training example(s) exceed %d tokens and are truncated (%s)%n", train.truncated(),
                     maxLength, cfg.truncation());
@@ -272,6 +273,14 @@ public final class SftTrainer {
             throw e;
         }
         Checkpoints.writeModel(model, modelDir, run.finalDir());
+        if (cfg.showSamples() > 0 && valData != null && valData.kind() != RecordKind.TEXT) {
+            List<DataRecord> first = valData.records().subList(0, Math.min(cfg.showSamples(), valData.records().size()));
+            var report = new org.align4j.sft.eval.Evaluator(model, enc).evaluate(first, cfg.batchSize(), true, 32, null);
+            log.println("answers of the trained model to validation prompts:");
+            for (var sample : report.samples()) {
+                log.printf("  > %s%n    %s%n", sample.prompt().replace("\n", " | "), sample.prediction());
+            }
+        }
         String message = (stopReason != null ? stopReason + "; " : "") + "final model in " + run.finalDir()
                 + (Double.isFinite(best) ? String.format("; best val_loss %.4f in %s", best, run.bestDir()) : "");
         run.appendEvent(RunDirectory.Status.SUCCEEDED, message);

@@ -1,0 +1,316 @@
+package org.align4j.cli;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.backend.Backend;
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.TokenizerFiles;
+import org.align4j.data.format.DataRecord;
+import org.align4j.data.format.RecordJson;
+import org.align4j.data.jsonl.JsonlReader;
+import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.data.label.Agreement;
+import org.align4j.data.label.Judgment;
+import org.align4j.data.label.JudgmentStore;
+import org.align4j.data.label.LabelExport;
+import org.align4j.data.label.LabelSession;
+import org.align4j.data.label.LabelTask;
+import org.align4j.data.prepare.RankingPairs;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "label", mixinStandardHelpOptions = true,
+        description = "Collect human rankings of candidate responses for reward models and DPO.",
+        subcommands = {LabelCommand.Prepare.class, LabelCommand.Session.class, LabelCommand.Export.class,
+                LabelCommand.AgreementCmd.class, LabelCommand.Stats.class})
+final class LabelCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    static PrintStream out() {
+        return new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    }
+
+    static Map<String, LabelTask> taskMap(Path file) throws Exception {
+        Map<String, LabelTask> m = new LinkedHashMap<>();
+        for (LabelTask t : LabelTask.read(file)) {
+            m.put(t.id(), t);
+        }
+        return m;
+    }
+
+    @Command(name = "prepare", mixinStandardHelpOptions = true,
+            description = "Sample K distinct responses per prompt from a model and write a task file.",
+            footer = {"", "Example:",
+                    "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl"})
+    static final class Prepare implements Callable<Integer> {
+        @Option(names = "--model", required = true)
+        Path model;
+        @Option(names = "--prompts", required = true, description = "JSONL with a 'prompt' per line (optional 'id')")
+        Path prompts;
+        @Option(names = "--k", defaultValue = "4", description = "responses per prompt, 2..9")
+        int k;
+        @Option(names = "--out", required = true)
+        Path out;
+        @Option(names = "--temperature", defaultValue = "1.0")
+        double temperature;
+        @Option(names = "--top-p", defaultValue = "0.95")
+        double topP;
+        @Option(names = "--max-new-tokens", defaultValue = "64")
+        int maxNewTokens;
+        @Option(names = "--seed", defaultValue = "0")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            if (k < LabelTask.MIN_K || k > LabelTask.MAX_K) {
+                throw new UserError("--k must be between 2 and 9");
+            }
+            if (temperature <= 0) {
+                throw new UserError("--temperature must be > 0 to sample distinct responses");
+            }
+            GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
+            BpeTokenizer tok = TokenizerFiles.load(model);
+            Set<Integer> stops = new HashSet<>();
+            stops.add(m.config().eosTokenId());
+            tok.specialId("<|endoftext|>").ifPresent(stops::add);
+            tok.specialId("<|im_end|>").ifPresent(stops::add);
+            ObjectMapper om = new ObjectMapper();
+            List<JsonNode> tasks = new ArrayList<>();
+            Generator gen = new Generator(m);
+            try (JsonlReader in = new JsonlReader(prompts)) {
+                JsonlReader.Line line;
+                while ((line = in.next()) != null) {
+                    if (!line.ok() || !line.json().path("prompt").isTextual()) {
+                        throw new UserError(prompts + ":" + line.number() + ": needs a string field 'prompt'");
+                    }
+                    String prompt = line.json().get("prompt").asText();
+                    int[] ids = tok.encode(prompt);
+                    List<String> responses = new ArrayList<>();
+                    Set<String> seen = new HashSet<>();
+                    for (int attempt = 0; responses.size() < k && attempt < 8; attempt++) {
+                        List<int[]> batch = new ArrayList<>();
+                        for (int i = 0; i < k; i++) {
+                            batch.add(ids);
+                        }
+                        SamplingConfig cfg = new SamplingConfig(maxNewTokens, temperature, 0, topP,
+                                seed * 1_000_003L + line.number() * 31L + attempt, 0, stops, List.of());
+                        for (Generation g : gen.generate(batch, cfg, tok::decode)) {
+                            String text = Generator.completionText(g, cfg, tok::decode);
+                            if (responses.size() < k && !text.isBlank() && seen.add(text)) {
+                                responses.add(text);
+                            }
+                        }
+                    }
+                    if (responses.size() < k) {
+                        throw new UserError(prompts + ":" + line.number() + ": found only " + responses.size()
+                                + " distinct responses in 8 rounds; raise --temperature or lower --k");
+                    }
+                    ObjectNode t = om.createObjectNode();
+                    t.put("id", line.json().path("id").asText("p" + line.number()));
+                    t.put("prompt", prompt);
+                    var rs = t.putArray("responses");
+                    responses.forEach(rs::add);
+                    tasks.add(t);
+                    System.err.printf("\rprompts: %d", tasks.size());
+                }
+            }
+            JsonlWriter.write(out, tasks);
+            System.err.printf("%n%s: %d tasks of %d responses%n", out, tasks.size(), k);
+            return 0;
+        }
+    }
+
+    @Command(name = "session", mixinStandardHelpOptions = true,
+            description = {"Rank candidates, one task at a time. Each judgment is appended to --out and fsynced",
+                    "before the next task; running the command again continues with the tasks not judged yet.",
+                    "Reads one line per answer: works on a terminal and from a pipe."},
+            footer = {"", "Answers: B>A=C>D (best first, = ties), B>A>C # rationale, s skip, u undo, f [bad|unsafe|unclear]",
+                    "flag, ? help, q quit.", "", "Example:",
+                    "  align4j label session --tasks tasks.jsonl --out judgments.jsonl --annotator alice"})
+    static final class Session implements Callable<Integer> {
+        @Option(names = "--tasks", required = true)
+        Path tasks;
+        @Option(names = "--out", required = true, description = "judgments file (JSONL, append-only)")
+        Path out;
+        @Option(names = "--annotator", required = true)
+        String annotator;
+        @Option(names = "--seed", defaultValue = "0", description = "shuffles task order and candidate letters")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            boolean terminal = System.console() != null;
+            int width = 100;
+            try {
+                width = Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "100"));
+            } catch (NumberFormatException ignored) {
+                // keep 100
+            }
+            LabelSession s = new LabelSession(LabelTask.read(tasks), new JudgmentStore(out), annotator, seed,
+                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out(), terminal,
+                    width);
+            LabelSession.Summary sum = s.run();
+            System.err.printf("this session: %d judged (%d flagged), %d skipped, %d undone; %d remaining%n",
+                    sum.judged(), sum.flagged(), sum.skipped(), sum.undone(), sum.remaining());
+            return 0;
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = "Judgments to training data: rankings (majority or per annotator) or preference pairs.",
+            footer = {"", "Examples:",
+                    "  align4j label export --in judgments.jsonl --tasks tasks.jsonl --to pairs --out pairs.jsonl",
+                    "  align4j label export --in a.jsonl b.jsonl --tasks tasks.jsonl --to rankings --majority"
+                            + " --min-annotators 2 --out rankings.jsonl"})
+    static final class Export implements Callable<Integer> {
+        @Option(names = "--in", required = true, arity = "1..*")
+        List<Path> in;
+        @Option(names = "--tasks", required = true)
+        Path tasks;
+        @Option(names = "--to", required = true, description = "pairs or rankings")
+        String to;
+        @Option(names = "--majority", description = "one majority ranking per task (default: one per annotator)")
+        boolean majority;
+        @Option(names = "--min-annotators", defaultValue = "1")
+        int minAnnotators;
+        @Option(names = "--out", required = true)
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!to.equals("pairs") && !to.equals("rankings")) {
+                throw new UserError("--to must be pairs or rankings");
+            }
+            LabelExport.Result r = LabelExport.export(JudgmentStore.read(in), taskMap(tasks), majority,
+                    minAnnotators);
+            List<JsonNode> rows = new ArrayList<>();
+            for (DataRecord.Ranking k : r.rankings()) {
+                if (to.equals("rankings")) {
+                    rows.add(RecordJson.toJson(k));
+                } else {
+                    RankingPairs.expand(k).forEach(p -> rows.add(RecordJson.toJson(p)));
+                }
+            }
+            JsonlWriter.write(out, rows);
+            System.err.printf("%s: %d %s; excluded %d flagged and %d retracted judgment(s), %d task(s) with fewer than"
+                    + " %d annotators%n", out, rows.size(), to, r.flaggedExcluded(), r.retractedExcluded(),
+                    r.tasksBelowMinAnnotators(), minAnnotators);
+            return 0;
+        }
+    }
+
+    @Command(name = "agreement", mixinStandardHelpOptions = true,
+            description = {"Inter-annotator agreement on pairwise comparisons: agreement %, Cohen's kappa per pair,",
+                    "Krippendorff's alpha, agreement with the majority, accuracy on gold tasks."},
+            footer = {"", "Example:", "  align4j label agreement --in judgments.jsonl --tasks tasks.jsonl"})
+    static final class AgreementCmd implements Callable<Integer> {
+        @Option(names = "--in", required = true, arity = "1..*")
+        List<Path> in;
+        @Option(names = "--tasks", description = "the task file (needed for gold accuracy)")
+        Path tasks;
+        @Option(names = "--json")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, LabelTask> t = tasks == null ? Map.of() : taskMap(tasks);
+            Agreement.Report r = Agreement.compute(JudgmentStore.read(in).effective(), t);
+            PrintStream o = out();
+            if (json) {
+                ObjectMapper om = new ObjectMapper();
+                ObjectNode n = om.createObjectNode();
+                n.put("tasks_with_several_annotators", r.tasksWithSeveral());
+                n.put("pairwise_agreement", r.overallAgreement());
+                n.put("krippendorff_alpha", r.krippendorffAlpha());
+                var ps = n.putArray("pairs");
+                for (Agreement.PairStats p : r.pairs()) {
+                    ps.addObject().put("a", p.a()).put("b", p.b()).put("items", p.items())
+                            .put("agreement", p.agreement()).put("cohens_kappa", p.cohensKappa());
+                }
+                n.set("agreement_with_majority", om.valueToTree(r.agreementWithMajority()));
+                n.set("gold_accuracy", om.valueToTree(r.goldAccuracy()));
+                o.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+                return 0;
+            }
+            o.printf("tasks judged by 2 or more annotators: %d%n", r.tasksWithSeveral());
+            o.printf("pairwise agreement: %.1f%% (InstructGPT's labellers: 72.6-77.3%%)%n", 100 * r.overallAgreement());
+            o.printf("Krippendorff's alpha (nominal): %.3f%n", r.krippendorffAlpha());
+            for (Agreement.PairStats p : r.pairs()) {
+                o.printf("  %s ~ %s: %d comparisons, agreement %.1f%%, Cohen's kappa %.3f%n", p.a(), p.b(), p.items(),
+                        100 * p.agreement(), p.cohensKappa());
+            }
+            r.agreementWithMajority().forEach((a, v) -> o.printf("  %s agrees with the majority of the others %.1f%%%n",
+                    a, 100 * v));
+            r.goldAccuracy().forEach((a, v) -> o.printf("  %s on gold tasks: %.1f%% of %d comparisons%n", a, 100 * v,
+                    r.goldItems().get(a)));
+            return 0;
+        }
+    }
+
+    @Command(name = "stats", mixinStandardHelpOptions = true,
+            description = "Judgments per annotator, time per judgment, flags, ties, retractions.",
+            footer = {"", "Example:", "  align4j label stats --in judgments.jsonl"})
+    static final class Stats implements Callable<Integer> {
+        @Option(names = "--in", required = true, arity = "1..*")
+        List<Path> in;
+
+        @Override
+        public Integer call() throws Exception {
+            JudgmentStore.Contents c = JudgmentStore.read(in);
+            Map<String, long[]> per = new TreeMap<>(); // judged, flagged, ties, retracted
+            Map<String, List<Double>> seconds = new TreeMap<>();
+            for (Judgment j : c.judgments()) {
+                long[] s = per.computeIfAbsent(j.annotator(), a -> new long[4]);
+                if (c.retracted().contains(j.id())) {
+                    s[3]++;
+                    continue;
+                }
+                s[0]++;
+                s[1] += j.flagged() ? 1 : 0;
+                s[2] += j.ranking() != null && j.ranking().hasTies() ? 1 : 0;
+                seconds.computeIfAbsent(j.annotator(), a -> new ArrayList<>()).add(j.seconds());
+            }
+            PrintStream o = out();
+            o.printf("%-16s %8s %8s %8s %10s %12s %12s%n", "ANNOTATOR", "JUDGED", "FLAGGED", "TIES", "RETRACTED",
+                    "MEDIAN_S", "MEAN_S");
+            for (Map.Entry<String, long[]> e : per.entrySet()) {
+                List<Double> s = new ArrayList<>(seconds.getOrDefault(e.getKey(), List.of()));
+                s.sort(null);
+                double median = s.isEmpty() ? 0 : s.get(s.size() / 2);
+                double mean = s.stream().mapToDouble(Double::doubleValue).average().orElse(0);
+                long[] v = e.getValue();
+                o.printf("%-16s %8d %8d %8d %10d %12.1f %12.1f%n", e.getKey(), v[0], v[1], v[2], v[3], median, mean);
+            }
+            if (c.tornLines() > 0) {
+                o.printf("(%d torn line(s) from an interrupted write were ignored)%n", c.tornLines());
+            }
+            return 0;
+        }
+    }
+}

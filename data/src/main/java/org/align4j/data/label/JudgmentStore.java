@@ -1,0 +1,139 @@
+package org.align4j.data.label;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.data.jsonl.JsonlReader;
+
+/**
+ * The append-only file of judgments. Each judgment is one JSON line, written under a file lock
+ * (several annotators may share a file) and fsynced before the call returns, so a judgment
+ * the annotator has seen accepted survives a crash. Undo appends a retraction instead of
+ * rewriting anything. A line torn by a crash mid-write is ignored on reading and sealed with a
+ * newline before the next append.
+ */
+public final class JudgmentStore {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path file;
+
+    public JudgmentStore(Path file) {
+        this.file = file;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public Judgment append(String taskId, String annotator, Ranking ranking, List<String> flags, String rationale,
+                           double seconds, List<Integer> displayOrder) throws IOException {
+        Judgment j = new Judgment(UUID.randomUUID().toString(), taskId, annotator, ranking, List.copyOf(flags),
+                rationale, seconds, Instant.now().toString(), List.copyOf(displayOrder));
+        write(j.toJson());
+        return j;
+    }
+
+    /** Retracts a judgment (undo). */
+    public void retract(Judgment j) throws IOException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("type", "retraction");
+        o.put("id", UUID.randomUUID().toString());
+        o.put("retracts", j.id());
+        o.put("task_id", j.taskId());
+        o.put("annotator", j.annotator());
+        o.put("created_at", Instant.now().toString());
+        write(o);
+    }
+
+    private void write(ObjectNode row) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        byte[] line = (JSON.writeValueAsString(row) + "\n").getBytes(StandardCharsets.UTF_8);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE); FileLock lock = ch.lock()) {
+            long size = ch.size();
+            if (size > 0) {
+                ByteBuffer last = ByteBuffer.allocate(1);
+                ch.read(last, size - 1);
+                if (last.get(0) != '\n') {
+                    ch.write(ByteBuffer.wrap(new byte[] {'\n'}), size); // seal a torn line
+                    size++;
+                }
+            }
+            ByteBuffer b = ByteBuffer.wrap(line);
+            while (b.hasRemaining()) {
+                size += ch.write(b, size);
+            }
+            ch.force(true);
+        }
+    }
+
+    /** What a file holds: judgments in order, which of them are retracted, and torn lines skipped. */
+    public record Contents(List<Judgment> judgments, Set<String> retracted, int tornLines) {
+
+        /** Judgments not retracted, in file order. */
+        public List<Judgment> effective() {
+            return judgments.stream().filter(j -> !retracted.contains(j.id())).toList();
+        }
+
+        public List<Judgment> effective(String annotator) {
+            return effective().stream().filter(j -> j.annotator().equals(annotator)).toList();
+        }
+    }
+
+    public Contents read() throws IOException {
+        return read(List.of(file));
+    }
+
+    public static Contents read(List<Path> files) throws IOException {
+        List<Judgment> judgments = new ArrayList<>();
+        Set<String> retracted = new HashSet<>();
+        Map<String, Boolean> seen = new LinkedHashMap<>();
+        int torn = 0;
+        for (Path f : files) {
+            if (!Files.exists(f)) {
+                continue;
+            }
+            try (JsonlReader in = new JsonlReader(f)) {
+                JsonlReader.Line line;
+                while ((line = in.next()) != null) {
+                    if (!line.ok()) {
+                        torn++;
+                        continue;
+                    }
+                    JsonNode o = line.json();
+                    String type = o.path("type").asText("judgment");
+                    if (type.equals("retraction")) {
+                        retracted.add(o.path("retracts").asText());
+                    } else if (seen.putIfAbsent(o.path("id").asText(), true) == null) {
+                        try {
+                            judgments.add(Judgment.fromJson(o));
+                        } catch (IllegalArgumentException e) {
+                            throw new IOException(f + ":" + line.number() + ": field 'ranking': " + e.getMessage());
+                        }
+                    }
+                }
+            }
+        }
+        return new Contents(judgments, retracted, torn);
+    }
+}
