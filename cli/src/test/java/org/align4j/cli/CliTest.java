@@ -146,4 +146,35 @@ class CliTest {
         assertEquals(2, o.get("problems").get(0).get("line").asInt());
         assertEquals(1, o.get("invalid_records").asInt());
     }
+
+    @Test
+    void labelPrepareExportAgreementAndStats() throws Exception {
+        Path prompts = tmp.resolve("label-prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the quick\"}\n{\"id\": \"q2\", \"prompt\": \"the lazy\"}\n");
+        Path tasks = tmp.resolve("label-tasks.jsonl");
+        String[] prep = run("", "label", "prepare", "--model", modelDir.toString(), "--prompts", prompts.toString(),
+                "--k", "3", "--max-new-tokens", "6", "--seed", "2", "--out", tasks.toString());
+        assertEquals("0", prep[0], prep[2]);
+        java.util.List<org.align4j.data.label.LabelTask> t = org.align4j.data.label.LabelTask.read(tasks);
+        assertEquals(2, t.size());
+        assertEquals("q2", t.get(1).id());
+        assertEquals(3, new java.util.HashSet<>(t.get(0).responses()).size(), "K distinct responses");
+        Path judgments = tmp.resolve("label-judgments.jsonl");
+        for (String who : new String[] {"ann", "bob"}) {
+            String[] s = run("A>B=C\nC>B>A # because\n", "label", "session", "--tasks", tasks.toString(), "--out",
+                    judgments.toString(), "--annotator", who);
+            assertEquals("0", s[0], s[2]);
+        }
+        String[] ag = run("", "label", "agreement", "--in", judgments.toString(), "--tasks", tasks.toString());
+        assertEquals("0", ag[0], ag[2]);
+        assertTrue(ag[1].contains("Cohen's kappa") && ag[1].contains("Krippendorff"), ag[1]);
+        Path pairs = tmp.resolve("label-pairs.jsonl");
+        String[] ex = run("", "label", "export", "--in", judgments.toString(), "--tasks", tasks.toString(), "--to",
+                "pairs", "--out", pairs.toString());
+        assertEquals("0", ex[0], ex[2]);
+        // 2 annotators x 2 tasks; a ranking A>B=C gives 2 pairs, C>B>A gives 3
+        assertEquals(2 * (2 + 3), Files.readAllLines(pairs).size());
+        String[] st = run("", "label", "stats", "--in", judgments.toString());
+        assertTrue(st[1].contains("ann") && st[1].contains("bob"), st[1]);
+    }
 }
