@@ -67,9 +67,10 @@ class MetricsTest {
                 assertEquals(ev.getConfusionMatrix().getCount(a, p), m.confusion()[a][p]);
             }
         }
-        // ordinal: |pred - ref| <= 1 in 10 of 12 cases; binary (<=3 vs >3) agrees in 10 of 12
-        assertEquals(10.0 / 12, m.offByOneAccuracy(), 1e-12);
-        assertEquals(10.0 / 12, m.binaryAccuracy(), 1e-12);
+        // ordinal: only the last case (5 predicted as 1) is off by more than one, and it is also the
+        // only one on the wrong side of 3: 11 of 12 for both
+        assertEquals(11.0 / 12, m.offByOneAccuracy(), 1e-12);
+        assertEquals(11.0 / 12, m.binaryAccuracy(), 1e-12);
         ClassificationMetrics words = ClassificationMetrics.of(List.of("yes", "no", "maybe"), List.of("yes", "yes", "no"));
         assertNull(words.offByOneAccuracy());
         assertArrayEquals(new long[] {0, 0, 1}, words.confusion()[0], "'maybe' is outside the labels: other");
