@@ -107,6 +107,9 @@ public final class LabelSession {
                     out.println();
                     return new Summary(judgedNow, skipped, flagged, undone, pending.size(), true);
                 }
+                if (!color) {
+                    out.println(line); // not a terminal: echo the answer so that logs read like a session
+                }
                 RankingInput input = RankingInput.parse(line, task.k());
                 double seconds = (System.nanoTime() - shownAt) / 1e9;
                 if (input instanceof RankingInput.Invalid bad) {
