@@ -1,7 +1,6 @@
 package org.align4j.cli;
 
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -38,10 +37,6 @@ final class DataCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
-    static PrintStream stdout() {
-        return new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    }
-
     @Command(name = "validate", mixinStandardHelpOptions = true,
             description = {"Check every record; print problems as FILE:LINE: kind: message, then a summary.",
                     "Exit code 0 only when no record has an error. Streams the files (constant memory)."},
@@ -68,7 +63,7 @@ final class DataCommand implements Runnable {
                 encoder = new ExampleEncoder(tok, java.nio.file.Files.isDirectory(tokenizer)
                         ? ChatTemplate.forModel(tokenizer) : ChatTemplate.chatMl(), eos);
             }
-            PrintStream out = stdout();
+            PrintStream out = Console.stdout();
             RecordKind kind = format == null ? null : RecordKind.parse(format);
             Validator v = new Validator(encoder, maxLength, kind, json ? null : p -> out.println(p));
             ValidationReport r = v.validate(files);

@@ -1,7 +1,6 @@
 package org.align4j.cli;
 
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
@@ -66,7 +65,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         EvalReport r = new Evaluator(m, enc).evaluate(d.records(), batchSize, generate, maxNewTokens,
                 answerPattern == null ? null : Pattern.compile(answerPattern));
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintStream out = Console.stdout();
         if (json) {
             out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(r)));
             return 0;

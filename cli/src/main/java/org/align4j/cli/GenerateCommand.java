@@ -109,7 +109,7 @@ final class GenerateCommand implements Callable<Integer> {
                 stops == null ? List.of() : stops);
         Function<int[], String> decoder = tok == null ? null : tok::decode;
         Generator gen = new Generator(m);
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        PrintStream out = Console.stdout();
         ObjectMapper om = new ObjectMapper();
         for (int start = 0; start < prompts.size(); start += batchSize) {
             List<int[]> chunk = prompts.subList(start, Math.min(prompts.size(), start + batchSize));

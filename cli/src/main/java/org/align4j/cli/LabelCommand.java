@@ -52,10 +52,6 @@ final class LabelCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
-    static PrintStream out() {
-        return new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    }
-
     static Map<String, LabelTask> taskMap(Path file) throws Exception {
         Map<String, LabelTask> m = new LinkedHashMap<>();
         for (LabelTask t : LabelTask.read(file)) {
@@ -173,7 +169,7 @@ final class LabelCommand implements Runnable {
                 // keep 100
             }
             LabelSession s = new LabelSession(LabelTask.read(tasks), new JudgmentStore(out), annotator, seed,
-                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), out(), terminal,
+                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), Console.stdout(), terminal,
                     width);
             LabelSession.Summary sum = s.run();
             System.err.printf("this session: %d judged (%d flagged), %d skipped, %d undone; %d remaining%n",
@@ -241,7 +237,7 @@ final class LabelCommand implements Runnable {
         public Integer call() throws Exception {
             Map<String, LabelTask> t = tasks == null ? Map.of() : taskMap(tasks);
             Agreement.Report r = Agreement.compute(JudgmentStore.read(in).effective(), t);
-            PrintStream o = out();
+            PrintStream o = Console.stdout();
             if (json) {
                 ObjectMapper om = new ObjectMapper();
                 ObjectNode n = om.createObjectNode();
@@ -296,7 +292,7 @@ final class LabelCommand implements Runnable {
                 s[2] += j.ranking() != null && j.ranking().hasTies() ? 1 : 0;
                 seconds.computeIfAbsent(j.annotator(), a -> new ArrayList<>()).add(j.seconds());
             }
-            PrintStream o = out();
+            PrintStream o = Console.stdout();
             o.printf("%-16s %8s %8s %8s %10s %12s %12s%n", "ANNOTATOR", "JUDGED", "FLAGGED", "TIES", "RETRACTED",
                     "MEDIAN_S", "MEAN_S");
             for (Map.Entry<String, long[]> e : per.entrySet()) {

@@ -2,7 +2,6 @@ package org.align4j.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,10 +26,6 @@ final class RunsCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
-    }
-
-    static PrintStream out() {
-        return new PrintStream(System.out, true, StandardCharsets.UTF_8);
     }
 
     static RunDirectory require(Path dir) throws IOException {
@@ -63,7 +58,7 @@ final class RunsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            PrintStream out = out();
+            PrintStream out = Console.stdout();
             List<Path> runs = new ArrayList<>();
             if (new RunDirectory(dir).exists()) {
                 runs.add(dir);
@@ -104,7 +99,7 @@ final class RunsCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             RunDirectory run = require(dir);
-            PrintStream out = out();
+            PrintStream out = Console.stdout();
             List<JsonNode> metrics = run.metrics();
             RunDirectory.Status status = run.status();
             out.printf("run:      %s%nstatus:   %s%n", dir, status == null ? "-" : status.name().toLowerCase());
@@ -145,7 +140,7 @@ final class RunsCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            PrintStream out = out();
+            PrintStream out = Console.stdout();
             for (JsonNode e : require(dir).events()) {
                 out.printf("%s  %-10s %s%n", e.path("time").asText(), e.path("status").asText(),
                         e.path("message").asText());
@@ -170,7 +165,7 @@ final class RunsCommand implements Runnable {
                         + ", not running");
             }
             run.requestCancel();
-            out().println("cancellation requested; the run will save a checkpoint and stop after its current step");
+            Console.stdout().println("cancellation requested; the run will save a checkpoint and stop after its current step");
             return 0;
         }
     }

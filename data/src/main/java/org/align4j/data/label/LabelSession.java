@@ -61,12 +61,7 @@ public final class LabelSession {
     }
 
     static long fnv(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < s.length(); i++) {
-            h ^= s.charAt(i);
-            h *= 0x100000001b3L;
-        }
-        return h;
+        return org.align4j.core.util.Hashes.fnv1a64(s);
     }
 
     public Summary run() throws IOException {

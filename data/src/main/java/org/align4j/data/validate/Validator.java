@@ -105,7 +105,7 @@ public final class Validator {
                     }
                     valid++;
                     byKind.merge(record.kind(), 1L, Long::sum);
-                    if (!seen.add(hash64(RecordJson.toJson(record).toString()))) {
+                    if (!seen.add(org.align4j.core.util.Hashes.fnv1a64(RecordJson.toJson(record).toString()))) {
                         duplicates++;
                     }
                     if (encoder != null) {
@@ -153,13 +153,4 @@ public final class Validator {
         return epochs;
     }
 
-    /** FNV-1a over the UTF-16 code units, 64-bit. */
-    static long hash64(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = 0; i < s.length(); i++) {
-            h ^= s.charAt(i);
-            h *= 0x100000001b3L;
-        }
-        return h;
-    }
 }
