@@ -1,6 +1,7 @@
 package org.align4j.cli;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -162,12 +163,7 @@ final class LabelCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             boolean terminal = System.console() != null;
-            int width = 100;
-            try {
-                width = Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "100"));
-            } catch (NumberFormatException ignored) {
-                // keep 100
-            }
+            int width = terminalWidth(terminal);
             LabelSession s = new LabelSession(LabelTask.read(tasks), new JudgmentStore(out), annotator, seed,
                     new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), Console.stdout(), terminal,
                     width);
@@ -176,6 +172,28 @@ final class LabelCommand implements Runnable {
                     sum.judged(), sum.flagged(), sum.skipped(), sum.undone(), sum.remaining());
             return 0;
         }
+    }
+
+    /** $COLUMNS, else the terminal's own width (stty), else 100. */
+    static int terminalWidth(boolean terminal) {
+        try {
+            String cols = System.getenv("COLUMNS");
+            if (cols != null) {
+                return Integer.parseInt(cols.trim());
+            }
+            if (terminal) {
+                Process p = new ProcessBuilder("sh", "-c", "stty size < /dev/tty").redirectErrorStream(true).start();
+                String[] size = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split("\\s+");
+                if (p.waitFor() == 0 && size.length == 2) {
+                    return Integer.parseInt(size[1]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall back
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 100;
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -147,5 +148,27 @@ class SftRunTest {
         assertEquals(0, Align4j.run(sftArgs(run, 3)));
         assertEquals(1, Align4j.run(sftArgs(run, 3)));
         assertEquals(1, Align4j.run(sftArgs(run, 4, "--resume")), "different settings are refused on resume");
+    }
+
+    @Test
+    void badTrainingDataIsRefusedWithFileAndLineUnlessSkipped() throws Exception {
+        Path bad = tmp.resolve("bad-train.jsonl");
+        Files.writeString(bad, Files.readString(data).lines().limit(20).collect(Collectors.joining("\n", "", "\n"))
+                + "{\"text\": \"\"}\n{not json\n");
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.err;
+        int code;
+        try {
+            System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = Align4j.run("sft", "--model", model.toString(), "--train", bad.toString(), "--out",
+                    tmp.resolve("bad-run").toString(), "--max-steps", "2", "--batch-size", "4");
+        } finally {
+            System.setErr(old);
+        }
+        String message = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(1, code, message);
+        assertTrue(message.contains(bad + ":21: empty_text") && message.contains(bad + ":22: not_json"), message);
+        assertEquals(0, Align4j.run("sft", "--model", model.toString(), "--train", bad.toString(), "--out",
+                tmp.resolve("skip-run").toString(), "--max-steps", "2", "--batch-size", "4", "--skip-bad-records"));
     }
 }

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -199,14 +198,5 @@ public final class DataConvert {
             }
         }
         return out;
-    }
-
-    /** Counts of a key field's values, for reports. */
-    static Map<String, Integer> counts(List<JsonNode> rows, String field) {
-        Map<String, Integer> c = new LinkedHashMap<>();
-        for (JsonNode r : rows) {
-            c.merge(r.path(field).asText(), 1, Integer::sum);
-        }
-        return c;
     }
 }

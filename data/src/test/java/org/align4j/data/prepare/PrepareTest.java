@@ -131,9 +131,9 @@ class PrepareTest {
         DataSplit.Result r = DataSplit.split(f, 0.8, 0.1, 0.1, 7, "completion", true);
         assertEquals(10, r.duplicatesDropped());
         assertEquals(200, r.train().size() + r.val().size() + r.test().size());
-        assertEquals(Map.of("A", 120, "B", 40), DataConvert.counts(r.train(), "completion"));
-        assertEquals(Map.of("A", 15, "B", 5), DataConvert.counts(r.val(), "completion"));
-        assertEquals(Map.of("A", 15, "B", 5), DataConvert.counts(r.test(), "completion"));
+        assertEquals(Map.of("A", 120, "B", 40), counts(r.train(), "completion"));
+        assertEquals(Map.of("A", 15, "B", 5), counts(r.val(), "completion"));
+        assertEquals(Map.of("A", 15, "B", 5), counts(r.test(), "completion"));
         Set<String> all = new HashSet<>();
         for (List<JsonNode> part : List.of(r.train(), r.val(), r.test())) {
             part.forEach(n -> assertTrue(all.add(n.get("prompt").asText()), "no prompt in two parts"));
@@ -147,5 +147,13 @@ class PrepareTest {
         Files.writeString(bad, "{\"prompt\": \"x\", \"completion\": \"A\"}\n{\"prompt\": \"y\"}\n");
         var e = assertThrows(DataException.class, () -> DataSplit.split(bad, 0.8, 0.1, 0.1, 1, "completion", false));
         assertTrue(e.getMessage().contains(bad + ":2:"), e.getMessage());
+    }
+
+    private static Map<String, Integer> counts(List<JsonNode> rows, String field) {
+        Map<String, Integer> c = new java.util.LinkedHashMap<>();
+        for (JsonNode r : rows) {
+            c.merge(r.path(field).asText(), 1, Integer::sum);
+        }
+        return c;
     }
 }
