@@ -134,4 +134,40 @@ class ValidatorTest {
         Run free = validate("free.jsonl", "{\"prompt\": \"a\", \"completion\": \" a long free-form answer that is no label at all\"}\n", null);
         assertNull(free.report().labelCounts());
     }
+
+    @Test
+    void tokenStatisticsForEveryKindWithATokenizer() throws Exception {
+        org.align4j.core.tokenizer.BpeTrainer t = new org.align4j.core.tokenizer.BpeTrainer(300,
+                List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"));
+        t.addText("hello world the cat sat");
+        org.align4j.core.tokenizer.BpeTokenizer tok = t.train(null);
+        int eos = tok.specialId("<|endoftext|>").getAsInt();
+        org.align4j.data.batch.ExampleEncoder enc = new org.align4j.data.batch.ExampleEncoder(tok,
+                org.align4j.core.chat.ChatTemplate.chatMl(), eos);
+        Path f = tmp.resolve("c.jsonl");
+        Files.writeString(f, "{\"prompt\": \"hello\", \"completion\": \" world\"}\n"
+                + "{\"prompt\": \"the cat sat on the mat\", \"completion\": \" hello\"}\n");
+        ValidationReport r = new Validator(enc, 4, null, null).validate(List.of(f));
+        int a = tok.encode("hello").length + tok.encode(" world").length + 1;
+        int b = tok.encode("the cat sat on the mat").length + tok.encode(" hello").length + 1;
+        assertEquals(Math.min(a, b), r.tokens().min());
+        assertEquals(Math.max(a, b), r.tokens().max());
+        assertEquals((a + b) / 2.0, r.tokens().mean(), 1e-12);
+        assertEquals((a > 4 ? 1 : 0) + (b > 4 ? 1 : 0), r.tokens().overMaxLength());
+        // preferences and rankings are measured too (longest of their sequences)
+        Path p = tmp.resolve("p.jsonl");
+        Files.writeString(p, "{\"prompt\": \"hello\", \"chosen\": \" world\", \"rejected\": \" cat\"}\n"
+                + "{\"prompt\": [{\"role\": \"user\", \"content\": \"hello\"}], \"chosen\": [{\"role\": \"assistant\","
+                + " \"content\": \"world\"}], \"rejected\": [{\"role\": \"assistant\", \"content\": \"cat\"}]}\n");
+        ValidationReport pr = new Validator(enc, 0, null, null).validate(List.of(p));
+        assertTrue(pr.ok(), pr.problems().toString());
+        // text: prompt + the longer response + end of sequence
+        assertEquals(tok.encode("hello").length + Math.max(tok.encode(" world").length, tok.encode(" cat").length) + 1,
+                pr.tokens().min());
+        // messages: the ChatML prompt with its generation prompt + the longer reply with its end marker
+        int prompt = tok.encode("<|im_start|>user\n", true).length + tok.encode("hello").length
+                + tok.encode("<|im_end|>\n", true).length + tok.encode("<|im_start|>assistant\n", true).length;
+        int reply = Math.max(tok.encode("world").length, tok.encode("cat").length) + tok.encode("<|im_end|>\n", true).length;
+        assertEquals(prompt + reply, pr.tokens().max());
+    }
 }
