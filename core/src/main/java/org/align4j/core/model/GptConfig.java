@@ -77,6 +77,13 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
             throw new IllegalArgumentException("activation_function '" + activation
                     + "' is not supported (GPT-2 uses gelu_new, the tanh approximation)");
         }
+        // variants of GPT-2's attention that this implementation does not compute: refuse rather than be wrong
+        if (root.path("scale_attn_by_inverse_layer_idx").asBoolean(false)) {
+            throw new IllegalArgumentException("scale_attn_by_inverse_layer_idx=true is not supported");
+        }
+        if (!root.path("scale_attn_weights").asBoolean(true)) {
+            throw new IllegalArgumentException("scale_attn_weights=false is not supported");
+        }
         if (root.has("tie_word_embeddings") && !root.get("tie_word_embeddings").asBoolean()) {
             throw new IllegalArgumentException("tie_word_embeddings=false is not supported: the LM head is tied");
         }

@@ -163,6 +163,20 @@ class CheckpointTest {
     }
 
     @Test
+    void unsupportedGpt2VariantsAreRefused() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("variant"));
+        String base = "{\"vocab_size\": 10, \"n_embd\": 8, \"n_layer\": 1, \"n_head\": 2, \"n_positions\": 8";
+        for (String extra : new String[] {", \"scale_attn_by_inverse_layer_idx\": true}",
+            ", \"scale_attn_weights\": false}", ", \"activation_function\": \"relu\"}",
+            ", \"tie_word_embeddings\": false}"}) {
+            Files.writeString(dir.resolve("config.json"), base + extra);
+            IOException e = assertThrows(IOException.class,
+                    () -> ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT));
+            assertTrue(e.getMessage().contains("not supported"), e.getMessage());
+        }
+    }
+
+    @Test
     void badConfigIsReportedWithTheFileName() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("badcfg"));
         Files.writeString(dir.resolve("config.json"), "{\"vocab_size\": 10, \"n_embd\": 10, \"n_layer\": 1,"
