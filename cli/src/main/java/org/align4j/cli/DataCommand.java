@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Problem;
@@ -59,7 +60,7 @@ final class DataCommand implements Runnable {
             ExampleEncoder encoder = null;
             if (tokenizer != null) {
                 BpeTokenizer tok = TokenizerFiles.load(tokenizer);
-                int eos = tok.specialId("<|endoftext|>").orElse(tok.vocabSize() - 1);
+                int eos = SpecialTokens.endOfSequence(tok, tok.vocabSize() - 1);
                 encoder = new ExampleEncoder(tok, java.nio.file.Files.isDirectory(tokenizer)
                         ? ChatTemplate.forModel(tokenizer) : ChatTemplate.chatMl(), eos);
             }

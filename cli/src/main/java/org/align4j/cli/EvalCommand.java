@@ -10,11 +10,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
-import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.model.GptModel;
-import org.align4j.core.tokenizer.BpeTokenizer;
-import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Dataset;
 import org.align4j.data.format.RecordKind;
@@ -56,9 +53,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
-        BpeTokenizer tok = TokenizerFiles.load(model);
-        int eos = tok.specialId("<|endoftext|>").orElse(m.config().eosTokenId());
-        ExampleEncoder enc = new ExampleEncoder(tok, ChatTemplate.forModel(model), eos);
+        ExampleEncoder enc = ExampleEncoder.forModel(model, m.config().eosTokenId());
         Dataset d = Dataset.read(data, null, false, SftTrainer.KINDS);
         if (generate && d.kind() == RecordKind.TEXT) {
             throw new UserError(data + ": --generate needs completion or chat records");

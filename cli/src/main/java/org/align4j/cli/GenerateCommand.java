@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -27,6 +26,7 @@ import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.ArgGroup;
@@ -99,12 +99,7 @@ final class GenerateCommand implements Callable<Integer> {
         } else {
             readPromptFile(source.prompts, tok, ChatTemplate.forModel(model), prompts, texts);
         }
-        Set<Integer> eos = new HashSet<>();
-        eos.add(m.config().eosTokenId());
-        if (tok != null) {
-            tok.specialId("<|endoftext|>").ifPresent(eos::add);
-            tok.specialId("<|im_end|>").ifPresent(eos::add);
-        }
+        Set<Integer> eos = SpecialTokens.stops(tok, m.config().eosTokenId());
         SamplingConfig cfg = new SamplingConfig(maxNewTokens, temperature, topK, topP, seed, logprobs, eos,
                 stops == null ? List.of() : stops);
         Function<int[], String> decoder = tok == null ? null : tok::decode;

@@ -9,6 +9,7 @@ import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
@@ -41,7 +42,7 @@ final class InitCommand implements Callable<Integer> {
             throw new UserError(out + ": already holds a model");
         }
         BpeTokenizer tok = TokenizerFiles.load(tokenizer);
-        int eos = tok.specialId("<|endoftext|>").orElse(tok.vocabSize() - 1);
+        int eos = SpecialTokens.endOfSequence(tok, tok.vocabSize() - 1);
         GptConfig cfg = new GptConfig(tok.vocabSize(), context, dModel, layers, heads, 1e-5, null, eos, eos,
                 java.util.Map.of());
         GptModel m = new GptModel(cfg, Backend.get().kernels(), DataType.FLOAT).initialize(seed);

@@ -26,6 +26,7 @@ import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.RecordJson;
@@ -93,10 +94,7 @@ final class LabelCommand implements Runnable {
             }
             GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
             BpeTokenizer tok = TokenizerFiles.load(model);
-            Set<Integer> stops = new HashSet<>();
-            stops.add(m.config().eosTokenId());
-            tok.specialId("<|endoftext|>").ifPresent(stops::add);
-            tok.specialId("<|im_end|>").ifPresent(stops::add);
+            Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
             ObjectMapper om = new ObjectMapper();
             List<JsonNode> tasks = new ArrayList<>();
             Generator gen = new Generator(m);

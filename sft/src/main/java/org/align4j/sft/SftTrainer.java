@@ -12,7 +12,6 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
@@ -24,8 +23,6 @@ import org.align4j.core.optim.LrSchedule;
 import org.align4j.core.run.Checkpoints;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.run.TrainerState;
-import org.align4j.core.tokenizer.BpeTokenizer;
-import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.batch.BatchPlan;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
@@ -105,12 +102,8 @@ public final class SftTrainer {
         }
         Path modelDir = Path.of(cfg.model());
         GptModel model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
-        if (!TokenizerFiles.exists(modelDir)) {
-            throw new IOException(modelDir + ": no tokenizer files (tokenizer.json, or vocab.json + merges.txt)");
-        }
-        BpeTokenizer tok = TokenizerFiles.load(modelDir);
-        int eos = tok.specialId("<|endoftext|>").orElse(model.config().eosTokenId());
-        ExampleEncoder enc = new ExampleEncoder(tok, ChatTemplate.forModel(modelDir), eos);
+        ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
+        int eos = enc.eosTokenId();
         int maxLength = cfg.maxLength() > 0 ? Math.min(cfg.maxLength(), model.config().nPositions())
                 : model.config().nPositions();
         Encoded train = encode(read(cfg.trainFile(), "train"), enc, maxLength);

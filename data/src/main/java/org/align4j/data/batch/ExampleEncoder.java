@@ -26,6 +26,19 @@ public final class ExampleEncoder {
         this.eos = eosTokenId;
     }
 
+    /**
+     * The encoder of a model directory: its tokenizer files, its chat template (ChatML unless it
+     * carries one), and {@code <|endoftext|>} (else the config's {@code eosTokenId}) as end of sequence.
+     */
+    public static ExampleEncoder forModel(java.nio.file.Path modelDir, int configEos) throws java.io.IOException {
+        if (!org.align4j.core.tokenizer.TokenizerFiles.exists(modelDir)) {
+            throw new java.io.IOException(modelDir + ": no tokenizer files (tokenizer.json, or vocab.json + merges.txt)");
+        }
+        BpeTokenizer tok = org.align4j.core.tokenizer.TokenizerFiles.load(modelDir);
+        return new ExampleEncoder(tok, ChatTemplate.forModel(modelDir),
+                org.align4j.core.tokenizer.SpecialTokens.endOfSequence(tok, configEos));
+    }
+
     public BpeTokenizer tokenizer() {
         return tokenizer;
     }

@@ -284,19 +284,8 @@ public final class RecordParser {
                     + "' has no messages after the prompt"));
             return null;
         }
-        for (ChatMessage m : chosen) {
-            if (!m.role().equals("assistant")) {
-                issues.add(new Issue(ProblemKind.WRONG_TYPE, "'chosen' after the prompt must be assistant messages,"
-                        + " found role '" + m.role() + "'"));
-                return null;
-            }
-        }
-        for (ChatMessage m : rejected) {
-            if (!m.role().equals("assistant")) {
-                issues.add(new Issue(ProblemKind.WRONG_TYPE, "'rejected' after the prompt must be assistant messages,"
-                        + " found role '" + m.role() + "'"));
-                return null;
-            }
+        if (!onlyAssistant(chosen, "chosen", issues) || !onlyAssistant(rejected, "rejected", issues)) {
+            return null;
         }
         if (chosen.equals(rejected)) {
             issues.add(new Issue(ProblemKind.CHOSEN_EQUALS_REJECTED, "'chosen' and 'rejected' are the same"));
@@ -304,6 +293,18 @@ public final class RecordParser {
         }
         return new DataRecord.Preference(new Content.Messages(prompt), new Content.Messages(chosen),
                 new Content.Messages(rejected), margin);
+    }
+
+    /** A response after the prompt is assistant messages only; otherwise an issue naming the field. */
+    private static boolean onlyAssistant(List<ChatMessage> response, String field, List<Issue> issues) {
+        for (ChatMessage m : response) {
+            if (!m.role().equals("assistant")) {
+                issues.add(new Issue(ProblemKind.WRONG_TYPE, "'" + field + "' after the prompt must be assistant"
+                        + " messages, found role '" + m.role() + "'"));
+                return false;
+            }
+        }
+        return true;
     }
 
     private static DataRecord ranking(JsonNode o, List<Issue> issues) {

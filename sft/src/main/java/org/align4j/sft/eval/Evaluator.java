@@ -1,7 +1,6 @@
 package org.align4j.sft.eval;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -11,6 +10,7 @@ import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
 import org.align4j.data.batch.ExampleEncoder;
@@ -69,9 +69,7 @@ public final class Evaluator {
             return new EvalReport(records.size(), loss.loss(), loss.perplexity(), loss.meanTokenAccuracy(), null, null,
                     null, null, null, null, List.of());
         }
-        Set<Integer> stops = new HashSet<>();
-        stops.add(encoder.eosTokenId());
-        encoder.tokenizer().specialId("<|im_end|>").ifPresent(stops::add);
+        Set<Integer> stops = SpecialTokens.stops(encoder.tokenizer(), encoder.eosTokenId());
         SamplingConfig greedy = new SamplingConfig(maxNewTokens, 0, 0, 1, 0, 0, stops, List.of());
         Generator gen = new Generator(model);
         List<String> predictions = new ArrayList<>();
