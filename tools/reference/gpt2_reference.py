@@ -3,7 +3,8 @@
 
 Run with Debian's PyTorch (never needed by the build or the tests):
     apt-get install python3-torch libopenblas0-pthread
-    /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny
+    /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny \
+        reward/src/test/resources/fixtures/reward-tiny
 
 Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
@@ -12,6 +13,9 @@ Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   expected.safetensors  logits, loss gradient of every parameter ('grad.<name>')
   expected.json     the batch, the loss, and the losses of 5 AdamW steps with warmup+cosine,
                     weight decay and gradient clipping
+and, for a reward model (reward-tiny/): the GPT2ForSequenceClassification layout, scores at the last
+real token of a right-padded batch, the pairwise loss with margins and centering over two pairs and
+a 3-way ranking with a tie, and every parameter gradient.
 The attention rule is align4j's: key j is visible to query i iff j <= i and (j is not padding or j == i).
 """
 import json
@@ -61,7 +65,7 @@ def layer_norm(x, g, b):
     return torch.nn.functional.layer_norm(x, (C,), g, b, EPS)
 
 
-def forward(p, tokens, positions, mask):
+def forward_hidden(p, tokens, positions, mask):
     B, T = tokens.shape
     x = p["wte.weight"][tokens] + p["wpe.weight"][positions]
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
@@ -83,8 +87,11 @@ def forward(p, tokens, positions, mask):
         m = layer_norm(x, p[h + "ln_2.weight"], p[h + "ln_2.bias"])
         m = gelu_tanh(m @ p[h + "mlp.c_fc.weight"] + p[h + "mlp.c_fc.bias"])
         x = x + m @ p[h + "mlp.c_proj.weight"] + p[h + "mlp.c_proj.bias"]
-    x = layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
-    return x @ p["wte.weight"].T
+    return layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
+
+
+def forward(p, tokens, positions, mask):
+    return forward_hidden(p, tokens, positions, mask) @ p["wte.weight"].T
 
 
 def loss_fn(logits, targets, weights):
@@ -201,5 +208,54 @@ def main(out):
     print(f"wrote fixtures to {out}: loss {float(loss):.6f}, adamw losses {losses}")
 
 
+def reward_fixture(out):
+    """Reward model: GPT2ForSequenceClassification layout, scores at the last real token of a
+    right-padded batch, pairwise loss with margins and centering, a K=3 ranking with a tie."""
+    torch.manual_seed(4321)
+    os.makedirs(os.path.join(out, "model"), exist_ok=True)
+    p = init_params()
+    p["score.weight"] = torch.randn(1, C, dtype=DT) * 0.3
+    stored = {("score.weight" if k == "score.weight" else "transformer." + k): v for k, v in p.items()}
+    write_safetensors(os.path.join(out, "model", "model.safetensors"), stored)
+    cfg = dict(CFG, model_type="gpt2", architectures=["GPT2ForSequenceClassification"], activation_function="gelu_new",
+               n_ctx=P, n_inner=None, bos_token_id=V - 1, eos_token_id=V - 1, num_labels=1, pad_token_id=V - 1)
+    with open(os.path.join(out, "model", "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    p = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in p.items()}
+
+    lengths = [7, 4, 8, 5, 6, 3, 5]  # pair A (0,1), pair B (2,3), ranking C (4,5,6)
+    seqs = [torch.randint(0, V - 1, (n,)) for n in lengths]
+    B, T = len(seqs), max(lengths)
+    tokens = torch.full((B, T), V - 1, dtype=torch.long)
+    mask = torch.zeros(B, T, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        tokens[i, :len(s)] = s
+        mask[i, :len(s)] = 1
+    positions = torch.arange(T).repeat(B, 1)
+    hidden = forward_hidden(p, tokens, positions, mask)
+    last = torch.tensor(lengths) - 1
+    rewards = (hidden[torch.arange(B), last] @ p["score.weight"].T).squeeze(1)
+
+    center = 0.05
+    # groups: (pairs as (better, worse, weight, margin)); each group counts once in the mean
+    groups = [[(0, 1, 1.0, 0.0)], [(2, 3, 1.0, 0.5)], [(4, 5, 0.5, 0.0), (4, 6, 0.5, 0.0)]]
+    loss = 0
+    for g in groups:
+        for b, w, weight, margin in g:
+            z = rewards[b] - rewards[w] - margin
+            loss = loss + weight * (-torch.nn.functional.logsigmoid(z) + center * (rewards[b] + rewards[w]) ** 2)
+    loss = loss / len(groups)
+    loss.backward()
+    expected = {"grad." + k: v.grad for k, v in p.items()}
+    write_safetensors(os.path.join(out, "expected.safetensors"), expected)
+    meta = {"sequences": [s.tolist() for s in seqs], "center": center,
+            "groups": [[list(pair) for pair in g] for g in groups], "rewards": rewards.tolist(), "loss": float(loss),
+            "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote reward fixtures to {out}: loss {float(loss):.6f}")
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
+    reward_fixture(sys.argv[2] if len(sys.argv) > 2 else "reward/src/test/resources/fixtures/reward-tiny")

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code align4j} command: one subcommand per stage and utility. */
 @Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
         description = "Align language models on the JVM: SFT, reward models, PPO, DPO.",
-        subcommands = {SftCommand.class, EvalCommand.class, RunsCommand.class, DataCommand.class, LabelCommand.class, InitCommand.class, ExamplesCommand.class, GenerateCommand.class, TokenizerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SftCommand.class, RewardCommand.class, ScoreCommand.class, EvalCommand.class, RunsCommand.class, DataCommand.class, LabelCommand.class, InitCommand.class, ExamplesCommand.class, GenerateCommand.class, TokenizerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Align4j implements Runnable {
 
     @CommandLine.Spec
@@ -21,6 +21,7 @@ public final class Align4j implements Runnable {
         CommandLine cl = new CommandLine(new Align4j());
         // a flag given twice takes its last value, so a config-style command line can be extended
         cl.setOverwrittenOptionsAllowed(true);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // a user error: one clear line, no stack trace
             if (e instanceof java.io.IOException || e instanceof IllegalArgumentException

@@ -15,10 +15,9 @@ import org.align4j.core.model.GptModel;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Dataset;
 import org.align4j.data.format.RecordKind;
-import org.align4j.sft.SftTrainer;
-import org.align4j.sft.eval.ClassificationMetrics;
-import org.align4j.sft.eval.EvalReport;
-import org.align4j.sft.eval.Evaluator;
+import org.align4j.train.eval.ClassificationMetrics;
+import org.align4j.train.eval.EvalReport;
+import org.align4j.train.eval.Evaluator;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,7 +53,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
         ExampleEncoder enc = ExampleEncoder.forModel(model, m.config().eosTokenId());
-        Dataset d = Dataset.read(data, null, false, SftTrainer.KINDS);
+        Dataset d = Dataset.read(data, null, false, Evaluator.KINDS);
         if (generate && d.kind() == RecordKind.TEXT) {
             throw new UserError(data + ": --generate needs completion or chat records");
         }

@@ -11,12 +11,14 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.ParameterSet;
+import org.align4j.core.util.AtomicFiles;
+import org.align4j.core.util.Json;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -26,6 +28,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * tokenizer files. Loading accepts what real checkpoints contain: a {@code transformer.}
  * prefix, an explicit {@code lm_head.weight} (the head is tied, so it is not read), and the
  * attention-mask buffers {@code h.N.attn.bias} / {@code masked_bias}.
+ *
+ * <p>Reward and value models are Hugging Face's {@code GPT2ForSequenceClassification} with one
+ * label: the backbone under {@code transformer.}, the head {@code score.weight [1, n_embd]}, and
+ * {@code architectures}, {@code num_labels} and {@code pad_token_id} in {@code config.json}, so
+ * the directory loads in {@code transformers}.
  */
 public final class ModelDirectory {
 
@@ -42,6 +49,16 @@ public final class ModelDirectory {
     }
 
     public static GptModel load(Path dir, Kernels kernels, DataType type) throws IOException {
+        return load(dir, kernels, type, false);
+    }
+
+    /**
+     * Loads a model; with {@code scoreHead} the layout holds {@code score.weight}, read when the
+     * directory has one (a reward model) and zero otherwise (an SFT or base model: every sequence
+     * then starts at score 0). Without it a stored head is ignored, so a reward model loads as a
+     * language model too.
+     */
+    public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException(dir + ": not a model directory (expected config.json and model.safetensors)");
         }
@@ -50,7 +67,7 @@ public final class ModelDirectory {
             throw new IOException(configFile + ": missing; a model directory needs config.json");
         }
         GptConfig config = GptConfig.read(configFile);
-        GptModel model = new GptModel(config, kernels, type);
+        GptModel model = new GptModel(config, kernels, type, scoreHead);
         loadWeights(dir, model.parameters());
         return model;
     }
@@ -62,7 +79,7 @@ public final class ModelDirectory {
         }
         Path index = dir.resolve(WEIGHTS_INDEX);
         if (Files.isRegularFile(index)) {
-            JsonNode map = new ObjectMapper().readTree(index.toFile()).path("weight_map");
+            JsonNode map = Json.MAPPER.readTree(index.toFile()).path("weight_map");
             if (!map.isObject()) {
                 throw new IOException(index + ": field 'weight_map' missing or not an object");
             }
@@ -81,6 +98,18 @@ public final class ModelDirectory {
         throw new IOException(dir + ": no " + WEIGHTS + " or " + WEIGHTS_INDEX);
     }
 
+    /** Whether the directory's weights hold a scalar head ({@code score.weight}). */
+    public static boolean hasScoreHead(Path dir) throws IOException {
+        for (Path file : weightFiles(dir)) {
+            try (Safetensors.Reader r = Safetensors.open(file)) {
+                if (r.tensors().containsKey(GptModel.SCORE_HEAD)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     private static void loadWeights(Path dir, ParameterSet params) throws IOException {
         Map<String, String> found = new LinkedHashMap<>();
         List<String> unexpected = new ArrayList<>();
@@ -88,7 +117,8 @@ public final class ModelDirectory {
             try (Safetensors.Reader r = Safetensors.open(file)) {
                 for (String stored : r.tensors().keySet()) {
                     String name = stored.startsWith("transformer.") ? stored.substring("transformer.".length()) : stored;
-                    if (IGNORED.matcher(name).matches()) {
+                    if (IGNORED.matcher(name).matches()
+                            || (name.equals(GptModel.SCORE_HEAD) && !params.has(GptModel.SCORE_HEAD))) {
                         continue;
                     }
                     if (!params.has(name)) {
@@ -103,7 +133,7 @@ public final class ModelDirectory {
         }
         List<String> missing = new ArrayList<>();
         for (String name : params.names()) {
-            if (!found.containsKey(name)) {
+            if (!found.containsKey(name) && !name.equals(GptModel.SCORE_HEAD)) {
                 missing.add(name);
             }
         }
@@ -119,16 +149,31 @@ public final class ModelDirectory {
                 : String.join(", ", names.subList(0, 8)) + " and " + (names.size() - 8) + " more";
     }
 
-    /** Writes {@code config.json} and {@code model.safetensors} (F32, GPT-2 names), each atomically. */
+    /**
+     * Writes {@code config.json} and {@code model.safetensors} (F32, GPT-2 names), each atomically;
+     * a model with a scalar head in the {@code GPT2ForSequenceClassification} layout.
+     */
     public static void save(GptModel model, Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         ParameterSet p = model.parameters();
+        String prefix = model.hasScoreHead() ? "transformer." : "";
         for (String name : p.names()) {
-            tensors.put(name, p.get(name));
+            tensors.put(name.equals(GptModel.SCORE_HEAD) ? name : prefix + name, p.get(name));
         }
         Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
-        model.config().write(dir.resolve(CONFIG));
+        ObjectNode config = model.config().toJson();
+        if (model.hasScoreHead()) {
+            config.putArray("architectures").add("GPT2ForSequenceClassification");
+            config.put("num_labels", 1);
+            config.putObject("id2label").put("0", "LABEL_0");
+            config.putObject("label2id").put("LABEL_0", 0);
+            // GPT-2 has no padding token; HF reads the score before the first pad, and align4j's
+            // scored sequences never contain end-of-text (user text cannot produce it)
+            config.put("pad_token_id", model.config().eosTokenId());
+        }
+        AtomicFiles.writeString(dir.resolve(CONFIG), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(config) + "\n");
     }
 
     /** Copies the tokenizer files that exist in {@code from} into {@code to}. */
@@ -138,7 +183,7 @@ public final class ModelDirectory {
             Path src = from.resolve(f);
             if (Files.isRegularFile(src)) {
                 byte[] bytes = Files.readAllBytes(src);
-                org.align4j.core.util.AtomicFiles.write(to.resolve(f), out -> out.write(bytes));
+                AtomicFiles.write(to.resolve(f), out -> out.write(bytes));
             }
         }
     }

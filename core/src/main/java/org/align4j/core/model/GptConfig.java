@@ -22,7 +22,9 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final java.util.Set<String> KNOWN = java.util.Set.of("vocab_size", "n_positions", "n_ctx", "n_embd",
             "n_layer", "n_head", "layer_norm_epsilon", "n_inner", "bos_token_id", "eos_token_id",
-            "activation_function", "model_type", "tie_word_embeddings");
+            "activation_function", "model_type", "tie_word_embeddings",
+            // written by ModelDirectory.save from the model itself (LM or sequence classification)
+            "architectures", "num_labels", "id2label", "label2id");
 
     public GptConfig {
         require(vocabSize > 0, "vocab_size must be positive, got " + vocabSize);

@@ -20,6 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class GptModel {
 
+    /** The scalar head's tensor name in Hugging Face's sequence-classification models. */
+    public static final String SCORE_HEAD = "score.weight";
+
     private final GptConfig config;
     private final Kernels kernels;
     private final ParameterSet params;
@@ -27,6 +30,7 @@ public final class GptModel {
     private ParameterSet grads;
     private Layer[] gradLayers;
     private final Activations acts;
+    private final boolean scoreHead;
     private TokenBatch current;
 
     /** Views of one block's parameters (or gradients), by their GPT-2 names. */
@@ -44,9 +48,23 @@ public final class GptModel {
 
     /** A model with all parameters zero; call {@link #initialize} or load weights into {@link #parameters()}. */
     public GptModel(GptConfig config, Kernels kernels, DataType type) {
+        this(config, kernels, type, false);
+    }
+
+    /**
+     * With {@code scoreHead}, the layout also holds {@value #SCORE_HEAD} {@code [1, n_embd]}, the
+     * scalar head of reward and value models (Hugging Face's {@code GPT2ForSequenceClassification}
+     * with one label), in the same flat buffer: one optimizer, one clipping norm, one checkpoint.
+     */
+    public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead) {
         this.config = config;
         this.kernels = kernels;
-        this.params = new ParameterSet(layout(config), type);
+        this.scoreHead = scoreHead;
+        List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
+        if (scoreHead) {
+            specs.add(new ParameterSet.Spec(SCORE_HEAD, new long[] {1, config.nEmbd()}, true));
+        }
+        this.params = new ParameterSet(specs, type);
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = Layer.of(params, i);
@@ -109,6 +127,11 @@ public final class GptModel {
 
     public GptConfig config() {
         return config;
+    }
+
+    /** Whether the layout holds a scalar head ({@value #SCORE_HEAD}). */
+    public boolean hasScoreHead() {
+        return scoreHead;
     }
 
     public Kernels kernels() {

@@ -13,6 +13,12 @@ public record LrSchedule(Kind kind, double lr, int warmupSteps, int totalSteps, 
     public enum Kind {
         CONSTANT, COSINE, LINEAR;
 
+        /** As users type it (help, messages, config files). */
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
         public static Kind parse(String s) {
             try {
                 return valueOf(s.trim().toUpperCase(Locale.ROOT));

@@ -14,27 +14,36 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.Safetensors;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.util.AtomicFiles;
+import org.align4j.core.util.Json;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Checkpoints under {@code RUN/checkpoints/step-N/}: a full model directory (loadable by every
- * command), {@code optimizer.safetensors} (AdamW moments) and {@code trainer_state.json}. A
- * checkpoint is written into a hidden temporary directory and renamed into place, so a crash
- * leaves either the whole checkpoint or none of it.
+ * Checkpoints under {@code RUN/checkpoints/step-N/}: any number of named models with their
+ * optimizer state, and the trainer's state as JSON ({@value #STATE}). The first model is stored
+ * at the checkpoint's root, so that a checkpoint is itself a model directory every command
+ * loads; further models (PPO's value model) in a subdirectory named after them. Each model's
+ * AdamW moments sit beside it in {@value #OPTIMIZER}.
+ *
+ * <p>A checkpoint is written into a hidden temporary directory and renamed into place, and an
+ * old one is renamed out of the way before it is deleted, so a crash leaves whole checkpoints
+ * or none; {@link #recover()} removes what a crash left behind.
  */
 public final class Checkpoints {
 
     public static final String STATE = "trainer_state.json";
     public static final String OPTIMIZER = "optimizer.safetensors";
-    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A model saved in a checkpoint: its name, weights, optimizer, and the directory its tokenizer came from. */
+    public record Member(String name, GptModel model, AdamW optimizer, Path source) {
+    }
 
     private final RunDirectory run;
 
@@ -42,47 +51,63 @@ public final class Checkpoints {
         this.run = run;
     }
 
-    /** Writes the checkpoint of {@code state.step()} and keeps only the newest {@code keepLast} (0: all). */
-    public Path save(GptModel model, AdamW optimizer, TrainerState state, Path modelSource, int keepLast)
-            throws IOException {
-        Path dir = run.checkpointsDir().resolve("step-" + state.step());
-        Path tmp = run.checkpointsDir().resolve(".tmp-step-" + state.step());
+    /** Writes the checkpoint of {@code step} and keeps only the newest {@code keepLast} (0: all). */
+    public Path save(long step, List<Member> members, JsonNode state, int keepLast) throws IOException {
+        Path dir = run.checkpointsDir().resolve("step-" + step);
+        Path tmp = run.checkpointsDir().resolve(".tmp-step-" + step);
         deleteTree(tmp);
-        writeModel(model, modelSource, tmp);
-        Map<String, INDArray> opt = new LinkedHashMap<>();
-        opt.put("exp_avg", optimizer.firstMoment());
-        opt.put("exp_avg_sq", optimizer.secondMoment());
-        Safetensors.write(tmp.resolve(OPTIMIZER), opt, Map.of("step", Long.toString(optimizer.stepCount())));
-        ObjectNode s = JSON.valueToTree(state);
-        if (!Double.isFinite(state.bestValLoss())) {
-            s.putNull("bestValLoss"); // JSON has no infinity
+        ObjectNode optimizerSteps = Json.MAPPER.createObjectNode();
+        for (int i = 0; i < members.size(); i++) {
+            Member m = members.get(i);
+            Path where = i == 0 ? tmp : tmp.resolve(m.name());
+            writeModelFiles(m.model(), m.source(), where);
+            Map<String, INDArray> opt = new LinkedHashMap<>();
+            opt.put("exp_avg", m.optimizer().firstMoment());
+            opt.put("exp_avg_sq", m.optimizer().secondMoment());
+            Safetensors.write(where.resolve(OPTIMIZER), opt, Map.of("step", Long.toString(m.optimizer().stepCount())));
+            optimizerSteps.put(m.name(), m.optimizer().stepCount());
         }
-        s.put("optimizer_step", optimizer.stepCount());
-        AtomicFiles.writeString(tmp.resolve(STATE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(s));
-        deleteTree(dir);
+        ObjectNode s = state.deepCopy();
+        s.set("optimizer_steps", optimizerSteps);
+        AtomicFiles.writeString(tmp.resolve(STATE), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(s));
+        discard(dir);
         moveAtomically(tmp, dir);
         if (keepLast > 0) {
             List<Path> all = list();
             for (int i = 0; i + keepLast < all.size(); i++) {
-                deleteTree(all.get(i));
+                discard(all.get(i));
             }
         }
         return dir;
+    }
+
+    /** Loads weights and optimizer moments into {@code members} and returns the trainer state. */
+    public static JsonNode restore(Path checkpoint, List<Member> members) throws IOException {
+        JsonNode s = Json.MAPPER.readTree(checkpoint.resolve(STATE).toFile());
+        for (int i = 0; i < members.size(); i++) {
+            Member m = members.get(i);
+            Path where = i == 0 ? checkpoint : checkpoint.resolve(m.name());
+            GptModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
+                    m.model().hasScoreHead());
+            m.model().parameters().flat().assign(saved.parameters().flat());
+            try (Safetensors.Reader r = Safetensors.open(where.resolve(OPTIMIZER))) {
+                r.readInto("exp_avg", m.optimizer().firstMoment());
+                r.readInto("exp_avg_sq", m.optimizer().secondMoment());
+            }
+            JsonNode step = s.path("optimizer_steps").path(m.name());
+            if (!step.canConvertToLong()) {
+                throw new IOException(checkpoint.resolve(STATE) + ": no optimizer step for model '" + m.name() + "'");
+            }
+            m.optimizer().restoreStep(step.asLong());
+        }
+        return s;
     }
 
     /** A model directory (weights, config, tokenizer files) at {@code target}, replacing it atomically. */
     public static void writeModel(GptModel model, Path modelSource, Path target) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         deleteTree(tmp);
-        Files.createDirectories(tmp);
-        ModelDirectory.save(model, tmp);
-        if (modelSource != null) {
-            ModelDirectory.copyTokenizerFiles(modelSource, tmp);
-            Path template = modelSource.resolve(org.align4j.core.chat.ChatTemplate.FILE);
-            if (Files.isRegularFile(template)) {
-                Files.copy(template, tmp.resolve(template.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+        writeModelFiles(model, modelSource, tmp);
         Path old = target.resolveSibling("." + target.getFileName() + ".old");
         deleteTree(old);
         if (Files.exists(target)) {
@@ -90,6 +115,47 @@ public final class Checkpoints {
         }
         moveAtomically(tmp, target);
         deleteTree(old);
+    }
+
+    private static void writeModelFiles(GptModel model, Path modelSource, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        ModelDirectory.save(model, dir);
+        if (modelSource != null) {
+            ModelDirectory.copyTokenizerFiles(modelSource, dir);
+            Path template = modelSource.resolve(ChatTemplate.FILE);
+            if (Files.isRegularFile(template)) {
+                Files.copy(template, dir.resolve(template.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    /**
+     * Removes what a crash can leave: temporary and half-deleted checkpoints, and temporary model
+     * directories; a model directory caught between its old and new version gets the old one back.
+     */
+    public void recover() throws IOException {
+        for (Path dir : List.of(run.checkpointsDir(), run.root())) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            List<Path> entries;
+            try (Stream<Path> s = Files.list(dir)) {
+                entries = s.toList();
+            }
+            for (Path p : entries) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".tmp-") || n.startsWith(".trash-") || (n.startsWith(".") && n.endsWith(".tmp"))) {
+                    deleteTree(p);
+                } else if (n.startsWith(".") && n.endsWith(".old")) {
+                    Path target = p.resolveSibling(n.substring(1, n.length() - ".old".length()));
+                    if (Files.exists(target)) {
+                        deleteTree(p);
+                    } else {
+                        moveAtomically(p, target);
+                    }
+                }
+            }
+        }
     }
 
     /** Complete checkpoints, oldest first. */
@@ -115,20 +181,15 @@ public final class Checkpoints {
         return Long.parseLong(p.getFileName().toString().substring("step-".length()));
     }
 
-    /** Loads the weights into {@code model} and the moments into {@code optimizer}; returns the state. */
-    public static TrainerState restore(Path checkpoint, GptModel model, AdamW optimizer) throws IOException {
-        GptModel saved = ModelDirectory.load(checkpoint, model.kernels(), model.dataType());
-        model.parameters().flat().assign(saved.parameters().flat());
-        try (Safetensors.Reader r = Safetensors.open(checkpoint.resolve(OPTIMIZER))) {
-            r.readInto("exp_avg", optimizer.firstMoment());
-            r.readInto("exp_avg_sq", optimizer.secondMoment());
+    /** Renames a checkpoint out of sight, then deletes it: a crash half-way leaves only a {@code .trash-} directory. */
+    private static void discard(Path checkpoint) throws IOException {
+        if (!Files.exists(checkpoint)) {
+            return;
         }
-        JsonNode s = JSON.readTree(checkpoint.resolve(STATE).toFile());
-        optimizer.restoreStep(s.path("optimizer_step").asLong());
-        return new TrainerState(s.path("step").asLong(), s.path("epoch").asInt(), s.path("batchInEpoch").asInt(),
-                s.path("bestValLoss").isNumber() ? s.get("bestValLoss").asDouble() : Double.POSITIVE_INFINITY,
-                s.path("evalsWithoutImprovement").asInt(),
-                s.path("seed").asLong());
+        Path trash = checkpoint.resolveSibling(".trash-" + checkpoint.getFileName());
+        deleteTree(trash);
+        moveAtomically(checkpoint, trash);
+        deleteTree(trash);
     }
 
     static void moveAtomically(Path from, Path to) throws IOException {

@@ -154,12 +154,12 @@ class CheckpointTest {
             }
         }
         t.put("h.0.attn.bias", Nd4j.ones(DataType.FLOAT, 1, 1, 12, 12)); // buffer: ignored
-        t.put("score.weight", Nd4j.ones(DataType.FLOAT, 2, 16));
+        t.put("classifier.weight", Nd4j.ones(DataType.FLOAT, 2, 16)); // foreign (score.weight would be a reward head, ignored)
         Safetensors.write(dir.resolve("model.safetensors"), t, null);
         IOException e = assertThrows(IOException.class,
                 () -> ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT));
         assertTrue(e.getMessage().contains("missing tensors: ln_f.bias"), e.getMessage());
-        assertTrue(e.getMessage().contains("unexpected tensors: score.weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("unexpected tensors: classifier.weight"), e.getMessage());
     }
 
     @Test

@@ -113,6 +113,37 @@ public final class ExampleEncoder {
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /**
+     * The tokens a reward model scores for a response to a prompt: the prompt, then the response
+     * as it is trained, less the end-of-sequence token a text response ends with (the score is
+     * read at the last token of the response itself; chat responses keep their end-of-turn marker).
+     */
+    public int[] scoredSequence(Content prompt, Content response) {
+        int[] p = promptIds(prompt);
+        int[] r = responseIds(response);
+        int n = response instanceof Content.Text && r.length > 0 && r[r.length - 1] == eos ? r.length - 1 : r.length;
+        int[] out = java.util.Arrays.copyOf(p, p.length + n);
+        System.arraycopy(r, 0, out, p.length, n);
+        return out;
+    }
+
+    /**
+     * The tokens a reward model scores for a text (exactly its tokens, nothing added), a
+     * prompt-completion pair (as {@link #scoredSequence(Content, Content)}) or a whole chat.
+     */
+    public int[] scoredSequence(DataRecord r) {
+        if (r instanceof DataRecord.Text t) {
+            return tokenizer.encode(t.text());
+        }
+        if (r instanceof DataRecord.Completion c) {
+            return scoredSequence(new Content.Text(c.prompt()), new Content.Text(c.completion()));
+        }
+        if (r instanceof DataRecord.Chat c) {
+            return template.render(c.messages(), tokenizer, false).ids();
+        }
+        throw new IllegalArgumentException(r.kind().id() + " records hold several responses; score each one");
+    }
+
     /** Length in tokens of the longest sequence a record produces (for statistics). */
     public int length(DataRecord r) {
         if (r instanceof DataRecord.Preference p) {

@@ -9,7 +9,13 @@ public enum Truncation {
     /** Keep the end (cut the beginning of the prompt), so that completions survive. */
     LEFT;
 
-    public static Truncation parse(String s) {
+    /** As users type it (help, messages, config files). */
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        public static Truncation parse(String s) {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {

@@ -1,0 +1,80 @@
+package org.align4j.cli;
+
+import java.nio.file.Path;
+
+import org.align4j.core.optim.LrSchedule;
+import org.align4j.data.batch.Truncation;
+import picocli.CommandLine.Option;
+
+/**
+ * The options every training stage shares (sft, reward, dpo, ppo). Each option's longest name,
+ * without dashes and in snake_case, is its key in a {@code --config} file and in
+ * {@code RUN_DIR/config.json}; defaults come from the stage ({@link StageCommand}). The fields
+ * are read through the parse result, never one by one, so adding an option here adds the
+ * setting everywhere.
+ */
+final class TrainingOptionsMixin {
+
+    @Option(names = "--model", paramLabel = "DIR", description = "model directory (Hugging Face GPT-2 layout, with tokenizer)")
+    String model;
+    @Option(names = {"--train", "--train-file"}, paramLabel = "FILE", description = "training data (JSONL)")
+    String train;
+    @Option(names = {"--val", "--val-file"}, paramLabel = "FILE", description = "validation data (JSONL)")
+    String val;
+    @Option(names = {"--out", "--output-dir"}, paramLabel = "RUN_DIR", description = "run directory to write")
+    String out;
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "JSON settings (keys: option names in snake_case, as in RUN_DIR/config.json); flags override")
+    Path config;
+    @Option(names = "--resume", description = "continue the run in --out from its latest checkpoint")
+    boolean resume;
+
+    @Option(paramLabel = "N", names = "--epochs", description = "passes over the training data (default: ${DEFAULT-VALUE})")
+    Integer epochs;
+    @Option(paramLabel = "N", names = "--max-steps", description = "optimizer steps; overrides --epochs when > 0 (default: ${DEFAULT-VALUE})")
+    Integer maxSteps;
+    @Option(paramLabel = "N", names = "--batch-size", description = "examples per micro-batch (default: ${DEFAULT-VALUE})")
+    Integer batchSize;
+    @Option(paramLabel = "N", names = "--grad-accum", description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
+    Integer gradAccum;
+    @Option(paramLabel = "X", names = "--lr", description = "peak learning rate (default: ${DEFAULT-VALUE})")
+    Double lr;
+    @Option(paramLabel = "N", names = "--warmup-steps", description = "linear warmup steps; 0 uses --warmup-ratio (default: ${DEFAULT-VALUE})")
+    Integer warmupSteps;
+    @Option(paramLabel = "X", names = "--warmup-ratio", description = "warmup as a fraction of all steps (default: ${DEFAULT-VALUE})")
+    Double warmupRatio;
+    @Option(names = "--schedule", description = "learning-rate decay after warmup: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    LrSchedule.Kind schedule;
+    @Option(paramLabel = "X", names = "--min-lr-ratio", description = "final learning rate as a fraction of --lr (default: ${DEFAULT-VALUE})")
+    Double minLrRatio;
+    @Option(paramLabel = "X", names = "--weight-decay", description = "AdamW decoupled weight decay, not on biases and norms (default: ${DEFAULT-VALUE})")
+    Double weightDecay;
+    @Option(paramLabel = "X", names = "--adam-beta1", description = "AdamW beta1 (default: ${DEFAULT-VALUE})")
+    Double adamBeta1;
+    @Option(paramLabel = "X", names = "--adam-beta2", description = "AdamW beta2 (default: ${DEFAULT-VALUE})")
+    Double adamBeta2;
+    @Option(paramLabel = "X", names = "--adam-eps", description = "AdamW epsilon (default: ${DEFAULT-VALUE})")
+    Double adamEps;
+    @Option(paramLabel = "X", names = "--max-grad-norm", description = "clip the global gradient norm; 0: no clipping (default: ${DEFAULT-VALUE})")
+    Double maxGradNorm;
+    @Option(paramLabel = "N", names = "--max-length", description = "tokens per sequence; 0: the model's n_positions (default: ${DEFAULT-VALUE})")
+    Integer maxLength;
+    @Option(names = "--truncation", description = "what to cut from longer sequences: right (the end) or left (the start) (default: ${DEFAULT-VALUE})")
+    Truncation truncation;
+    @Option(paramLabel = "N", names = "--eval-every", description = "steps between evaluations; 0: ten per run (default: ${DEFAULT-VALUE})")
+    Integer evalEvery;
+    @Option(paramLabel = "N", names = "--save-every", description = "steps between checkpoints; 0: ten per run (default: ${DEFAULT-VALUE})")
+    Integer saveEvery;
+    @Option(paramLabel = "N", names = "--keep-last", description = "checkpoints to keep; 0: all (default: ${DEFAULT-VALUE})")
+    Integer keepLast;
+    @Option(paramLabel = "N", names = "--early-stopping-patience", description = "stop after this many evaluations without improvement; 0: never (default: ${DEFAULT-VALUE})")
+    Integer earlyStoppingPatience;
+    @Option(paramLabel = "N", names = "--log-every", description = "steps between rows of metrics.jsonl (default: ${DEFAULT-VALUE})")
+    Integer logEvery;
+    @Option(paramLabel = "N", names = "--seed", description = "fixes data order, initialisation and sampling (default: ${DEFAULT-VALUE})")
+    Long seed;
+    @Option(names = "--format", description = "force the record format of the data files (default: detected)")
+    String format;
+    @Option(names = "--skip-bad-records", description = "leave out invalid records (listed) instead of refusing the data")
+    Boolean skipBadRecords;
+}

@@ -1,0 +1,43 @@
+package org.align4j.reward;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.train.StageConfig;
+import org.align4j.train.TrainingOptions;
+
+/**
+ * The reward model's own setting beside the shared {@link TrainingOptions}:
+ * {@code center_rewards_coefficient} adds {@code c · (r_chosen + r_rejected)^2} to each pair's
+ * loss (TRL's name), keeping rewards centred on zero; 0 leaves it out.
+ */
+public record RewardOptions(double centerRewardsCoefficient) implements StageConfig.Validated {
+
+    public static RewardOptions defaults() {
+        return new RewardOptions(0);
+    }
+
+    /**
+     * The reward stage's defaults: the shared ones with AdamW at 5e-5 and one epoch (reward models
+     * over-fit preference data quickly, as InstructGPT reports), left truncation (the score is
+     * read at the end of the response), and an evaluation every tenth of the run.
+     */
+    public static ObjectNode defaultSettings() {
+        ObjectNode d = StageConfig.defaults(TrainingOptions.defaults(), defaults());
+        d.put("lr", 5e-5);
+        d.put("epochs", 1);
+        d.put("truncation", "left");
+        return d;
+    }
+
+    @Override
+    public List<String> problems() {
+        List<String> p = new ArrayList<>();
+        if (!(centerRewardsCoefficient >= 0) || Double.isInfinite(centerRewardsCoefficient)) {
+            p.add("--center-rewards-coefficient must be >= 0, got " + centerRewardsCoefficient);
+        }
+        return p;
+    }
+}

@@ -1,0 +1,85 @@
+package org.align4j.reward;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.IntStream;
+
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.model.ScoreHead;
+import org.align4j.core.model.TokenBatch;
+import org.align4j.data.batch.ExampleEncoder;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Scores token sequences with a reward model, in batches of similar length (sorted, so little
+ * padding is computed), returning the scores in the input order. Sequences longer than the
+ * model's context keep their last tokens, where the score is read. The same code scores during
+ * training's evaluation, for {@code align4j score}, for PPO and for active selection, so one
+ * text gets one reward everywhere.
+ */
+public final class RewardScorer {
+
+    private final ScoreHead head;
+    private final ExampleEncoder encoder;
+    private final int maxLength;
+
+    public RewardScorer(GptModel model, ExampleEncoder encoder, int maxLength) {
+        this.head = new ScoreHead(model);
+        this.encoder = encoder;
+        this.maxLength = maxLength > 0 ? Math.min(maxLength, model.config().nPositions()) : model.config().nPositions();
+    }
+
+    /** A reward model directory (it must hold {@code score.weight}) and its tokenizer. */
+    public static RewardScorer load(Path dir, Kernels kernels) throws IOException {
+        if (!ModelDirectory.hasScoreHead(dir)) {
+            throw new IOException(dir + ": not a reward model (its weights hold no score.weight); train one with"
+                    + " align4j reward");
+        }
+        GptModel model = ModelDirectory.load(dir, kernels, DataType.FLOAT, true);
+        return new RewardScorer(model, ExampleEncoder.forModel(dir, model.config().eosTokenId()), 0);
+    }
+
+    public ExampleEncoder encoder() {
+        return encoder;
+    }
+
+    public GptModel model() {
+        return head.model();
+    }
+
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** The last {@code maxLength} tokens (the score is read at the end); at least one token. */
+    public static int[] fit(int[] ids, int maxLength, int pad) {
+        if (ids.length == 0) {
+            return new int[] {pad};
+        }
+        return ids.length <= maxLength ? ids : Arrays.copyOfRange(ids, ids.length - maxLength, ids.length);
+    }
+
+    /** One score per sequence, in the order given. */
+    public double[] score(List<int[]> sequences, int batchSize) {
+        int[] order = IntStream.range(0, sequences.size()).boxed()
+                .sorted(Comparator.comparingInt(i -> sequences.get(i).length)).mapToInt(Integer::intValue).toArray();
+        double[] out = new double[sequences.size()];
+        for (int start = 0; start < order.length; start += batchSize) {
+            int n = Math.min(batchSize, order.length - start);
+            int[][] batch = new int[n][];
+            for (int i = 0; i < n; i++) {
+                batch[i] = fit(sequences.get(order[start + i]), maxLength, encoder.eosTokenId());
+            }
+            double[] s = head.forward(TokenBatch.rightPadded(batch, encoder.eosTokenId()));
+            for (int i = 0; i < n; i++) {
+                out[order[start + i]] = s[i];
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,35 @@
+package org.align4j.train;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Metrics of one step (or one evaluation) gathered across micro-batches: weighted means, where
+ * each micro-batch adds {@code Σ value} and the weight it stands for (trained tokens, prompts,
+ * pairs), and totals. Means over several micro-batches are therefore exact, whatever their sizes.
+ */
+public final class Metrics {
+
+    private final Map<String, double[]> means = new LinkedHashMap<>();
+    private final Map<String, Double> totals = new LinkedHashMap<>();
+
+    /** Adds {@code sum} (a sum of per-item values) standing for {@code weight} items to the mean of {@code name}. */
+    public void mean(String name, double sum, double weight) {
+        double[] a = means.computeIfAbsent(name, k -> new double[2]);
+        a[0] += sum;
+        a[1] += weight;
+    }
+
+    /** Adds {@code value} to the total of {@code name}. */
+    public void total(String name, double value) {
+        totals.merge(name, value, Double::sum);
+    }
+
+    /** Means (NaN where no weight was added) followed by totals, in the order first added. */
+    public Map<String, Double> values() {
+        Map<String, Double> out = new LinkedHashMap<>();
+        means.forEach((k, a) -> out.put(k, a[1] == 0 ? Double.NaN : a[0] / a[1]));
+        out.putAll(totals);
+        return out;
+    }
+}

@@ -1,0 +1,78 @@
+package org.align4j.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.model.GptModel;
+import org.align4j.core.run.RunDirectory;
+
+/**
+ * What a stage gives the {@link TrainingLoop}: the models it trains, its data, and the loss of a
+ * micro-batch with its gradient. Everything else (order of the data, accumulation, clipping,
+ * schedule, metrics, evaluation cadence, checkpoints, resume, cancel) is the loop's.
+ */
+public interface Objective {
+
+    /** A model the stage trains; the first one is the run's model ({@code best/}, {@code final/}). */
+    record Trainee(String name, GptModel model, Path source) {
+    }
+
+    /** The validation metric that picks {@code best/} and drives early stopping, and its direction. */
+    record BestMetric(String name, boolean higherIsBetter) {
+        public boolean improves(double candidate, Double best) {
+            return Double.isFinite(candidate) && (best == null || (higherIsBetter ? candidate > best : candidate < best));
+        }
+    }
+
+    /** A prepared micro-batch: the weight it stands for in the step's mean, and its input tokens. */
+    interface MicroBatch {
+        double weight();
+
+        long inputTokens();
+    }
+
+    List<Trainee> trainees();
+
+    /** Length in tokens of every training example (the data order groups similar lengths). */
+    int[] trainLengths();
+
+    /** Whether batches group examples of similar length (false for packed sequences). */
+    default boolean groupByLength() {
+        return true;
+    }
+
+    /** The micro-batch of these training examples. */
+    MicroBatch prepare(int[] examples);
+
+    /**
+     * Forward and backward of a micro-batch: accumulates {@code scale · Σ loss} into the
+     * trainees' gradients ({@code scale} is one over the step's total weight, so the step's
+     * gradient is that of the weighted mean) and adds the micro-batch's metrics.
+     */
+    void forwardBackward(MicroBatch batch, double scale, Metrics metrics);
+
+    /** Whether there is validation data. */
+    boolean hasValidation();
+
+    /** Validation metrics (names without the {@code val_} prefix the loop adds). */
+    Map<String, Double> evaluate() throws IOException;
+
+    BestMetric bestMetric();
+
+    /** State the stage must checkpoint beyond the models and the data position (null: none). */
+    default JsonNode state() {
+        return null;
+    }
+
+    default void restore(JsonNode state) {
+    }
+
+    /** After {@code final/} is written and before the run is marked succeeded. */
+    default void finish(RunDirectory run, PrintStream log) throws IOException {
+    }
+}

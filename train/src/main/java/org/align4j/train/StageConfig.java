@@ -1,0 +1,119 @@
+package org.align4j.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.util.Json;
+
+/**
+ * A stage's whole configuration: the shared {@link TrainingOptions} and the stage's own options
+ * record, stored as one flat JSON object whose keys are the option names in snake_case. Settings
+ * resolve in this order: the stage's defaults, then a {@code --config} file, then the flags given
+ * on the command line. No stage maps names by hand: the keys are the records' components.
+ */
+public record StageConfig<S>(TrainingOptions training, S stage) {
+
+    /** The flat JSON of both records, as written to {@code RUN_DIR/config.json}. */
+    public ObjectNode toJson() {
+        ObjectNode o = Json.MAPPER.valueToTree(training);
+        o.setAll((ObjectNode) Json.MAPPER.valueToTree(stage));
+        return o;
+    }
+
+    /** The defaults of a stage as one flat object. */
+    public static ObjectNode defaults(TrainingOptions training, Object stage) {
+        return new StageConfig<>(training, stage).toJson();
+    }
+
+    /**
+     * Overlays {@code configFile} (may be null) and then {@code flags} (snake_case keys) on
+     * {@code defaults} and reads both records. An unknown key, a value of the wrong type, or a
+     * value out of range is an error naming the file or the option.
+     */
+    public static <S> StageConfig<S> resolve(ObjectNode defaults, Class<S> stageType, Path configFile,
+                                             Map<String, JsonNode> flags, boolean needsTrainFile) throws IOException {
+        ObjectNode tree = defaults.deepCopy();
+        if (configFile != null) {
+            if (!Files.isRegularFile(configFile)) {
+                throw new IOException(configFile + ": " + (Files.isDirectory(configFile) ? "is a directory, not a"
+                        + " config file" : "no such file"));
+            }
+            JsonNode file;
+            try {
+                file = Json.MAPPER.readTree(configFile.toFile());
+            } catch (JacksonException e) {
+                throw new IOException(configFile + ":" + e.getLocation().getLineNr() + ": not valid JSON: "
+                        + e.getOriginalMessage());
+            }
+            if (file == null || !file.isObject()) {
+                throw new IOException(configFile + ": expected a JSON object of settings");
+            }
+            Iterator<Map.Entry<String, JsonNode>> it = file.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!tree.has(e.getKey())) {
+                    throw new IOException(configFile + ": unknown setting '" + e.getKey() + "'; known settings: "
+                            + String.join(", ", new TreeSet<>(keys(tree))));
+                }
+                tree.set(e.getKey(), e.getValue());
+            }
+        }
+        flags.forEach((k, v) -> {
+            if (!tree.has(k)) {
+                throw new IllegalStateException("option --" + k.replace('_', '-') + " has no setting in " + stageType);
+            }
+            tree.set(k, v);
+        });
+        String where = configFile == null ? "settings" : configFile.toString();
+        StageConfig<S> c = new StageConfig<>(read(tree, TrainingOptions.class, where), read(tree, stageType, where));
+        List<String> problems = new ArrayList<>(c.training().problems(needsTrainFile));
+        if (c.stage() instanceof Validated v) {
+            problems.addAll(v.problems());
+        }
+        if (!problems.isEmpty()) {
+            throw new SettingsException(problems);
+        }
+        return c;
+    }
+
+    /** Reads a config as saved in a run directory (for the check on resume). */
+    public static <S> StageConfig<S> read(JsonNode tree, Class<S> stageType) throws IOException {
+        return new StageConfig<>(read(tree, TrainingOptions.class, "config.json"), read(tree, stageType, "config.json"));
+    }
+
+    private static <T> T read(JsonNode tree, Class<T> type, String where) throws IOException {
+        try {
+            return Json.MAPPER.readerFor(type).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .readValue(tree);
+        } catch (JacksonException e) {
+            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()
+                    ? m.getPath().get(m.getPath().size() - 1).getFieldName() : null;
+            throw new IOException(where + ": " + (field == null ? "" : "setting '" + field + "' (--"
+                    + field.replace('_', '-') + "): ") + e.getOriginalMessage());
+        }
+    }
+
+    private static Set<String> keys(ObjectNode tree) {
+        Set<String> k = new TreeSet<>();
+        tree.fieldNames().forEachRemaining(k::add);
+        return k;
+    }
+
+    /** A stage options record that checks its own values. */
+    public interface Validated {
+        /** Problems, each naming its option; empty when the values are fine. */
+        List<String> problems();
+    }
+}

@@ -1,0 +1,296 @@
+package org.align4j.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.optim.AdamW;
+import org.align4j.core.optim.AdamWConfig;
+import org.align4j.core.optim.GradientClipping;
+import org.align4j.core.optim.LrSchedule;
+import org.align4j.core.run.Checkpoints;
+import org.align4j.core.run.RunDirectory;
+import org.align4j.core.util.Json;
+import org.align4j.data.batch.BatchPlan;
+
+/**
+ * The one training loop every stage runs on. A step takes {@code grad_accum} micro-batches in
+ * the seeded data order, accumulates the gradient of their weighted mean, clips it, and applies
+ * AdamW at the scheduled learning rate; it stops on a non-finite loss or gradient naming the last
+ * good checkpoint. Around the steps: metric rows in {@code metrics.jsonl}, evaluation every
+ * {@code eval_every} steps with {@code best/} and early stopping by the stage's metric,
+ * checkpoints every {@code save_every} steps (the newest {@code keep_last} kept), cancellation
+ * through {@code runs cancel}, exact resume, {@code final/}, events and progress.
+ *
+ * <p>Resuming continues from the newest checkpoint exactly as if the run had not stopped: the
+ * weights, optimizer moments and step, the data position, the best value and the stage's state
+ * are restored, and metric rows written after the checkpoint are dropped before they are written
+ * again. A run that crashed before its first checkpoint starts again from step 0, with the rows of
+ * the lost attempt removed.
+ */
+public final class TrainingLoop {
+
+    /** Builds the stage's objective (loads models and data); called once the run directory is checked. */
+    @FunctionalInterface
+    public interface ObjectiveFactory {
+        Objective create() throws IOException;
+    }
+
+    private final TrainingOptions opts;
+    private final ObjectNode config;
+    private final PrintStream log;
+
+    /** {@code config} is the resolved configuration written to {@code config.json} and checked on resume. */
+    public TrainingLoop(TrainingOptions opts, ObjectNode config, PrintStream log) {
+        this.opts = opts;
+        this.config = config;
+        this.log = log;
+    }
+
+    public LoopResult run(ObjectiveFactory factory, boolean resume) throws IOException {
+        RunDirectory run = new RunDirectory(Path.of(opts.outputDir()));
+        if (run.exists() && !resume) {
+            throw new IOException(run.root() + ": already holds a run; pass --resume to continue it, or choose another"
+                    + " --out");
+        }
+        if (resume && Files.isRegularFile(run.configFile())) {
+            JsonNode saved = Json.MAPPER.readTree(run.configFile().toFile());
+            String difference = firstDifference(saved, config);
+            if (difference != null) {
+                throw new IOException(run.configFile() + ": the settings differ from this command's (" + difference
+                        + "); resume with the same settings");
+            }
+        }
+        if (resume && run.status() == RunDirectory.Status.SUCCEEDED) {
+            String message = run.root() + " has already finished; nothing to resume";
+            log.println(message);
+            return new LoopResult(RunDirectory.Status.SUCCEEDED, 0, Map.of(), null, message);
+        }
+        run.create();
+        Checkpoints checkpoints = new Checkpoints(run);
+        checkpoints.recover();
+        Objective objective = factory.create();
+
+        List<Checkpoints.Member> members = new ArrayList<>();
+        AdamWConfig adam = new AdamWConfig(opts.adamBeta1(), opts.adamBeta2(), opts.adamEps(), opts.weightDecay());
+        for (Objective.Trainee t : objective.trainees()) {
+            members.add(new Checkpoints.Member(t.name(), t.model(), new AdamW(t.model().parameters(), adam),
+                    t.source()));
+        }
+        Checkpoints.Member primary = members.get(0);
+        BatchPlan plan = new BatchPlan(objective.trainLengths(), opts.batchSize(), opts.seed(),
+                objective.groupByLength());
+        long stepsPerEpoch = Math.max(1, (plan.batchesPerEpoch() + opts.gradAccum() - 1) / opts.gradAccum());
+        long totalSteps = opts.maxSteps() > 0 ? opts.maxSteps() : opts.epochs() * stepsPerEpoch;
+        int warmup = opts.warmupSteps() > 0 ? opts.warmupSteps() : (int) Math.round(opts.warmupRatio() * totalSteps);
+        LrSchedule schedule = new LrSchedule(opts.schedule(), opts.lr(), warmup, (int) totalSteps, opts.minLrRatio());
+        long evalEvery = !objective.hasValidation() ? 0
+                : opts.evalEvery() > 0 ? opts.evalEvery() : Math.max(1, totalSteps / 10);
+        long saveEvery = opts.saveEvery() > 0 ? opts.saveEvery() : Math.max(1, totalSteps / 10);
+        Objective.BestMetric bestMetric = objective.bestMetric();
+        String bestName = "val_" + bestMetric.name();
+
+        LoopState state = new LoopState(0, 0, 0, null, 0, opts.seed(), null);
+        Optional<Path> latest = resume ? checkpoints.latest() : Optional.empty();
+        if (latest.isPresent()) {
+            JsonNode saved = Checkpoints.restore(latest.get(), members);
+            state = Json.MAPPER.readerFor(LoopState.class)
+                    .without(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .readValue(saved);
+            if (state.stage() != null && !state.stage().isNull()) {
+                objective.restore(state.stage());
+            }
+            run.truncateMetricsAfter(state.step());
+            run.appendEvent(RunDirectory.Status.RUNNING, "resumed from " + latest.get().getFileName());
+            log.printf("resuming from %s%n", latest.get());
+        } else {
+            if (!Files.isRegularFile(run.configFile())) {
+                run.writeConfig(config);
+            }
+            if (resume && run.exists() && !run.events().isEmpty()) {
+                // crashed (or cancelled) before its first checkpoint: start over, without the lost rows
+                run.truncateMetricsAfter(0);
+                run.appendEvent(RunDirectory.Status.RUNNING, "no checkpoint to resume from; starting again from"
+                        + " step 0 (metrics of the interrupted attempt removed)");
+                log.println("no checkpoint to resume from in " + run.root() + "; starting again from step 0");
+            } else {
+                run.appendEvent(RunDirectory.Status.PENDING, "created");
+            }
+            run.appendEvent(RunDirectory.Status.RUNNING, "training " + primary.model().parameterCount()
+                    + " parameters for " + totalSteps + " steps");
+        }
+        log.printf("%,d parameters; %d examples, %d batches of %d per epoch, %d step(s) (grad accum %d), warmup %d%n",
+                members.stream().mapToLong(m -> m.model().parameterCount()).sum(), plan.examples(),
+                plan.batchesPerEpoch(), opts.batchSize(), totalSteps, opts.gradAccum(), warmup);
+
+        Progress progress = new Progress(log, totalSteps, state.step());
+        List<int[]> epochBatches = plan.epoch(state.epoch());
+        int epoch = state.epoch();
+        int batchInEpoch = state.batchInEpoch();
+        Double best = state.bestMetric();
+        int noImprovement = state.evalsWithoutImprovement();
+        long step = state.step();
+        Map<String, Double> last = Map.of();
+        String stopReason = null;
+        try {
+            while (step < totalSteps) {
+                long t0 = System.nanoTime();
+                List<Objective.MicroBatch> micro = new ArrayList<>();
+                double totalWeight = 0;
+                long inputTokens = 0;
+                for (int a = 0; a < opts.gradAccum(); a++) {
+                    Objective.MicroBatch mb = objective.prepare(epochBatches.get(batchInEpoch));
+                    micro.add(mb);
+                    totalWeight += mb.weight();
+                    inputTokens += mb.inputTokens();
+                    batchInEpoch++;
+                    if (batchInEpoch == epochBatches.size()) {
+                        epoch++;
+                        batchInEpoch = 0;
+                        epochBatches = plan.epoch(epoch);
+                    }
+                }
+                if (totalWeight <= 0) {
+                    throw new TrainingFailure("step " + (step + 1) + " has nothing to train on (its batches carry no"
+                            + " trained tokens or pairs); stopped");
+                }
+                for (Checkpoints.Member m : members) {
+                    m.model().zeroGradients();
+                }
+                Metrics metrics = new Metrics();
+                for (Objective.MicroBatch mb : micro) {
+                    if (mb.weight() > 0) {
+                        objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                    }
+                }
+                Map<String, Double> values = metrics.values();
+                double loss = values.getOrDefault("loss", Double.NaN);
+                double[] norms = new double[members.size()];
+                for (int i = 0; i < members.size(); i++) {
+                    norms[i] = GradientClipping.clip(members.get(i).model().gradients(), opts.maxGradNorm());
+                }
+                double gradNorm = norms[0];
+                if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
+                    throw new TrainingFailure((Double.isFinite(loss) ? "gradient norm" : "loss") + " became "
+                            + (Double.isFinite(loss) ? gradNorm : loss) + " at step " + (step + 1)
+                            + "; stopped without saving. Last good checkpoint: "
+                            + checkpoints.latest().map(p -> p.getFileName().toString()).orElse("none")
+                            + ". Try a lower --lr or a larger --warmup-steps.");
+                }
+                double lr = schedule.at(step);
+                for (Checkpoints.Member m : members) {
+                    m.optimizer().step(m.model().gradients(), lr);
+                }
+                step++;
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double tokensPerS = inputTokens / seconds;
+                ObjectNode row = Json.MAPPER.createObjectNode();
+                row.put("step", step);
+                row.put("epoch", epoch + (double) batchInEpoch / epochBatches.size());
+                values.forEach(row::put);
+                row.put("lr", lr);
+                row.put("grad_norm", gradNorm);
+                for (int i = 1; i < members.size(); i++) {
+                    row.put("grad_norm/" + members.get(i).name(), norms[i]);
+                }
+                row.put("tokens_per_s", tokensPerS);
+                if (evalEvery > 0 && (step % evalEvery == 0 || step == totalSteps)) {
+                    Map<String, Double> val = objective.evaluate();
+                    StringBuilder line = new StringBuilder("step " + step + ":");
+                    val.forEach((k, v) -> {
+                        row.put("val_" + k, v);
+                        line.append(String.format(" val_%s %.4f", k, v));
+                    });
+                    progress.message(line.toString());
+                    double candidate = val.getOrDefault(bestMetric.name(), Double.NaN);
+                    if (bestMetric.improves(candidate, best)) {
+                        best = candidate;
+                        noImprovement = 0;
+                        Checkpoints.writeModel(primary.model(), primary.source(), run.bestDir());
+                    } else {
+                        noImprovement++;
+                        if (opts.earlyStoppingPatience() > 0 && noImprovement >= opts.earlyStoppingPatience()) {
+                            stopReason = "early stopping: " + bestName + " has not improved for " + noImprovement
+                                    + " evaluation(s); best " + String.format("%.4f", best);
+                        }
+                    }
+                }
+                if (step % opts.logEvery() == 0 || step == totalSteps || row.has(bestName)) {
+                    run.appendMetrics(row);
+                }
+                last = values;
+                progress.update(step, loss, tokensPerS);
+                LoopState now = new LoopState(step, epoch, batchInEpoch, best, noImprovement, opts.seed(),
+                        objective.state());
+                if (run.cancelRequested()) {
+                    checkpoints.save(step, members, Json.MAPPER.valueToTree(now), opts.keepLast());
+                    run.clearCancel();
+                    run.appendEvent(RunDirectory.Status.CANCELLED, "cancelled at step " + step
+                            + "; resumable with --resume");
+                    progress.message("cancelled at step " + step + "; checkpoint saved");
+                    return new LoopResult(RunDirectory.Status.CANCELLED, step, last, best, "cancelled");
+                }
+                if (step % saveEvery == 0 && step < totalSteps && stopReason == null) {
+                    checkpoints.save(step, members, Json.MAPPER.valueToTree(now), opts.keepLast());
+                }
+                if (stopReason != null) {
+                    progress.message(stopReason);
+                    break;
+                }
+            }
+            Checkpoints.writeModel(primary.model(), primary.source(), run.finalDir());
+            for (int i = 1; i < members.size(); i++) {
+                Checkpoints.Member m = members.get(i);
+                Checkpoints.writeModel(m.model(), m.source(), run.finalDir().resolve(m.name()));
+            }
+            objective.finish(run, log);
+        } catch (TrainingFailure e) {
+            run.appendEvent(RunDirectory.Status.FAILED, e.getMessage());
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            run.appendEvent(RunDirectory.Status.FAILED, String.valueOf(e.getMessage()));
+            throw e;
+        }
+        String message = (stopReason != null ? stopReason + "; " : "") + "final model in " + run.finalDir()
+                + (best != null ? String.format("; best %s %.4f in %s", bestName, best, run.bestDir()) : "");
+        run.appendEvent(RunDirectory.Status.SUCCEEDED, message);
+        log.println(message);
+        return new LoopResult(RunDirectory.Status.SUCCEEDED, step, last, best, message);
+    }
+
+    /** Equal values; numbers compare by value (a seed read back as an int equals the long it was). */
+    private static boolean sameValue(JsonNode a, JsonNode b) {
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue()) == 0;
+        }
+        return a.equals(b);
+    }
+
+    /** The first setting whose value differs, or null when none does. */
+    static String firstDifference(JsonNode saved, JsonNode now) {
+        Iterator<String> it = now.fieldNames();
+        while (it.hasNext()) {
+            String k = it.next();
+            if (!sameValue(saved.path(k), now.path(k))) {
+                return k + ": " + saved.path(k) + " then, " + now.path(k) + " now";
+            }
+        }
+        Iterator<String> old = saved.fieldNames();
+        while (old.hasNext()) {
+            String k = old.next();
+            if (!now.has(k)) {
+                return k + ": " + saved.path(k) + " then, absent now";
+            }
+        }
+        return null;
+    }
+}
