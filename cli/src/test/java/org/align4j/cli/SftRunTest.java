@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,24 +34,14 @@ class SftRunTest {
         StringBuilder corpus = new StringBuilder();
         StringBuilder jsonl = new StringBuilder();
         java.util.SplittableRandom r = new java.util.SplittableRandom(1);
-        String[] words = "the cat dog sat ran on under a mat log big small red blue and then".split(" ");
         for (int i = 0; i < 400; i++) {
-            StringBuilder s = new StringBuilder();
-            for (int w = 0; w < 8 + r.nextInt(20); w++) {
-                s.append(w == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
-            }
+            String s = TinyModel.sentence(r);
             corpus.append(s).append(".\n");
             jsonl.append("{\"text\": \"").append(s).append(".\"}\n");
         }
-        Files.writeString(tmp.resolve("corpus.txt"), corpus);
         data = tmp.resolve("train.jsonl");
         Files.writeString(data, jsonl);
-        Path tok = tmp.resolve("tok");
-        assertEquals(0, Align4j.run("tokenizer", "train", "--input", tmp.resolve("corpus.txt").toString(),
-                "--vocab-size", "300", "--out", tok.toString()));
-        model = tmp.resolve("model");
-        assertEquals(0, Align4j.run("init", "--tokenizer", tok.toString(), "--layers", "2", "--d-model", "64",
-                "--heads", "4", "--context", "64", "--seed", "1", "--out", model.toString()));
+        model = TinyModel.create(tmp, corpus.toString(), "model");
     }
 
     static String[] sftArgs(Path out, int steps, String... extra) {
@@ -80,21 +69,8 @@ class SftRunTest {
         assertEquals(300, expected.size());
 
         Path killed = tmp.resolve("killed");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "org.align4j.cli.Align4j"));
-        cmd.addAll(List.of(sftArgs(killed, 300)));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("killed.log").toFile()).start();
-        // wait for a checkpoint at step 30 or later (older ones are pruned by --keep-last)
-        Checkpoints checkpoints = new Checkpoints(new RunDirectory(killed));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (p.isAlive() && System.nanoTime() < deadline && checkpoints.latest()
-                .map(c -> Long.parseLong(c.getFileName().toString().substring(5)) < 30).orElse(true)) {
-            Thread.sleep(5);
-        }
-        assertTrue(p.isAlive(), "the run ended before it could be killed: " + Files.readString(tmp.resolve("killed.log")));
-        p.destroyForcibly(); // SIGKILL: no shutdown hooks, no final writes
-        p.waitFor();
+        // killed at a checkpoint at step 30 or later (older ones are pruned by --keep-last)
+        TinyModel.killAfterCheckpoint(killed, 30, tmp.resolve("killed.log"), sftArgs(killed, 300));
         assertEquals(RunDirectory.Status.RUNNING, new RunDirectory(killed).status(), "killed mid-run");
         assertFalse(Files.isDirectory(killed.resolve("final")));
 
