@@ -28,6 +28,7 @@ import org.align4j.core.model.GptModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
+import org.align4j.data.format.Content;
 import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.RecordJson;
 import org.align4j.data.jsonl.JsonlReader;
@@ -39,6 +40,8 @@ import org.align4j.data.label.LabelExport;
 import org.align4j.data.label.LabelSession;
 import org.align4j.data.label.LabelTask;
 import org.align4j.data.prepare.RankingPairs;
+import org.align4j.reward.ActiveSelection;
+import org.align4j.reward.RewardScorer;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -63,9 +66,14 @@ final class LabelCommand implements Runnable {
     }
 
     @Command(name = "prepare", mixinStandardHelpOptions = true,
-            description = "Sample K distinct responses per prompt from a model and write a task file.",
-            footer = {"", "Example:",
-                    "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl"})
+            description = "Sample K distinct responses per prompt from a model and write a task file. With --budget N"
+                    + " only N tasks are kept: with --select uncertainty those whose candidates the reward model"
+                    + " separates least (Bradley-Terry probabilities nearest 1/2), so annotators spend their time"
+                    + " where the model is unsure; --select random is the control.",
+            footer = {"", "Examples:",
+                    "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl",
+                    "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl \\",
+                    "      --reward-model runs/rm/final --select uncertainty --budget 200"})
     static final class Prepare implements Callable<Integer> {
         @Option(names = "--model", required = true)
         Path model;
@@ -83,9 +91,23 @@ final class LabelCommand implements Runnable {
         int maxNewTokens;
         @Option(names = "--seed", defaultValue = "0")
         long seed;
+        @Option(names = "--reward-model", paramLabel = "RM_DIR", description = "reward model for --select uncertainty")
+        Path rewardModel;
+        @Option(names = "--select", defaultValue = "uncertainty",
+                description = "which tasks a --budget keeps: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+        ActiveSelection.Strategy select;
+        @Option(names = "--budget", paramLabel = "N", description = "keep only N tasks (default: all)")
+        Integer budget;
 
         @Override
         public Integer call() throws Exception {
+            if (budget != null && budget < 1) {
+                throw new UserError("--budget must be at least 1, got " + budget);
+            }
+            if (budget != null && select == ActiveSelection.Strategy.UNCERTAINTY && rewardModel == null) {
+                throw new UserError("--select uncertainty needs --reward-model RM_DIR (or use --select random)");
+            }
+            RewardScorer scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, Backend.get().kernels());
             if (k < LabelTask.MIN_K || k > LabelTask.MAX_K) {
                 throw new UserError("--k must be between 2 and 9");
             }
@@ -135,9 +157,30 @@ final class LabelCommand implements Runnable {
                     System.err.printf("\rprompts: %d", tasks.size());
                 }
             }
+            if (budget != null && budget < tasks.size()) {
+                List<double[]> rewards = new ArrayList<>();
+                for (JsonNode t : tasks) {
+                    rewards.add(scorer == null ? new double[0] : taskRewards(scorer, t));
+                }
+                int[] keep = ActiveSelection.select(select, rewards, tasks.size(), budget, seed);
+                List<JsonNode> kept = new ArrayList<>();
+                for (int i : keep) {
+                    kept.add(tasks.get(i));
+                }
+                System.err.printf("%nkept %d of %d tasks (--select %s)", kept.size(), tasks.size(), select);
+                tasks = kept;
+            }
             JsonlWriter.write(out, tasks);
             System.err.printf("%n%s: %d tasks of %d responses%n", out, tasks.size(), k);
             return 0;
+        }
+
+        private static double[] taskRewards(RewardScorer scorer, JsonNode task) {
+            List<int[]> seqs = new ArrayList<>();
+            Content prompt = new Content.Text(task.get("prompt").asText());
+            task.get("responses").forEach(r -> seqs.add(scorer.encoder().scoredSequence(prompt,
+                    new Content.Text(r.asText()))));
+            return scorer.score(seqs, seqs.size());
         }
     }
 

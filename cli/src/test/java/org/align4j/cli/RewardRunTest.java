@@ -83,12 +83,7 @@ class RewardRunTest {
     }
 
     static List<Double> losses(Path run) throws Exception {
-        List<Double> out = new ArrayList<>();
-        for (JsonNode m : new RunDirectory(run).metrics()) {
-            assertEquals(out.size() + 1, m.get("step").asInt(), "metric rows are consecutive steps");
-            out.add(m.get("loss").asDouble());
-        }
-        return out;
+        return TinyModel.losses(run);
     }
 
     @Test
@@ -129,6 +124,18 @@ class RewardRunTest {
         }
         assertEquals(last.get("val_rewards/chosen").asDouble(), chosen / 40, 1e-4);
         assertEquals(last.get("val_rewards/margins").asDouble(), margin / 40, 1e-4);
+
+        // active selection: a budget of 2 of 5 prompts, chosen by the trained reward model
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"the dog\"}\n{\"prompt\": \"a mat\"}\n"
+                + "{\"prompt\": \"the log\"}\n{\"prompt\": \"a big\"}\n");
+        Path tasks = tmp.resolve("tasks.jsonl");
+        assertEquals(0, Align4j.run("label", "prepare", "--model", model.toString(), "--prompts", prompts.toString(),
+                "--k", "3", "--max-new-tokens", "8", "--out", tasks.toString(), "--reward-model", fin.toString(),
+                "--select", "uncertainty", "--budget", "2"));
+        assertEquals(2, Files.readAllLines(tasks).size());
+        assertEquals(1, Align4j.run("label", "prepare", "--model", model.toString(), "--prompts", prompts.toString(),
+                "--out", tasks.toString(), "--budget", "2"), "uncertainty without a reward model is refused");
 
         Path killed = tmp.resolve("killed");
         TinyModel.killAfterCheckpoint(killed, 30, tmp.resolve("killed.log"), rewardArgs(killed, 100));

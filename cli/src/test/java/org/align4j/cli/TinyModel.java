@@ -20,6 +20,16 @@ final class TinyModel {
     private TinyModel() {
     }
 
+    /** The logged losses of a run, asserting that its metric rows are consecutive steps. */
+    static List<Double> losses(Path run) throws Exception {
+        List<Double> out = new ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode m : new RunDirectory(run).metrics()) {
+            assertEquals(out.size() + 1, m.get("step").asInt(), "metrics rows are consecutive steps");
+            out.add(m.get("loss").asDouble());
+        }
+        return out;
+    }
+
     /** A random sentence of 8 to 27 of {@link #WORDS}. */
     static String sentence(SplittableRandom r) {
         StringBuilder s = new StringBuilder();

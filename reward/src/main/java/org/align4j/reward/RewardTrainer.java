@@ -25,6 +25,7 @@ import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
 import org.align4j.train.StageConfig;
+import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -83,14 +84,7 @@ public final class RewardTrainer implements Objective {
     }
 
     private Dataset read(String file, String what) throws IOException {
-        Dataset d = Dataset.read(Path.of(file), opts.format() == null ? null : RecordKind.parse(opts.format()),
-                opts.skipBadRecords(), KINDS);
-        if (!d.skipped().isEmpty()) {
-            log.printf("%s: skipped %d bad record(s) (--skip-bad-records) at line(s) %s%n", file,
-                    d.skippedLines().size(), d.skippedLines());
-        }
-        log.printf("%s data: %s, %d %s records%n", what, file, d.records().size(), d.kind().id());
-        return d;
+        return TrainingData.read(opts, file, what, KINDS, log);
     }
 
     /** The groups of a dataset; records without a pair (a ranking of one group) are left out and counted. */
