@@ -4,7 +4,7 @@
 Run with Debian's PyTorch (never needed by the build or the tests):
     apt-get install python3-torch libopenblas0-pthread
     /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny \
-        reward/src/test/resources/fixtures/reward-tiny
+        reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny
 
 Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
@@ -15,7 +15,9 @@ Writes, for a small GPT-2 with fixed random weights (all computed in float64):
                     weight decay and gradient clipping
 and, for a reward model (reward-tiny/): the GPT2ForSequenceClassification layout, scores at the last
 real token of a right-padded batch, the pairwise loss with margins and centering over two pairs and
-a 3-way ranking with a tie, and every parameter gradient.
+a 3-way ranking with a tie, and every parameter gradient; for the DPO family (dpo-tiny/): each loss
+(sigmoid, cDPO, robust, IPO, hinge, SimPO, ORPO, RPO) over a padded batch of pairs with masked
+prompts and fixed reference log-probabilities, and every parameter gradient.
 The attention rule is align4j's: key j is visible to query i iff j <= i and (j is not padding or j == i).
 """
 import json
@@ -256,6 +258,89 @@ def reward_fixture(out):
     print(f"wrote reward fixtures to {out}: loss {float(loss):.6f}")
 
 
+def dpo_losses(lc, lr, rc, rr, nc, nr, kind, beta, eps=0.0, gamma=0.5, lam=0.1, alpha=0.0):
+    """The DPO family, written from the papers (TRL's names); one value per pair."""
+    F = torch.nn.functional
+    d = (lc - rc) - (lr - rr)
+    if kind == "sigmoid":
+        loss = -(1 - eps) * F.logsigmoid(beta * d) - eps * F.logsigmoid(-beta * d)
+    elif kind == "robust":
+        loss = (-(1 - eps) * F.logsigmoid(beta * d) + eps * F.logsigmoid(-beta * d)) / (1 - 2 * eps)
+    elif kind == "ipo":
+        loss = ((lc - rc) / nc - (lr - rr) / nr - 1 / (2 * beta)) ** 2
+    elif kind == "hinge":
+        loss = torch.relu(1 - beta * d)
+    elif kind == "simpo":
+        loss = -F.logsigmoid(beta * (lc / nc - lr / nr) - gamma)
+    elif kind == "orpo":
+        ac, ar = lc / nc, lr / nr
+        log_odds = (ac - torch.log1p(-torch.exp(ac))) - (ar - torch.log1p(-torch.exp(ar)))
+        loss = -ac - lam * F.logsigmoid(log_odds)
+    if alpha > 0:
+        loss = loss - alpha * lc / nc
+    return loss
+
+
+DPO_CASES = [  # name, kind, beta, label smoothing, gamma, lambda, rpo alpha
+    ("sigmoid", "sigmoid", 0.1, 0.0, 0.0, 0.0, 0.0), ("cdpo", "sigmoid", 0.5, 0.1, 0.0, 0.0, 0.0),
+    ("robust", "robust", 0.5, 0.1, 0.0, 0.0, 0.0), ("ipo", "ipo", 0.5, 0.0, 0.0, 0.0, 0.0),
+    ("hinge", "hinge", 0.1, 0.0, 0.0, 0.0, 0.0), ("simpo", "simpo", 2.0, 0.0, 0.5, 0.0, 0.0),
+    ("orpo", "orpo", 0.1, 0.0, 0.0, 0.25, 0.0), ("rpo", "sigmoid", 0.1, 0.0, 0.0, 0.0, 0.7)]
+
+
+def dpo_fixture(out):
+    """DPO family: a right-padded batch of 2 pairs (chosen, rejected interleaved), prompt targets
+    masked, fixed reference log-probabilities; per loss its value (mean over pairs) and every gradient."""
+    torch.manual_seed(777)
+    os.makedirs(os.path.join(out, "model"), exist_ok=True)
+    p = init_params()
+    write_config(os.path.join(out, "model"))
+    write_safetensors(os.path.join(out, "model", "model.safetensors"), p)
+    p = {k: v.to(torch.float32).to(DT) for k, v in p.items()}
+    prompt_lens, resp_lens = [3, 3, 4, 4], [4, 2, 3, 5]  # c0 r0 c1 r1 (prompts shared within a pair)
+    seqs = []
+    for i in range(2):
+        prompt = torch.randint(0, V - 1, (prompt_lens[2 * i],))
+        for j in range(2):
+            seqs.append(torch.cat([prompt, torch.randint(0, V - 1, (resp_lens[2 * i + j],))]))
+    B, T = 4, max(len(s) for s in seqs) - 1
+    tokens = torch.full((B, T), V - 1, dtype=torch.long)
+    targets = torch.zeros(B, T, dtype=torch.long)
+    mask = torch.zeros(B, T, dtype=DT)
+    keys = torch.zeros(B, T, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        n = len(s) - 1
+        tokens[b, :n] = s[:-1]
+        targets[b, :n] = s[1:]
+        keys[b, :n] = 1
+        mask[b, prompt_lens[b] - 1:n] = 1  # targets that are response tokens
+    positions = torch.arange(T).repeat(B, 1)
+    ref = torch.tensor([-20.5, -9.25, -14.0, -21.75], dtype=DT)
+    cases = {}
+    grads = {}
+    for name, kind, beta, eps, gamma, lam, alpha in DPO_CASES:
+        q = {k: v.clone().requires_grad_(True) for k, v in p.items()}
+        logits = forward(q, tokens, positions, keys)
+        logp = torch.log_softmax(logits, -1).gather(2, targets.unsqueeze(2)).squeeze(2)
+        seq = (logp * mask).sum(1)
+        n = mask.sum(1)
+        loss = dpo_losses(seq[0::2], seq[1::2], ref[0::2], ref[1::2], n[0::2], n[1::2], kind, beta, eps, gamma, lam,
+                          alpha).mean()
+        loss.backward()
+        cases[name] = {"kind": kind, "beta": beta, "label_smoothing": eps, "simpo_gamma": gamma, "orpo_lambda": lam,
+                       "rpo_alpha": alpha, "loss": float(loss), "logps": seq.tolist()}
+        for k, v in q.items():
+            grads[name + "." + k] = v.grad
+    write_safetensors(os.path.join(out, "expected.safetensors"), grads)
+    meta = {"batch": B, "time": T, "tokens": tokens.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
+            "loss_mask": mask.reshape(-1).tolist(), "key_mask": keys.reshape(-1).tolist(),
+            "reference_logps": ref.tolist(), "cases": cases, "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote DPO fixtures to {out}: " + ", ".join(f"{k} {v['loss']:.5f}" for k, v in cases.items()))
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
     reward_fixture(sys.argv[2] if len(sys.argv) > 2 else "reward/src/test/resources/fixtures/reward-tiny")
+    dpo_fixture(sys.argv[3] if len(sys.argv) > 3 else "dpo/src/test/resources/fixtures/dpo-tiny")

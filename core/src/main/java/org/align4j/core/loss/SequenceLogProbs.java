@@ -1,0 +1,62 @@
+package org.align4j.core.loss;
+
+import org.align4j.core.model.GptModel;
+import org.align4j.core.model.TokenBatch;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Log-probabilities of whole responses: for each sequence of a batch, the sum of
+ * {@code log p(target_t)} over its trained (response) tokens and how many there are. DPO and its
+ * family turn these into a loss; {@link #backward} takes {@code dLoss/dlogp} per sequence and
+ * runs the model's one backward path, since {@code dlogp_t/dlogits_t = onehot(t) - softmax}, which
+ * is the cross-entropy kernel's gradient with weight {@code -dLoss/dlogp}.
+ */
+public final class SequenceLogProbs {
+
+    private final GptModel model;
+    private TokenBatch batch;
+    private int[] targets;
+    private float[] mask;
+    private INDArray logits;
+
+    public SequenceLogProbs(GptModel model) {
+        this.model = model;
+    }
+
+    /** Per sequence: {@code [0]} the summed log-probability of its masked targets, {@code [1]} their count. */
+    public double[][] forward(TokenBatch inputs, int[] targets, float[] lossMask) {
+        this.batch = inputs;
+        this.targets = targets;
+        this.mask = lossMask;
+        this.logits = model.forward(inputs);
+        double[] rowLogp = new double[targets.length];
+        model.kernels().logProbsOf(logits, targets, rowLogp);
+        int t = inputs.time();
+        double[][] out = new double[2][inputs.batch()];
+        for (int b = 0; b < inputs.batch(); b++) {
+            for (int j = 0; j < t; j++) {
+                int i = b * t + j;
+                if (lossMask[i] != 0f) {
+                    out[0][b] += rowLogp[i];
+                    out[1][b]++;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Accumulates the gradient of {@code Σ_b dLogp[b] · logp_b} into the model's gradients. */
+    public void backward(double[] dLogp) {
+        if (batch == null || dLogp.length != batch.batch()) {
+            throw new IllegalStateException("backward needs the forward of the same batch");
+        }
+        int t = batch.time();
+        float[] w = new float[targets.length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = mask[i] == 0f ? 0f : (float) -dLogp[i / t];
+        }
+        model.kernels().crossEntropy(logits, targets, w, logits);
+        model.backward(logits);
+        batch = null;
+    }
+}
