@@ -38,17 +38,7 @@ class RewardRunTest {
     static Path val;
 
     static String pair(SplittableRandom r) {
-        String prompt = "the " + TinyModel.WORDS[r.nextInt(4) + 1];
-        String good;
-        String bad;
-        do {
-            good = TinyModel.sentence(r);
-        } while (!good.contains("red"));
-        do {
-            bad = TinyModel.sentence(r);
-        } while (bad.contains("red"));
-        return Json.MAPPER.createObjectNode().put("prompt", prompt).put("chosen", " " + good)
-                .put("rejected", " " + bad).toString();
+        return TinyModel.rulePair(r);
     }
 
     @BeforeAll

@@ -30,6 +30,21 @@ final class TinyModel {
         return out;
     }
 
+    /** A preference pair decided by a rule: the chosen response mentions "red", the rejected one does not. */
+    static String rulePair(SplittableRandom r) {
+        String prompt = "the " + WORDS[r.nextInt(4) + 1];
+        String good;
+        String bad;
+        do {
+            good = sentence(r);
+        } while (!good.contains("red"));
+        do {
+            bad = sentence(r);
+        } while (bad.contains("red"));
+        return org.align4j.core.util.Json.MAPPER.createObjectNode().put("prompt", prompt).put("chosen", " " + good)
+                .put("rejected", " " + bad).toString();
+    }
+
     /** A random sentence of 8 to 27 of {@link #WORDS}. */
     static String sentence(SplittableRandom r) {
         StringBuilder s = new StringBuilder();
