@@ -11,17 +11,17 @@ python3 $P rank $D/train_tasks.jsonl $D/train.jsonl 11 $T     # annotator A labe
 python3 $P rank $D/val_tasks.jsonl $D/val.jsonl 12 $T         # annotator B labels held-out prompts
 python3 $P gold $D/val_tasks.jsonl $D/val_gold.jsonl
 RM="--lr 1e-4 --batch-size 8 --max-length 96 --seed 3 --eval-every 50"
-./align4j reward --model examples/base-model --train $D/train.jsonl --val $D/val.jsonl --out $D/rm --epochs 3 $RM
-./align4j score --model $D/rm/final --data $D/val_gold.jsonl --out $D/val_gold.scored.jsonl
+${ALIGN4J:-./align4j} reward --model examples/base-model --train $D/train.jsonl --val $D/val.jsonl --out $D/rm --epochs 3 $RM
+${ALIGN4J:-./align4j} score --model $D/rm/final --data $D/val_gold.jsonl --out $D/val_gold.scored.jsonl
 # active selection: seed model on 100 prompts, then 100 more chosen from a fresh pool of 300
 head -100 $D/train.jsonl > $D/seed.jsonl
-./align4j reward --model examples/base-model --train $D/seed.jsonl --val $D/val.jsonl --out $D/rm-seed --epochs 3 $RM
+${ALIGN4J:-./align4j} reward --model examples/base-model --train $D/seed.jsonl --val $D/val.jsonl --out $D/rm-seed --epochs 3 $RM
 sed -n 101,400p $D/prompts.jsonl > $D/pool.jsonl
 for s in uncertainty random; do
-  ./align4j label prepare --model examples/base-model --prompts $D/pool.jsonl --k 4 --max-new-tokens 48 --seed 2 \
+  ${ALIGN4J:-./align4j} label prepare --model examples/base-model --prompts $D/pool.jsonl --k 4 --max-new-tokens 48 --seed 2 \
       --reward-model $D/rm-seed/final --select $s --budget 100 --out $D/sel-$s.jsonl
   python3 $P rank $D/sel-$s.jsonl $D/sel-$s.ranked.jsonl 13 $T
   cat $D/seed.jsonl $D/sel-$s.ranked.jsonl > $D/train-$s.jsonl
-  ./align4j reward --model examples/base-model --train $D/train-$s.jsonl --val $D/val.jsonl --out $D/rm-$s --epochs 3 $RM
-  ./align4j score --model $D/rm-$s/final --data $D/val_gold.jsonl --out $D/val_gold.$s.jsonl
+  ${ALIGN4J:-./align4j} reward --model examples/base-model --train $D/train-$s.jsonl --val $D/val.jsonl --out $D/rm-$s --epochs 3 $RM
+  ${ALIGN4J:-./align4j} score --model $D/rm-$s/final --data $D/val_gold.jsonl --out $D/val_gold.$s.jsonl
 done

@@ -5,6 +5,8 @@
   sentiment_labels.py rank TASKS OUT.jsonl SEED TEMP        one simulated annotator's rankings of label tasks
   sentiment_labels.py agreement TASKS SEED1 SEED2 TEMP      pairwise agreement of two simulated annotators
   sentiment_labels.py gold TASKS OUT.jsonl                  noise-free rankings by the judge
+  sentiment_labels.py samples GEN.jsonl                      judge score and KL of `generate --json --ref-model` output
+  sentiment_labels.py accuracy SCORED.jsonl                  pairwise accuracy of `score` output on rankings
 
 The judge: (positive words - negative words) / sqrt(words) of the response, with the feeling
 words of examples' StoryCorpus and a few common sentiment words. A simulated annotator ranks the
@@ -68,6 +70,25 @@ def main():
                 g = ranking([judge(r) for r in t["responses"]], rng, temp)
                 if len(g) > 1:
                     out.write(json.dumps({"prompt": t["prompt"], "responses": t["responses"], "ranking": g}) + "\n")
+    elif cmd == "samples":
+        rows = tasks(sys.argv[2])
+        def ci(xs):
+            m = sum(xs) / len(xs)
+            sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+            return [round(m, 4), round(1.96 * sd / math.sqrt(len(xs)), 4)]
+        print(json.dumps({"n": len(rows), "gold_score": ci([judge(r["completion"]) for r in rows]),
+                          "kl": ci([r["kl"] for r in rows]),
+                          "tokens": round(sum(len(r["token_ids"]) for r in rows) / len(rows), 2)}))
+    elif cmd == "accuracy":
+        right = total = 0
+        for r in tasks(sys.argv[2]):
+            rank = {i: k for k, g in enumerate(r["ranking"]) for i in g}
+            for i in range(len(r["rewards"])):
+                for j in range(i + 1, len(r["rewards"])):
+                    if rank[i] != rank[j]:
+                        total += 1
+                        right += (rank[i] < rank[j]) == (r["rewards"][i] > r["rewards"][j])
+        print(json.dumps({"pairs": total, "accuracy": round(right / total, 4)}))
     elif cmd == "agreement":
         a, b, temp = random.Random(int(sys.argv[3])), random.Random(int(sys.argv[4])), float(sys.argv[5])
         agree = total = 0

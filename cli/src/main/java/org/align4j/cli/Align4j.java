@@ -1,5 +1,9 @@
 package org.align4j.cli;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+import org.align4j.core.util.UserInputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,7 +17,16 @@ public final class Align4j implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int code;
+        try {
+            code = run(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("align4j: out of memory (" + e.getMessage() + "): use a smaller model, --batch-size or"
+                    + " --max-length, or give the JVM more with ALIGN4J_JAVA_OPTS=-Xmx... and"
+                    + " -Dorg.bytedeco.javacpp.maxbytes=...");
+            code = 1;
+        }
+        System.exit(code);
     }
 
     /** Runs the command line and returns the exit code (tests call this). */
@@ -23,13 +36,26 @@ public final class Align4j implements Runnable {
         cl.setOverwrittenOptionsAllowed(true);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            // a user error: one clear line, no stack trace
-            if (e instanceof java.io.IOException || e instanceof IllegalArgumentException
-                    || e instanceof UserError) {
+            // the user's mistake (bad input, a file that cannot be read or written): one clear line
+            if (e instanceof IOException || e instanceof UncheckedIOException || e instanceof UserInputException) {
                 cmd.getErr().println("align4j: " + e.getMessage());
                 return 1;
             }
-            throw e;
+            // anything else is a bug in align4j: say so, with what is needed to fix it
+            cmd.getErr().println("align4j: internal error (a bug in align4j; please report it with the command line"
+                    + " and this trace):");
+            e.printStackTrace(cmd.getErr());
+            return 3;
+        });
+        // numeric options are checked against their @Range before any command does work
+        cl.setExecutionStrategy(parsed -> {
+            try {
+                OptionRanges.check(parsed);
+            } catch (UserError e) {
+                parsed.commandSpec().commandLine().getErr().println("align4j: " + e.getMessage());
+                return 1;
+            }
+            return new CommandLine.RunLast().execute(parsed);
         });
         return cl.execute(args);
     }

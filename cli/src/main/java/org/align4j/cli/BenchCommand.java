@@ -20,25 +20,35 @@ import picocli.CommandLine.Option;
                 "  align4j bench --layers 6 --d-model 384 --heads 6 --seq-len 256 --batch-size 8 --vocab 8192 --steps 20"})
 final class BenchCommand implements Callable<Integer> {
 
+    @Range(min = 1, max = 1024)
     @Option(names = "--layers", defaultValue = "6", description = "transformer blocks (default ${DEFAULT-VALUE})")
     int layers;
+    @Range(min = 1, max = 65536)
     @Option(names = "--d-model", defaultValue = "384", description = "embedding width (default ${DEFAULT-VALUE})")
     int dModel;
+    @Range(min = 1, max = 1024)
     @Option(names = "--heads", defaultValue = "6", description = "attention heads (default ${DEFAULT-VALUE})")
     int heads;
+    @Range(min = 1, max = 1048576)
     @Option(names = "--seq-len", defaultValue = "256", description = "tokens per sequence (default ${DEFAULT-VALUE})")
     int seqLen;
+    @Range(min = 1, max = 65536)
     @Option(names = "--batch-size", defaultValue = "8", description = "sequences per step (default ${DEFAULT-VALUE})")
     int batchSize;
+    @Range(min = 2, max = 10000000)
     @Option(names = "--vocab", defaultValue = "8192", description = "vocabulary size (default ${DEFAULT-VALUE})")
     int vocab;
+    @Range(min = 1)
     @Option(names = "--steps", defaultValue = "20", description = "timed training steps (default ${DEFAULT-VALUE})")
     int steps;
+    @Range(min = 0)
     @Option(names = "--warmup-steps", defaultValue = "3", description = "untimed steps first (default ${DEFAULT-VALUE})")
     int warmup;
+    @Range(min = 1)
     @Option(names = "--gen-tokens", defaultValue = "128",
             description = "tokens generated per sequence in the generation runs (default ${DEFAULT-VALUE})")
     int genTokens;
+    @Range()
     @Option(names = "--seed", defaultValue = "0", description = "seed for weights and data (default ${DEFAULT-VALUE})")
     long seed;
     @Option(names = "--json", description = "print one JSON object instead of a table")

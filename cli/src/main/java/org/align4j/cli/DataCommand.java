@@ -50,6 +50,7 @@ final class DataCommand implements Runnable {
         String format;
         @Option(names = "--tokenizer", description = "tokenizer directory or tokenizer.json, for token-length statistics")
         Path tokenizer;
+        @Range(min = 0)
         @Option(names = "--max-length", defaultValue = "0", description = "count records longer than this many tokens")
         int maxLength;
         @Option(names = "--json", description = "print the report as one JSON object")
@@ -149,12 +150,16 @@ final class DataCommand implements Runnable {
     static final class Split implements Callable<Integer> {
         @Parameters(paramLabel = "FILE")
         Path file;
+        @Range(min = 0, max = 1)
         @Option(names = "--train", defaultValue = "0.8")
         double train;
+        @Range(min = 0, max = 1)
         @Option(names = "--val", defaultValue = "0.1")
         double val;
+        @Range(min = 0, max = 1)
         @Option(names = "--test", defaultValue = "0.1")
         double test;
+        @Range()
         @Option(names = "--seed", defaultValue = "0")
         long seed;
         @Option(names = "--stratify-by", description = "keep this field's value proportions in every part")

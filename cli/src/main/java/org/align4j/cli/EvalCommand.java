@@ -38,12 +38,15 @@ final class EvalCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--generate", description = "also generate answers and score them")
     boolean generate;
+    @Range(min = 1)
     @Option(names = "--max-new-tokens", defaultValue = "32")
     int maxNewTokens;
+    @Range(min = 1, max = 65536)
     @Option(names = "--batch-size", defaultValue = "8")
     int batchSize;
     @Option(names = "--answer-pattern", description = "regex an answer must match in full (reports the match rate)")
     String answerPattern;
+    @Range(min = 0)
     @Option(names = "--samples", defaultValue = "5", description = "answers to show (text output)")
     int samples;
     @Option(names = "--json")
@@ -60,6 +63,11 @@ final class EvalCommand implements Callable<Integer> {
         EvalReport r = new Evaluator(m, enc).evaluate(d.records(), batchSize, generate, maxNewTokens,
                 answerPattern == null ? null : Pattern.compile(answerPattern));
         PrintStream out = Console.stdout();
+        if (r.promptsTruncated() > 0) {
+            System.err.printf("align4j: %d of %d prompt(s) were longer than the %d tokens the context leaves beside"
+                    + " --max-new-tokens %d; their first tokens were cut%n", r.promptsTruncated(), r.examples(),
+                    m.config().nPositions() - maxNewTokens, maxNewTokens);
+        }
         if (json) {
             out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(r)));
             return 0;
@@ -96,6 +104,7 @@ final class EvalCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();
         o.put("examples", r.examples());
+        o.put("prompts_truncated", r.promptsTruncated());
         o.put("loss", r.loss());
         o.put("perplexity", r.perplexity());
         o.put("mean_token_accuracy", r.meanTokenAccuracy());

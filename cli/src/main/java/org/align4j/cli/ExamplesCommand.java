@@ -29,8 +29,10 @@ final class ExamplesCommand implements Runnable {
     @Command(name = "stories", mixinStandardHelpOptions = true,
             description = "Generated children's stories: FILE.txt (one per line, for the tokenizer) and FILE.jsonl.")
     static final class Stories implements Callable<Integer> {
+        @Range(min = 1, max = 100000000)
         @Option(names = "--count", defaultValue = "12000")
         int count;
+        @Range()
         @Option(names = "--seed", defaultValue = "0")
         long seed;
         @Option(names = "--out", required = true, description = "path without extension")
@@ -51,8 +53,10 @@ final class ExamplesCommand implements Runnable {
 
     @Command(name = "emojibot", mixinStandardHelpOptions = true, description = "EmojiBot's chat conversations (JSONL).")
     static final class EmojiBot implements Callable<Integer> {
+        @Range(min = 1, max = 100000000)
         @Option(names = "--count", defaultValue = "300")
         int count;
+        @Range()
         @Option(names = "--seed", defaultValue = "0")
         long seed;
         @Option(names = "--held-out", description = "use only the phrasings kept out of training (for validation)")
@@ -70,8 +74,10 @@ final class ExamplesCommand implements Runnable {
 
     @Command(name = "reviews", mixinStandardHelpOptions = true, description = "Product reviews with 1-5 stars (JSONL).")
     static final class Reviews implements Callable<Integer> {
+        @Range(min = 1, max = 100000000)
         @Option(names = "--count", defaultValue = "1500")
         int count;
+        @Range()
         @Option(names = "--seed", defaultValue = "0")
         long seed;
         @Option(names = "--out", required = true)

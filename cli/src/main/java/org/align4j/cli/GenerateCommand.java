@@ -1,9 +1,7 @@
 package org.align4j.cli;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +22,8 @@ import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.loss.SequenceLogProbs;
+import org.align4j.data.jsonl.JsonlReader;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
@@ -59,22 +59,34 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--tokenizer", description = "tokenizer directory or tokenizer.json (default: the model directory)")
     Path tokenizerPath;
+    @Range(min = 1)
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "default ${DEFAULT-VALUE}")
     int maxNewTokens;
+    @Range(min = 0, max = 100)
     @Option(names = "--temperature", defaultValue = "1.0", description = "0 = greedy (default ${DEFAULT-VALUE})")
     double temperature;
+    @Range(min = 0)
     @Option(names = "--top-k", defaultValue = "0", description = "keep the k most likely tokens; 0 = off")
     int topK;
+    @Range(min = 0, max = 1, minExclusive = true)
     @Option(names = "--top-p", defaultValue = "1.0", description = "nucleus sampling mass; 1 = off")
     double topP;
+    @Range()
     @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default ${DEFAULT-VALUE})")
     long seed;
+    @Range(min = 0, max = 20)
     @Option(names = "--logprobs", defaultValue = "0", description = "report the top N alternatives per token")
     int logprobs;
     @Option(names = "--stop", description = "stop string (repeatable)")
     List<String> stops;
+    @Range(min = 1, max = 65536)
     @Option(names = "--batch-size", defaultValue = "8", description = "prompts generated together (default ${DEFAULT-VALUE})")
     int batchSize;
+    @Option(names = "--ref-model", paramLabel = "DIR",
+            description = "with --json, also the reference model's log-probability of each completion ('ref_logprob')"
+                    + " and the sample's log-ratio 'kl' = sum(logprobs) - ref_logprob, whose mean estimates KL(model ||"
+                    + " reference); needs plain sampling (--temperature 1, no --top-k/--top-p)")
+    Path refModel;
     @Option(names = "--json", description = "one JSON object per prompt")
     boolean json;
 
@@ -104,16 +116,36 @@ final class GenerateCommand implements Callable<Integer> {
                 stops == null ? List.of() : stops);
         Function<int[], String> decoder = tok == null ? null : tok::decode;
         Generator gen = new Generator(m);
+        GptModel ref = null;
+        if (refModel != null) {
+            if (!json || temperature != 1.0 || topK != 0 || topP != 1.0) {
+                throw new UserError("--ref-model needs --json and plain sampling (--temperature 1, --top-k 0,"
+                        + " --top-p 1), so that the sampled log-probabilities are the model's own");
+            }
+            ref = ModelDirectory.load(refModel, backend.kernels(), DataType.FLOAT);
+        }
         PrintStream out = Console.stdout();
         ObjectMapper om = new ObjectMapper();
         for (int start = 0; start < prompts.size(); start += batchSize) {
             List<int[]> chunk = prompts.subList(start, Math.min(prompts.size(), start + batchSize));
             List<Generation> results = gen.generate(chunk, cfg, decoder);
+            double[] refLogp = ref == null ? null : SequenceLogProbs.ofCompletions(ref,
+                    results.stream().map(Generation::promptIds).toList(),
+                    results.stream().map(Generation::tokenIds).toList(), batchSize, m.config().eosTokenId());
             for (int i = 0; i < results.size(); i++) {
                 Generation g = results.get(i);
                 String completion = decoder == null ? null : Generator.completionText(g, cfg, decoder);
                 if (json) {
-                    out.println(om.writeValueAsString(toJson(om, texts.get(start + i), completion, g, tok)));
+                    ObjectNode o = toJson(om, texts.get(start + i), completion, g, tok);
+                    if (refLogp != null) {
+                        double sum = 0;
+                        for (double v : g.logprobs()) {
+                            sum += v;
+                        }
+                        o.put("ref_logprob", refLogp[i]);
+                        o.put("kl", sum - refLogp[i]);
+                    }
+                    out.println(om.writeValueAsString(o));
                 } else {
                     out.println(completion == null ? idsToString(g.tokenIds()) : completion);
                     if (prompts.size() > 1) {
@@ -165,24 +197,14 @@ final class GenerateCommand implements Callable<Integer> {
 
     private static void readPromptFile(Path file, BpeTokenizer tok, ChatTemplate template, List<int[]> prompts,
                                        List<String> texts) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new UserError(file + ": no such file");
-        }
-        ObjectMapper om = new ObjectMapper();
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int n = 0;
-            while ((line = r.readLine()) != null) {
-                n++;
-                if (line.isBlank()) {
-                    continue;
+        try (JsonlReader in = new JsonlReader(file)) {
+            JsonlReader.Line line;
+            while ((line = in.next()) != null) {
+                long n = line.number();
+                if (!line.ok()) {
+                    throw new UserError(file + ":" + n + ": not JSON: " + line.error());
                 }
-                JsonNode node;
-                try {
-                    node = om.readTree(line);
-                } catch (com.fasterxml.jackson.core.JacksonException e) {
-                    throw new UserError(file + ":" + n + ": not JSON: " + e.getOriginalMessage());
-                }
+                JsonNode node = line.json();
                 if (node == null || !node.isObject()) {
                     throw new UserError(file + ":" + n + ": not a JSON object");
                 }

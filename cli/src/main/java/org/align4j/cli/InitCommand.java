@@ -23,14 +23,19 @@ final class InitCommand implements Callable<Integer> {
 
     @Option(names = "--tokenizer", required = true, description = "tokenizer directory or tokenizer.json")
     Path tokenizer;
+    @Range(min = 1, max = 1024)
     @Option(names = "--layers", defaultValue = "4")
     int layers;
+    @Range(min = 1, max = 65536)
     @Option(names = "--d-model", defaultValue = "192")
     int dModel;
+    @Range(min = 1, max = 1024)
     @Option(names = "--heads", defaultValue = "4")
     int heads;
+    @Range(min = 1, max = 1048576)
     @Option(names = "--context", defaultValue = "256", description = "n_positions")
     int context;
+    @Range()
     @Option(names = "--seed", defaultValue = "0")
     long seed;
     @Option(names = "--out", required = true)

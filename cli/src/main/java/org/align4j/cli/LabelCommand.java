@@ -79,16 +79,21 @@ final class LabelCommand implements Runnable {
         Path model;
         @Option(names = "--prompts", required = true, description = "JSONL with a 'prompt' per line (optional 'id')")
         Path prompts;
+        @Range(min = 2, max = 9)
         @Option(names = "--k", defaultValue = "4", description = "responses per prompt, 2..9")
         int k;
         @Option(names = "--out", required = true)
         Path out;
+        @Range(min = 0, minExclusive = true, max = 100)
         @Option(names = "--temperature", defaultValue = "1.0")
         double temperature;
+        @Range(min = 0, max = 1, minExclusive = true)
         @Option(names = "--top-p", defaultValue = "0.95")
         double topP;
+        @Range(min = 1)
         @Option(names = "--max-new-tokens", defaultValue = "64")
         int maxNewTokens;
+        @Range()
         @Option(names = "--seed", defaultValue = "0")
         long seed;
         @Option(names = "--reward-model", paramLabel = "RM_DIR", description = "reward model for --select uncertainty")
@@ -96,6 +101,7 @@ final class LabelCommand implements Runnable {
         @Option(names = "--select", defaultValue = "uncertainty",
                 description = "which tasks a --budget keeps: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
         ActiveSelection.Strategy select;
+        @Range(min = 1)
         @Option(names = "--budget", paramLabel = "N", description = "keep only N tasks (default: all)")
         Integer budget;
 
@@ -198,6 +204,7 @@ final class LabelCommand implements Runnable {
         Path out;
         @Option(names = "--annotator", required = true)
         String annotator;
+        @Range()
         @Option(names = "--seed", defaultValue = "0", description = "shuffles task order and candidate letters")
         long seed;
 
@@ -252,6 +259,7 @@ final class LabelCommand implements Runnable {
         String to;
         @Option(names = "--majority", description = "one majority ranking per task (default: one per annotator)")
         boolean majority;
+        @Range(min = 1)
         @Option(names = "--min-annotators", defaultValue = "1")
         int minAnnotators;
         @Option(names = "--out", required = true)
@@ -281,7 +289,7 @@ final class LabelCommand implements Runnable {
     }
 
     @Command(name = "agreement", mixinStandardHelpOptions = true,
-            description = {"Inter-annotator agreement on pairwise comparisons: agreement %, Cohen's kappa per pair,",
+            description = {"Inter-annotator agreement on pairwise comparisons: agreement %%, Cohen's kappa per pair,",
                     "Krippendorff's alpha, agreement with the majority, accuracy on gold tasks."},
             footer = {"", "Example:", "  align4j label agreement --in judgments.jsonl --tasks tasks.jsonl"})
     static final class AgreementCmd implements Callable<Integer> {

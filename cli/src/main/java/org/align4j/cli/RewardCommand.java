@@ -41,6 +41,7 @@ final class RewardCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Range(min = 0)
     @Option(names = "--center-rewards-coefficient", paramLabel = "C",
             description = "adds C * (r_chosen + r_rejected)^2 to each pair's loss; 0: off (default: ${DEFAULT-VALUE})")
     Double centerRewardsCoefficient;

@@ -40,6 +40,7 @@ final class ScoreCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", paramLabel = "FILE", description = "write the scored records here (default: stdout)")
     Path out;
+    @Range(min = 1, max = 65536)
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "16",
             description = "sequences scored together (default: ${DEFAULT-VALUE})")
     int batchSize;

@@ -12,6 +12,8 @@ import java.util.concurrent.Callable;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.BpeTrainer;
 import org.align4j.core.tokenizer.TokenizerFiles;
+import org.align4j.core.util.InputFiles;
+import org.align4j.core.util.Utf8;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -37,10 +39,12 @@ final class TokenizerCommand implements Runnable {
         @Option(names = "--input", required = true, arity = "1..*",
                 description = "UTF-8 text files, or .jsonl files whose string values are used")
         List<Path> inputs;
+        @Range(min = 1, max = 10000000)
         @Option(names = "--vocab-size", required = true, description = "target size, special tokens included")
         int vocabSize;
         @Option(names = "--special", description = "special tokens (repeatable); default <|endoftext|>")
         List<String> specials;
+        @Range(min = 1)
         @Option(names = "--min-frequency", defaultValue = "2", description = "least count for a merge (default ${DEFAULT-VALUE})")
         int minFrequency;
         @Option(names = "--out", required = true, description = "output directory")
@@ -52,9 +56,7 @@ final class TokenizerCommand implements Runnable {
             BpeTrainer trainer = new BpeTrainer(vocabSize, sp, minFrequency, 4_000_000);
             long start = System.nanoTime();
             for (Path p : inputs) {
-                if (!Files.isRegularFile(p)) {
-                    throw new UserError(p + ": no such file");
-                }
+                InputFiles.requireReadableFile(p);
                 System.err.println("reading " + p + " (" + Files.size(p) + " bytes)");
                 if (p.getFileName().toString().endsWith(".jsonl")) {
                     addJsonlStrings(trainer, p);
@@ -93,7 +95,9 @@ final class TokenizerCommand implements Runnable {
     }
 
     @Command(name = "encode", mixinStandardHelpOptions = true,
-            description = "Read all of standard input as one text; print its token ids on one line, space-separated.",
+            description = "Read all of standard input as one UTF-8 text; print its token ids on one line, space-separated."
+                    + " Input that is not valid UTF-8 is refused with the offset of its first bad byte (nothing is"
+                    + " replaced, so encode and decode round-trip exactly).",
             footer = {"", "Example:", "  echo -n 'Hello world' | align4j tokenizer encode --tokenizer examples/base-model"})
     static final class Encode implements Callable<Integer> {
         @Option(names = "--tokenizer", required = true, description = "a directory or a tokenizer.json")
@@ -104,7 +108,13 @@ final class TokenizerCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             BpeTokenizer tok = load(path);
-            String text = new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
+            byte[] bytes = System.in.readAllBytes();
+            int bad = Utf8.firstInvalid(bytes, bytes.length);
+            if (bad >= 0) {
+                throw new UserError("standard input: not valid UTF-8 at byte offset " + bad
+                        + String.format(" (0x%02x); encode takes UTF-8 text", bytes[bad] & 0xff));
+            }
+            String text = new String(bytes, StandardCharsets.UTF_8);
             int[] ids = tok.encode(text, allowSpecial);
             StringBuilder sb = new StringBuilder(ids.length * 6);
             for (int i = 0; i < ids.length; i++) {

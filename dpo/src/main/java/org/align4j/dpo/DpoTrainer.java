@@ -1,5 +1,6 @@
 package org.align4j.dpo;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -122,7 +123,7 @@ public final class DpoTrainer implements Objective {
                     d.file(), empty.size(), collator.maxLength(), summarize(empty));
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException(d.file() + ": no pair keeps a token of both responses within"
+            throw new UserInputException(d.file() + ": no pair keeps a token of both responses within"
                     + " --max-length " + collator.maxLength() + "; raise it or use --truncation left");
         }
         return out;

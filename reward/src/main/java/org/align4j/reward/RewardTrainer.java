@@ -1,5 +1,6 @@
 package org.align4j.reward;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -116,7 +117,7 @@ public final class RewardTrainer implements Objective {
             log.printf("%s: %d record(s) left out: every response tied, no pair to learn from%n", file, noPair);
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no record gives a preference pair (all responses tied)");
+            throw new UserInputException(file + ": no record gives a preference pair (all responses tied)");
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package org.align4j.sft;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -110,7 +111,7 @@ public final class SftTrainer implements Objective {
         }
         int dropped = examples.size() - kept.size();
         if (kept.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no example has a trained token within --max-length "
+            throw new UserInputException(file + ": no example has a trained token within --max-length "
                     + maxLength + " (" + examples.size() + " example(s); prompts fill the whole length?). Raise"
                     + " --max-length, shorten the prompts, or use --truncation left.");
         }

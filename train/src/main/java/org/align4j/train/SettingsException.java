@@ -2,8 +2,10 @@ package org.align4j.train;
 
 import java.util.List;
 
+import org.align4j.core.util.UserInputException;
+
 /** Settings that cannot run, reported all at once, each naming its option; a user error. */
-public final class SettingsException extends IllegalArgumentException {
+public final class SettingsException extends UserInputException {
 
     private final List<String> problems;
 

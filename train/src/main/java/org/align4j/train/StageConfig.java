@@ -1,7 +1,6 @@
 package org.align4j.train;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -15,6 +14,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 
 /**
@@ -46,10 +46,7 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
                                              Map<String, JsonNode> flags, boolean needsTrainFile) throws IOException {
         ObjectNode tree = defaults.deepCopy();
         if (configFile != null) {
-            if (!Files.isRegularFile(configFile)) {
-                throw new IOException(configFile + ": " + (Files.isDirectory(configFile) ? "is a directory, not a"
-                        + " config file" : "no such file"));
-            }
+            InputFiles.requireReadableFile(configFile);
             JsonNode file;
             try {
                 file = Json.MAPPER.readTree(configFile.toFile());

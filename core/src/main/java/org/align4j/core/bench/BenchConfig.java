@@ -1,18 +1,20 @@
 package org.align4j.core.bench;
 
+import org.align4j.core.util.UserInputException;
+
 /** Shape of the random model and the amount of work {@code align4j bench} measures. */
 public record BenchConfig(int layers, int dModel, int heads, int seqLen, int batchSize, int vocab, int steps,
                           int warmupSteps, int genTokens, long seed) {
 
     public BenchConfig {
         if (layers <= 0 || dModel <= 0 || heads <= 0 || seqLen <= 1 || batchSize <= 0 || vocab <= 1 || steps <= 0) {
-            throw new IllegalArgumentException("bench sizes must be positive (seq-len and vocab at least 2)");
+            throw new UserInputException("bench sizes must be positive (seq-len and vocab at least 2)");
         }
         if (dModel % heads != 0) {
-            throw new IllegalArgumentException("--d-model " + dModel + " must be divisible by --heads " + heads);
+            throw new UserInputException("--d-model " + dModel + " must be divisible by --heads " + heads);
         }
         if (genTokens >= seqLen) {
-            throw new IllegalArgumentException("--gen-tokens must be smaller than --seq-len");
+            throw new UserInputException("--gen-tokens must be smaller than --seq-len");
         }
     }
 }

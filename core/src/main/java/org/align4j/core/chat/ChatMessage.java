@@ -1,5 +1,6 @@
 package org.align4j.core.chat;
 
+import org.align4j.core.util.UserInputException;
 import java.util.Set;
 
 /** One turn of a conversation, as in OpenAI's chat format. {@code name} may be null. */
@@ -9,13 +10,13 @@ public record ChatMessage(String role, String content, String name) {
 
     public ChatMessage {
         if (role == null) {
-            throw new IllegalArgumentException("message has no role");
+            throw new UserInputException("message has no role");
         }
         if (!ROLES.contains(role)) {
-            throw new IllegalArgumentException("unrecognized role '" + role + "' (system, user, assistant)");
+            throw new UserInputException("unrecognized role '" + role + "' (system, user, assistant)");
         }
         if (content == null) {
-            throw new IllegalArgumentException("message has no content");
+            throw new UserInputException("message has no content");
         }
     }
 

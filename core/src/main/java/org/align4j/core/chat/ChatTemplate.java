@@ -1,5 +1,6 @@
 package org.align4j.core.chat;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +51,7 @@ public record ChatTemplate(Map<String, Marker> roles, String generationPrompt) {
     public ChatTemplate {
         for (String r : ChatMessage.ROLES) {
             if (!roles.containsKey(r)) {
-                throw new IllegalArgumentException("chat template lacks role '" + r + "'");
+                throw new UserInputException("chat template lacks role '" + r + "'");
             }
         }
         roles = Map.copyOf(roles);

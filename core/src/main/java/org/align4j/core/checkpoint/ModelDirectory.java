@@ -67,6 +67,10 @@ public final class ModelDirectory {
             throw new IOException(configFile + ": missing; a model directory needs config.json");
         }
         GptConfig config = GptConfig.read(configFile);
+        // everything is checked against the files' headers before a byte is allocated: a config that
+        // disagrees with its weights, or a model larger than memory, is an error and not a crash
+        checkShapes(dir, config);
+        checkMemory(dir, GptModel.layout(config), type);
         GptModel model = new GptModel(config, kernels, type, scoreHead);
         loadWeights(dir, model.parameters());
         return model;
@@ -96,6 +100,46 @@ public final class ModelDirectory {
                     + " Hugging Face's safetensors tooling (save_pretrained(..., safe_serialization=True)).");
         }
         throw new IOException(dir + ": no " + WEIGHTS + " or " + WEIGHTS_INDEX);
+    }
+
+    /** The stored shape of every tensor that the config's layout names must equal the layout's. */
+    private static void checkShapes(Path dir, GptConfig config) throws IOException {
+        Map<String, long[]> expected = new LinkedHashMap<>();
+        for (ParameterSet.Spec s : GptModel.layout(config)) {
+            expected.put(s.name(), s.shape());
+        }
+        List<String> wrong = new ArrayList<>();
+        for (Path file : weightFiles(dir)) {
+            try (Safetensors.Reader r = Safetensors.open(file)) {
+                for (Safetensors.TensorInfo t : r.tensors().values()) {
+                    String name = t.name().startsWith("transformer.") ? t.name().substring("transformer.".length())
+                            : t.name();
+                    long[] want = expected.get(name);
+                    if (want != null && !java.util.Arrays.equals(want, t.shape())) {
+                        wrong.add(name + " is " + java.util.Arrays.toString(t.shape()) + ", config.json implies "
+                                + java.util.Arrays.toString(want));
+                    }
+                }
+            }
+        }
+        if (!wrong.isEmpty()) {
+            throw new IOException(dir + ": weights do not match config.json: " + summarize(wrong));
+        }
+    }
+
+    /** Refuses a model whose parameters alone exceed the off-heap memory align4j may use. */
+    private static void checkMemory(Path dir, List<ParameterSet.Spec> layout, DataType type) throws IOException {
+        long elements = 0;
+        for (ParameterSet.Spec s : layout) {
+            elements += s.size();
+        }
+        long bytes = elements * type.width();
+        long limit = org.bytedeco.javacpp.Pointer.maxBytes();
+        if (limit > 0 && bytes > limit) {
+            throw new IOException(String.format("%s: the model's %,d parameters need %.1f GB, more than the %.1f GB"
+                    + " align4j may use (raise it with ALIGN4J_JAVA_OPTS=-Dorg.bytedeco.javacpp.maxbytes=...)", dir,
+                    elements, bytes / 1e9, limit / 1e9));
+        }
     }
 
     /** Whether the directory's weights hold a scalar head ({@code score.weight}). */

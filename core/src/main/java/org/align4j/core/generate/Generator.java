@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 
+import org.align4j.core.util.UserInputException;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.KvCache;
 import org.align4j.core.model.TokenBatch;
@@ -32,19 +33,19 @@ public final class Generator {
             return List.of();
         }
         if (!cfg.stopStrings().isEmpty() && decoder == null) {
-            throw new IllegalArgumentException("stop strings need a tokenizer to decode the completion");
+            throw new UserInputException("stop strings need a tokenizer to decode the completion");
         }
         int b = prompts.size();
         int promptLen = 0;
         for (int[] p : prompts) {
             if (p.length == 0) {
-                throw new IllegalArgumentException("empty prompt: give at least one token (e.g. the BOS token)");
+                throw new UserInputException("empty prompt: give at least one token (e.g. the BOS token)");
             }
             promptLen = Math.max(promptLen, p.length);
         }
         int limit = model.config().nPositions();
         if (promptLen >= limit && cfg.maxNewTokens() > 0) {
-            throw new IllegalArgumentException("prompt of " + promptLen + " tokens leaves no room in the context of "
+            throw new UserInputException("prompt of " + promptLen + " tokens leaves no room in the context of "
                     + limit + " positions");
         }
         int maxNew = Math.min(cfg.maxNewTokens(), limit - promptLen);

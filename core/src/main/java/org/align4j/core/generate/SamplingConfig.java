@@ -1,5 +1,6 @@
 package org.align4j.core.generate;
 
+import org.align4j.core.util.UserInputException;
 import java.util.List;
 import java.util.Set;
 
@@ -14,16 +15,16 @@ public record SamplingConfig(int maxNewTokens, double temperature, int topK, dou
 
     public SamplingConfig {
         if (maxNewTokens < 0) {
-            throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
+            throw new UserInputException("max new tokens must be >= 0, got " + maxNewTokens);
         }
         if (temperature < 0) {
-            throw new IllegalArgumentException("temperature must be >= 0 (0 = greedy), got " + temperature);
+            throw new UserInputException("temperature must be >= 0 (0 = greedy), got " + temperature);
         }
         if (topP <= 0 || topP > 1) {
-            throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+            throw new UserInputException("top-p must be in (0, 1], got " + topP);
         }
         if (logprobs < 0) {
-            throw new IllegalArgumentException("logprobs must be >= 0, got " + logprobs);
+            throw new UserInputException("logprobs must be >= 0, got " + logprobs);
         }
         stopTokenIds = stopTokenIds == null ? Set.of() : Set.copyOf(stopTokenIds);
         stopStrings = stopStrings == null ? List.of() : List.copyOf(stopStrings);

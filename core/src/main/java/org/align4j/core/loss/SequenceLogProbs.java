@@ -1,5 +1,8 @@
 package org.align4j.core.loss;
 
+import java.util.Arrays;
+import java.util.List;
+
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -41,6 +44,44 @@ public final class SequenceLogProbs {
                     out[1][b]++;
                 }
             }
+        }
+        return out;
+    }
+
+    /**
+     * Summed log-probability of each completion after its prompt under {@code model} (no
+     * gradient), in right-padded batches: the reference side of a KL estimate on samples.
+     */
+    public static double[] ofCompletions(GptModel model, List<int[]> prompts, List<int[]> completions, int batchSize,
+                                         int pad) {
+        SequenceLogProbs slp = new SequenceLogProbs(model);
+        double[] out = new double[prompts.size()];
+        for (int start = 0; start < prompts.size(); start += batchSize) {
+            int n = Math.min(batchSize, prompts.size() - start);
+            int[][] inputs = new int[n][];
+            int t = 1;
+            for (int i = 0; i < n; i++) {
+                int[] p = prompts.get(start + i);
+                int[] c = completions.get(start + i);
+                int[] seq = Arrays.copyOf(p, p.length + c.length);
+                System.arraycopy(c, 0, seq, p.length, c.length);
+                inputs[i] = Arrays.copyOf(seq, Math.max(1, seq.length - 1));
+                t = Math.max(t, inputs[i].length);
+            }
+            TokenBatch b = TokenBatch.rightPadded(inputs, pad);
+            int[] targets = new int[n * b.time()];
+            float[] mask = new float[n * b.time()];
+            for (int i = 0; i < n; i++) {
+                int[] p = prompts.get(start + i);
+                int[] c = completions.get(start + i);
+                for (int j = 0; j < c.length; j++) {
+                    int row = i * b.time() + p.length - 1 + j;
+                    targets[row] = c[j];
+                    mask[row] = 1f;
+                }
+            }
+            double[][] lp = slp.forward(b, targets, mask);
+            System.arraycopy(lp[0], 0, out, start, n);
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package org.align4j.core.model;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -52,7 +53,7 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
 
     private static void require(boolean ok, String message) {
         if (!ok) {
-            throw new IllegalArgumentException("config.json: " + message);
+            throw new UserInputException("config.json: " + message);
         }
     }
 
@@ -72,22 +73,22 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
 
     static GptConfig fromJson(JsonNode root) {
         if (!root.isObject()) {
-            throw new IllegalArgumentException("config.json must be a JSON object");
+            throw new UserInputException("config.json must be a JSON object");
         }
         String activation = root.path("activation_function").asText("gelu_new");
         if (!activation.equals("gelu_new") && !activation.equals("gelu_pytorch_tanh")) {
-            throw new IllegalArgumentException("activation_function '" + activation
+            throw new UserInputException("activation_function '" + activation
                     + "' is not supported (GPT-2 uses gelu_new, the tanh approximation)");
         }
         // variants of GPT-2's attention that this implementation does not compute: refuse rather than be wrong
         if (root.path("scale_attn_by_inverse_layer_idx").asBoolean(false)) {
-            throw new IllegalArgumentException("scale_attn_by_inverse_layer_idx=true is not supported");
+            throw new UserInputException("scale_attn_by_inverse_layer_idx=true is not supported");
         }
         if (!root.path("scale_attn_weights").asBoolean(true)) {
-            throw new IllegalArgumentException("scale_attn_weights=false is not supported");
+            throw new UserInputException("scale_attn_weights=false is not supported");
         }
         if (root.has("tie_word_embeddings") && !root.get("tie_word_embeddings").asBoolean()) {
-            throw new IllegalArgumentException("tie_word_embeddings=false is not supported: the LM head is tied");
+            throw new UserInputException("tie_word_embeddings=false is not supported: the LM head is tied");
         }
         Map<String, JsonNode> extra = new LinkedHashMap<>();
         root.fields().forEachRemaining(e -> {
@@ -110,10 +111,10 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
             if (fallback != null) {
                 return fallback;
             }
-            throw new IllegalArgumentException("missing field '" + key + "'");
+            throw new UserInputException("missing field '" + key + "'");
         }
         if (!n.canConvertToInt()) {
-            throw new IllegalArgumentException("field '" + key + "' must be an integer, got " + n);
+            throw new UserInputException("field '" + key + "' must be an integer, got " + n);
         }
         return n.asInt();
     }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import org.align4j.core.util.UserInputException;
 import org.align4j.core.kernels.Kernels;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -221,7 +222,7 @@ public final class GptModel {
         }
         for (int t : batch.tokens()) {
             if (t < 0 || t >= config.vocabSize()) {
-                throw new IllegalArgumentException("token id " + t + " outside the vocabulary [0, "
+                throw new UserInputException("token id " + t + " outside the vocabulary [0, "
                         + config.vocabSize() + ")");
             }
         }

@@ -1,5 +1,6 @@
 package org.align4j.core.optim;
 
+import org.align4j.core.util.UserInputException;
 import java.util.Locale;
 
 /**
@@ -23,14 +24,14 @@ public record LrSchedule(Kind kind, double lr, int warmupSteps, int totalSteps, 
             try {
                 return valueOf(s.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown schedule '" + s + "' (constant, cosine, linear)");
+                throw new UserInputException("unknown schedule '" + s + "' (constant, cosine, linear)");
             }
         }
     }
 
     public LrSchedule {
         if (lr < 0 || warmupSteps < 0 || minRatio < 0 || minRatio > 1) {
-            throw new IllegalArgumentException("schedule needs lr >= 0, warmup >= 0, 0 <= min_ratio <= 1");
+            throw new UserInputException("schedule needs lr >= 0, warmup >= 0, 0 <= min_ratio <= 1");
         }
     }
 

@@ -1,5 +1,6 @@
 package org.align4j.core.tokenizer;
 
+import org.align4j.core.util.UserInputException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -64,18 +65,18 @@ public final class BpeTokenizer {
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
             byte[] b = ByteLevel.decode(e.getKey());
             if (b == null) {
-                throw new IllegalArgumentException("vocabulary entry '" + e.getKey() + "' (id " + e.getValue()
+                throw new UserInputException("vocabulary entry '" + e.getKey() + "' (id " + e.getValue()
                         + ") is not a byte-level token");
             }
             if (bytesOf[e.getValue()] != null) {
-                throw new IllegalArgumentException("id " + e.getValue() + " is used twice in the vocabulary");
+                throw new UserInputException("id " + e.getValue() + " is used twice in the vocabulary");
             }
             bytesOf[e.getValue()] = b;
             stringOf[e.getValue()] = e.getKey();
         }
         for (Map.Entry<String, Integer> e : specials.entrySet()) {
             if (bytesOf[e.getValue()] != null && !vocab.containsKey(e.getKey())) {
-                throw new IllegalArgumentException("special token '" + e.getKey() + "' reuses id " + e.getValue());
+                throw new UserInputException("special token '" + e.getKey() + "' reuses id " + e.getValue());
             }
             bytesOf[e.getValue()] = e.getKey().getBytes(StandardCharsets.UTF_8);
             stringOf[e.getValue()] = e.getKey();
@@ -83,7 +84,7 @@ public final class BpeTokenizer {
         for (int b = 0; b < 256; b++) {
             Integer id = vocab.get(String.valueOf(ByteLevel.charOf(b)));
             if (id == null) {
-                throw new IllegalArgumentException("vocabulary lacks the byte token for byte " + b
+                throw new UserInputException("vocabulary lacks the byte token for byte " + b
                         + " ('" + ByteLevel.charOf(b) + "')");
             }
             byteToId[b] = id;
@@ -98,7 +99,7 @@ public final class BpeTokenizer {
             Integer b = vocab.get(m.right());
             Integer c = vocab.get(m.left() + m.right());
             if (a == null || b == null || c == null) {
-                throw new IllegalArgumentException("merge " + (r + 1) + " '" + m.left() + " " + m.right()
+                throw new UserInputException("merge " + (r + 1) + " '" + m.left() + " " + m.right()
                         + "' refers to a token missing from the vocabulary");
             }
             ranks.putIfAbsent(a, b, r);
@@ -241,7 +242,7 @@ public final class BpeTokenizer {
 
     private void checkId(int id) {
         if (id < 0 || id >= bytesOf.length || bytesOf[id] == null) {
-            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary (size " + bytesOf.length
+            throw new UserInputException("token id " + id + " is not in the vocabulary (size " + bytesOf.length
                     + ")");
         }
     }

@@ -1,5 +1,6 @@
 package org.align4j.core.tokenizer;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +36,7 @@ public final class BpeTrainer {
 
     public BpeTrainer(int vocabSize, List<String> specialTokens, int minFrequency, int maxDistinctPieces) {
         if (vocabSize < 256 + specialTokens.size()) {
-            throw new IllegalArgumentException("vocab size " + vocabSize + " must be at least 256 byte tokens + "
+            throw new UserInputException("vocab size " + vocabSize + " must be at least 256 byte tokens + "
                     + specialTokens.size() + " special tokens");
         }
         this.vocabSize = vocabSize;

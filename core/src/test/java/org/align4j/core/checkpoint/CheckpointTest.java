@@ -185,4 +185,35 @@ class CheckpointTest {
                 () -> ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT));
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("divisible"), e.getMessage());
     }
+
+    @Test
+    void aConfigThatDisagreesWithItsWeightsIsRefusedBeforeAnythingIsAllocated() throws IOException {
+        for (int nEmbd : new int[] {19200, 1_000_000}) {
+            GptModel m = tinyModel();
+            Path dir = tmp.resolve("huge-" + nEmbd);
+            ModelDirectory.save(m, dir);
+            String config = Files.readString(dir.resolve("config.json")).replaceFirst("\"n_embd\" : \\d+",
+                    "\"n_embd\" : " + nEmbd).replaceFirst("\"n_head\" : \\d+", "\"n_head\" : 4");
+            Files.writeString(dir.resolve("config.json"), config);
+            IOException e = assertThrows(IOException.class,
+                    () -> ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT));
+            assertTrue(e.getMessage().contains("weights do not match config.json") && e.getMessage().contains("wte.weight"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void aModelLargerThanTheMemoryLimitIsRefusedWithTheNumbers() throws IOException {
+        GptModel m = tinyModel();
+        Path dir = tmp.resolve("too-big");
+        ModelDirectory.save(m, dir);
+        // the shapes agree (only the header is written), but 40,000-wide layers need ~80 GB
+        GptConfig big = GptConfig.of(m.config().vocabSize(), m.config().nPositions(), 40_000, 4, 4);
+        big.write(dir.resolve("config.json"));
+        Map<String, INDArray> none = new LinkedHashMap<>();
+        Safetensors.write(dir.resolve("model.safetensors"), none, null);
+        IOException e = assertThrows(IOException.class,
+                () -> ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT));
+        assertTrue(e.getMessage().contains("GB, more than the") && e.getMessage().contains("maxbytes"), e.getMessage());
+    }
 }

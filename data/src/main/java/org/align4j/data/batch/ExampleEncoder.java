@@ -1,5 +1,6 @@
 package org.align4j.data.batch;
 
+import org.align4j.core.util.UserInputException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -66,7 +67,7 @@ public final class ExampleEncoder {
             ChatTemplate.Rendered rendered = template.render(c.messages(), tokenizer, false);
             return new Example(rendered.ids(), rendered.assistant());
         }
-        throw new IllegalArgumentException(r.kind().id() + " records are not supervised fine-tuning examples");
+        throw new UserInputException(r.kind().id() + " records are not supervised fine-tuning examples");
     }
 
     /** Prompt tokens (untrained) followed by completion tokens (trained). */
@@ -141,7 +142,7 @@ public final class ExampleEncoder {
         if (r instanceof DataRecord.Chat c) {
             return template.render(c.messages(), tokenizer, false).ids();
         }
-        throw new IllegalArgumentException(r.kind().id() + " records hold several responses; score each one");
+        throw new UserInputException(r.kind().id() + " records hold several responses; score each one");
     }
 
     /** Length in tokens of the longest sequence a record produces (for statistics). */

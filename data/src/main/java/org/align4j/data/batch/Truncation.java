@@ -1,5 +1,6 @@
 package org.align4j.data.batch;
 
+import org.align4j.core.util.UserInputException;
 import java.util.Locale;
 
 /** What to cut from a sequence longer than the model's context. */
@@ -19,7 +20,7 @@ public enum Truncation {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown truncation '" + s + "' (right, left)");
+            throw new UserInputException("unknown truncation '" + s + "' (right, left)");
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.align4j.data.format;
 
+import org.align4j.core.util.UserInputException;
 import java.util.Locale;
 
 /** The kinds of JSONL record align4j reads; one kind per file. */
@@ -25,6 +26,6 @@ public enum RecordKind {
                 return k;
             }
         }
-        throw new IllegalArgumentException("unknown format '" + s + "' (text, completion, chat, preference, ranking)");
+        throw new UserInputException("unknown format '" + s + "' (text, completion, chat, preference, ranking)");
     }
 }

@@ -1,9 +1,11 @@
 package org.align4j.data.jsonl;
 
-import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,10 +14,15 @@ import java.nio.file.Path;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.align4j.core.util.InputFiles;
+import org.align4j.core.util.Utf8;
+
 /**
  * Streams a JSON Lines file one line at a time with its 1-based line number; memory does not
  * grow with the file. Blank lines are skipped. A line that is not JSON is returned with its
- * parse error rather than thrown, so a validator can report every bad line.
+ * parse error rather than thrown, so a validator can report every bad line. Lines are split on
+ * bytes and each is decoded strictly on its own, so invalid UTF-8 is reported at its own line
+ * and byte column (a decoder reading ahead would blame the line it happened to be on).
  */
 public final class JsonlReader implements Closeable {
 
@@ -29,17 +36,62 @@ public final class JsonlReader implements Closeable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path path;
-    private final BufferedReader reader;
+    private final InputStream in;
+    private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+    private final byte[] buf = new byte[1 << 16];
+    private int pos;
+    private int end;
+    private byte[] line = new byte[256];
     private long lineNumber;
 
     public JsonlReader(Path path) throws IOException {
-        if (!Files.isRegularFile(path)) {
-            throw new IOException(path + ": no such file");
-        }
+        InputFiles.requireReadableFile(path);
         this.path = path;
-        var decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        this.reader = new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(path), decoder), 1 << 16);
+        this.in = Files.newInputStream(path);
+    }
+
+    /** The next line's text without its end-of-line, or null at the end; decoded strictly. */
+    private String readLine() throws IOException {
+        int n = 0;
+        boolean newline = false;
+        while (!newline) {
+            if (pos == end) {
+                end = in.read(buf);
+                pos = 0;
+                if (end <= 0) {
+                    end = 0;
+                    break;
+                }
+            }
+            int start = pos;
+            while (pos < end && buf[pos] != '\n') {
+                pos++;
+            }
+            int len = pos - start;
+            if (n + len > line.length) {
+                line = java.util.Arrays.copyOf(line, Math.max(line.length * 2, n + len));
+            }
+            System.arraycopy(buf, start, line, n, len);
+            n += len;
+            if (pos < end) {
+                pos++; // the newline
+                newline = true;
+            }
+        }
+        if (!newline && n == 0) {
+            return null;
+        }
+        lineNumber++;
+        if (n > 0 && line[n - 1] == '\r') {
+            n--;
+        }
+        int bad = Utf8.firstInvalid(line, n);
+        if (bad >= 0) {
+            throw new IOException(path + ":" + lineNumber + ": not valid UTF-8 (byte " + (bad + 1) + " of the line is "
+                    + String.format("0x%02x)", line[bad] & 0xff));
+        }
+        return decoder.reset().decode(ByteBuffer.wrap(line, 0, n)).toString();
     }
 
     public Path path() {
@@ -49,16 +101,10 @@ public final class JsonlReader implements Closeable {
     /** The next non-blank line, or null at the end of the file. */
     public Line next() throws IOException {
         while (true) {
-            String s;
-            try {
-                s = reader.readLine();
-            } catch (CharacterCodingException e) {
-                throw new IOException(path + ":" + (lineNumber + 1) + ": not valid UTF-8", e);
-            }
+            String s = readLine();
             if (s == null) {
                 return null;
             }
-            lineNumber++;
             if (lineNumber == 1 && !s.isEmpty() && s.charAt(0) == '\uFEFF') {
                 s = s.substring(1); // byte-order mark
             }
@@ -81,6 +127,6 @@ public final class JsonlReader implements Closeable {
 
     @Override
     public void close() throws IOException {
-        reader.close();
+        in.close();
     }
 }

@@ -1,5 +1,6 @@
 package org.align4j.data.label;
 
+import org.align4j.core.util.UserInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -35,7 +36,7 @@ public final class LabelSession {
     public LabelSession(List<LabelTask> tasks, JudgmentStore store, String annotator, long seed, BufferedReader in,
                         PrintStream out, boolean color, int width) {
         if (annotator == null || annotator.isBlank()) {
-            throw new IllegalArgumentException("--annotator must name the person labeling");
+            throw new UserInputException("--annotator must name the person labeling");
         }
         this.tasks = tasks;
         this.store = store;

@@ -1,5 +1,6 @@
 package org.align4j.data.label;
 
+import org.align4j.core.util.UserInputException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -47,7 +48,7 @@ public record Ranking(List<List<Integer>> groups) {
 
     public static Ranking fromJson(JsonNode n, int k) {
         if (n == null || !n.isArray()) {
-            throw new IllegalArgumentException("a ranking is a list of groups of response indices");
+            throw new UserInputException("a ranking is a list of groups of response indices");
         }
         List<List<Integer>> groups = new ArrayList<>();
         boolean[] seen = new boolean[k];
@@ -56,7 +57,7 @@ public record Ranking(List<List<Integer>> groups) {
             for (JsonNode idx : g.isArray() ? g : List.of(g)) {
                 int i = idx.asInt(-1);
                 if (!idx.isIntegralNumber() || i < 0 || i >= k || seen[i]) {
-                    throw new IllegalArgumentException("not a permutation of 0.." + (k - 1) + ": " + n);
+                    throw new UserInputException("not a permutation of 0.." + (k - 1) + ": " + n);
                 }
                 seen[i] = true;
                 group.add(i);
@@ -65,7 +66,7 @@ public record Ranking(List<List<Integer>> groups) {
         }
         for (boolean s : seen) {
             if (!s) {
-                throw new IllegalArgumentException("not a permutation of 0.." + (k - 1) + ": " + n);
+                throw new UserInputException("not a permutation of 0.." + (k - 1) + ": " + n);
             }
         }
         return new Ranking(groups);

@@ -1,5 +1,6 @@
 package org.align4j.data.prepare;
 
+import org.align4j.core.util.UserInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -110,7 +111,7 @@ public final class DataConvert {
                     }
                 }
             }
-            default -> throw new IllegalArgumentException("unknown input format '" + format
+            default -> throw new UserInputException("unknown input format '" + format
                     + "' (csv, tsv, json, jsonl)");
         }
         return rows;
@@ -145,7 +146,7 @@ public final class DataConvert {
     private static String field(JsonNode in, String name) {
         JsonNode n = in.get(name);
         if (n == null || n.isNull()) {
-            throw new IllegalArgumentException("missing field '" + name + "' (choose another with --" + "*-field)");
+            throw new UserInputException("missing field '" + name + "' (choose another with --" + "*-field)");
         }
         return n.isTextual() ? n.asText() : n.toString();
     }
@@ -182,7 +183,7 @@ public final class DataConvert {
                 }
                 o.put("chosen", chosen).put("rejected", rejected);
             }
-            case RANKING -> throw new IllegalArgumentException("convert writes text, completion, chat or preference;"
+            case RANKING -> throw new UserInputException("convert writes text, completion, chat or preference;"
                     + " rankings come from 'align4j label export'");
         }
         return o;

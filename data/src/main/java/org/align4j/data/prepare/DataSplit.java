@@ -1,5 +1,6 @@
 package org.align4j.data.prepare;
 
+import org.align4j.core.util.UserInputException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +38,7 @@ public final class DataSplit {
                                boolean dedup) throws IOException {
         double total = train + val + test;
         if (train < 0 || val < 0 || test < 0 || Math.abs(total - 1.0) > 1e-6) {
-            throw new IllegalArgumentException("--train, --val and --test must be >= 0 and add up to 1, got " + total);
+            throw new UserInputException("--train, --val and --test must be >= 0 and add up to 1, got " + total);
         }
         List<JsonNode> rows = new ArrayList<>();
         List<Problem> problems = new ArrayList<>();

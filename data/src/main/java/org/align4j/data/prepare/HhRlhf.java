@@ -1,5 +1,6 @@
 package org.align4j.data.prepare;
 
+import org.align4j.core.util.UserInputException;
 import org.align4j.data.format.Content;
 import org.align4j.data.format.DataRecord;
 
@@ -20,16 +21,16 @@ public final class HhRlhf {
     public static DataRecord.Preference toExplicit(String chosen, String rejected) {
         int cut = chosen.lastIndexOf(ASSISTANT);
         if (cut < 0) {
-            throw new IllegalArgumentException("'chosen' has no \"\\n\\nAssistant:\" turn");
+            throw new UserInputException("'chosen' has no \"\\n\\nAssistant:\" turn");
         }
         String prompt = chosen.substring(0, cut + ASSISTANT.length());
         if (!rejected.startsWith(prompt)) {
-            throw new IllegalArgumentException("'chosen' and 'rejected' differ before the last Assistant turn");
+            throw new UserInputException("'chosen' and 'rejected' differ before the last Assistant turn");
         }
         String c = chosen.substring(prompt.length());
         String r = rejected.substring(prompt.length());
         if (c.equals(r)) {
-            throw new IllegalArgumentException("'chosen' and 'rejected' are the same");
+            throw new UserInputException("'chosen' and 'rejected' are the same");
         }
         return new DataRecord.Preference(new Content.Text(prompt), new Content.Text(c), new Content.Text(r), null);
     }

@@ -9,7 +9,7 @@ import java.util.List;
  */
 public record EvalReport(long examples, double loss, double perplexity, double meanTokenAccuracy,
                          Double exactMatch, Double bleu, Double rougeL, Double tokenF1, Double patternMatchRate,
-                         ClassificationMetrics classification, List<Sample> samples) {
+                         ClassificationMetrics classification, List<Sample> samples, int promptsTruncated) {
 
     /** One generated answer next to its reference. */
     public record Sample(String prompt, String reference, String prediction) {

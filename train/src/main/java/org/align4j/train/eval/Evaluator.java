@@ -1,5 +1,6 @@
 package org.align4j.train.eval;
 
+import org.align4j.core.util.UserInputException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -54,12 +55,13 @@ public final class Evaluator {
                     last = i;
                 }
             }
-            List<ChatMessage> prompt = c.messages().subList(0, last);
-            return new Task(prompt.get(prompt.size() - 1).content(),
+            // a chat may open with the assistant's reply: its prompt is then only the generation prompt
+            List<ChatMessage> prompt = c.messages().subList(0, Math.max(0, last));
+            return new Task(prompt.isEmpty() ? "" : prompt.get(prompt.size() - 1).content(),
                     encoder.template().render(prompt, encoder.tokenizer(), true).ids(),
                     c.messages().get(last).content());
         }
-        throw new IllegalArgumentException("generation needs completion or chat records, not " + r.kind().id());
+        throw new UserInputException("generation needs completion or chat records, not " + r.kind().id());
     }
 
     public EvalReport evaluate(List<DataRecord> records, int batchSize, boolean generate, int maxNewTokens,
@@ -73,8 +75,13 @@ public final class Evaluator {
                 new Collator(maxLength, Truncation.LEFT, encoder.eosTokenId()), batchSize);
         if (!generate) {
             return new EvalReport(records.size(), loss.loss(), loss.perplexity(), loss.meanTokenAccuracy(), null, null,
-                    null, null, null, null, List.of());
+                    null, null, null, null, List.of(), 0);
         }
+        if (maxNewTokens >= maxLength) {
+            throw new UserInputException("--max-new-tokens " + maxNewTokens + " leaves no room for a prompt in the"
+                    + " model's context of " + maxLength + " tokens; use at most " + (maxLength - 1));
+        }
+        int truncatedPrompts = 0;
         Set<Integer> stops = SpecialTokens.stops(encoder.tokenizer(), encoder.eosTokenId());
         SamplingConfig greedy = new SamplingConfig(maxNewTokens, 0, 0, 1, 0, 0, stops, List.of());
         Generator gen = new Generator(model);
@@ -87,8 +94,9 @@ public final class Evaluator {
             for (DataRecord r : records.subList(start, Math.min(records.size(), start + batchSize))) {
                 Task t = task(r);
                 tasks.add(t);
-                int keep = Math.max(1, maxLength - maxNewTokens);
+                int keep = maxLength - maxNewTokens;
                 int[] p = t.promptIds();
+                truncatedPrompts += p.length > keep ? 1 : 0;
                 prompts.add(p.length > keep ? java.util.Arrays.copyOfRange(p, p.length - keep, p.length) : p);
             }
             List<Generation> out = gen.generate(prompts, greedy, encoder.tokenizer()::decode);
@@ -116,6 +124,6 @@ public final class Evaluator {
                 ? ClassificationMetrics.of(predictions, references) : null;
         return new EvalReport(n, loss.loss(), loss.perplexity(), loss.meanTokenAccuracy(), em / n,
                 TextMetrics.corpusBleu(predictions, references), rouge / n, f1 / n,
-                answerPattern == null ? null : (double) matching / n, cls, samples);
+                answerPattern == null ? null : (double) matching / n, cls, samples, truncatedPrompts);
     }
 }

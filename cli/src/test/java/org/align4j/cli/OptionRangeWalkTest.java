@@ -1,0 +1,123 @@
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.ArgGroupSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+
+/**
+ * Every numeric option of every command, the training stages included, declares its range, and
+ * 0, -1 and a huge value outside it are refused with a one-line message naming the option and
+ * exit code 1, before the command does any work (the other required arguments are dummies that
+ * the command never reaches).
+ */
+class OptionRangeWalkTest {
+
+    static final Set<Class<?>> NUMERIC = Set.of(int.class, Integer.class, long.class, Long.class, double.class,
+            Double.class, float.class, Float.class);
+
+    static void commands(CommandLine cl, List<String> path, List<Object[]> out) {
+        out.add(new Object[] {cl.getCommandSpec(), new ArrayList<>(path)});
+        cl.getSubcommands().forEach((name, sub) -> {
+            if (!name.equals("help") && sub.getCommandSpec().name().equals(name)) {
+                List<String> p = new ArrayList<>(path);
+                p.add(name);
+                commands(sub, p, out);
+            }
+        });
+    }
+
+    static String huge(Class<?> type) {
+        return type == int.class || type == Integer.class ? Integer.toString(Integer.MAX_VALUE)
+                : type == long.class || type == Long.class ? Long.toString(Long.MAX_VALUE) : "1e300";
+    }
+
+    /** Dummy values for the command's required options, groups and positionals, other than {@code tested}. */
+    static List<String> requiredDummies(CommandSpec spec, OptionSpec tested) {
+        List<String> args = new ArrayList<>();
+        for (OptionSpec o : spec.options()) {
+            if (o.required() && o != tested && o.group() == null) {
+                args.add(o.longestName());
+                args.add(NUMERIC.contains(o.type()) ? "1" : "x");
+            }
+        }
+        for (ArgGroupSpec g : spec.argGroups()) {
+            if (g.multiplicity().min() > 0 && !g.options().isEmpty()) {
+                OptionSpec first = g.options().iterator().next();
+                args.add(first.longestName());
+                args.add("x");
+            }
+        }
+        for (PositionalParamSpec p : spec.positionalParameters()) {
+            if (p.required()) {
+                args.add("x");
+            }
+        }
+        return args;
+    }
+
+    @Test
+    void everyNumericOptionDeclaresItsRangeAndRefusesValuesOutsideIt() {
+        List<Object[]> all = new ArrayList<>();
+        commands(new CommandLine(new Align4j()), new ArrayList<>(), all);
+        int numeric = 0;
+        int refused = 0;
+        List<String> commandNames = new ArrayList<>();
+        for (Object[] c : all) {
+            CommandSpec spec = (CommandSpec) c[0];
+            @SuppressWarnings("unchecked")
+            List<String> path = (List<String>) c[1];
+            commandNames.add(String.join(" ", path));
+            for (OptionSpec o : spec.options()) {
+                if (!NUMERIC.contains(o.type())) {
+                    continue;
+                }
+                numeric++;
+                Range r = OptionRanges.rangeOf(o);
+                assertNotNull(r, "align4j " + String.join(" ", path) + " " + o.longestName() + " declares no @Range");
+                for (String value : List.of("0", "-1", huge(o.type()))) {
+                    if (OptionRanges.problem(r, Double.parseDouble(value)) == null) {
+                        continue; // a valid value: nothing to refuse
+                    }
+                    List<String> args = new ArrayList<>(path);
+                    args.addAll(requiredDummies(spec, o));
+                    args.add(o.longestName());
+                    args.add(value);
+                    ByteArrayOutputStream err = new ByteArrayOutputStream();
+                    PrintStream old = System.err;
+                    int code;
+                    try {
+                        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+                        code = Align4j.run(args.toArray(new String[0]));
+                    } finally {
+                        System.setErr(old);
+                    }
+                    String message = err.toString(StandardCharsets.UTF_8);
+                    String what = "align4j " + String.join(" ", args);
+                    assertEquals(1, code, what + ": " + message);
+                    assertTrue(message.startsWith("align4j: " + o.longestName() + " must be "), what + ": " + message);
+                    assertFalse(message.contains("Exception") || message.contains("\tat "), what + ": " + message);
+                    refused++;
+                }
+            }
+        }
+        assertTrue(commandNames.containsAll(List.of("sft", "reward", "dpo", "score", "eval", "generate",
+                "label prepare", "bench")), commandNames.toString());
+        assertTrue(numeric > 80, "numeric options walked: " + numeric);
+        assertTrue(refused > 100, "values refused: " + refused);
+    }
+}
