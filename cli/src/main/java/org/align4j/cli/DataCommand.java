@@ -151,16 +151,16 @@ final class DataCommand implements Runnable {
         @Parameters(paramLabel = "FILE")
         Path file;
         @Range(min = 0, max = 1)
-        @Option(names = "--train", defaultValue = "0.8")
+        @Option(names = "--train", defaultValue = "0.8", description = "fraction of records for training (default: ${DEFAULT-VALUE})")
         double train;
         @Range(min = 0, max = 1)
-        @Option(names = "--val", defaultValue = "0.1")
+        @Option(names = "--val", defaultValue = "0.1", description = "fraction for validation (default: ${DEFAULT-VALUE})")
         double val;
         @Range(min = 0, max = 1)
-        @Option(names = "--test", defaultValue = "0.1")
+        @Option(names = "--test", defaultValue = "0.1", description = "fraction for testing (default: ${DEFAULT-VALUE})")
         double test;
         @Range()
-        @Option(names = "--seed", defaultValue = "0")
+        @Option(names = "--seed", defaultValue = "0", description = "shuffling seed (default: ${DEFAULT-VALUE})")
         long seed;
         @Option(names = "--stratify-by", description = "keep this field's value proportions in every part")
         String stratifyBy;
@@ -206,21 +206,21 @@ final class DataCommand implements Runnable {
         String to;
         @Option(names = "--input-format", description = "csv, tsv, json or jsonl (default: from the file name)")
         String inputFormat;
-        @Option(names = "--prompt-field")
+        @Option(names = "--prompt-field", description = "input field holding the prompt (default: prompt)")
         String promptField;
-        @Option(names = "--completion-field")
+        @Option(names = "--completion-field", description = "input field holding the completion (default: completion)")
         String completionField;
-        @Option(names = "--text-field")
+        @Option(names = "--text-field", description = "input field holding the text (default: text)")
         String textField;
-        @Option(names = "--chosen-field")
+        @Option(names = "--chosen-field", description = "input field holding the chosen response (default: chosen)")
         String chosenField;
-        @Option(names = "--rejected-field")
+        @Option(names = "--rejected-field", description = "input field holding the rejected response (default: rejected)")
         String rejectedField;
         @Option(names = "--system", description = "system message to put first (with --to chat)")
         String system;
         @Option(names = "--hh-rlhf", description = "chosen/rejected are HH-RLHF transcripts")
         boolean hh;
-        @Option(names = "--out", required = true)
+        @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
 
         @Override
@@ -239,7 +239,7 @@ final class DataCommand implements Runnable {
     static final class ToPairs implements Callable<Integer> {
         @Parameters(paramLabel = "FILE")
         Path file;
-        @Option(names = "--out", required = true)
+        @Option(names = "--out", required = true, description = "JSONL file of preference pairs to write")
         Path out;
 
         @Override

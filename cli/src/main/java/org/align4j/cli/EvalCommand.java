@@ -32,24 +32,24 @@ import picocli.CommandLine.Option;
                 "  align4j eval --model runs/stars/final --data examples/review-stars/test.jsonl --generate --json"})
 final class EvalCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true)
+    @Option(names = "--model", required = true, description = "model directory to evaluate")
     Path model;
     @Option(names = "--data", required = true, description = "JSONL: text, completion or chat records")
     Path data;
     @Option(names = "--generate", description = "also generate answers and score them")
     boolean generate;
     @Range(min = 1)
-    @Option(names = "--max-new-tokens", defaultValue = "32")
+    @Option(names = "--max-new-tokens", defaultValue = "32", description = "tokens generated per answer with --generate (default: ${DEFAULT-VALUE})")
     int maxNewTokens;
     @Range(min = 1, max = 65536)
-    @Option(names = "--batch-size", defaultValue = "8")
+    @Option(names = "--batch-size", defaultValue = "8", description = "records evaluated together (default: ${DEFAULT-VALUE})")
     int batchSize;
     @Option(names = "--answer-pattern", description = "regex an answer must match in full (reports the match rate)")
     String answerPattern;
     @Range(min = 0)
     @Option(names = "--samples", defaultValue = "5", description = "answers to show (text output)")
     int samples;
-    @Option(names = "--json")
+    @Option(names = "--json", description = "print the report as JSON")
     boolean json;
 
     @Override

@@ -30,10 +30,10 @@ final class ExamplesCommand implements Runnable {
             description = "Generated children's stories: FILE.txt (one per line, for the tokenizer) and FILE.jsonl.")
     static final class Stories implements Callable<Integer> {
         @Range(min = 1, max = 100000000)
-        @Option(names = "--count", defaultValue = "12000")
+        @Option(names = "--count", defaultValue = "12000", description = "stories to generate (default: ${DEFAULT-VALUE})")
         int count;
         @Range()
-        @Option(names = "--seed", defaultValue = "0")
+        @Option(names = "--seed", defaultValue = "0", description = "generator seed (default: ${DEFAULT-VALUE})")
         long seed;
         @Option(names = "--out", required = true, description = "path without extension")
         String out;
@@ -54,14 +54,14 @@ final class ExamplesCommand implements Runnable {
     @Command(name = "emojibot", mixinStandardHelpOptions = true, description = "EmojiBot's chat conversations (JSONL).")
     static final class EmojiBot implements Callable<Integer> {
         @Range(min = 1, max = 100000000)
-        @Option(names = "--count", defaultValue = "300")
+        @Option(names = "--count", defaultValue = "300", description = "conversations to generate (default: ${DEFAULT-VALUE})")
         int count;
         @Range()
-        @Option(names = "--seed", defaultValue = "0")
+        @Option(names = "--seed", defaultValue = "0", description = "generator seed (default: ${DEFAULT-VALUE})")
         long seed;
         @Option(names = "--held-out", description = "use only the phrasings kept out of training (for validation)")
         boolean heldOut;
-        @Option(names = "--out", required = true)
+        @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
 
         @Override
@@ -75,12 +75,12 @@ final class ExamplesCommand implements Runnable {
     @Command(name = "reviews", mixinStandardHelpOptions = true, description = "Product reviews with 1-5 stars (JSONL).")
     static final class Reviews implements Callable<Integer> {
         @Range(min = 1, max = 100000000)
-        @Option(names = "--count", defaultValue = "1500")
+        @Option(names = "--count", defaultValue = "1500", description = "reviews to generate (default: ${DEFAULT-VALUE})")
         int count;
         @Range()
-        @Option(names = "--seed", defaultValue = "0")
+        @Option(names = "--seed", defaultValue = "0", description = "generator seed (default: ${DEFAULT-VALUE})")
         long seed;
-        @Option(names = "--out", required = true)
+        @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
 
         @Override

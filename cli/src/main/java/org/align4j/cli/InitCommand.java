@@ -24,21 +24,21 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", required = true, description = "tokenizer directory or tokenizer.json")
     Path tokenizer;
     @Range(min = 1, max = 1024)
-    @Option(names = "--layers", defaultValue = "4")
+    @Option(names = "--layers", defaultValue = "4", description = "transformer blocks (default: ${DEFAULT-VALUE})")
     int layers;
     @Range(min = 1, max = 65536)
-    @Option(names = "--d-model", defaultValue = "192")
+    @Option(names = "--d-model", defaultValue = "192", description = "width of the residual stream, n_embd (default: ${DEFAULT-VALUE})")
     int dModel;
     @Range(min = 1, max = 1024)
-    @Option(names = "--heads", defaultValue = "4")
+    @Option(names = "--heads", defaultValue = "4", description = "attention heads; must divide --d-model (default: ${DEFAULT-VALUE})")
     int heads;
     @Range(min = 1, max = 1048576)
     @Option(names = "--context", defaultValue = "256", description = "n_positions")
     int context;
     @Range()
-    @Option(names = "--seed", defaultValue = "0")
+    @Option(names = "--seed", defaultValue = "0", description = "initialisation seed (default: ${DEFAULT-VALUE})")
     long seed;
-    @Option(names = "--out", required = true)
+    @Option(names = "--out", required = true, description = "model directory to write")
     Path out;
 
     @Override

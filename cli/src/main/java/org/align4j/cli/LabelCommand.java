@@ -75,26 +75,26 @@ final class LabelCommand implements Runnable {
                     "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl \\",
                     "      --reward-model runs/rm/final --select uncertainty --budget 200"})
     static final class Prepare implements Callable<Integer> {
-        @Option(names = "--model", required = true)
+        @Option(names = "--model", required = true, description = "model that samples the candidates")
         Path model;
         @Option(names = "--prompts", required = true, description = "JSONL with a 'prompt' per line (optional 'id')")
         Path prompts;
         @Range(min = 2, max = 9)
         @Option(names = "--k", defaultValue = "4", description = "responses per prompt, 2..9")
         int k;
-        @Option(names = "--out", required = true)
+        @Option(names = "--out", required = true, description = "task file to write (JSONL)")
         Path out;
         @Range(min = 0, minExclusive = true, max = 100)
-        @Option(names = "--temperature", defaultValue = "1.0")
+        @Option(names = "--temperature", defaultValue = "1.0", description = "sampling temperature, above 0 (default: ${DEFAULT-VALUE})")
         double temperature;
         @Range(min = 0, max = 1, minExclusive = true)
-        @Option(names = "--top-p", defaultValue = "0.95")
+        @Option(names = "--top-p", defaultValue = "0.95", description = "nucleus sampling mass (default: ${DEFAULT-VALUE})")
         double topP;
         @Range(min = 1)
-        @Option(names = "--max-new-tokens", defaultValue = "64")
+        @Option(names = "--max-new-tokens", defaultValue = "64", description = "tokens per candidate (default: ${DEFAULT-VALUE})")
         int maxNewTokens;
         @Range()
-        @Option(names = "--seed", defaultValue = "0")
+        @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default: ${DEFAULT-VALUE})")
         long seed;
         @Option(names = "--reward-model", paramLabel = "RM_DIR", description = "reward model for --select uncertainty")
         Path rewardModel;
@@ -198,11 +198,11 @@ final class LabelCommand implements Runnable {
                     "flag, ? help, q quit.", "", "Example:",
                     "  align4j label session --tasks tasks.jsonl --out judgments.jsonl --annotator alice"})
     static final class Session implements Callable<Integer> {
-        @Option(names = "--tasks", required = true)
+        @Option(names = "--tasks", required = true, description = "task file from label prepare")
         Path tasks;
         @Option(names = "--out", required = true, description = "judgments file (JSONL, append-only)")
         Path out;
-        @Option(names = "--annotator", required = true)
+        @Option(names = "--annotator", required = true, description = "your name or id, stored with each judgment")
         String annotator;
         @Range()
         @Option(names = "--seed", defaultValue = "0", description = "shuffles task order and candidate letters")
@@ -251,18 +251,18 @@ final class LabelCommand implements Runnable {
                     "  align4j label export --in a.jsonl b.jsonl --tasks tasks.jsonl --to rankings --majority"
                             + " --min-annotators 2 --out rankings.jsonl"})
     static final class Export implements Callable<Integer> {
-        @Option(names = "--in", required = true, arity = "1..*")
+        @Option(names = "--in", required = true, arity = "1..*", description = "judgment files (one or several annotators)")
         List<Path> in;
-        @Option(names = "--tasks", required = true)
+        @Option(names = "--tasks", required = true, description = "the task file the judgments refer to")
         Path tasks;
         @Option(names = "--to", required = true, description = "pairs or rankings")
         String to;
         @Option(names = "--majority", description = "one majority ranking per task (default: one per annotator)")
         boolean majority;
         @Range(min = 1)
-        @Option(names = "--min-annotators", defaultValue = "1")
+        @Option(names = "--min-annotators", defaultValue = "1", description = "leave out tasks judged by fewer annotators (default: ${DEFAULT-VALUE})")
         int minAnnotators;
-        @Option(names = "--out", required = true)
+        @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
 
         @Override
@@ -293,11 +293,11 @@ final class LabelCommand implements Runnable {
                     "Krippendorff's alpha, agreement with the majority, accuracy on gold tasks."},
             footer = {"", "Example:", "  align4j label agreement --in judgments.jsonl --tasks tasks.jsonl"})
     static final class AgreementCmd implements Callable<Integer> {
-        @Option(names = "--in", required = true, arity = "1..*")
+        @Option(names = "--in", required = true, arity = "1..*", description = "judgment files (one or several annotators)")
         List<Path> in;
         @Option(names = "--tasks", description = "the task file (needed for gold accuracy)")
         Path tasks;
-        @Option(names = "--json")
+        @Option(names = "--json", description = "print the statistics as JSON")
         boolean json;
 
         @Override
@@ -340,7 +340,7 @@ final class LabelCommand implements Runnable {
             description = "Judgments per annotator, time per judgment, flags, ties, retractions.",
             footer = {"", "Example:", "  align4j label stats --in judgments.jsonl"})
     static final class Stats implements Callable<Integer> {
-        @Option(names = "--in", required = true, arity = "1..*")
+        @Option(names = "--in", required = true, arity = "1..*", description = "judgment files (one or several annotators)")
         List<Path> in;
 
         @Override

@@ -120,4 +120,36 @@ class OptionRangeWalkTest {
         assertTrue(numeric > 80, "numeric options walked: " + numeric);
         assertTrue(refused > 100, "values refused: " + refused);
     }
+
+    @Test
+    void everyCommandsHelpHasNoWarningAndDescribesEveryOption() {
+        List<Object[]> all = new ArrayList<>();
+        commands(new CommandLine(new Align4j()), new ArrayList<>(), all);
+        for (Object[] c : all) {
+            CommandSpec spec = (CommandSpec) c[0];
+            @SuppressWarnings("unchecked")
+            List<String> path = new ArrayList<>((List<String>) c[1]);
+            for (OptionSpec o : spec.options()) {
+                assertTrue(o.description().length > 0 && !o.description()[0].isBlank(),
+                        "align4j " + String.join(" ", path) + " " + o.longestName() + " has no description");
+            }
+            path.add("--help");
+            ByteArrayOutputStream all2 = new ByteArrayOutputStream();
+            PrintStream oldErr = System.err;
+            PrintStream oldOut = System.out;
+            int code;
+            try {
+                PrintStream both = new PrintStream(all2, true, StandardCharsets.UTF_8);
+                System.setErr(both);
+                System.setOut(both);
+                code = Align4j.run(path.toArray(new String[0]));
+            } finally {
+                System.setErr(oldErr);
+                System.setOut(oldOut);
+            }
+            String text = all2.toString(StandardCharsets.UTF_8);
+            assertEquals(0, code, String.join(" ", path));
+            assertFalse(text.contains("WARN"), "align4j " + String.join(" ", path) + ": " + text);
+        }
+    }
 }

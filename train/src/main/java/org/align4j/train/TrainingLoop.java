@@ -253,11 +253,8 @@ public final class TrainingLoop {
                 Checkpoints.writeModel(m.model(), m.source(), run.finalDir().resolve(m.name()));
             }
             objective.finish(run, log);
-        } catch (TrainingFailure e) {
-            run.appendEvent(RunDirectory.Status.FAILED, e.getMessage());
-            throw e;
         } catch (IOException | RuntimeException e) {
-            run.appendEvent(RunDirectory.Status.FAILED, String.valueOf(e.getMessage()));
+            recordFailure(run, e);
             throw e;
         }
         String message = (stopReason != null ? stopReason + "; " : "") + "final model in " + run.finalDir()
@@ -265,6 +262,15 @@ public final class TrainingLoop {
         run.appendEvent(RunDirectory.Status.SUCCEEDED, message);
         log.println(message);
         return new LoopResult(RunDirectory.Status.SUCCEEDED, step, last, best, message);
+    }
+
+    /** Marks the run failed; on a full disk that may fail too, and must not hide the original error. */
+    private static void recordFailure(RunDirectory run, Exception cause) {
+        try {
+            run.appendEvent(RunDirectory.Status.FAILED, String.valueOf(cause.getMessage()));
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+        }
     }
 
     /** Equal values; numbers compare by value (a seed read back as an int equals the long it was). */

@@ -249,4 +249,25 @@ class TrainingLoopTest {
         assertFalse(Files.exists(ckpts.resolve(".tmp-step-9")));
         assertEquals(List.of(ckpts.resolve("step-2")), new Checkpoints(new RunDirectory(out)).list());
     }
+
+    @Test
+    void aFullDiskNamesTheCheckpointAndLeavesNoPartialOneBehind() throws Exception {
+        Path mount = tmp.resolve("small-disk");
+        Files.createDirectories(mount);
+        Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", mount.toString())
+                .redirectErrorStream(true).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "needs a tmpfs mount (root) to fill a disk");
+        try {
+            Path out = mount.resolve("run");
+            IOException e = assertThrows(IOException.class, () -> run(options(out, 4, 1, 10, 2), new Toy(), false));
+            assertTrue(e.getMessage().contains("No space left on device") && e.getMessage().contains("checkpoints"),
+                    e.getMessage());
+            try (var left = Files.list(out.resolve("checkpoints"))) {
+                assertEquals(List.of(), left.filter(f -> f.getFileName().toString().startsWith(".tmp-")).toList(),
+                        "no temporary checkpoint left behind");
+            }
+        } finally {
+            new ProcessBuilder("umount", mount.toString()).start().waitFor();
+        }
+    }
 }

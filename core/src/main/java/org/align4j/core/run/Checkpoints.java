@@ -55,6 +55,26 @@ public final class Checkpoints {
     public Path save(long step, List<Member> members, JsonNode state, int keepLast) throws IOException {
         Path dir = run.checkpointsDir().resolve("step-" + step);
         Path tmp = run.checkpointsDir().resolve(".tmp-step-" + step);
+        try {
+            writeCheckpoint(tmp, members, state);
+        } catch (IOException e) {
+            // a full disk must not leave a partial checkpoint behind
+            deleteQuietly(tmp);
+            throw new IOException("writing checkpoint " + dir + " failed: " + e.getMessage()
+                    + "; the partial checkpoint was removed and the previous ones are intact", e);
+        }
+        discard(dir);
+        moveAtomically(tmp, dir);
+        if (keepLast > 0) {
+            List<Path> all = list();
+            for (int i = 0; i + keepLast < all.size(); i++) {
+                discard(all.get(i));
+            }
+        }
+        return dir;
+    }
+
+    private static void writeCheckpoint(Path tmp, List<Member> members, JsonNode state) throws IOException {
         deleteTree(tmp);
         ObjectNode optimizerSteps = Json.MAPPER.createObjectNode();
         for (int i = 0; i < members.size(); i++) {
@@ -70,15 +90,14 @@ public final class Checkpoints {
         ObjectNode s = state.deepCopy();
         s.set("optimizer_steps", optimizerSteps);
         AtomicFiles.writeString(tmp.resolve(STATE), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(s));
-        discard(dir);
-        moveAtomically(tmp, dir);
-        if (keepLast > 0) {
-            List<Path> all = list();
-            for (int i = 0; i + keepLast < all.size(); i++) {
-                discard(all.get(i));
-            }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            deleteTree(p);
+        } catch (IOException ignored) {
+            // recover() removes it at the next start
         }
-        return dir;
     }
 
     /** Loads weights and optimizer moments into {@code members} and returns the trainer state. */
@@ -107,7 +126,12 @@ public final class Checkpoints {
     public static void writeModel(GptModel model, Path modelSource, Path target) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         deleteTree(tmp);
-        writeModelFiles(model, modelSource, tmp);
+        try {
+            writeModelFiles(model, modelSource, tmp);
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new IOException("writing " + target + " failed: " + e.getMessage(), e);
+        }
         Path old = target.resolveSibling("." + target.getFileName() + ".old");
         deleteTree(old);
         if (Files.exists(target)) {

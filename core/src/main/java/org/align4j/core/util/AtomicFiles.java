@@ -49,6 +49,10 @@ public final class AtomicFiles {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
             syncDirectory(dir);
+        } catch (IOException e) {
+            // "No space left on device" alone does not say where: name the file
+            throw e.getMessage() != null && e.getMessage().contains(target.getFileName().toString()) ? e
+                    : new IOException(target + ": " + e.getMessage(), e);
         } finally {
             Files.deleteIfExists(tmp);
         }

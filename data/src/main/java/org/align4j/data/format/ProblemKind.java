@@ -27,7 +27,9 @@ public enum ProblemKind {
     BAD_MARGIN,
     TOO_FEW_RESPONSES,
     RANKING_NOT_A_PERMUTATION,
-    UNKNOWN_FORMAT;
+    UNKNOWN_FORMAT,
+    /** The file holds no record (empty or blank lines only): training would refuse it. */
+    NO_RECORDS;
 
     public String id() {
         return name().toLowerCase(Locale.ROOT);

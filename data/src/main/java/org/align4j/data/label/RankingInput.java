@@ -37,7 +37,9 @@ public sealed interface RankingInput {
         if (lower.equals("s") || lower.equals("u") || lower.equals("?") || lower.equals("q")) {
             return new Command(lower.charAt(0));
         }
-        if (lower.equals("f") || lower.startsWith("f ")) {
+        // with six or more candidates F is also a letter: a line with ranking syntax ("F > A > B") is a ranking
+        boolean rankingSyntax = s.split("#", 2)[0].replaceAll("\\s+", "").matches("[A-Za-z](?:[>=][A-Za-z])+");
+        if (!rankingSyntax && (lower.equals("f") || lower.startsWith("f "))) {
             String reason = lower.length() > 1 ? lower.substring(2).strip().replace(' ', '_') : "all_bad";
             if (reason.equals("bad")) {
                 reason = "all_bad";

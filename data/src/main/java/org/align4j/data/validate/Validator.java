@@ -124,6 +124,14 @@ public final class Validator {
                     }
                 }
             }
+            if (fileRecords == 0) {
+                // what training commands refuse, validation reports: the two must agree
+                Problem p = new Problem(file.toString(), 1, ProblemKind.NO_RECORDS, "no records: the file is empty or"
+                        + " holds only blank lines");
+                problemCounts.merge(ProblemKind.NO_RECORDS, 1L, Long::sum);
+                kept.add(p);
+                sink.accept(p);
+            }
             summaries.add(new ValidationReport.FileSummary(file.toString(), kind, fileRecords, fileInvalid));
         }
         boolean labelish = labelsPossible && !labels.isEmpty() && valid >= 2L * labels.size()
