@@ -121,7 +121,22 @@ final class RunsCommand implements Runnable {
             }
             Double best = bestValLoss(metrics);
             if (best != null) {
-                out.printf("best val: %.4f (perplexity %.3f)%n", best, Math.exp(best));
+                // perplexity only where the loss is a language model's (it is per token)
+                boolean lm = metrics.stream().anyMatch(m -> m.has("val_perplexity"));
+                out.printf("best val: loss %.4f%s%n", best, lm ? String.format(" (perplexity %.3f)", Math.exp(best)) : "");
+            }
+            JsonNode lastEval = null;
+            for (JsonNode m : metrics) {
+                lastEval = m.has("val_loss") ? m : lastEval;
+            }
+            if (lastEval != null) {
+                StringBuilder sb = new StringBuilder();
+                lastEval.fields().forEachRemaining(e -> {
+                    if (e.getKey().startsWith("val_") && e.getValue().isNumber()) {
+                        sb.append(String.format(" %s %.4f", e.getKey(), e.getValue().asDouble()));
+                    }
+                });
+                out.println("last val:" + sb + " (step " + lastEval.path("step").asLong() + ")");
             }
             List<Path> ckpts = new Checkpoints(run).list();
             out.println("checkpoints: " + (ckpts.isEmpty() ? "none"

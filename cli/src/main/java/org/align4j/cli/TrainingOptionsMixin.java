@@ -41,7 +41,7 @@ final class TrainingOptionsMixin {
     @Range(min = 1)
     @Option(paramLabel = "N", names = "--grad-accum", description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
     Integer gradAccum;
-    @Range(min = 0, minExclusive = true, max = 10)
+    @Range(min = 0, minExclusive = true)
     @Option(paramLabel = "X", names = "--lr", description = "peak learning rate (default: ${DEFAULT-VALUE})")
     Double lr;
     @Range(min = 0)
