@@ -29,12 +29,7 @@ class BadInputTest {
 
     @BeforeAll
     static void tinyModel() throws Exception {
-        SplittableRandom r = new SplittableRandom(4);
-        StringBuilder corpus = new StringBuilder();
-        for (int i = 0; i < 200; i++) {
-            corpus.append(TinyModel.sentence(r)).append(".\n");
-        }
-        model = TinyModel.create(tmp, corpus.toString(), "bad-input-model");
+        model = TinyModel.create(tmp, TinyModel.corpus(new SplittableRandom(4), 200), "bad-input-model");
     }
 
     /** {exit code, stdout + stderr} of a command run in-process with {@code stdin}. */

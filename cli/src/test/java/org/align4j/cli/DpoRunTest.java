@@ -39,23 +39,9 @@ class DpoRunTest {
     @BeforeAll
     static void modelAndPairs() throws Exception {
         SplittableRandom r = new SplittableRandom(3);
-        StringBuilder corpus = new StringBuilder();
-        for (int i = 0; i < 300; i++) {
-            corpus.append(TinyModel.sentence(r)).append(".\n");
-        }
-        model = TinyModel.create(tmp, corpus.toString(), "dpo-base");
-        StringBuilder t = new StringBuilder();
-        for (int i = 0; i < 120; i++) {
-            t.append(TinyModel.rulePair(r)).append('\n');
-        }
-        train = tmp.resolve("pairs.jsonl");
-        Files.writeString(train, t);
-        StringBuilder v = new StringBuilder();
-        for (int i = 0; i < 24; i++) {
-            v.append(TinyModel.rulePair(r)).append('\n');
-        }
-        val = tmp.resolve("pairs.val.jsonl");
-        Files.writeString(val, v);
+        model = TinyModel.create(tmp, TinyModel.corpus(r, 300), "dpo-base");
+        train = TinyModel.writeRulePairs(tmp.resolve("pairs.jsonl"), r, 120);
+        val = TinyModel.writeRulePairs(tmp.resolve("pairs.val.jsonl"), r, 24);
     }
 
     static String[] dpoArgs(Path out, int steps, String... extra) {

@@ -44,23 +44,9 @@ class RewardRunTest {
     @BeforeAll
     static void modelAndPairs() throws Exception {
         SplittableRandom r = new SplittableRandom(2);
-        StringBuilder corpus = new StringBuilder();
-        for (int i = 0; i < 300; i++) {
-            corpus.append(TinyModel.sentence(r)).append(".\n");
-        }
-        model = TinyModel.create(tmp, corpus.toString(), "rm-base");
-        StringBuilder t = new StringBuilder();
-        for (int i = 0; i < 160; i++) {
-            t.append(pair(r)).append('\n');
-        }
-        train = tmp.resolve("pairs.jsonl");
-        Files.writeString(train, t);
-        StringBuilder v = new StringBuilder();
-        for (int i = 0; i < 40; i++) {
-            v.append(pair(r)).append('\n');
-        }
-        val = tmp.resolve("pairs.val.jsonl");
-        Files.writeString(val, v);
+        model = TinyModel.create(tmp, TinyModel.corpus(r, 300), "rm-base");
+        train = TinyModel.writeRulePairs(tmp.resolve("pairs.jsonl"), r, 160);
+        val = TinyModel.writeRulePairs(tmp.resolve("pairs.val.jsonl"), r, 40);
     }
 
     static String[] rewardArgs(Path out, int steps, String... extra) {

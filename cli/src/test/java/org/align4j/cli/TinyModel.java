@@ -45,6 +45,25 @@ final class TinyModel {
                 .put("rejected", " " + bad).toString();
     }
 
+    /** {@code n} random sentences, one per line, for a tokenizer corpus. */
+    static String corpus(SplittableRandom r, int n) {
+        StringBuilder corpus = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            corpus.append(sentence(r)).append(".\n");
+        }
+        return corpus.toString();
+    }
+
+    /** Writes {@code n} {@link #rulePair} lines to {@code file} and returns it. */
+    static Path writeRulePairs(Path file, SplittableRandom r, int n) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            sb.append(rulePair(r)).append('\n');
+        }
+        Files.writeString(file, sb);
+        return file;
+    }
+
     /** A random sentence of 8 to 27 of {@link #WORDS}. */
     static String sentence(SplittableRandom r) {
         StringBuilder s = new StringBuilder();

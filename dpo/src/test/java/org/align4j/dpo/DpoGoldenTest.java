@@ -2,23 +2,24 @@ package org.align4j.dpo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
+import static org.align4j.core.testing.GoldenFixtures.floats;
+import static org.align4j.core.testing.GoldenFixtures.ints;
 
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.Safetensors;
-import org.align4j.core.kernels.CpuKernels;
-import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.util.Json;
+
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -35,28 +36,8 @@ class DpoGoldenTest {
 
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/dpo-tiny");
 
-    static Stream<Kernels> kernels() {
-        return Stream.of(new GenericKernels(), new CpuKernels(new GenericKernels(), 2));
-    }
-
-    static int[] ints(JsonNode n) {
-        int[] a = new int[n.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = n.get(i).asInt();
-        }
-        return a;
-    }
-
-    static float[] floats(JsonNode n) {
-        float[] a = new float[n.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) n.get(i).asDouble();
-        }
-        return a;
-    }
-
     @ParameterizedTest
-    @MethodSource("kernels")
+    @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void everyLossAndGradientMatchesPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
         GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
@@ -104,11 +85,7 @@ class DpoGoldenTest {
                 slp.backward(d);
                 for (String name : model.parameters().names()) {
                     INDArray e = Nd4j.create(r.readFloats(c.getKey() + "." + name), model.parameters().get(name).shape());
-                    INDArray a = model.gradients().get(name);
-                    double scale = e.amaxNumber().doubleValue();
-                    double diff = e.castTo(DataType.DOUBLE).sub(a.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
-                    assertTrue(diff <= 1e-4 * scale, c.getKey() + " " + name + ": max |diff| " + diff + " > 1e-4 * "
-                            + scale);
+                    assertRelClose(c.getKey() + " " + name, e, model.gradients().get(name), 1e-4);
                 }
                 checked++;
             }

@@ -2,28 +2,26 @@ package org.align4j.reward;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.Safetensors;
-import org.align4j.core.kernels.CpuKernels;
-import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.ScoreHead;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.util.Json;
+
 import org.align4j.train.Metrics;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -37,12 +35,8 @@ class RewardGoldenTest {
 
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/reward-tiny");
 
-    static Stream<Kernels> kernels() {
-        return Stream.of(new GenericKernels(), new CpuKernels(new GenericKernels(), 2));
-    }
-
     @ParameterizedTest
-    @MethodSource("kernels")
+    @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void rewardsLossAndEveryGradientMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
         GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT, true);
@@ -88,12 +82,8 @@ class RewardGoldenTest {
         try (Safetensors.Reader r = Safetensors.open(FIXTURES.resolve("expected.safetensors"))) {
             for (String name : model.parameters().names()) {
                 float[] e = r.readFloats("grad." + name);
-                INDArray expected = Nd4j.create(e, model.parameters().get(name).shape());
-                INDArray actual = model.gradients().get(name);
-                double scale = expected.amaxNumber().doubleValue();
-                double diff = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber()
-                        .doubleValue();
-                assertTrue(diff <= 1e-4 * scale, name + ": max |diff| " + diff + " > 1e-4 * " + scale);
+                assertRelClose(name, Nd4j.create(e, model.parameters().get(name).shape()), model.gradients().get(name),
+                        1e-4);
             }
         }
     }

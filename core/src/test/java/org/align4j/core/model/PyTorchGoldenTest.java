@@ -2,6 +2,9 @@ package org.align4j.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
+import static org.align4j.core.testing.GoldenFixtures.floats;
+import static org.align4j.core.testing.GoldenFixtures.ints;
 
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -11,7 +14,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.Safetensors;
-import org.align4j.core.kernels.CpuKernels;
 import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
@@ -34,34 +36,8 @@ class PyTorchGoldenTest {
 
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/gpt2-tiny");
 
-    static Stream<Kernels> kernels() {
-        return Stream.of(new GenericKernels(), new CpuKernels(new GenericKernels(), 2));
-    }
-
-    static int[] ints(JsonNode n) {
-        int[] a = new int[n.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = n.get(i).asInt();
-        }
-        return a;
-    }
-
-    static float[] floats(JsonNode n) {
-        float[] a = new float[n.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = (float) n.get(i).asDouble();
-        }
-        return a;
-    }
-
-    static void assertRelClose(String what, INDArray expected, INDArray actual, double rel) {
-        double scale = expected.amaxNumber().doubleValue();
-        double diff = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
-        assertTrue(diff <= rel * scale, what + ": max |diff| " + diff + " > " + rel + " * " + scale);
-    }
-
     @ParameterizedTest
-    @MethodSource("kernels")
+    @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void logitsLossGradientsAndAdamWStepsMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = new ObjectMapper().readTree(FIXTURES.resolve("expected.json").toFile());
         GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);

@@ -1,0 +1,48 @@
+package org.align4j.core.testing;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.kernels.CpuKernels;
+import org.align4j.core.kernels.GenericKernels;
+import org.align4j.core.kernels.Kernels;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** What every PyTorch golden-fixture test needs: both kernel sets, fixture arrays, a relative comparison. */
+public final class GoldenFixtures {
+
+    private GoldenFixtures() {
+    }
+
+    /** The generic ND4J-op kernels and the CPU fast path: every fixture holds for both. */
+    public static Stream<Kernels> kernels() {
+        return Stream.of(new GenericKernels(), new CpuKernels(new GenericKernels(), 2));
+    }
+
+    public static int[] ints(JsonNode n) {
+        int[] a = new int[n.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = n.get(i).asInt();
+        }
+        return a;
+    }
+
+    public static float[] floats(JsonNode n) {
+        float[] a = new float[n.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) n.get(i).asDouble();
+        }
+        return a;
+    }
+
+    /** max |expected - actual| within {@code rel} times the largest |expected|. */
+    public static void assertRelClose(String what, INDArray expected, INDArray actual, double rel) {
+        double scale = expected.amaxNumber().doubleValue();
+        double diff = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+        assertTrue(diff <= rel * scale, what + ": max |diff| " + diff + " > " + rel + " * " + scale);
+    }
+}
