@@ -229,10 +229,10 @@ public final class TrainingLoop {
                 }
                 last = values;
                 progress.update(step, loss, tokensPerS);
-                LoopState now = new LoopState(step, epoch, batchInEpoch, best, noImprovement, opts.seed(),
-                        objective.state());
+                // the state is built only when a checkpoint is written
+                LoopState now = new LoopState(step, epoch, batchInEpoch, best, noImprovement, opts.seed(), null);
                 if (run.cancelRequested()) {
-                    checkpoints.save(step, members, Json.MAPPER.valueToTree(now), opts.keepLast());
+                    checkpoints.save(step, members, stateOf(now, objective), opts.keepLast());
                     run.clearCancel();
                     run.appendEvent(RunDirectory.Status.CANCELLED, "cancelled at step " + step
                             + "; resumable with --resume");
@@ -240,7 +240,7 @@ public final class TrainingLoop {
                     return new LoopResult(RunDirectory.Status.CANCELLED, step, last, best, "cancelled");
                 }
                 if (step % saveEvery == 0 && step < totalSteps && stopReason == null) {
-                    checkpoints.save(step, members, Json.MAPPER.valueToTree(now), opts.keepLast());
+                    checkpoints.save(step, members, stateOf(now, objective), opts.keepLast());
                 }
                 if (stopReason != null) {
                     progress.message(stopReason);
@@ -262,6 +262,11 @@ public final class TrainingLoop {
         run.appendEvent(RunDirectory.Status.SUCCEEDED, message);
         log.println(message);
         return new LoopResult(RunDirectory.Status.SUCCEEDED, step, last, best, message);
+    }
+
+    private static JsonNode stateOf(LoopState s, Objective objective) {
+        return Json.MAPPER.valueToTree(new LoopState(s.step(), s.epoch(), s.batchInEpoch(), s.bestMetric(),
+                s.evalsWithoutImprovement(), s.seed(), objective.state()));
     }
 
     /** Marks the run failed; on a full disk that may fail too, and must not hide the original error. */
