@@ -4,7 +4,8 @@
 Run with Debian's PyTorch (never needed by the build or the tests):
     apt-get install python3-torch libopenblas0-pthread
     /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny \
-        reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny
+        reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny \
+        ppo/src/test/resources/fixtures/ppo-tiny
 
 Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
@@ -17,7 +18,9 @@ and, for a reward model (reward-tiny/): the GPT2ForSequenceClassification layout
 real token of a right-padded batch, the pairwise loss with margins and centering over two pairs and
 a 3-way ranking with a tie, and every parameter gradient; for the DPO family (dpo-tiny/): each loss
 (sigmoid, cDPO, robust, IPO, hinge, SimPO, ORPO, RPO) over a padded batch of pairs with masked
-prompts and fixed reference log-probabilities, and every parameter gradient.
+prompts and fixed reference log-probabilities, and every parameter gradient; for PPO (ppo-tiny/): a
+fixed rollout batch through a policy and a value model, the clipped surrogate and clipped value
+losses, and every gradient of both.
 The attention rule is align4j's: key j is visible to query i iff j <= i and (j is not padding or j == i).
 """
 import json
@@ -340,7 +343,76 @@ def dpo_fixture(out):
     print(f"wrote DPO fixtures to {out}: " + ", ".join(f"{k} {v['loss']:.5f}" for k, v in cases.items()))
 
 
+def ppo_fixture(out):
+    """PPO: a fixed rollout batch (prompt + response tokens, right-padded) through a tiny policy and a
+    value model (GPT-2 + score head at every position); the token-mean clipped surrogate, the
+    token-mean clipped value loss, and every gradient of both models."""
+    torch.manual_seed(999)
+    os.makedirs(os.path.join(out, "policy"), exist_ok=True)
+    os.makedirs(os.path.join(out, "value"), exist_ok=True)
+    pol = init_params()
+    write_config(os.path.join(out, "policy"))
+    write_safetensors(os.path.join(out, "policy", "model.safetensors"), pol)
+    val = init_params()
+    val["score.weight"] = torch.randn(1, C, dtype=DT) * 0.3
+    write_config(os.path.join(out, "value"))
+    write_safetensors(os.path.join(out, "value", "model.safetensors"),
+                      {("score.weight" if k == "score.weight" else "transformer." + k): v for k, v in val.items()})
+    pol = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in pol.items()}
+    val = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in val.items()}
+    prompt_lens, resp_lens = [3, 5, 2], [4, 3, 6]
+    B = 3
+    T = max(p + r for p, r in zip(prompt_lens, resp_lens)) - 1
+    tokens = torch.full((B, T), V - 1, dtype=torch.long)
+    targets = torch.zeros(B, T, dtype=torch.long)
+    mask = torch.zeros(B, T, dtype=DT)
+    keys = torch.zeros(B, T, dtype=torch.long)
+    for b in range(B):
+        seq = torch.randint(0, V - 1, (prompt_lens[b] + resp_lens[b],))
+        n = len(seq) - 1
+        tokens[b, :n] = seq[:-1]
+        targets[b, :n] = seq[1:]
+        keys[b, :n] = 1
+        mask[b, prompt_lens[b] - 1:n] = 1
+    positions = torch.arange(T).repeat(B, 1)
+    with torch.no_grad():
+        logits = forward(pol, tokens, positions, keys)
+        logp0 = torch.log_softmax(logits, -1).gather(2, targets.unsqueeze(2)).squeeze(2)
+        v0 = (forward_hidden(val, tokens, positions, keys) @ val["score.weight"].T).squeeze(2)
+    old = logp0 + 0.3 * torch.randn(B, T, dtype=DT)        # some ratios land outside 1 +- eps
+    adv = torch.randn(B, T, dtype=DT)
+    ret = v0 + torch.randn(B, T, dtype=DT)
+    old_v = v0 + 0.3 * torch.randn(B, T, dtype=DT)
+    eps, eps_v, vf_coef = 0.2, 0.2, 0.1
+    logits = forward(pol, tokens, positions, keys)
+    logp = torch.log_softmax(logits, -1).gather(2, targets.unsqueeze(2)).squeeze(2)
+    ratio = torch.exp(logp - old)
+    pg = torch.max(-adv * ratio, -adv * torch.clamp(ratio, 1 - eps, 1 + eps))
+    pg_loss = (pg * mask).sum() / mask.sum()
+    v = (forward_hidden(val, tokens, positions, keys) @ val["score.weight"].T).squeeze(2)
+    vc = old_v + torch.clamp(v - old_v, -eps_v, eps_v)
+    vf = 0.5 * torch.max((v - ret) ** 2, (vc - ret) ** 2)
+    vf_loss = (vf * mask).sum() / mask.sum()
+    total = pg_loss + vf_coef * vf_loss
+    total.backward()
+    grads = {"policy." + k: t.grad for k, t in pol.items()}
+    grads.update({"value." + k: t.grad for k, t in val.items()})
+    write_safetensors(os.path.join(out, "expected.safetensors"), grads)
+    flat = lambda t: t.reshape(-1).tolist()
+    meta = {"batch": B, "time": T, "tokens": flat(tokens), "targets": flat(targets), "loss_mask": flat(mask),
+            "key_mask": flat(keys), "old_logprobs": flat(old), "advantages": flat(adv), "returns": flat(ret),
+            "old_values": flat(old_v), "cliprange": eps, "cliprange_value": eps_v, "vf_coef": vf_coef,
+            "policy_loss": float(pg_loss), "value_loss": float(vf_loss),
+            "clipfrac": float(((ratio - 1).abs() > eps).to(DT).mul(mask).sum() / mask.sum()),
+            "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote PPO fixtures to {out}: policy loss {float(pg_loss):.6f}, value loss {float(vf_loss):.6f},"
+          f" clipfrac {meta['clipfrac']:.3f}")
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
     reward_fixture(sys.argv[2] if len(sys.argv) > 2 else "reward/src/test/resources/fixtures/reward-tiny")
     dpo_fixture(sys.argv[3] if len(sys.argv) > 3 else "dpo/src/test/resources/fixtures/dpo-tiny")
+    ppo_fixture(sys.argv[4] if len(sys.argv) > 4 else "ppo/src/test/resources/fixtures/ppo-tiny")

@@ -36,6 +36,18 @@ public interface Objective {
         long inputTokens();
     }
 
+    /**
+     * The loop's update for a stage that owns its step: zero the trainees' gradients, or clip them
+     * (each model by its own norm), stop on a non-finite norm naming the last good checkpoint, and
+     * apply AdamW at the step's scheduled learning rate.
+     */
+    interface Updater {
+        void zeroGradients();
+
+        /** Applies one update; returns the first trainee's gradient norm before clipping. */
+        double apply();
+    }
+
     List<Trainee> trainees();
 
     /** Length in tokens of every training example (the data order groups similar lengths). */
@@ -55,6 +67,19 @@ public interface Objective {
      * gradient is that of the weighted mean) and adds the micro-batch's metrics.
      */
     void forwardBackward(MicroBatch batch, double scale, Metrics metrics);
+
+    /**
+     * Whether the stage runs its own step ({@link #step}): PPO's iteration is a rollout followed by
+     * several updates. Other stages give the loop one accumulated update per step.
+     */
+    default boolean ownsStep() {
+        return false;
+    }
+
+    /** One step of a stage that {@link #ownsStep() owns it}: its passes and updates, through {@code updater}. */
+    default void step(List<MicroBatch> batches, Updater updater, Metrics metrics) {
+        throw new IllegalStateException(getClass().getSimpleName() + " gives the loop one update per step");
+    }
 
     /** Whether there is validation data. */
     boolean hasValidation();

@@ -159,37 +159,52 @@ public final class TrainingLoop {
                         epochBatches = plan.epoch(epoch);
                     }
                 }
-                if (totalWeight <= 0) {
-                    throw new TrainingFailure("step " + (step + 1) + " has nothing to train on (its batches carry no"
-                            + " trained tokens or pairs); stopped");
-                }
-                for (Checkpoints.Member m : members) {
-                    m.model().zeroGradients();
-                }
+                double lr = schedule.at(step);
                 Metrics metrics = new Metrics();
-                for (Objective.MicroBatch mb : micro) {
-                    if (mb.weight() > 0) {
-                        objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                double[] norms = new double[members.size()];
+                long stepNumber = step + 1;
+                Objective.Updater updater = new Objective.Updater() {
+                    public void zeroGradients() {
+                        for (Checkpoints.Member m : members) {
+                            m.model().zeroGradients();
+                        }
                     }
+
+                    public double apply() {
+                        for (int i = 0; i < members.size(); i++) {
+                            norms[i] = GradientClipping.clip(members.get(i).model().gradients(), opts.maxGradNorm());
+                            if (!Double.isFinite(norms[i])) {
+                                throw new TrainingFailure("gradient norm became " + norms[i] + " at step " + stepNumber
+                                        + "; stopped without saving. Last good checkpoint: " + lastGood(checkpoints)
+                                        + ". Try a lower --lr or a larger --warmup-steps.");
+                            }
+                        }
+                        for (Checkpoints.Member m : members) {
+                            m.optimizer().step(m.model().gradients(), lr);
+                        }
+                        return norms[0];
+                    }
+                };
+                if (objective.ownsStep()) {
+                    objective.step(micro, updater, metrics);
+                } else {
+                    if (totalWeight <= 0) {
+                        throw new TrainingFailure("step " + stepNumber + " has nothing to train on (its batches carry"
+                                + " no trained tokens or pairs); stopped");
+                    }
+                    updater.zeroGradients();
+                    for (Objective.MicroBatch mb : micro) {
+                        if (mb.weight() > 0) {
+                            objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                        }
+                    }
+                    // a non-finite loss is reported as such, before the gradient it produced
+                    checkLoss(metrics.values(), stepNumber, checkpoints);
+                    updater.apply();
                 }
                 Map<String, Double> values = metrics.values();
-                double loss = values.getOrDefault("loss", Double.NaN);
-                double[] norms = new double[members.size()];
-                for (int i = 0; i < members.size(); i++) {
-                    norms[i] = GradientClipping.clip(members.get(i).model().gradients(), opts.maxGradNorm());
-                }
+                double loss = checkLoss(values, stepNumber, checkpoints);
                 double gradNorm = norms[0];
-                if (!Double.isFinite(loss) || !Double.isFinite(gradNorm)) {
-                    throw new TrainingFailure((Double.isFinite(loss) ? "gradient norm" : "loss") + " became "
-                            + (Double.isFinite(loss) ? gradNorm : loss) + " at step " + (step + 1)
-                            + "; stopped without saving. Last good checkpoint: "
-                            + checkpoints.latest().map(p -> p.getFileName().toString()).orElse("none")
-                            + ". Try a lower --lr or a larger --warmup-steps.");
-                }
-                double lr = schedule.at(step);
-                for (Checkpoints.Member m : members) {
-                    m.optimizer().step(m.model().gradients(), lr);
-                }
                 step++;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokensPerS = inputTokens / seconds;
@@ -262,6 +277,24 @@ public final class TrainingLoop {
         run.appendEvent(RunDirectory.Status.SUCCEEDED, message);
         log.println(message);
         return new LoopResult(RunDirectory.Status.SUCCEEDED, step, last, best, message);
+    }
+
+    private static double checkLoss(Map<String, Double> values, long step, Checkpoints checkpoints)
+            throws IOException {
+        double loss = values.getOrDefault("loss", Double.NaN);
+        if (!Double.isFinite(loss)) {
+            throw new TrainingFailure("loss became " + loss + " at step " + step + "; stopped without saving. Last"
+                    + " good checkpoint: " + lastGood(checkpoints) + ". Try a lower --lr or a larger --warmup-steps.");
+        }
+        return loss;
+    }
+
+    private static String lastGood(Checkpoints checkpoints) {
+        try {
+            return checkpoints.latest().map(p -> p.getFileName().toString()).orElse("none");
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
     }
 
     private static JsonNode stateOf(LoopState s, Objective objective) {

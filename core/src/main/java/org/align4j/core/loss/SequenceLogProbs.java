@@ -21,6 +21,7 @@ public final class SequenceLogProbs {
     private int[] targets;
     private float[] mask;
     private INDArray logits;
+    private double temperature = 1.0;
 
     public SequenceLogProbs(GptModel model) {
         this.model = model;
@@ -28,24 +29,66 @@ public final class SequenceLogProbs {
 
     /** Per sequence: {@code [0]} the summed log-probability of its masked targets, {@code [1]} their count. */
     public double[][] forward(TokenBatch inputs, int[] targets, float[] lossMask) {
-        this.batch = inputs;
-        this.targets = targets;
-        this.mask = lossMask;
-        this.logits = model.forward(inputs);
-        double[] rowLogp = new double[targets.length];
-        model.kernels().logProbsOf(logits, targets, rowLogp);
+        double[] rows = forwardRows(inputs, targets, lossMask, 1.0);
         int t = inputs.time();
         double[][] out = new double[2][inputs.batch()];
-        for (int b = 0; b < inputs.batch(); b++) {
-            for (int j = 0; j < t; j++) {
-                int i = b * t + j;
-                if (lossMask[i] != 0f) {
-                    out[0][b] += rowLogp[i];
-                    out[1][b]++;
-                }
+        for (int i = 0; i < rows.length; i++) {
+            if (lossMask[i] != 0f) {
+                out[0][i / t] += rows[i];
+                out[1][i / t]++;
             }
         }
         return out;
+    }
+
+    /**
+     * {@code log p(target_i)} of every row under {@code softmax(logits / temperature)} (0 where the
+     * mask is 0): the per-token log-probabilities PPO compares with the sampler's.
+     */
+    public double[] forwardRows(TokenBatch inputs, int[] targets, float[] lossMask, double temperature) {
+        this.batch = inputs;
+        this.targets = targets;
+        this.mask = lossMask;
+        this.temperature = temperature;
+        this.logits = model.forward(inputs);
+        if (temperature != 1.0) {
+            logits.divi(temperature);
+        }
+        double[] rowLogp = new double[targets.length];
+        model.kernels().logProbsOf(logits, targets, rowLogp);
+        for (int i = 0; i < rowLogp.length; i++) {
+            rowLogp[i] = lossMask[i] != 0f ? rowLogp[i] : 0;
+        }
+        return rowLogp;
+    }
+
+    /** Accumulates the gradient of {@code Σ_b dLogp[b] · logp_b} into the model's gradients. */
+    public void backward(double[] dLogp) {
+        if (batch == null || dLogp.length != batch.batch()) {
+            throw new IllegalStateException("backward needs the forward of the same batch");
+        }
+        double[] rows = new double[targets.length];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = dLogp[i / batch.time()];
+        }
+        backwardRows(rows);
+    }
+
+    /** Accumulates the gradient of {@code Σ_i dRow[i] · logp_i} over the masked rows into the model's gradients. */
+    public void backwardRows(double[] dRow) {
+        if (batch == null || dRow.length != targets.length) {
+            throw new IllegalStateException("backward needs the forward of the same batch");
+        }
+        float[] w = new float[targets.length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = mask[i] == 0f ? 0f : (float) -dRow[i];
+        }
+        model.kernels().crossEntropy(logits, targets, w, logits);
+        if (temperature != 1.0) {
+            logits.divi(temperature); // d/dlogits = d/d(logits / T) / T
+        }
+        model.backward(logits);
+        batch = null;
     }
 
     /**
@@ -86,18 +129,4 @@ public final class SequenceLogProbs {
         return out;
     }
 
-    /** Accumulates the gradient of {@code Σ_b dLogp[b] · logp_b} into the model's gradients. */
-    public void backward(double[] dLogp) {
-        if (batch == null || dLogp.length != batch.batch()) {
-            throw new IllegalStateException("backward needs the forward of the same batch");
-        }
-        int t = batch.time();
-        float[] w = new float[targets.length];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = mask[i] == 0f ? 0f : (float) -dLogp[i / t];
-        }
-        model.kernels().crossEntropy(logits, targets, w, logits);
-        model.backward(logits);
-        batch = null;
-    }
 }

@@ -19,6 +19,9 @@ public final class ScoreHead {
     private double[][] lastHidden;
     private int[] lastRows;
     private int rows;
+    private INDArray allScores;
+    private INDArray dAll;
+    private INDArray allHidden;
 
     public ScoreHead(GptModel model) {
         if (!model.hasScoreHead()) {
@@ -64,6 +67,37 @@ public final class ScoreHead {
             scores[b] = s;
         }
         return scores;
+    }
+
+    /**
+     * A score at every position ({@code [B*T]}): the per-token values of PPO's critic, through the
+     * matmul kernels. {@link #backwardAll} may follow for the same batch.
+     */
+    public double[] forwardAll(TokenBatch batch) {
+        INDArray hidden = model.forwardHidden(batch);
+        INDArray w = model.parameters().get(GptModel.SCORE_HEAD);
+        if (allScores == null || allScores.rows() != batch.rows()) {
+            allScores = Nd4j.create(w.dataType(), batch.rows(), 1);
+            dAll = Nd4j.create(w.dataType(), batch.rows(), w.columns());
+        }
+        model.kernels().matmulForward(allScores, hidden, w, true, null);
+        allHidden = hidden;
+        lastRows = null;
+        return allScores.toDoubleVector();
+    }
+
+    /** Accumulates the gradients of {@code Σ_i dScores[i] · score_i} over every position. */
+    public void backwardAll(double[] dScores) {
+        if (allHidden == null || dScores.length != allScores.rows()) {
+            throw new IllegalStateException("backwardAll needs the forwardAll of the same batch");
+        }
+        INDArray w = model.parameters().get(GptModel.SCORE_HEAD);
+        INDArray dout = Nd4j.create(dScores, new long[] {dScores.length, 1}, org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                .castTo(w.dataType());
+        model.kernels().matmulBackward(dAll, model.gradients().get(GptModel.SCORE_HEAD), null, dout, allHidden, w,
+                true);
+        model.backwardHidden(dAll);
+        allHidden = null;
     }
 
     /** Accumulates the gradients of {@code Σ_b dScores[b] · score_b} into the model's gradients. */

@@ -1,0 +1,108 @@
+package org.align4j.ppo;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.train.StageConfig;
+import org.align4j.train.TrainingOptions;
+
+/**
+ * PPO's own settings beside the shared {@link TrainingOptions} (names as TRL's where it has them).
+ * A step is one iteration: {@code batch_size} prompts, {@code samples_per_prompt} responses each,
+ * scoring, then {@code ppo_epochs} passes over {@code mini_batches} updates.
+ *
+ * <p>PPO-ptx: {@code ptx_coef} multiplies the mean next-token loss per token of a batch of
+ * {@code ptx_data} text (as many sequences as the update's responses) added to every update;
+ * the policy loss is also a mean per token, so {@code ptx_coef = 1} weighs a token of pretraining
+ * text like a token of the policy's own responses. InstructGPT's 27.8 (DeepSpeed-Chat's default)
+ * scaled a per-sequence loss; ours defaults to 1.
+ */
+public record PpoOptions(String prompts, String rewardModel, String rewardFn, Estimator estimator,
+                         int samplesPerPrompt, String valueModel, int maxNewTokens, double temperature,
+                         KlEstimator klEstimator, double klCoef, Double targetKl, double klHorizon, double gamma,
+                         double lam, int ppoEpochs, int miniBatches, double cliprange, double cliprangeValue,
+                         double vfCoef, boolean normalizeReward, double rewardClip, Double missingEosPenalty,
+                         boolean whitenAdvantages, String ptxData, double ptxCoef, int sampleEvery)
+        implements StageConfig.Validated {
+
+    /** How advantages are estimated: a critic with GAE, or the critic-free RLOO and GRPO. */
+    public enum Estimator { GAE, RLOO, GRPO;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** KL estimator per token: k1 = logp - logp_ref, k3 = exp(ref - logp) - (ref - logp) - 1. */
+    public enum KlEstimator { K1, K3;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public static PpoOptions defaults() {
+        return new PpoOptions(null, null, null, Estimator.GAE, 1, null, 48, 1.0, KlEstimator.K1, 0.05, null, 10000,
+                1.0, 0.95, 4, 1, 0.2, 0.2, 0.1, true, 0, null, true, null, 1.0, 0);
+    }
+
+    /** PPO's defaults: the shared ones with AdamW at 1e-5, 8 prompts per iteration, left truncation of prompts. */
+    public static ObjectNode defaultSettings() {
+        ObjectNode d = StageConfig.defaults(TrainingOptions.defaults(), defaults());
+        d.put("lr", 1e-5);
+        d.put("epochs", 1);
+        d.put("truncation", "left");
+        return d;
+    }
+
+    public boolean criticFree() {
+        return estimator != Estimator.GAE;
+    }
+
+    @Override
+    public List<String> problems() {
+        List<String> p = new ArrayList<>();
+        if (prompts == null) {
+            p.add("--prompts is required (JSONL of prompts, or any SFT or preference file)");
+        }
+        if ((rewardModel == null) == (rewardFn == null)) {
+            p.add("give exactly one of --reward-model DIR and --reward-fn NAME");
+        }
+        if (criticFree() && samplesPerPrompt < 2) {
+            p.add("--estimator " + estimator + " needs --samples-per-prompt of at least 2, got " + samplesPerPrompt);
+        }
+        if (samplesPerPrompt < 1) {
+            p.add("--samples-per-prompt must be at least 1, got " + samplesPerPrompt);
+        }
+        if (criticFree() && valueModel != null) {
+            p.add("--value-model is not used by --estimator " + estimator + " (no critic)");
+        }
+        check(p, maxNewTokens >= 1, "--max-new-tokens must be at least 1, got " + maxNewTokens);
+        check(p, temperature > 0, "--temperature must be above 0, got " + temperature);
+        check(p, klCoef >= 0, "--kl-coef must be >= 0, got " + klCoef);
+        check(p, targetKl == null || targetKl > 0, "--target-kl must be above 0, got " + targetKl);
+        check(p, klHorizon > 0, "--kl-horizon must be above 0, got " + klHorizon);
+        check(p, gamma >= 0 && gamma <= 1, "--gamma must be in [0, 1], got " + gamma);
+        check(p, lam >= 0 && lam <= 1, "--lam must be in [0, 1], got " + lam);
+        check(p, ppoEpochs >= 1, "--ppo-epochs must be at least 1, got " + ppoEpochs);
+        check(p, miniBatches >= 1, "--mini-batches must be at least 1, got " + miniBatches);
+        check(p, cliprange > 0 && cliprange < 1, "--cliprange must be in (0, 1), got " + cliprange);
+        check(p, cliprangeValue > 0, "--cliprange-value must be above 0, got " + cliprangeValue);
+        check(p, vfCoef >= 0, "--vf-coef must be >= 0, got " + vfCoef);
+        check(p, rewardClip >= 0, "--reward-clip must be >= 0 (0: off), got " + rewardClip);
+        check(p, ptxCoef >= 0, "--ptx-coef must be >= 0, got " + ptxCoef);
+        check(p, sampleEvery >= 0, "--sample-every must be >= 0, got " + sampleEvery);
+        return p;
+    }
+
+    private static void check(List<String> p, boolean ok, String message) {
+        if (!ok) {
+            p.add(message);
+        }
+    }
+}

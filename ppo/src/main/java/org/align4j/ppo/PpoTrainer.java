@@ -1,0 +1,590 @@
+package org.align4j.ppo;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.loss.LanguageModelLoss;
+import org.align4j.core.loss.SequenceLogProbs;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.model.ScoreHead;
+import org.align4j.core.model.TokenBatch;
+import org.align4j.core.run.RunDirectory;
+import org.align4j.core.tokenizer.SpecialTokens;
+import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
+import org.align4j.data.batch.Collator;
+import org.align4j.data.batch.Example;
+import org.align4j.data.batch.ExampleEncoder;
+import org.align4j.data.batch.TrainingBatch;
+import org.align4j.data.format.Content;
+import org.align4j.data.format.DataRecord;
+import org.align4j.data.format.Dataset;
+import org.align4j.data.format.RecordKind;
+import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.reward.RewardScorer;
+import org.align4j.reward.RewardStats;
+import org.align4j.reward.fn.RewardFunction;
+import org.align4j.train.LoopResult;
+import org.align4j.train.Metrics;
+import org.align4j.train.Objective;
+import org.align4j.train.StageConfig;
+import org.align4j.train.TrainingLoop;
+import org.align4j.train.TrainingOptions;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Stage 3 on the shared {@link TrainingLoop}: PPO (with a critic and GAE), PPO-ptx, and the
+ * critic-free RLOO and GRPO. One step is one iteration: roll the policy out on a batch of prompts
+ * with the KV-cache sampler, score the responses (a reward model, normalised with its stored
+ * statistics, or a programmatic reward), shape per-token rewards with the KL to the frozen
+ * reference, estimate advantages, and make {@code ppo_epochs x mini_batches} clipped updates.
+ * Before the first update the sampler's log-probabilities are checked against a training forward;
+ * a mismatch stops the run naming the largest difference. Sampling and shuffling seeds derive from
+ * the run's seed and the iteration, so a resumed run repeats the same rollouts.
+ */
+public final class PpoTrainer implements Objective {
+
+    private final TrainingOptions opts;
+    private final PpoOptions ppo;
+    private final PrintStream log;
+    private final Path modelDir;
+    private final Path runDir;
+    private final GptModel policy;
+    private final GptModel value;
+    private final Path valueSource;
+    private final SequenceLogProbs policyLogProbs;
+    private final SequenceLogProbs refLogProbs;
+    private final ScoreHead valueHead;
+    private final ExampleEncoder enc;
+    private final Generator generator;
+    private final Set<Integer> stops;
+    private final RewardScorer scorer;
+    private final RewardStats stats;
+    private final RewardFunction rewardFn;
+    private final List<int[]> prompts = new ArrayList<>();
+    private final List<String> promptTexts = new ArrayList<>();
+    private final List<Example> ptx;
+    private final Collator ptxCollator;
+    private final KlController kl;
+    private long iteration;
+    private long episodes;
+
+    /** One response and everything its updates need, per response token. */
+    private static final class Sample {
+        int prompt;
+        int[] promptIds;
+        int[] response;
+        boolean ended;
+        double score;
+        double[] old;
+        double[] ref;
+        double[] values;
+        double[] kl;
+        double[] advantages;
+        double[] returns;
+        String responseText;
+    }
+
+    private PpoTrainer(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
+        this.opts = cfg.training();
+        this.ppo = cfg.stage();
+        this.log = log;
+        this.modelDir = Path.of(opts.model());
+        this.runDir = Path.of(opts.outputDir());
+        List<Content> contents = PromptSource.read(Path.of(ppo.prompts()));
+        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
+        GptModel reference = ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
+        this.policyLogProbs = new SequenceLogProbs(policy);
+        this.refLogProbs = new SequenceLogProbs(reference);
+        this.enc = ExampleEncoder.forModel(modelDir, policy.config().eosTokenId());
+        this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
+        this.generator = new Generator(policy);
+        int keep = policy.config().nPositions() - ppo.maxNewTokens();
+        if (keep < 1) {
+            throw new UserInputException("--max-new-tokens " + ppo.maxNewTokens() + " leaves no room for a prompt in"
+                    + " the model's context of " + policy.config().nPositions() + " tokens");
+        }
+        int cut = 0;
+        for (Content c : contents) {
+            int[] ids = enc.promptIds(c);
+            cut += ids.length > keep ? 1 : 0;
+            prompts.add(ids.length > keep ? Arrays.copyOfRange(ids, ids.length - keep, ids.length) : ids);
+            promptTexts.add(c instanceof Content.Text t ? t.text() : enc.tokenizer().decode(ids));
+        }
+        log.printf("prompts: %s, %d (%d cut to their last %d tokens)%n", ppo.prompts(), prompts.size(), cut, keep);
+        if (ppo.rewardModel() != null) {
+            this.scorer = RewardScorer.load(Path.of(ppo.rewardModel()), kernels);
+            this.stats = ppo.normalizeReward() ? RewardStats.read(Path.of(ppo.rewardModel())) : null;
+            this.rewardFn = null;
+            log.println("reward: " + ppo.rewardModel() + (stats == null ? " (scores not normalised)"
+                    : String.format(" (normalised with its mean %.4f, std %.4f)", stats.mean(), stats.std())));
+        } else {
+            this.scorer = null;
+            this.stats = null;
+            this.rewardFn = RewardFunction.parse(ppo.rewardFn());
+            log.println("reward: " + ppo.rewardFn() + ": " + rewardFn.describe());
+        }
+        if (ppo.criticFree()) {
+            this.value = null;
+            this.valueSource = null;
+            this.valueHead = null;
+            log.println("--estimator " + ppo.estimator() + ": no value model");
+        } else {
+            this.valueSource = Path.of(ppo.valueModel() != null ? ppo.valueModel()
+                    : ppo.rewardModel() != null ? ppo.rewardModel() : opts.model());
+            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, true);
+            this.valueHead = new ScoreHead(value);
+            log.println("value model initialised from " + valueSource + (ModelDirectory.hasScoreHead(valueSource) ? ""
+                    : " (head at zero)"));
+        }
+        if (ppo.ptxData() != null) {
+            Dataset d = Dataset.read(Path.of(ppo.ptxData()), null, opts.skipBadRecords(), Set.of(RecordKind.TEXT,
+                    RecordKind.COMPLETION, RecordKind.CHAT));
+            this.ptx = new ArrayList<>();
+            for (DataRecord r : d.records()) {
+                ptx.add(enc.encode(r));
+            }
+            this.ptxCollator = new Collator(policy.config().nPositions(), opts.truncation(), enc.eosTokenId());
+            log.printf("PPO-ptx: %d records of %s, coefficient %s%n", ptx.size(), ppo.ptxData(), ppo.ptxCoef());
+        } else {
+            this.ptx = null;
+            this.ptxCollator = null;
+        }
+        this.kl = new KlController(ppo.klCoef(), ppo.targetKl(), ppo.klHorizon());
+    }
+
+    /** Runs PPO as configured; {@code resume} continues the run in {@code output_dir}. */
+    public static LoopResult run(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
+            throws IOException {
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new PpoTrainer(cfg, kernels, log), resume);
+    }
+
+    @Override
+    public List<Trainee> trainees() {
+        return value == null ? List.of(new Trainee("policy", policy, modelDir))
+                : List.of(new Trainee("policy", policy, modelDir), new Trainee("value", value, valueSource));
+    }
+
+    @Override
+    public int[] trainLengths() {
+        return prompts.stream().mapToInt(p -> p.length).toArray();
+    }
+
+    private record Prompts(int[] indices, long inputTokens) implements MicroBatch {
+        public double weight() {
+            return indices.length;
+        }
+    }
+
+    @Override
+    public MicroBatch prepare(int[] examples) {
+        long tokens = 0;
+        for (int i : examples) {
+            tokens += prompts.get(i).length;
+        }
+        return new Prompts(examples, tokens);
+    }
+
+    @Override
+    public boolean ownsStep() {
+        return true;
+    }
+
+    @Override
+    public void forwardBackward(MicroBatch batch, double scale, Metrics metrics) {
+        throw new IllegalStateException("PPO owns its step");
+    }
+
+    /** A right-padded training batch of samples, with the row of each response token. */
+    private record Packed(TokenBatch inputs, int[] targets, float[] mask, int[][] rows) {
+        static Packed of(List<Sample> samples, int pad) {
+            int[][] in = new int[samples.size()][];
+            for (int b = 0; b < in.length; b++) {
+                Sample s = samples.get(b);
+                int[] seq = Arrays.copyOf(s.promptIds, s.promptIds.length + s.response.length);
+                System.arraycopy(s.response, 0, seq, s.promptIds.length, s.response.length);
+                in[b] = Arrays.copyOf(seq, seq.length - 1);
+            }
+            TokenBatch inputs = TokenBatch.rightPadded(in, pad);
+            int t = inputs.time();
+            int[] targets = new int[inputs.rows()];
+            float[] mask = new float[inputs.rows()];
+            int[][] rows = new int[samples.size()][];
+            for (int b = 0; b < in.length; b++) {
+                Sample s = samples.get(b);
+                rows[b] = new int[s.response.length];
+                for (int j = 0; j < s.response.length; j++) {
+                    int row = b * t + s.promptIds.length - 1 + j;
+                    rows[b][j] = row;
+                    targets[row] = s.response[j];
+                    mask[row] = 1f;
+                }
+            }
+            return new Packed(inputs, targets, mask, rows);
+        }
+
+        double[] gather(double[] all, int b) {
+            double[] out = new double[rows[b].length];
+            for (int j = 0; j < out.length; j++) {
+                out[j] = all[rows[b][j]];
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public void step(List<MicroBatch> batches, Updater updater, Metrics m) {
+        iteration++;
+        int k = ppo.samplesPerPrompt();
+        int pad = enc.eosTokenId();
+        // 1. roll out
+        long t0 = System.nanoTime();
+        List<Sample> samples = new ArrayList<>();
+        List<int[]> rolloutPrompts = new ArrayList<>();
+        for (MicroBatch mb : batches) {
+            for (int i : ((Prompts) mb).indices()) {
+                for (int r = 0; r < k; r++) {
+                    rolloutPrompts.add(prompts.get(i));
+                    Sample s = new Sample();
+                    s.prompt = i;
+                    s.promptIds = prompts.get(i);
+                    samples.add(s);
+                }
+            }
+        }
+        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0,
+                opts.seed() * 1_000_003L + iteration, 0, stops, List.of());
+        List<Generation> gens = generator.generate(rolloutPrompts, sampling, enc.tokenizer()::decode);
+        long generated = 0;
+        for (int b = 0; b < samples.size(); b++) {
+            Generation g = gens.get(b);
+            Sample s = samples.get(b);
+            s.response = g.tokenIds().length > 0 ? g.tokenIds() : new int[] {pad};
+            s.ended = g.tokenIds().length > 0 && stops.contains(g.tokenIds()[g.tokenIds().length - 1]);
+            generated += g.tokenIds().length;
+        }
+        double rolloutSeconds = (System.nanoTime() - t0) / 1e9;
+        // 2. the sampler's log-probabilities against a training forward, then the old, reference and value passes
+        long t1 = System.nanoTime();
+        Packed all = Packed.of(samples, pad);
+        double[] check = policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), 1.0);
+        double worst = 0;
+        for (int b = 0; b < samples.size(); b++) {
+            double[] sampler = gens.get(b).logprobs();
+            for (int j = 0; j < sampler.length; j++) {
+                worst = Math.max(worst, Math.abs(sampler[j] - check[all.rows()[b][j]]));
+            }
+        }
+        if (worst > 1e-3) {
+            throw new IllegalStateException("rollout log-probabilities disagree with a training forward by up to "
+                    + worst + " at iteration " + iteration + "; the sampler and the model are out of step (a bug)");
+        }
+        double[] oldRows = ppo.temperature() == 1.0 ? check
+                : policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
+        double[] refRows = refLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
+        double[] valueRows = valueHead == null ? null : valueHead.forwardAll(all.inputs());
+        // 3. scores
+        double[] scores = score(samples);
+        double scoringSeconds = (System.nanoTime() - t1) / 1e9;
+        // 4. per-token KL and rewards, advantages
+        long t2 = System.nanoTime();
+        double beta = kl.value();
+        double[] klSums = new double[samples.size()];
+        double[] rlhf = new double[samples.size()];
+        for (int b = 0; b < samples.size(); b++) {
+            Sample s = samples.get(b);
+            s.score = scores[b];
+            s.old = all.gather(oldRows, b);
+            s.ref = all.gather(refRows, b);
+            s.kl = new double[s.old.length];
+            for (int j = 0; j < s.kl.length; j++) {
+                s.kl[j] = ppo.klEstimator() == PpoOptions.KlEstimator.K1 ? s.old[j] - s.ref[j]
+                        : PpoLoss.k3(s.old[j], s.ref[j])[0];
+                klSums[b] += s.kl[j];
+            }
+            rlhf[b] = s.score - beta * klSums[b];
+            if (valueRows != null) {
+                s.values = all.gather(valueRows, b);
+                double[] rewards = new double[s.kl.length];
+                for (int j = 0; j < rewards.length; j++) {
+                    rewards[j] = -beta * s.kl[j];
+                }
+                rewards[rewards.length - 1] += s.score;
+                s.advantages = Advantages.gae(rewards, s.values, ppo.gamma(), ppo.lam());
+                s.returns = new double[rewards.length];
+                for (int j = 0; j < rewards.length; j++) {
+                    s.returns[j] = s.advantages[j] + s.values[j];
+                }
+            }
+        }
+        if (ppo.criticFree()) {
+            // RLOO puts the KL into the reward; GRPO adds it to the loss
+            double[] seqAdv = ppo.estimator() == PpoOptions.Estimator.RLOO ? Advantages.rloo(rlhf, k)
+                    : Advantages.grpo(scores, k, 1e-4);
+            for (int b = 0; b < samples.size(); b++) {
+                Sample s = samples.get(b);
+                s.advantages = new double[s.old.length];
+                Arrays.fill(s.advantages, seqAdv[b]);
+            }
+        } else if (ppo.whitenAdvantages()) {
+            Advantages.whiten(samples.stream().map(s -> s.advantages).toList());
+        }
+        // 5. updates
+        update(samples, updater, m, beta);
+        double updateSeconds = (System.nanoTime() - t2) / 1e9;
+        kl.update(mean(klSums), samples.size());
+        episodes += samples.size();
+        // metrics, TRL's names
+        double entropy = 0;
+        for (Sample s : samples) {
+            for (double lp : s.old) {
+                entropy -= lp;
+            }
+        }
+        m.mean("objective/kl", sum(klSums), samples.size());
+        m.mean("objective/entropy", entropy, samples.size());
+        m.mean("objective/non_score_reward", -beta * sum(klSums), samples.size());
+        m.mean("objective/rlhf_reward", sum(rlhf), samples.size());
+        m.mean("objective/scores", sum(scores), samples.size());
+        m.total("kl_coef", beta);
+        m.total("episode", episodes);
+        m.total("time/rollout", rolloutSeconds);
+        m.total("time/scoring", scoringSeconds);
+        m.total("time/update", updateSeconds);
+        m.total("rollout_tokens_per_s", generated / rolloutSeconds);
+        m.total("response_length", (double) generated / samples.size());
+        writeSamples(samples);
+    }
+
+    private double[] score(List<Sample> samples) {
+        double[] scores = new double[samples.size()];
+        List<int[]> seqs = new ArrayList<>();
+        for (int b = 0; b < samples.size(); b++) {
+            Sample s = samples.get(b);
+            int n = s.ended ? s.response.length - 1 : s.response.length;
+            int[] body = Arrays.copyOf(s.response, n);
+            s.responseText = enc.tokenizer().decode(body);
+            if (scorer != null) {
+                int[] seq = Arrays.copyOf(s.promptIds, s.promptIds.length + n);
+                System.arraycopy(body, 0, seq, s.promptIds.length, n);
+                seqs.add(seq);
+            } else {
+                scores[b] = rewardFn.score(promptTexts.get(s.prompt), s.responseText, n);
+            }
+        }
+        if (scorer != null) {
+            double[] raw = scorer.score(seqs, Math.max(2, opts.batchSize() * ppo.samplesPerPrompt()));
+            for (int b = 0; b < raw.length; b++) {
+                scores[b] = stats == null ? raw[b] : (raw[b] - stats.mean()) / Math.max(stats.std(), 1e-8);
+            }
+        }
+        for (int b = 0; b < scores.length; b++) {
+            if (ppo.rewardClip() > 0) {
+                scores[b] = Math.max(-ppo.rewardClip(), Math.min(ppo.rewardClip(), scores[b]));
+            }
+            if (ppo.missingEosPenalty() != null && !samples.get(b).ended) {
+                scores[b] = ppo.missingEosPenalty();
+            }
+        }
+        return scores;
+    }
+
+    private void update(List<Sample> samples, Updater updater, Metrics m, double beta) {
+        int n = samples.size();
+        int perMini = Math.max(1, (n + ppo.miniBatches() - 1) / ppo.miniBatches());
+        boolean grpo = ppo.estimator() == PpoOptions.Estimator.GRPO;
+        int updates = 0;
+        for (int epoch = 0; epoch < ppo.ppoEpochs(); epoch++) {
+            int[] order = shuffled(n, new SplittableRandom(opts.seed() * 31 + iteration * 1_000_003L + epoch));
+            for (int start = 0; start < n; start += perMini) {
+                List<Sample> mini = new ArrayList<>();
+                for (int i = start; i < Math.min(n, start + perMini); i++) {
+                    mini.add(samples.get(order[i]));
+                }
+                Packed p = Packed.of(mini, enc.eosTokenId());
+                updater.zeroGradients();
+                long tokens = 0;
+                for (Sample s : mini) {
+                    tokens += s.old.length;
+                }
+                // policy: clipped surrogate (a mean per token; GRPO: per response, then over responses)
+                double[] newRows = policyLogProbs.forwardRows(p.inputs(), p.targets(), p.mask(), ppo.temperature());
+                double[] dRows = new double[newRows.length];
+                double pg = 0;
+                double clipped = 0;
+                double approxKl = 0;
+                double ratioSum = 0;
+                for (int b = 0; b < mini.size(); b++) {
+                    Sample s = mini.get(b);
+                    double weight = grpo ? 1.0 / (mini.size() * s.old.length) : 1.0 / tokens;
+                    for (int j = 0; j < s.old.length; j++) {
+                        int row = p.rows()[b][j];
+                        PpoLoss.Token t = PpoLoss.policy(newRows[row], s.old[j], s.advantages[j], ppo.cliprange());
+                        double loss = t.loss();
+                        double grad = t.grad();
+                        if (grpo) {
+                            double[] k3 = PpoLoss.k3(newRows[row], s.ref[j]);
+                            loss += beta * k3[0];
+                            grad += beta * k3[1];
+                        }
+                        pg += weight * loss;
+                        dRows[row] = weight * grad;
+                        clipped += t.clipped() ? 1 : 0;
+                        approxKl += 0.5 * (newRows[row] - s.old[j]) * (newRows[row] - s.old[j]);
+                        ratioSum += t.ratio();
+                    }
+                }
+                policyLogProbs.backwardRows(dRows);
+                double vf = 0;
+                double vfClipped = 0;
+                if (valueHead != null) {
+                    double[] v = valueHead.forwardAll(p.inputs());
+                    double[] dv = new double[v.length];
+                    for (int b = 0; b < mini.size(); b++) {
+                        Sample s = mini.get(b);
+                        for (int j = 0; j < s.old.length; j++) {
+                            int row = p.rows()[b][j];
+                            PpoLoss.Token t = PpoLoss.value(v[row], s.values[j], s.returns[j], ppo.cliprangeValue());
+                            vf += t.loss() / tokens;
+                            dv[row] = ppo.vfCoef() * t.grad() / tokens;
+                            vfClipped += t.clipped() ? 1 : 0;
+                        }
+                    }
+                    valueHead.backwardAll(dv);
+                }
+                if (ptx != null && ppo.ptxCoef() > 0) {
+                    m.mean("loss/ptx_avg", ptxStep(mini.size(), updates), 1);
+                }
+                updater.apply();
+                updates++;
+                m.mean("loss/policy_avg", pg, 1);
+                m.mean("policy/clipfrac_avg", clipped / tokens, 1);
+                m.mean("policy/approxkl_avg", approxKl / tokens, 1);
+                m.mean("val/ratio", ratioSum / tokens, 1);
+                if (valueHead != null) {
+                    m.mean("loss/value_avg", vf, 1);
+                    m.mean("val/clipfrac_avg", vfClipped / tokens, 1);
+                }
+                m.mean("loss", pg + ppo.vfCoef() * vf, 1);
+            }
+        }
+    }
+
+    /** PPO-ptx: adds ptx_coef x the mean next-token loss of a batch of pretraining text to the policy's gradient. */
+    private double ptxStep(int size, int update) {
+        List<Example> ex = new ArrayList<>();
+        long base = (iteration - 1) * 1_000L + update;
+        for (int i = 0; i < size; i++) {
+            ex.add(ptx.get((int) Math.floorMod(base * size + i, (long) ptx.size())));
+        }
+        TrainingBatch b = ptxCollator.collate(ex);
+        if (b.trainedTokens() == 0) {
+            return 0;
+        }
+        float[] w = new float[b.lossMask().length];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (b.lossMask()[i] * ppo.ptxCoef() / b.trainedTokens());
+        }
+        return LanguageModelLoss.forwardBackward(policy, b.inputs(), b.targets(), w) / ppo.ptxCoef();
+    }
+
+    private static int[] shuffled(int n, SplittableRandom r) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+        return a;
+    }
+
+    private static double sum(double[] a) {
+        double s = 0;
+        for (double v : a) {
+            s += v;
+        }
+        return s;
+    }
+
+    private static double mean(double[] a) {
+        return a.length == 0 ? 0 : sum(a) / a.length;
+    }
+
+    private void writeSamples(List<Sample> samples) {
+        int every = ppo.sampleEvery() > 0 ? ppo.sampleEvery() : opts.saveEvery() > 0 ? opts.saveEvery() : 10;
+        if (iteration % every != 0) {
+            return;
+        }
+        List<ObjectNode> rows = new ArrayList<>();
+        for (Sample s : samples) {
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.put("prompt", promptTexts.get(s.prompt));
+            o.put("response", s.responseText);
+            o.put("score", s.score);
+            o.put("kl", sum(s.kl));
+            o.put("ended", s.ended);
+            rows.add(o);
+        }
+        try {
+            Path dir = runDir.resolve("samples");
+            Files.createDirectories(dir);
+            JsonlWriter.write(dir.resolve("step-" + iteration + ".jsonl"), rows);
+        } catch (IOException e) {
+            log.println("could not write samples of iteration " + iteration + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean hasValidation() {
+        return false;
+    }
+
+    @Override
+    public Map<String, Double> evaluate() {
+        return Map.of();
+    }
+
+    @Override
+    public BestMetric bestMetric() {
+        return new BestMetric("objective/scores", true);
+    }
+
+    @Override
+    public JsonNode state() {
+        return Json.MAPPER.createObjectNode().put("iteration", iteration).put("episode", episodes)
+                .put("kl_coef", kl.value());
+    }
+
+    @Override
+    public void restore(JsonNode state) {
+        iteration = state.path("iteration").asLong();
+        episodes = state.path("episode").asLong();
+        kl.restore(state.path("kl_coef").asDouble(ppo.klCoef()));
+    }
+
+    @Override
+    public void finish(RunDirectory run, PrintStream out) {
+        out.printf("policy in %s%s%n", run.finalDir(), value == null ? "" : "; value model in "
+                + run.finalDir().resolve("value"));
+    }
+}

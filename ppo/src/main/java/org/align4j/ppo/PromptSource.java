@@ -1,0 +1,94 @@
+package org.align4j.ppo;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.chat.ChatMessage;
+import org.align4j.core.util.UserInputException;
+import org.align4j.data.format.Content;
+import org.align4j.data.format.DataRecord;
+import org.align4j.data.format.Dataset;
+import org.align4j.data.jsonl.JsonlReader;
+
+/**
+ * The prompts of a JSONL file: prompt-only records ({@code {"prompt": TEXT}} or
+ * {@code {"messages": [...]}} ending with a user turn), or the prompts of any SFT, preference or
+ * ranking file (a chat's messages before its last assistant reply).
+ */
+public final class PromptSource {
+
+    private PromptSource() {
+    }
+
+    public static List<Content> read(Path file) throws IOException {
+        List<Content> out = new ArrayList<>();
+        boolean promptOnly = true;
+        try (JsonlReader in = new JsonlReader(file)) {
+            JsonlReader.Line line;
+            while ((line = in.next()) != null) {
+                if (!line.ok()) {
+                    throw new UserInputException(file + ":" + line.number() + ": not JSON: " + line.error());
+                }
+                JsonNode j = line.json();
+                boolean other = j.has("completion") || j.has("chosen") || j.has("responses") || j.has("text")
+                        || (j.has("messages") && lastRole(j).equals("assistant"));
+                if (other) {
+                    promptOnly = false;
+                    break;
+                }
+                if (j.path("prompt").isTextual() && !j.get("prompt").asText().isEmpty()) {
+                    out.add(new Content.Text(j.get("prompt").asText()));
+                } else if (j.path("messages").isArray() && j.get("messages").size() > 0) {
+                    List<ChatMessage> msgs = new ArrayList<>();
+                    for (JsonNode m : j.get("messages")) {
+                        try {
+                            msgs.add(new ChatMessage(m.path("role").asText(null), m.path("content").asText(null), null));
+                        } catch (IllegalArgumentException e) {
+                            throw new UserInputException(file + ":" + line.number() + ": field 'messages': "
+                                    + e.getMessage());
+                        }
+                    }
+                    out.add(new Content.Messages(msgs));
+                } else {
+                    throw new UserInputException(file + ":" + line.number() + ": needs a non-empty 'prompt' or"
+                            + " 'messages' (or use an SFT or preference file)");
+                }
+            }
+        }
+        if (promptOnly) {
+            if (out.isEmpty()) {
+                throw new UserInputException(file + ": no prompts");
+            }
+            return out;
+        }
+        out.clear();
+        for (DataRecord r : Dataset.read(file, null, false).records()) {
+            if (r instanceof DataRecord.Completion c) {
+                out.add(new Content.Text(c.prompt()));
+            } else if (r instanceof DataRecord.Preference p) {
+                out.add(p.prompt());
+            } else if (r instanceof DataRecord.Ranking k) {
+                out.add(new Content.Text(k.prompt()));
+            } else if (r instanceof DataRecord.Chat c) {
+                int last = c.messages().size() - 1;
+                while (last >= 0 && !c.messages().get(last).role().equals("assistant")) {
+                    last--;
+                }
+                out.add(new Content.Messages(c.messages().subList(0, Math.max(0, last))));
+            } else {
+                throw new UserInputException(file + ": text records hold no prompts; give prompts or an SFT or"
+                        + " preference file");
+            }
+        }
+        return out;
+    }
+
+    private static String lastRole(JsonNode j) {
+        JsonNode m = j.get("messages");
+        return m.isArray() && m.size() > 0 ? m.get(m.size() - 1).path("role").asText("") : "";
+    }
+}
