@@ -35,6 +35,11 @@ final class InitCommand implements Callable<Integer> {
     @Range(min = 1, max = 1048576)
     @Option(names = "--context", defaultValue = "256", description = "n_positions")
     int context;
+    @Range(min = 1, max = 10000000)
+    @Option(names = "--vocab-size", paramLabel = "N", description = "embedding rows; at least the tokenizer's size,"
+            + " larger pads the vocabulary (rows the tokenizer never produces; GPT-2 checkpoints pad to 50257,"
+            + " nanoGPT to 50304) (default: the tokenizer's size)")
+    Integer vocabSize;
     @Range()
     @Option(names = "--seed", defaultValue = "0", description = "initialisation seed (default: ${DEFAULT-VALUE})")
     long seed;
@@ -48,7 +53,12 @@ final class InitCommand implements Callable<Integer> {
         }
         BpeTokenizer tok = TokenizerFiles.load(tokenizer);
         int eos = SpecialTokens.endOfSequence(tok, tok.vocabSize() - 1);
-        GptConfig cfg = new GptConfig(tok.vocabSize(), context, dModel, layers, heads, 1e-5, null, eos, eos,
+        int vocab = vocabSize == null ? tok.vocabSize() : vocabSize;
+        if (vocab < tok.vocabSize()) {
+            throw new UserError("--vocab-size " + vocab + " is smaller than the tokenizer's " + tok.vocabSize()
+                    + " tokens");
+        }
+        GptConfig cfg = new GptConfig(vocab, context, dModel, layers, heads, 1e-5, null, eos, eos,
                 java.util.Map.of());
         GptModel m = new GptModel(cfg, Backend.get().kernels(), DataType.FLOAT).initialize(seed);
         ModelDirectory.save(m, out);

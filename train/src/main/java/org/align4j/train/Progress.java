@@ -26,7 +26,9 @@ public final class Progress {
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         double perStep = (step - startStep) > 0 ? elapsed / (step - startStep) : 0;
         long eta = (long) (perStep * (total - step));
-        String stats = String.format("loss %.4f  %.0f tok/s  ETA %s", loss, tokensPerS, duration(eta));
+        // tokens/s is NaN where it would mislead (PPO counts its rollout throughput itself)
+        String stats = String.format("loss %.4f  %sETA %s", loss,
+                Double.isFinite(tokensPerS) ? String.format("%.0f tok/s  ", tokensPerS) : "", duration(eta));
         if (terminal) {
             int width = 30;
             int filled = (int) (width * step / Math.max(1, total));

@@ -217,7 +217,10 @@ public final class TrainingLoop {
                 for (int i = 1; i < members.size(); i++) {
                     row.put("grad_norm/" + members.get(i).name(), norms[i]);
                 }
-                row.put("tokens_per_s", tokensPerS);
+                if (!objective.ownsStep()) {
+                    // a stage that owns its step (PPO) reports its own throughput (rollout_tokens_per_s)
+                    row.put("tokens_per_s", tokensPerS);
+                }
                 if (evalEvery > 0 && (step % evalEvery == 0 || step == totalSteps)) {
                     Map<String, Double> val = objective.evaluate();
                     StringBuilder line = new StringBuilder("step " + step + ":");
@@ -243,7 +246,7 @@ public final class TrainingLoop {
                     run.appendMetrics(row);
                 }
                 last = values;
-                progress.update(step, loss, tokensPerS);
+                progress.update(step, loss, objective.ownsStep() ? Double.NaN : tokensPerS);
                 // the state is built only when a checkpoint is written
                 LoopState now = new LoopState(step, epoch, batchInEpoch, best, noImprovement, opts.seed(), null);
                 if (run.cancelRequested()) {
