@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
 import static org.align4j.core.testing.GoldenFixtures.floats;
 import static org.align4j.core.testing.GoldenFixtures.ints;
+import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
 
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -41,13 +42,8 @@ class DpoGoldenTest {
     void everyLossAndGradientMatchesPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
         GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
-        int b = meta.get("batch").asInt();
-        int t = meta.get("time").asInt();
-        int[] positions = new int[b * t];
-        for (int i = 0; i < positions.length; i++) {
-            positions[i] = i % t;
-        }
-        TokenBatch batch = new TokenBatch(b, t, ints(meta.get("tokens")), positions, floats(meta.get("key_mask")));
+        TokenBatch batch = tokenBatch(meta);
+        int b = batch.batch();
         int[] targets = ints(meta.get("targets"));
         float[] mask = floats(meta.get("loss_mask"));
         double[] ref = new double[b];

@@ -1,8 +1,10 @@
 package org.align4j.ppo;
 
 import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
+import static org.align4j.core.testing.GoldenFixtures.doubles;
 import static org.align4j.core.testing.GoldenFixtures.floats;
 import static org.align4j.core.testing.GoldenFixtures.ints;
+import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
@@ -32,27 +34,13 @@ class PpoGoldenTest {
 
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/ppo-tiny");
 
-    static double[] doubles(JsonNode n) {
-        double[] a = new double[n.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = n.get(i).asDouble();
-        }
-        return a;
-    }
-
     @ParameterizedTest
     @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void clippedLossesAndEveryGradientMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
         GptModel policy = ModelDirectory.load(FIXTURES.resolve("policy"), kernels, DataType.FLOAT);
         GptModel value = ModelDirectory.load(FIXTURES.resolve("value"), kernels, DataType.FLOAT, true);
-        int b = meta.get("batch").asInt();
-        int t = meta.get("time").asInt();
-        int[] positions = new int[b * t];
-        for (int i = 0; i < positions.length; i++) {
-            positions[i] = i % t;
-        }
-        TokenBatch batch = new TokenBatch(b, t, ints(meta.get("tokens")), positions, floats(meta.get("key_mask")));
+        TokenBatch batch = tokenBatch(meta);
         int[] targets = ints(meta.get("targets"));
         float[] mask = floats(meta.get("loss_mask"));
         double[] old = doubles(meta.get("old_logprobs"));

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.align4j.core.kernels.CpuKernels;
 import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -37,6 +38,25 @@ public final class GoldenFixtures {
             a[i] = (float) n.get(i).asDouble();
         }
         return a;
+    }
+
+    public static double[] doubles(JsonNode n) {
+        double[] a = new double[n.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = n.get(i).asDouble();
+        }
+        return a;
+    }
+
+    /** The right-padded batch a fixture describes: {@code batch}, {@code time}, {@code tokens}, {@code key_mask}. */
+    public static TokenBatch tokenBatch(JsonNode meta) {
+        int b = meta.get("batch").asInt();
+        int t = meta.get("time").asInt();
+        int[] positions = new int[b * t];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i % t;
+        }
+        return new TokenBatch(b, t, ints(meta.get("tokens")), positions, floats(meta.get("key_mask")));
     }
 
     /** max |expected - actual| within {@code rel} times the largest |expected|. */
