@@ -12,7 +12,8 @@ class RewardFunctionTest {
     void sentimentSumsValencesOverTheSquareRootOfTheLengthAndNegates() throws Exception {
         SentimentJudge j = SentimentJudge.load();
         assertEquals(3.0, j.score("Happy!"), 1e-12);
-        assertEquals((3 - 2) / Math.sqrt(6), j.score("Mia was happy, then Tom was sad."), 1e-12);
+        // seven words: mia was happy then tom was sad
+        assertEquals((3 - 2) / Math.sqrt(7), j.score("Mia was happy, then Tom was sad."), 1e-12);
         // "not" flips the next word and the one after it
         assertEquals(-3 / Math.sqrt(2), j.score("not happy"), 1e-12);
         assertEquals(-3 / Math.sqrt(3), j.score("never really good"), 1e-12);
