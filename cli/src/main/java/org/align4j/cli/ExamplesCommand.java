@@ -13,12 +13,14 @@ import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.examples.EmojiBotData;
 import org.align4j.examples.ReviewData;
 import org.align4j.examples.StoryCorpus;
+import org.align4j.pipeline.PositiveStories;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "examples", mixinStandardHelpOptions = true,
         description = "Regenerate the example corpora and datasets under examples/ (see examples/README.md).",
-        subcommands = {ExamplesCommand.Stories.class, ExamplesCommand.EmojiBot.class, ExamplesCommand.Reviews.class})
+        subcommands = {ExamplesCommand.Stories.class, ExamplesCommand.EmojiBot.class, ExamplesCommand.Reviews.class,
+                ExamplesCommand.PositiveStoriesTask.class})
 final class ExamplesCommand implements Runnable {
 
     @Override
@@ -87,6 +89,41 @@ final class ExamplesCommand implements Runnable {
         public Integer call() throws Exception {
             JsonlWriter.write(out, ReviewData.reviews(count, seed));
             System.err.printf("%d reviews in %s%n", count, out);
+            return 0;
+        }
+    }
+
+    @Command(name = "positive-stories", mixinStandardHelpOptions = true,
+            description = "The controlled task: story openings as prompts (training and held-out, the held-out ones"
+                    + " unseen by the base model) and SFT pairs (opening -> rest of the story), from the story"
+                    + " generator under a seed other than the base model's corpus.")
+    static final class PositiveStoriesTask implements Callable<Integer> {
+        @Option(names = "--out", required = true, description = "directory to write")
+        Path out;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--train-prompts", defaultValue = "1000", description = "training prompts (default: ${DEFAULT-VALUE})")
+        int trainPrompts;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--heldout-prompts", defaultValue = "200", description = "held-out prompts (default: ${DEFAULT-VALUE})")
+        int heldOut;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--sft-train", defaultValue = "2000", description = "SFT training pairs (default: ${DEFAULT-VALUE})")
+        int sftTrain;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--sft-val", defaultValue = "200", description = "SFT validation pairs (default: ${DEFAULT-VALUE})")
+        int sftVal;
+        @Range()
+        @Option(names = "--seed", defaultValue = "20261122", description = "generator seed, not the base corpus's 0 (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            if (seed == PositiveStories.BASE_SEED) {
+                throw new UserError("--seed 0 is the base model's own corpus; choose another");
+            }
+            PositiveStories.TaskFiles f = PositiveStories.write(out, trainPrompts, heldOut, sftTrain, sftVal, seed);
+            System.err.printf("%s: %s, %s, %s, %s%n", out, f.trainPrompts().getFileName(),
+                    f.heldOutPrompts().getFileName(), f.sftTrain().getFileName(), f.sftVal().getFileName());
             return 0;
         }
     }

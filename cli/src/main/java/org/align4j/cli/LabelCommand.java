@@ -41,14 +41,17 @@ import org.align4j.data.label.LabelSession;
 import org.align4j.data.label.LabelTask;
 import org.align4j.data.prepare.RankingPairs;
 import org.align4j.reward.ActiveSelection;
+import org.align4j.pipeline.SimulatedAnnotator;
 import org.align4j.reward.RewardScorer;
+import org.align4j.reward.fn.RewardFunction;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "label", mixinStandardHelpOptions = true,
         description = "Collect human rankings of candidate responses for reward models and DPO.",
-        subcommands = {LabelCommand.Prepare.class, LabelCommand.Session.class, LabelCommand.Export.class,
+        subcommands = {LabelCommand.Prepare.class, LabelCommand.Session.class, LabelCommand.Simulate.class,
+                LabelCommand.Export.class,
                 LabelCommand.AgreementCmd.class, LabelCommand.Stats.class})
 final class LabelCommand implements Runnable {
 
@@ -332,6 +335,45 @@ final class LabelCommand implements Runnable {
                     a, 100 * v));
             r.goldAccuracy().forEach((a, v) -> o.printf("  %s on gold tasks: %.1f%% of %d comparisons%n", a, 100 * v,
                     r.goldItems().get(a)));
+            return 0;
+        }
+    }
+
+    @Command(name = "simulate", mixinStandardHelpOptions = true,
+            description = "A simulated annotator: ranks each task's responses by a judge's score plus Gumbel noise"
+                    + " (Bradley-Terry on every pair: the better response wins with probability sigmoid(difference /"
+                    + " temperature)) and appends its judgments to the same store as 'label session', so export,"
+                    + " agreement and training treat them as a person's. Running it again judges only the tasks it has"
+                    + " not judged yet.",
+            footer = {"", "Examples:",
+                    "  align4j label simulate --tasks tasks.jsonl --out judgments.jsonl --annotator sim-1 --seed 1",
+                    "  align4j label simulate --tasks tasks.jsonl --out judgments.jsonl --annotator sim-2 --seed 2",
+                    "  align4j label agreement --in judgments.jsonl --tasks tasks.jsonl     (about 75%% at 0.07)"})
+    static final class Simulate implements Callable<Integer> {
+        @Option(names = "--tasks", required = true, description = "task file from label prepare")
+        Path tasks;
+        @Option(names = "--out", required = true, description = "judgments file (JSONL, append-only; shared with people)")
+        Path out;
+        @Option(names = "--annotator", required = true, description = "the simulated annotator's name")
+        String annotator;
+        @Option(names = "--judge", defaultValue = "sentiment",
+                description = "the judge: sentiment, regex:PATTERN or length:N (default: ${DEFAULT-VALUE})")
+        String judge;
+        @Range(min = 0, max = 100)
+        @Option(names = "--temperature", defaultValue = "0.07",
+                description = "noise scale; 0 ranks by the judge alone (default: ${DEFAULT-VALUE})")
+        double temperature;
+        @Range()
+        @Option(names = "--seed", defaultValue = "0", description = "the annotator's noise (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            List<LabelTask> all = LabelTask.read(tasks);
+            SimulatedAnnotator a = new SimulatedAnnotator(RewardFunction.parse(judge), temperature, seed, annotator);
+            int n = a.judge(all, out);
+            System.err.printf("%s: %d task(s) judged by %s now, %d already (%s, temperature %s)%n", out, n, annotator,
+                    all.size() - n, judge, temperature);
             return 0;
         }
     }
