@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.junit.jupiter.api.Test;
@@ -52,7 +53,7 @@ class OptionRangeWalkTest {
         for (OptionSpec o : spec.options()) {
             if (o.required() && o != tested && o.group() == null) {
                 args.add(o.longestName());
-                args.add(NUMERIC.contains(o.type()) ? "1" : "x");
+                args.add(NUMERIC.contains(o.type()) ? "1" : Map.class.isAssignableFrom(o.type()) ? "x=x" : "x");
             }
         }
         for (ArgGroupSpec g : spec.argGroups()) {

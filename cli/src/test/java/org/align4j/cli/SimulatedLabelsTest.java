@@ -7,6 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.util.Json;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,5 +49,21 @@ class SimulatedLabelsTest {
                 "rankings", "--out", ranked.toString()));
         assertEquals(0, Align4j.run("reward", "--model", model.toString(), "--train", ranked.toString(), "--out",
                 tmp.resolve("rm").toString(), "--max-steps", "2", "--batch-size", "4"));
+
+        // compare: the reference against itself has no KL and wins half its comparisons
+        Path out = tmp.resolve("compare");
+        assertEquals(0, Align4j.run("compare", "--reference", model.toString(), "--policy", "same=" + model,
+                "--prompts", task.resolve("prompts.heldout.jsonl").toString(), "--judge", "length:6",
+                "--reward-model", tmp.resolve("rm").resolve("final").toString(), "--max-new-tokens", "8", "--out",
+                out.toString()));
+        JsonNode c = Json.MAPPER.readTree(
+                out.resolve("comparison.json").toFile()).get("same");
+        assertEquals(4, c.get("n").asInt());
+        assertEquals(0.5, c.get("win_rate_vs_reference").asDouble(), 0);
+        assertEquals(0, c.get("kl").asDouble(), 1e-3);
+        assertTrue(c.has("rm_score") && c.has("distinct_2") && c.has("gold_score_ci95"), c.toString());
+        assertEquals(4, Files.readAllLines(out.resolve("same.jsonl")).size());
+        assertEquals(1, Align4j.run("compare", "--reference", model.toString(), "--policy", "../x=" + model,
+                "--prompts", task.resolve("prompts.heldout.jsonl").toString(), "--out", out.toString()));
     }
 }

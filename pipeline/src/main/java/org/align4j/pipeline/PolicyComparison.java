@@ -1,0 +1,215 @@
+package org.align4j.pipeline;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.loss.SequenceLogProbs;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.SpecialTokens;
+import org.align4j.core.util.Json;
+import org.align4j.data.batch.ExampleEncoder;
+import org.align4j.data.format.Content;
+import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.reward.RewardScorer;
+import org.align4j.reward.fn.RewardFunction;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Policies compared on the same held-out prompts with the same sampling (temperature 1, one
+ * seed): the gold judge's mean score with a 95% interval, the win rate against the reference's
+ * own samples under the judge (ties count half), the reward model's score when one is given, the
+ * KL to the reference estimated from each sample's log-ratio (the policy's sampled log-probabilities
+ * minus the reference's, summed over the response), distinct-2 and a repetition rate. The samples
+ * are kept, one JSONL file per policy.
+ */
+public final class PolicyComparison {
+
+    /** One policy's figures. */
+    public record Result(String name, int n, double goldScore, double goldCi95, double winRate, Double rmScore,
+                         double kl, double klCi95, double distinct2, double repetitionRate, double meanTokens,
+                         Path samples) {
+    }
+
+    private record Sample(String prompt, String response, double gold, Double rm, double kl, int tokens) {
+    }
+
+    private final Kernels kernels;
+    private final GptModel reference;
+    private final ExampleEncoder enc;
+    private final RewardFunction judge;
+    private final RewardScorer scorer;
+    private final int maxNewTokens;
+    private final long seed;
+
+    public PolicyComparison(Path referenceDir, RewardFunction judge, Path rewardModel, int maxNewTokens, long seed,
+                            Kernels kernels) throws IOException {
+        this.kernels = kernels;
+        this.reference = ModelDirectory.load(referenceDir, kernels, DataType.FLOAT);
+        this.enc = ExampleEncoder.forModel(referenceDir, reference.config().eosTokenId());
+        this.judge = judge;
+        this.scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, kernels);
+        this.maxNewTokens = maxNewTokens;
+        this.seed = seed;
+    }
+
+    /** Compares {@code policies} (name to model directory; the reference may be among them) on {@code prompts}. */
+    public List<Result> compare(List<Content> prompts, Map<String, Path> policies, Path outDir, int batchSize)
+            throws IOException {
+        Files.createDirectories(outDir);
+        List<int[]> ids = new ArrayList<>();
+        List<String> texts = new ArrayList<>();
+        for (Content c : prompts) {
+            ids.add(enc.promptIds(c));
+            texts.add(c instanceof Content.Text t ? t.text() : enc.tokenizer().decode(enc.promptIds(c)));
+        }
+        List<Sample> refSamples = sample(reference, ids, texts, batchSize);
+        List<Result> out = new ArrayList<>();
+        for (Map.Entry<String, Path> p : policies.entrySet()) {
+            GptModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
+            List<Sample> s = sample(policy, ids, texts, batchSize);
+            Path file = outDir.resolve(p.getKey() + ".jsonl");
+            List<ObjectNode> rows = new ArrayList<>();
+            double wins = 0;
+            for (int i = 0; i < s.size(); i++) {
+                Sample x = s.get(i);
+                double other = refSamples.get(i).gold();
+                wins += x.gold() > other ? 1 : x.gold() == other ? 0.5 : 0;
+                ObjectNode o = Json.MAPPER.createObjectNode().put("prompt", x.prompt()).put("response", x.response())
+                        .put("gold_score", x.gold()).put("kl", x.kl());
+                if (x.rm() != null) {
+                    o.put("rm_score", x.rm());
+                }
+                rows.add(o);
+            }
+            JsonlWriter.write(file, rows);
+            double[] gold = s.stream().mapToDouble(Sample::gold).toArray();
+            double[] kl = s.stream().mapToDouble(Sample::kl).toArray();
+            List<String> responses = s.stream().map(Sample::response).toList();
+            out.add(new Result(p.getKey(), s.size(), mean(gold), ci95(gold), wins / s.size(),
+                    scorer == null ? null : s.stream().mapToDouble(Sample::rm).average().orElse(Double.NaN), mean(kl),
+                    ci95(kl), distinct2(responses), repetitionRate(responses),
+                    s.stream().mapToInt(Sample::tokens).average().orElse(0), file));
+        }
+        return out;
+    }
+
+    private List<Sample> sample(GptModel policy, List<int[]> ids, List<String> texts, int batchSize) {
+        Set<Integer> stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
+        SamplingConfig cfg = new SamplingConfig(maxNewTokens, 1.0, 0, 1.0, seed, 0, stops, List.of());
+        Generator gen = new Generator(policy);
+        List<Sample> out = new ArrayList<>();
+        for (int start = 0; start < ids.size(); start += batchSize) {
+            List<int[]> chunk = ids.subList(start, Math.min(ids.size(), start + batchSize));
+            List<Generation> g = gen.generate(chunk, cfg, enc.tokenizer()::decode);
+            double[] ref = SequenceLogProbs.ofCompletions(reference, g.stream().map(Generation::promptIds).toList(),
+                    g.stream().map(Generation::tokenIds).toList(), batchSize, enc.eosTokenId());
+            List<int[]> scored = new ArrayList<>();
+            List<String> responses = new ArrayList<>();
+            for (Generation x : g) {
+                int[] t = x.tokenIds();
+                int n = t.length > 0 && stops.contains(t[t.length - 1]) ? t.length - 1 : t.length;
+                int[] body = Arrays.copyOf(t, n);
+                responses.add(enc.tokenizer().decode(body));
+                int[] seq = Arrays.copyOf(x.promptIds(), x.promptIds().length + n);
+                System.arraycopy(body, 0, seq, x.promptIds().length, n);
+                scored.add(seq);
+            }
+            double[] rm = scorer == null ? null : scorer.score(scored, batchSize);
+            for (int i = 0; i < g.size(); i++) {
+                double lp = 0;
+                for (double v : g.get(i).logprobs()) {
+                    lp += v;
+                }
+                String prompt = texts.get(start + i);
+                out.add(new Sample(prompt, responses.get(i), judge.score(prompt, responses.get(i), 0),
+                        rm == null ? null : rm[i], lp - ref[i], g.get(i).tokenIds().length));
+            }
+        }
+        return out;
+    }
+
+    static double mean(double[] a) {
+        return Arrays.stream(a).average().orElse(Double.NaN);
+    }
+
+    /** Half-width of the normal 95% interval of the mean: 1.96 s / sqrt(n), s the sample standard deviation. */
+    static double ci95(double[] a) {
+        if (a.length < 2) {
+            return Double.NaN;
+        }
+        double m = mean(a);
+        double ss = 0;
+        for (double v : a) {
+            ss += (v - m) * (v - m);
+        }
+        return 1.96 * Math.sqrt(ss / (a.length - 1)) / Math.sqrt(a.length);
+    }
+
+    static List<String> words(String s) {
+        return Arrays.stream(s.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}\\p{N}']+"))
+                .filter(w -> !w.isEmpty()).toList();
+    }
+
+    /** Distinct word bigrams over all bigrams of all responses. */
+    static double distinct2(List<String> responses) {
+        Set<String> seen = new HashSet<>();
+        long total = 0;
+        for (String r : responses) {
+            List<String> w = words(r);
+            for (int i = 0; i + 1 < w.size(); i++) {
+                seen.add(w.get(i) + " " + w.get(i + 1));
+                total++;
+            }
+        }
+        return total == 0 ? 0 : (double) seen.size() / total;
+    }
+
+    /** The share of responses in which some word trigram occurs more than once. */
+    static double repetitionRate(List<String> responses) {
+        int repeated = 0;
+        for (String r : responses) {
+            List<String> w = words(r);
+            Set<String> seen = new HashSet<>();
+            for (int i = 0; i + 2 < w.size(); i++) {
+                if (!seen.add(w.get(i) + " " + w.get(i + 1) + " " + w.get(i + 2))) {
+                    repeated++;
+                    break;
+                }
+            }
+        }
+        return responses.isEmpty() ? 0 : (double) repeated / responses.size();
+    }
+
+    /** The results as one JSON object per policy, keyed by name. */
+    public static ObjectNode toJson(List<Result> results) {
+        ObjectNode root = Json.MAPPER.createObjectNode();
+        Map<String, Result> byName = new LinkedHashMap<>();
+        results.forEach(r -> byName.put(r.name(), r));
+        byName.forEach((k, r) -> {
+            ObjectNode o = root.putObject(k);
+            o.put("n", r.n()).put("gold_score", r.goldScore()).put("gold_score_ci95", r.goldCi95())
+                    .put("win_rate_vs_reference", r.winRate()).put("kl", r.kl()).put("kl_ci95", r.klCi95())
+                    .put("distinct_2", r.distinct2()).put("repetition_rate", r.repetitionRate())
+                    .put("mean_tokens", r.meanTokens()).put("samples", r.samples().toString());
+            if (r.rmScore() != null) {
+                o.put("rm_score", r.rmScore());
+            }
+        });
+        return root;
+    }
+}
