@@ -56,6 +56,7 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
         ExampleEncoder enc = ExampleEncoder.forModel(model, m.config().eosTokenId());
+        m.limitVocabulary(enc.tokenizer());
         Dataset d = Dataset.read(data, null, false, Evaluator.KINDS);
         if (generate && d.kind() == RecordKind.TEXT) {
             throw new UserError(data + ": --generate needs completion or chat records");

@@ -96,6 +96,9 @@ final class GenerateCommand implements Callable<Integer> {
         GptModel m = ModelDirectory.load(model, backend.kernels(), DataType.FLOAT);
         Path tokPath = tokenizerPath != null ? tokenizerPath : model;
         BpeTokenizer tok = TokenizerFiles.exists(tokPath) ? TokenizerFiles.load(tokPath) : null;
+        if (tok != null) {
+            m.limitVocabulary(tok);
+        }
         if (tok == null && source.promptIds == null) {
             throw new UserError(tokPath + ": no tokenizer (tokenizer.json or vocab.json + merges.txt); give --tokenizer"
                     + " or use --prompt-ids");

@@ -125,6 +125,7 @@ final class LabelCommand implements Runnable {
             }
             GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
             BpeTokenizer tok = TokenizerFiles.load(model);
+            m.limitVocabulary(tok);
             Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
             ObjectMapper om = new ObjectMapper();
             List<JsonNode> tasks = new ArrayList<>();

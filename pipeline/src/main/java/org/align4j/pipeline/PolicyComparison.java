@@ -61,6 +61,7 @@ public final class PolicyComparison {
         this.kernels = kernels;
         this.reference = ModelDirectory.load(referenceDir, kernels, DataType.FLOAT);
         this.enc = ExampleEncoder.forModel(referenceDir, reference.config().eosTokenId());
+        reference.limitVocabulary(enc.tokenizer());
         this.judge = judge;
         this.scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, kernels);
         this.maxNewTokens = maxNewTokens;
@@ -81,6 +82,7 @@ public final class PolicyComparison {
         List<Result> out = new ArrayList<>();
         for (Map.Entry<String, Path> p : policies.entrySet()) {
             GptModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
+            policy.limitVocabulary(enc.tokenizer());
             List<Sample> s = sample(policy, ids, texts, batchSize);
             Path file = outDir.resolve(p.getKey() + ".jsonl");
             List<ObjectNode> rows = new ArrayList<>();

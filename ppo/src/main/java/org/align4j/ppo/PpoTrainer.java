@@ -113,6 +113,9 @@ public final class PpoTrainer implements Objective {
         this.policyLogProbs = new SequenceLogProbs(policy);
         this.refLogProbs = new SequenceLogProbs(reference);
         this.enc = ExampleEncoder.forModel(modelDir, policy.config().eosTokenId());
+        // sampling, the training forward and the reference see the same (tokenizer-sized) distribution
+        policy.limitVocabulary(enc.tokenizer());
+        reference.limitVocabulary(enc.tokenizer());
         this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         this.generator = new Generator(policy);
         int keep = policy.config().nPositions() - ppo.maxNewTokens();

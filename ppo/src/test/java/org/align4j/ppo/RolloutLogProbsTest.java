@@ -27,9 +27,22 @@ class RolloutLogProbsTest {
 
     @Test
     void samplerLogProbsEqualATrainingForward() {
+        check(false);
+    }
+
+    /** A vocabulary padded beyond its tokenizer: no id beyond the limit is sampled, and the two still agree. */
+    @Test
+    void aLimitedVocabularyIsNeverLeftAndStillAgrees() {
+        check(true);
+    }
+
+    private void check(boolean limited) {
         GptModel m = new GptModel(GptConfig.of(50, 40, 32, 2, 4), new CpuKernels(new GenericKernels(), 2),
                 DataType.FLOAT).initialize(7);
         m.parameters().flat().muli(4); // a peaked distribution: errors would show
+        if (limited) {
+            m.limitVocabulary(30);
+        }
         List<int[]> prompts = List.of(new int[] {3, 9, 4}, new int[] {7}, new int[] {1, 2, 3, 4, 5, 6});
         for (double temperature : new double[] {1.0, 0.7}) {
             List<Generation> gens = new Generator(m).generate(prompts, new SamplingConfig(10, temperature, 0, 1.0, 11,
@@ -64,6 +77,12 @@ class RolloutLogProbsTest {
                 }
             }
             assertTrue(worst < 1e-4, "temperature " + temperature + ": largest difference " + worst);
+            int largest = gens.stream().flatMapToInt(g -> Arrays.stream(g.tokenIds())).max().orElse(0);
+            if (limited) {
+                assertTrue(largest < 30, "sampled id " + largest + " beyond the limit of 30");
+            } else {
+                assertTrue(largest >= 30, "unlimited, the model samples beyond 30 (so the limit is what stops it)");
+            }
         }
     }
 }

@@ -6,9 +6,11 @@ import java.util.SplittableRandom;
 
 import org.align4j.core.util.UserInputException;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.tokenizer.BpeTokenizer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * GPT-2 with a hand-written backward pass: learned positions, pre-LayerNorm blocks, fused QKV,
@@ -32,6 +34,7 @@ public final class GptModel {
     private Layer[] gradLayers;
     private final Activations acts;
     private final boolean scoreHead;
+    private int usableVocab;
     private TokenBatch current;
 
     /** Views of one block's parameters (or gradients), by their GPT-2 names. */
@@ -61,6 +64,7 @@ public final class GptModel {
         this.config = config;
         this.kernels = kernels;
         this.scoreHead = scoreHead;
+        this.usableVocab = config.vocabSize();
         List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
         if (scoreHead) {
             specs.add(new ParameterSet.Spec(SCORE_HEAD, new long[] {1, config.nEmbd()}, true));
@@ -163,6 +167,33 @@ public final class GptModel {
         gradients().flat().assign(0);
     }
 
+    /**
+     * Limits the output to the first {@code tokens} ids: a vocabulary padded beyond its tokenizer
+     * (GPT-2's 50,257 rows over a smaller tokenizer, nanoGPT's 50,304) would otherwise sample ids no
+     * tokenizer can decode. Every forward masks the other logits, so sampling and training see the
+     * same distribution and PPO's ratio stays exact; their rows get no gradient from the head.
+     */
+    public void limitVocabulary(int tokens) {
+        if (tokens < 1 || tokens > config.vocabSize()) {
+            throw new IllegalArgumentException("vocabulary limit " + tokens + " outside [1, " + config.vocabSize() + "]");
+        }
+        this.usableVocab = tokens;
+    }
+
+    /** Limits the output to the tokenizer's ids when the model's vocabulary is larger (padded). */
+    public void limitVocabulary(BpeTokenizer tokenizer) {
+        if (tokenizer.vocabSize() < config.vocabSize()) {
+            limitVocabulary(tokenizer.vocabSize());
+        }
+    }
+
+    /** A very negative logit rather than -inf: softmax and its gradient stay finite. */
+    private void maskUnusableRows(INDArray logits) {
+        if (usableVocab < config.vocabSize()) {
+            logits.get(NDArrayIndex.all(), NDArrayIndex.interval(usableVocab, config.vocabSize())).assign(-1e9);
+        }
+    }
+
     public long parameterCount() {
         return params.size();
     }
@@ -173,6 +204,7 @@ public final class GptModel {
     public INDArray forward(TokenBatch batch) {
         INDArray hidden = run(batch, true);
         kernels.matmulForward(acts.logits, hidden, params.get("wte.weight"), true, null);
+        maskUnusableRows(acts.logits);
         return acts.logits;
     }
 
@@ -333,6 +365,7 @@ public final class GptModel {
         kernels.layerNormForward(s.lastLn, s.lastMean, s.lastRstd, s.last, params.get("ln_f.weight"),
                 params.get("ln_f.bias"), eps);
         kernels.matmulForward(s.logits, s.lastLn, params.get("wte.weight"), true, null);
+        maskUnusableRows(s.logits);
         return s.logits;
     }
 }
