@@ -141,12 +141,8 @@ final class GenerateCommand implements Callable<Integer> {
                 if (json) {
                     ObjectNode o = toJson(om, texts.get(start + i), completion, g, tok);
                     if (refLogp != null) {
-                        double sum = 0;
-                        for (double v : g.logprobs()) {
-                            sum += v;
-                        }
                         o.put("ref_logprob", refLogp[i]);
-                        o.put("kl", sum - refLogp[i]);
+                        o.put("kl", g.logprobSum() - refLogp[i]);
                     }
                     out.println(om.writeValueAsString(o));
                 } else {

@@ -123,20 +123,15 @@ public final class PolicyComparison {
             List<int[]> scored = new ArrayList<>();
             List<String> responses = new ArrayList<>();
             for (Generation x : g) {
-                int[] t = x.tokenIds();
-                int n = t.length > 0 && stops.contains(t[t.length - 1]) ? t.length - 1 : t.length;
-                int[] body = Arrays.copyOf(t, n);
+                int[] body = x.responseIds(stops);
                 responses.add(enc.tokenizer().decode(body));
-                int[] seq = Arrays.copyOf(x.promptIds(), x.promptIds().length + n);
-                System.arraycopy(body, 0, seq, x.promptIds().length, n);
+                int[] seq = Arrays.copyOf(x.promptIds(), x.promptIds().length + body.length);
+                System.arraycopy(body, 0, seq, x.promptIds().length, body.length);
                 scored.add(seq);
             }
             double[] rm = scorer == null ? null : scorer.score(scored, batchSize);
             for (int i = 0; i < g.size(); i++) {
-                double lp = 0;
-                for (double v : g.get(i).logprobs()) {
-                    lp += v;
-                }
+                double lp = g.get(i).logprobSum();
                 String prompt = texts.get(start + i);
                 out.add(new Sample(prompt, responses.get(i), judge.score(prompt, responses.get(i), 0),
                         rm == null ? null : rm[i], lp - ref[i], g.get(i).tokenIds().length));

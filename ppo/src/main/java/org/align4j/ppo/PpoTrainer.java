@@ -279,7 +279,7 @@ public final class PpoTrainer implements Objective {
             Generation g = gens.get(b);
             Sample s = samples.get(b);
             s.response = g.tokenIds().length > 0 ? g.tokenIds() : new int[] {pad};
-            s.ended = g.tokenIds().length > 0 && stops.contains(g.tokenIds()[g.tokenIds().length - 1]);
+            s.ended = g.endedWith(stops);
             generated += g.tokenIds().length;
         }
         double rolloutSeconds = (System.nanoTime() - t0) / 1e9;

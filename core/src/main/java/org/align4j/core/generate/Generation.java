@@ -1,6 +1,8 @@
 package org.align4j.core.generate;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One prompt's continuation. {@code tokenIds} includes a generated end-of-sequence token (PPO
@@ -11,6 +13,25 @@ import java.util.List;
  */
 public record Generation(int[] promptIds, int[] tokenIds, double[] logprobs, List<List<TokenLogprob>> topLogprobs,
                          String finishReason, int completionTokens) {
+
+    /** Whether the continuation ended with one of {@code stops} (rather than at the length limit). */
+    public boolean endedWith(Set<Integer> stops) {
+        return tokenIds.length > 0 && stops.contains(tokenIds[tokenIds.length - 1]);
+    }
+
+    /** The generated tokens less a final stop token: the response a reward or a judge reads. */
+    public int[] responseIds(Set<Integer> stops) {
+        return endedWith(stops) ? Arrays.copyOf(tokenIds, tokenIds.length - 1) : tokenIds;
+    }
+
+    /** The sample's log-probability under the model: the sum over its generated tokens. */
+    public double logprobSum() {
+        double sum = 0;
+        for (double v : logprobs) {
+            sum += v;
+        }
+        return sum;
+    }
 
     /** A candidate token and its log-probability. */
     public record TokenLogprob(int id, double logprob) {
