@@ -60,17 +60,11 @@ final class CompareCommand implements Callable<Integer> {
         var prompts = PromptSource.read(this.prompts);
         PolicyComparison c = new PolicyComparison(reference, gold, rewardModel, maxNewTokens, seed,
                 Backend.get().kernels());
-        List<PolicyComparison.Result> results = c.compare(prompts, policies, out, batchSize);
+        List<PolicyComparison.Result> results = c.compare(prompts, policies, out, batchSize, System.err);
         AtomicFiles.writeString(out.resolve("comparison.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(PolicyComparison.toJson(results)) + "\n");
         PrintStream o = Console.stdout();
-        o.printf("%-14s %6s %18s %9s %9s %14s %10s %10s %7s%n", "POLICY", "N", "GOLD (95% CI)", "WIN_RATE", "RM",
-                "KL (95% CI)", "DISTINCT2", "REPEATS", "TOKENS");
-        for (PolicyComparison.Result r : results) {
-            o.printf("%-14s %6d %9.3f ± %6.3f %9.3f %9s %7.2f ± %4.2f %10.3f %10.3f %7.1f%n", r.name(), r.n(),
-                    r.goldScore(), r.goldCi95(), r.winRate(), r.rmScore() == null ? "-" : String.format("%.3f",
-                            r.rmScore()), r.kl(), r.klCi95(), r.distinct2(), r.repetitionRate(), r.meanTokens());
-        }
+        PolicyComparison.printTable(o, results);
         o.println("samples and comparison.json in " + out);
         o.flush();
         return 0;

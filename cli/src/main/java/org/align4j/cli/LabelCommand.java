@@ -41,6 +41,7 @@ import org.align4j.data.label.LabelSession;
 import org.align4j.data.label.LabelTask;
 import org.align4j.data.prepare.RankingPairs;
 import org.align4j.reward.ActiveSelection;
+import org.align4j.pipeline.Candidates;
 import org.align4j.pipeline.SimulatedAnnotator;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
@@ -116,81 +117,21 @@ final class LabelCommand implements Runnable {
             if (budget != null && select == ActiveSelection.Strategy.UNCERTAINTY && rewardModel == null) {
                 throw new UserError("--select uncertainty needs --reward-model RM_DIR (or use --select random)");
             }
-            RewardScorer scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, Backend.get().kernels());
             if (k < LabelTask.MIN_K || k > LabelTask.MAX_K) {
                 throw new UserError("--k must be between 2 and 9");
             }
-            if (temperature <= 0) {
-                throw new UserError("--temperature must be > 0 to sample distinct responses");
-            }
-            GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
-            BpeTokenizer tok = TokenizerFiles.load(model);
-            m.limitVocabulary(tok);
-            Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
-            ObjectMapper om = new ObjectMapper();
-            List<JsonNode> tasks = new ArrayList<>();
-            Generator gen = new Generator(m);
-            try (JsonlReader in = new JsonlReader(prompts)) {
-                JsonlReader.Line line;
-                while ((line = in.next()) != null) {
-                    if (!line.ok() || !line.json().path("prompt").isTextual()) {
-                        throw new UserError(prompts + ":" + line.number() + ": needs a string field 'prompt'");
-                    }
-                    String prompt = line.json().get("prompt").asText();
-                    int[] ids = tok.encode(prompt);
-                    List<String> responses = new ArrayList<>();
-                    Set<String> seen = new HashSet<>();
-                    for (int attempt = 0; responses.size() < k && attempt < 8; attempt++) {
-                        List<int[]> batch = new ArrayList<>();
-                        for (int i = 0; i < k; i++) {
-                            batch.add(ids);
-                        }
-                        SamplingConfig cfg = new SamplingConfig(maxNewTokens, temperature, 0, topP,
-                                seed * 1_000_003L + line.number() * 31L + attempt, 0, stops, List.of());
-                        for (Generation g : gen.generate(batch, cfg, tok::decode)) {
-                            String text = Generator.completionText(g, cfg, tok::decode);
-                            if (responses.size() < k && !text.isBlank() && seen.add(text)) {
-                                responses.add(text);
-                            }
-                        }
-                    }
-                    if (responses.size() < k) {
-                        throw new UserError(prompts + ":" + line.number() + ": found only " + responses.size()
-                                + " distinct responses in 8 rounds; raise --temperature or lower --k");
-                    }
-                    ObjectNode t = om.createObjectNode();
-                    t.put("id", line.json().path("id").asText("p" + line.number()));
-                    t.put("prompt", prompt);
-                    var rs = t.putArray("responses");
-                    responses.forEach(rs::add);
-                    tasks.add(t);
-                    System.err.printf("\rprompts: %d", tasks.size());
-                }
-            }
+            RewardScorer scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, Backend.get().kernels());
+            List<LabelTask> tasks = Candidates.sample(model, prompts, Candidates.readPrompts(prompts),
+                    new Candidates.Sampling(k, temperature, topP, maxNewTokens, seed), Backend.get().kernels(),
+                    System.err);
             if (budget != null && budget < tasks.size()) {
-                List<double[]> rewards = new ArrayList<>();
-                for (JsonNode t : tasks) {
-                    rewards.add(scorer == null ? new double[0] : taskRewards(scorer, t));
-                }
-                int[] keep = ActiveSelection.select(select, rewards, tasks.size(), budget, seed);
-                List<JsonNode> kept = new ArrayList<>();
-                for (int i : keep) {
-                    kept.add(tasks.get(i));
-                }
-                System.err.printf("%nkept %d of %d tasks (--select %s)", kept.size(), tasks.size(), select);
-                tasks = kept;
+                int all = tasks.size();
+                tasks = Candidates.select(tasks, scorer, select, budget, seed);
+                System.err.printf("kept %d of %d tasks (--select %s)%n", tasks.size(), all, select);
             }
-            JsonlWriter.write(out, tasks);
-            System.err.printf("%n%s: %d tasks of %d responses%n", out, tasks.size(), k);
+            Candidates.write(out, tasks);
+            System.err.printf("%s: %d tasks of %d responses%n", out, tasks.size(), k);
             return 0;
-        }
-
-        private static double[] taskRewards(RewardScorer scorer, JsonNode task) {
-            List<int[]> seqs = new ArrayList<>();
-            Content prompt = new Content.Text(task.get("prompt").asText());
-            task.get("responses").forEach(r -> seqs.add(scorer.encoder().scoredSequence(prompt,
-                    new Content.Text(r.asText()))));
-            return scorer.score(seqs, seqs.size());
         }
     }
 

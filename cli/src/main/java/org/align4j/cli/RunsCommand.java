@@ -14,13 +14,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.align4j.core.run.Checkpoints;
 import org.align4j.core.run.RunDirectory;
+import org.align4j.core.util.AtomicFiles;
+import org.align4j.pipeline.report.Charts;
+import org.knowm.xchart.XYChart;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "runs", mixinStandardHelpOptions = true,
         description = "Inspect and control training runs (the directories written by sft and the other stages).",
         subcommands = {RunsCommand.ListRuns.class, RunsCommand.Show.class, RunsCommand.Events.class,
-                RunsCommand.Cancel.class})
+                RunsCommand.Cancel.class, RunsCommand.Plot.class})
 final class RunsCommand implements Runnable {
 
     @Override
@@ -181,6 +185,32 @@ final class RunsCommand implements Runnable {
             }
             run.requestCancel();
             Console.stdout().println("cancellation requested; the run will save a checkpoint and stop after its current step");
+            return 0;
+        }
+    }
+
+    @Command(name = "plot", mixinStandardHelpOptions = true,
+            description = "Draw a run's training curves (every group of metrics it logged: loss, accuracy, reward"
+                    + " margins, PPO's score and KL, ...) against the step, as one PNG.",
+            footer = {"", "Examples:", "  align4j runs plot runs/emojibot",
+                    "  align4j runs plot runs/positive-stories/ppo --out ppo.png"})
+    static final class Plot implements Callable<Integer> {
+        @Parameters(paramLabel = "RUN_DIR", description = "the run directory")
+        Path dir;
+        @Option(names = "--out", paramLabel = "FILE.png", description = "image to write (default: RUN_DIR/curves.png)")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            List<XYChart> charts = Charts.runCurves(dir, dir.getFileName().toString());
+            if (charts.isEmpty()) {
+                throw new UserError(dir + ": no metrics logged yet (metrics.jsonl is empty)");
+            }
+            Path file = out != null ? out : dir.resolve("curves.png");
+            byte[] png = Charts.grid(charts, 2);
+            AtomicFiles.write(file, o -> o.write(png));
+            Console.stdout().println(file + ": " + charts.size() + " chart(s)");
+            Console.stdout().flush();
             return 0;
         }
     }

@@ -1,6 +1,7 @@
 package org.align4j.pipeline;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelDirectory;
@@ -69,8 +71,8 @@ public final class PolicyComparison {
     }
 
     /** Compares {@code policies} (name to model directory; the reference may be among them) on {@code prompts}. */
-    public List<Result> compare(List<Content> prompts, Map<String, Path> policies, Path outDir, int batchSize)
-            throws IOException {
+    public List<Result> compare(List<Content> prompts, Map<String, Path> policies, Path outDir, int batchSize,
+                                PrintStream log) throws IOException {
         Files.createDirectories(outDir);
         List<int[]> ids = new ArrayList<>();
         List<String> texts = new ArrayList<>();
@@ -78,9 +80,11 @@ public final class PolicyComparison {
             ids.add(enc.promptIds(c));
             texts.add(c instanceof Content.Text t ? t.text() : enc.tokenizer().decode(enc.promptIds(c)));
         }
+        log.printf("  reference: %d prompts%n", ids.size());
         List<Sample> refSamples = sample(reference, ids, texts, batchSize);
         List<Result> out = new ArrayList<>();
         for (Map.Entry<String, Path> p : policies.entrySet()) {
+            log.printf("  %s: %s%n", p.getKey(), p.getValue());
             GptModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
             policy.limitVocabulary(enc.tokenizer());
             List<Sample> s = sample(policy, ids, texts, batchSize);
@@ -190,6 +194,31 @@ public final class PolicyComparison {
             }
         }
         return responses.isEmpty() ? 0 : (double) repeated / responses.size();
+    }
+
+    /** Reads back what {@link #toJson} wrote. */
+    public static List<Result> fromJson(JsonNode root) {
+        List<Result> out = new ArrayList<>();
+        root.fields().forEachRemaining(e -> {
+            JsonNode o = e.getValue();
+            out.add(new Result(e.getKey(), o.get("n").asInt(), o.get("gold_score").asDouble(),
+                    o.get("gold_score_ci95").asDouble(), o.get("win_rate_vs_reference").asDouble(),
+                    o.hasNonNull("rm_score") ? o.get("rm_score").asDouble() : null, o.get("kl").asDouble(),
+                    o.get("kl_ci95").asDouble(), o.get("distinct_2").asDouble(), o.get("repetition_rate").asDouble(),
+                    o.get("mean_tokens").asDouble(), Path.of(o.get("samples").asText())));
+        });
+        return out;
+    }
+
+    /** The table {@code compare} and {@code pipeline} print. */
+    public static void printTable(PrintStream o, List<Result> results) {
+        o.printf("%-16s %5s %17s %8s %7s %13s %9s %7s %6s%n", "POLICY", "N", "GOLD (95% CI)", "WIN_RATE", "RM",
+                "KL (95% CI)", "DISTINCT2", "REPEATS", "TOKENS");
+        for (Result r : results) {
+            o.printf("%-16s %5d %8.3f ± %6.3f %8.3f %7s %6.2f ± %4.2f %9.3f %7.3f %6.1f%n", r.name(), r.n(),
+                    r.goldScore(), r.goldCi95(), r.winRate(), r.rmScore() == null ? "-" : String.format("%.3f",
+                            r.rmScore()), r.kl(), r.klCi95(), r.distinct2(), r.repetitionRate(), r.meanTokens());
+        }
     }
 
     /** The results as one JSON object per policy, keyed by name. */

@@ -85,13 +85,18 @@ public final class PositiveStories {
             throw new IllegalStateException("the story generator gave too few distinct openings");
         }
         Files.createDirectories(dir);
-        TaskFiles f = new TaskFiles(dir.resolve("prompts.train.jsonl"), dir.resolve("prompts.heldout.jsonl"),
-                dir.resolve("sft.train.jsonl"), dir.resolve("sft.val.jsonl"));
+        TaskFiles f = files(dir);
         JsonlWriter.write(f.trainPrompts(), prompts(train));
         JsonlWriter.write(f.heldOutPrompts(), prompts(heldOut));
         JsonlWriter.write(f.sftTrain(), completions(sft.subList(0, sftTrain)));
         JsonlWriter.write(f.sftVal(), completions(sft.subList(sftTrain, sftTrain + sftVal)));
         return f;
+    }
+
+    /** Where {@link #write} puts the task's files in {@code dir}. */
+    public static TaskFiles files(Path dir) {
+        return new TaskFiles(dir.resolve("prompts.train.jsonl"), dir.resolve("prompts.heldout.jsonl"),
+                dir.resolve("sft.train.jsonl"), dir.resolve("sft.val.jsonl"));
     }
 
     private static List<JsonNode> prompts(Set<String> openings) {

@@ -44,24 +44,40 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
      */
     public static <S> StageConfig<S> resolve(ObjectNode defaults, Class<S> stageType, Path configFile,
                                              Map<String, JsonNode> flags, boolean needsTrainFile) throws IOException {
-        ObjectNode tree = defaults.deepCopy();
+        ObjectNode file = null;
         if (configFile != null) {
             InputFiles.requireReadableFile(configFile);
-            JsonNode file;
+            JsonNode node;
             try {
-                file = Json.MAPPER.readTree(configFile.toFile());
+                node = Json.MAPPER.readTree(configFile.toFile());
             } catch (JacksonException e) {
                 throw new IOException(configFile + ":" + e.getLocation().getLineNr() + ": not valid JSON: "
                         + e.getOriginalMessage());
             }
-            if (file == null || !file.isObject()) {
+            if (node == null || !node.isObject()) {
                 throw new IOException(configFile + ": expected a JSON object of settings");
             }
-            Iterator<Map.Entry<String, JsonNode>> it = file.fields();
+            file = (ObjectNode) node;
+        }
+        return resolve(defaults, stageType, file, configFile == null ? "settings" : configFile.toString(), flags,
+                needsTrainFile);
+    }
+
+    /**
+     * As {@link #resolve(ObjectNode, Class, Path, Map, boolean)} with the settings already read:
+     * {@code overlay} (may be null) comes from {@code where}, which every error names (a file, or
+     * a file and a section of it).
+     */
+    public static <S> StageConfig<S> resolve(ObjectNode defaults, Class<S> stageType, ObjectNode overlay,
+                                             String where, Map<String, JsonNode> flags, boolean needsTrainFile)
+            throws IOException {
+        ObjectNode tree = defaults.deepCopy();
+        if (overlay != null) {
+            Iterator<Map.Entry<String, JsonNode>> it = overlay.fields();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (!tree.has(e.getKey())) {
-                    throw new IOException(configFile + ": unknown setting '" + e.getKey() + "'; known settings: "
+                    throw new IOException(where + ": unknown setting '" + e.getKey() + "'; known settings: "
                             + String.join(", ", new TreeSet<>(keys(tree))));
                 }
                 tree.set(e.getKey(), e.getValue());
@@ -73,7 +89,6 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
             }
             tree.set(k, v);
         });
-        String where = configFile == null ? "settings" : configFile.toString();
         StageConfig<S> c = new StageConfig<>(read(tree, TrainingOptions.class, where), read(tree, stageType, where));
         List<String> problems = new ArrayList<>(c.training().problems(needsTrainFile));
         if (c.stage() instanceof Validated v) {

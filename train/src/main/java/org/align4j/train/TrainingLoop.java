@@ -322,20 +322,31 @@ public final class TrainingLoop {
         return a.equals(b);
     }
 
-    /** The first setting whose value differs, or null when none does. */
-    static String firstDifference(JsonNode saved, JsonNode now) {
+    /** The first setting whose value differs, or null when none does; nested objects compare key by key. */
+    public static String firstDifference(JsonNode saved, JsonNode now) {
+        return firstDifference(saved, now, "");
+    }
+
+    private static String firstDifference(JsonNode saved, JsonNode now, String prefix) {
         Iterator<String> it = now.fieldNames();
         while (it.hasNext()) {
             String k = it.next();
-            if (!sameValue(saved.path(k), now.path(k))) {
-                return k + ": " + saved.path(k) + " then, " + now.path(k) + " now";
+            JsonNode a = saved.path(k);
+            JsonNode b = now.path(k);
+            if (a.isObject() && b.isObject()) {
+                String inner = firstDifference(a, b, prefix + k + ".");
+                if (inner != null) {
+                    return inner;
+                }
+            } else if (!sameValue(a, b)) {
+                return prefix + k + ": " + a + " then, " + b + " now";
             }
         }
         Iterator<String> old = saved.fieldNames();
         while (old.hasNext()) {
             String k = old.next();
             if (!now.has(k)) {
-                return k + ": " + saved.path(k) + " then, absent now";
+                return prefix + k + ": " + saved.path(k) + " then, absent now";
             }
         }
         return null;

@@ -1,0 +1,151 @@
+package org.align4j.pipeline;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.GptModel;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.SpecialTokens;
+import org.align4j.core.tokenizer.TokenizerFiles;
+import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
+import org.align4j.data.format.Content;
+import org.align4j.data.jsonl.JsonlReader;
+import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.data.label.LabelTask;
+import org.align4j.reward.ActiveSelection;
+import org.align4j.reward.RewardScorer;
+
+/**
+ * Labeling tasks: K distinct responses sampled from a model for each prompt (what {@code label
+ * prepare} writes and the pipeline labels), and the choice of which tasks a labeling budget keeps.
+ */
+public final class Candidates {
+
+    /** How candidates are sampled. */
+    public record Sampling(int k, double temperature, double topP, int maxNewTokens, long seed) {
+    }
+
+    /** A prompt of a prompt file and the line it came from (which seeds its sampling). */
+    public record Prompt(String id, String text, long line) {
+    }
+
+    private static final int ROUNDS = 8;
+
+    private Candidates() {
+    }
+
+    /** Reads JSONL with a {@code prompt} per line and an optional {@code id} (default {@code pLINE}). */
+    public static List<Prompt> readPrompts(Path file) throws IOException {
+        List<Prompt> out = new ArrayList<>();
+        try (JsonlReader in = new JsonlReader(file)) {
+            JsonlReader.Line line;
+            while ((line = in.next()) != null) {
+                if (!line.ok() || !line.json().path("prompt").isTextual()) {
+                    throw new UserInputException(file + ":" + line.number() + ": needs a string field 'prompt'");
+                }
+                out.add(new Prompt(line.json().path("id").asText("p" + line.number()),
+                        line.json().get("prompt").asText(), line.number()));
+            }
+        }
+        if (out.isEmpty()) {
+            throw new UserInputException(file + ": no prompts");
+        }
+        return out;
+    }
+
+    /**
+     * Samples {@code s.k()} distinct, non-blank responses per prompt from the model in
+     * {@code modelDir}, trying up to 8 rounds; a prompt that yields fewer is an error naming its line.
+     */
+    public static List<LabelTask> sample(Path modelDir, Path promptFile, List<Prompt> prompts, Sampling s,
+                                         Kernels kernels, PrintStream log) throws IOException {
+        if (s.k() < LabelTask.MIN_K || s.k() > LabelTask.MAX_K) {
+            throw new UserInputException("k must be between " + LabelTask.MIN_K + " and " + LabelTask.MAX_K);
+        }
+        GptModel m = ModelDirectory.load(modelDir, kernels, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        BpeTokenizer tok = TokenizerFiles.load(modelDir);
+        m.limitVocabulary(tok);
+        Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
+        Generator gen = new Generator(m);
+        List<LabelTask> tasks = new ArrayList<>();
+        for (Prompt p : prompts) {
+            int[] ids = tok.encode(p.text());
+            List<String> responses = new ArrayList<>();
+            Set<String> seen = new HashSet<>();
+            for (int round = 0; responses.size() < s.k() && round < ROUNDS; round++) {
+                List<int[]> batch = new ArrayList<>();
+                for (int i = 0; i < s.k(); i++) {
+                    batch.add(ids);
+                }
+                SamplingConfig cfg = new SamplingConfig(s.maxNewTokens(), s.temperature(), 0, s.topP(),
+                        s.seed() * 1_000_003L + p.line() * 31L + round, 0, stops, List.of());
+                for (Generation g : gen.generate(batch, cfg, tok::decode)) {
+                    String text = Generator.completionText(g, cfg, tok::decode);
+                    if (responses.size() < s.k() && !text.isBlank() && seen.add(text)) {
+                        responses.add(text);
+                    }
+                }
+            }
+            if (responses.size() < s.k()) {
+                throw new UserInputException(promptFile + ":" + p.line() + ": found only " + responses.size()
+                        + " distinct responses in " + ROUNDS + " rounds; raise the temperature or lower k");
+            }
+            tasks.add(new LabelTask(p.id(), p.text(), List.copyOf(responses), null, null));
+            log.printf("\rcandidates: %d of %d prompts", tasks.size(), prompts.size());
+        }
+        log.println();
+        return tasks;
+    }
+
+    /** The {@code budget} tasks a strategy keeps, in their original order ({@code scorer} may be null for random). */
+    public static List<LabelTask> select(List<LabelTask> tasks, RewardScorer scorer, ActiveSelection.Strategy strategy,
+                                         int budget, long seed) {
+        if (budget >= tasks.size()) {
+            return tasks;
+        }
+        List<double[]> rewards = new ArrayList<>();
+        for (LabelTask t : tasks) {
+            rewards.add(scorer == null ? new double[0] : rewards(scorer, t));
+        }
+        List<LabelTask> kept = new ArrayList<>();
+        for (int i : ActiveSelection.select(strategy, rewards, tasks.size(), budget, seed)) {
+            kept.add(tasks.get(i));
+        }
+        return kept;
+    }
+
+    private static double[] rewards(RewardScorer scorer, LabelTask task) {
+        List<int[]> seqs = new ArrayList<>();
+        Content prompt = new Content.Text(task.prompt());
+        task.responses().forEach(r -> seqs.add(scorer.encoder().scoredSequence(prompt, new Content.Text(r))));
+        return scorer.score(seqs, seqs.size());
+    }
+
+    /** Writes tasks in the task-file format {@link LabelTask#read} reads. */
+    public static void write(Path file, List<LabelTask> tasks) throws IOException {
+        List<JsonNode> rows = new ArrayList<>();
+        for (LabelTask t : tasks) {
+            ObjectNode o = Json.MAPPER.createObjectNode().put("id", t.id()).put("prompt", t.prompt());
+            t.responses().forEach(o.putArray("responses")::add);
+            if (t.meta() != null) {
+                o.set("meta", t.meta());
+            }
+            rows.add(o);
+        }
+        JsonlWriter.write(file, rows);
+    }
+}
