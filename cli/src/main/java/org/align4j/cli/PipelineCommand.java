@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                 "  base_model (examples/base-model), seed (1),",
                 "  task {train_prompts 400, heldout_prompts 200, sft_train 2000, sft_val 200},",
                 "  candidates {k 4, temperature 1.0, top_p 0.95, max_new_tokens 48},",
-                "  annotators {judge \"sentiment\", temperature 0.07, validation_fraction 0.15},",
+                "  annotators {judge \"sentiment\", temperature 0.2, validation_fraction 0.15},",
                 "  sft, reward, ppo, ppo_ptx, dpo: each what that command's --config file holds, less the paths the"
                         + " pipeline sets (ppo_ptx starts from ppo's settings and ptx_data = the SFT stories),",
                 "  policies {NAME: MODEL_DIR} (more policies to evaluate),",

@@ -60,7 +60,7 @@ public record PipelineConfig(String baseModel, long seed, Task task, CandidateSe
     public static ObjectNode defaults() {
         ObjectNode d = Json.MAPPER.valueToTree(new PipelineConfig("examples/base-model", 1,
                 new Task(400, 200, 2000, 200), new CandidateSettings(4, 1.0, 0.95, 48),
-                new Annotators("sentiment", 0.07, 0.15), null, null, null, null, null, Map.of(),
+                new Annotators("sentiment", 0.2, 0.15), null, null, null, null, null, Map.of(),
                 new Eval(48, 7, 8, 6), new Sweep(List.of(0.05, 0.1, 0.25, 0.5), List.of(0.02, 0.05, 0.1, 0.2))));
         for (String s : STAGE_SECTIONS) {
             d.putObject(s);
