@@ -267,20 +267,20 @@ public final class Pipeline {
                     .writeValueAsString(identity()) + "\n");
         }
         state.load();
+        // the plan's training runs, and task, candidates, labels, evaluation, report
         int total = plan.size() + 5;
-        int[] n = {0};
-        step(++n[0], total, "task", "the controlled task's files", () -> {
+        int n = 0;
+        step(++n, total, "task", "the controlled task's files", () -> {
             PipelineConfig.Task t = cfg.task();
-            PositiveStories.TaskFiles f = PositiveStories.write(out.resolve("task"), t.trainPrompts(),
-                    t.heldoutPrompts(), t.sftTrain(), t.sftVal(), PositiveStories.SEED);
+            PositiveStories.write(out.resolve("task"), t.trainPrompts(), t.heldoutPrompts(), t.sftTrain(), t.sftVal(),
+                    PositiveStories.SEED);
             log.printf("  %d training prompts, %d held-out prompts, %d + %d SFT stories%n", t.trainPrompts(),
                     t.heldoutPrompts(), t.sftTrain(), t.sftVal());
-            return f;
         });
-        if (!train(plan.get(0), ++n[0], total)) {
+        if (!train(plan.get(0), ++n, total, true)) {
             return stopped("sft");
         }
-        step(++n[0], total, "candidates", opts.tasks() == null ? "candidates from the SFT model"
+        step(++n, total, "candidates", opts.tasks() == null ? "candidates from the SFT model"
                 : "tasks from " + opts.tasks(), () -> {
             List<LabelTask> tasks;
             if (opts.tasks() == null) {
@@ -292,19 +292,18 @@ public final class Pipeline {
             } else {
                 tasks = LabelTask.read(opts.tasks());
             }
-            Files.createDirectories(labels("").normalize());
+            Files.createDirectories(out.resolve("labels"));
             Candidates.write(labels("tasks.jsonl"), tasks);
-            return tasks.size();
         });
-        Labels.Summary labelSummary = labelsStep(++n[0], total);
+        Labels.Summary labelSummary = labelsStep(++n, total);
         for (Planned r : plan.subList(1, plan.size())) {
-            if (r.stage() != SFT && !train(r, ++n[0], total, labelSummary.valRankings() > 0)) {
+            if (!train(r, ++n, total, labelSummary.valRankings() > 0)) {
                 return stopped(r.name());
             }
         }
-        List<PolicyComparison.Result> results = evaluate(++n[0], total);
+        List<PolicyComparison.Result> results = evaluate(++n, total);
         ObjectNode rm = rewardModelCheck(labelSummary);
-        log.printf("[%d/%d] report%n", ++n[0], total);
+        log.printf("[%d/%d] report%n", ++n, total);
         Map<String, Path> curves = new LinkedHashMap<>();
         for (Planned r : plan) {
             if (!r.name().startsWith("sweep/")) {
@@ -323,7 +322,7 @@ public final class Pipeline {
 
     @FunctionalInterface
     private interface Work {
-        Object run() throws IOException;
+        void run() throws IOException;
     }
 
     private void step(int n, int total, String name, String title, Work work) throws IOException {
@@ -356,13 +355,8 @@ public final class Pipeline {
                     s.judgments(), String.join(", ", s.annotators()), s.trainRankings(), s.valRankings(),
                     s.agreement() == null ? "n/a (no task with two annotators)"
                             : String.format("%.1f%%", 100 * s.agreement()));
-            return s;
         });
         return Json.MAPPER.readValue(labels("labels.json").toFile(), Labels.Summary.class);
-    }
-
-    private boolean train(Planned r, int n, int total) throws IOException {
-        return train(r, n, total, true);
     }
 
     /** Runs (or resumes, or skips) a training run; false when it was cancelled. */

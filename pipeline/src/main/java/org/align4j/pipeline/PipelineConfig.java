@@ -9,12 +9,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
 
@@ -70,19 +68,9 @@ public record PipelineConfig(String baseModel, long seed, Task task, CandidateSe
 
     /** Reads {@code file} over the defaults; errors name the file and the key. */
     public static PipelineConfig read(Path file) throws IOException {
-        InputFiles.requireReadableFile(file);
-        JsonNode node;
-        try {
-            node = Json.MAPPER.readTree(file.toFile());
-        } catch (JacksonException e) {
-            throw new IOException(file + ":" + e.getLocation().getLineNr() + ": not valid JSON: "
-                    + e.getOriginalMessage());
-        }
-        if (node == null || !node.isObject()) {
-            throw new IOException(file + ": expected a JSON object of settings");
-        }
+        ObjectNode node = Json.readObjectFile(file);
         ObjectNode tree = defaults();
-        merge(tree, (ObjectNode) node, file.toString(), "");
+        merge(tree, node, file.toString(), "");
         try {
             return Json.MAPPER.treeToValue(tree, PipelineConfig.class);
         } catch (JsonMappingException e) {

@@ -121,7 +121,7 @@ final class PipelineReport {
         }
         rewardModel(h, in);
         examples(h, in);
-        h.append("<h2>Training curves</h2>\n");
+        h.append("<h2 id=\"curves\">Training curves</h2>\n");
         for (Map.Entry<String, Path> e : in.curveRuns().entrySet()) {
             if (Files.isDirectory(e.getValue())) {
                 h.append("<h3>").append(esc(e.getKey())).append(" <span class=\"score\">")
@@ -161,7 +161,7 @@ final class PipelineReport {
     }
 
     private static void policyTable(StringBuilder h, Inputs in) {
-        h.append("<h2>Policies</h2>\n<table>\n<tr><th>policy</th><th>gold score (95% CI)</th><th>win rate vs SFT</th>")
+        h.append("<h2 id=\"policies\">Policies</h2>\n<table>\n<tr><th>policy</th><th>gold score (95% CI)</th><th>win rate vs SFT</th>")
                 .append("<th>reward model</th><th>KL to SFT (95% CI)</th><th>distinct-2</th><th>repetition rate</th>")
                 .append("<th>mean tokens</th><th>samples</th></tr>\n");
         for (PolicyComparison.Result r : in.results()) {
@@ -201,7 +201,7 @@ final class PipelineReport {
     private static void rewardModel(StringBuilder h, Inputs in) throws IOException {
         JsonNode rm = in.rewardModel();
         Labels.Summary l = in.labels();
-        h.append("<h2>Labels and the reward model</h2>\n<p>").append(l.judgments()).append(" judgments of ")
+        h.append("<h2 id=\"labels\">Labels and the reward model</h2>\n<p>").append(l.judgments()).append(" judgments of ")
                 .append(l.tasks()).append(" tasks by ").append(esc(String.join(", ", l.annotators()))).append("; ")
                 .append(l.trainTasks()).append(" training and ").append(l.valTasks())
                 .append(" validation tasks. The reward model's pairwise accuracy on the validation tasks, against")
@@ -241,7 +241,7 @@ final class PipelineReport {
             }
             rows.put(r.name(), first);
         }
-        h.append("<h2>Example responses</h2>\n<p>The first ").append(n)
+        h.append("<h2 id=\"examples\">Example responses</h2>\n<p>The first ").append(n)
                 .append(" held-out prompts; each cell is a policy's response with its gold score and KL.</p>\n")
                 .append("<table class=\"ex\">\n<tr><th>prompt</th>");
         rows.keySet().forEach(k -> h.append("<th>").append(esc(k)).append("</th>"));
@@ -255,7 +255,8 @@ final class PipelineReport {
                 if (x != null) {
                     h.append(esc(x.path("response").asText())).append("<br /><span class=\"score\">")
                             .append(String.format(Locale.ROOT, "gold %.2f, KL %.1f", x.path("gold_score").asDouble(),
-                                    x.path("kl").asDouble())).append("</span>");
+                                    // rounded first, so a log-ratio of -0.001 shows as 0.0, not -0.0
+                                    Math.round(x.path("kl").asDouble() * 10) / 10.0 + 0.0)).append("</span>");
                 }
                 h.append("</td>");
             }
@@ -265,7 +266,7 @@ final class PipelineReport {
     }
 
     private static void stageTable(StringBuilder h, Inputs in) {
-        h.append("<h2>Time of each stage</h2>\n<table>\n<tr><th>stage</th><th>seconds</th></tr>\n");
+        h.append("<h2 id=\"times\">Time of each stage</h2>\n<table>\n<tr><th>stage</th><th>seconds</th></tr>\n");
         double total = 0;
         for (Map.Entry<String, PipelineState.StageState> e : in.state().stages().entrySet()) {
             if (!e.getKey().startsWith("eval:")) {

@@ -14,7 +14,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 
 /**
@@ -44,21 +43,7 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
      */
     public static <S> StageConfig<S> resolve(ObjectNode defaults, Class<S> stageType, Path configFile,
                                              Map<String, JsonNode> flags, boolean needsTrainFile) throws IOException {
-        ObjectNode file = null;
-        if (configFile != null) {
-            InputFiles.requireReadableFile(configFile);
-            JsonNode node;
-            try {
-                node = Json.MAPPER.readTree(configFile.toFile());
-            } catch (JacksonException e) {
-                throw new IOException(configFile + ":" + e.getLocation().getLineNr() + ": not valid JSON: "
-                        + e.getOriginalMessage());
-            }
-            if (node == null || !node.isObject()) {
-                throw new IOException(configFile + ": expected a JSON object of settings");
-            }
-            file = (ObjectNode) node;
-        }
+        ObjectNode file = configFile == null ? null : Json.readObjectFile(configFile);
         return resolve(defaults, stageType, file, configFile == null ? "settings" : configFile.toString(), flags,
                 needsTrainFile);
     }

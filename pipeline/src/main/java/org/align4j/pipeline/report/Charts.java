@@ -183,6 +183,9 @@ public final class Charts {
                 .yAxisTitle(yTitle).build();
         style(c.getStyler());
         c.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
+        // outside the plot, where it cannot hide a point
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        c.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         c.getStyler().setMarkerSize(5);
         return c;
     }
