@@ -130,9 +130,15 @@ public final class Pipeline {
         }
         Pipeline p = new Pipeline(cfg, opts, kernels, log);
         p.planRuns();
+        Map<String, JsonNode> settings = new LinkedHashMap<>();
         for (Planned r : p.plan) {
-            p.resolve(r, true);
+            ObjectNode resolved = p.resolve(r, true).toJson();
+            resolved.remove("output_dir");
+            settings.put(r.name(), resolved);
         }
+        // a sweep point with the settings of the main run is that run, not a second copy of it
+        p.plan.removeIf(r -> r.name().startsWith("sweep/") && settings.get(r.name()).equals(
+                settings.get(r.stage() == DPO ? "dpo" : "ppo")));
         p.checkOutputDirectory();
         return p;
     }

@@ -126,12 +126,15 @@ class PipelineTest {
                 new Pipeline.Options(changed, out, true, null, null, false), Backend.get().kernels(), ps));
         assertTrue(differ.getMessage().contains("seed"), differ.getMessage());
 
-        // --sweep on the finished pipeline adds its runs and re-evaluates with them
+        // --sweep on the finished pipeline adds its runs and re-evaluates with them; beta 0.1 is the
+        // main DPO run's own setting, so that point is the main run
+        assertTrue(Files.readString(CONFIG).contains("\"dpo_beta\": [0.1, 0.5]"));
         Pipeline.Outcome swept = prepare(out, true, true, ps).run();
         assertTrue(swept.finished());
         JsonNode after = Json.MAPPER.readTree(out.resolve("report.json").toFile()).get("policies");
         assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo", "dpo-beta0.5", "ppo-kl0.2"), names(after));
         assertEquals("dpo", after.get("dpo-beta0.5").get("kind").asText());
+        assertFalse(Files.exists(out.resolve("sweep/dpo-beta0.1")));
         assertEquals(0.5, Json.MAPPER.readTree(out.resolve("sweep/dpo-beta0.5/config.json").toFile())
                 .get("beta").asDouble());
     }
