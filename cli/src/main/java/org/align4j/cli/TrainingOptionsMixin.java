@@ -1,7 +1,9 @@
 package org.align4j.cli;
 
 import java.nio.file.Path;
+import java.util.List;
 
+import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
 import org.align4j.data.batch.Truncation;
 import picocli.CommandLine.Option;
@@ -97,4 +99,11 @@ final class TrainingOptionsMixin {
     String format;
     @Option(names = "--skip-bad-records", description = "leave out invalid records (listed) instead of refusing the data")
     Boolean skipBadRecords;
+    @Option(names = "--freeze", split = ",", paramLabel = "PART",
+            description = "parts that do not train (no gradient, no optimizer state): embeddings, layers:A-B,"
+                    + " layers:N, attention, mlp, norms, final-norm; e.g. --freeze embeddings,layers:0-3")
+    List<String> freeze;
+    @Option(names = "--train-only", paramLabel = "KIND",
+            description = "train only ${COMPLETION-CANDIDATES} (biases: BitFit); a scalar head always trains")
+    Trainable.Only trainOnly;
 }

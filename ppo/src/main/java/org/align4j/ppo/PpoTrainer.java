@@ -108,7 +108,7 @@ public final class PpoTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         this.runDir = Path.of(opts.outputDir());
         List<Content> contents = PromptSource.read(Path.of(ppo.prompts()));
-        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
+        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()));
         GptModel reference = ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
         this.policyLogProbs = new SequenceLogProbs(policy);
         this.refLogProbs = new SequenceLogProbs(reference);
@@ -151,7 +151,7 @@ public final class PpoTrainer implements Objective {
         } else {
             this.valueSource = Path.of(ppo.valueModel() != null ? ppo.valueModel()
                     : ppo.rewardModel() != null ? ppo.rewardModel() : opts.model());
-            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, true);
+            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, true, c -> opts.trainable(c.nLayer()));
             this.valueHead = new ScoreHead(value);
             log.println("value model initialised from " + valueSource + (ModelDirectory.hasScoreHead(valueSource) ? ""
                     : " (head at zero)"));

@@ -83,7 +83,7 @@ public final class TrainingLoop {
         List<Checkpoints.Member> members = new ArrayList<>();
         AdamWConfig adam = new AdamWConfig(opts.adamBeta1(), opts.adamBeta2(), opts.adamEps(), opts.weightDecay());
         for (Objective.Trainee t : objective.trainees()) {
-            members.add(new Checkpoints.Member(t.name(), t.model(), new AdamW(t.model().parameters(), adam),
+            members.add(new Checkpoints.Member(t.name(), t.model(), new AdamW(t.model().trainableParameters(), adam),
                     t.source()));
         }
         Checkpoints.Member primary = members.get(0);
@@ -125,11 +125,15 @@ public final class TrainingLoop {
             } else {
                 run.appendEvent(RunDirectory.Status.PENDING, "created");
             }
-            run.appendEvent(RunDirectory.Status.RUNNING, "training " + primary.model().parameterCount()
-                    + " parameters for " + totalSteps + " steps");
+            run.appendEvent(RunDirectory.Status.RUNNING, "training " + primary.model().trainableParameterCount()
+                    + " of " + primary.model().parameterCount() + " parameters for " + totalSteps + " steps");
         }
-        log.printf("%,d parameters; %d examples, %d batches of %d per epoch, %d step(s) (grad accum %d), warmup %d%n",
-                members.stream().mapToLong(m -> m.model().parameterCount()).sum(), plan.examples(),
+        long all = members.stream().mapToLong(m -> m.model().parameterCount()).sum();
+        long trained = members.stream().mapToLong(m -> m.model().trainableParameterCount()).sum();
+        log.printf("%s parameters%s; %d examples, %d batches of %d per epoch, %d step(s) (grad accum %d), warmup %d%n",
+                trained == all ? String.format("%,d", all) : String.format("%,d of %,d", trained, all),
+                trained == all ? "" : " train (" + primary.model().trainable() + "; optimizer state "
+                        + String.format("%,d", 2 * 4 * trained) + " bytes)", plan.examples(),
                 plan.batchesPerEpoch(), opts.batchSize(), totalSteps, opts.gradAccum(), warmup);
 
         Progress progress = new Progress(log, totalSteps, state.step());

@@ -3,6 +3,7 @@ package org.align4j.train;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
 import org.align4j.data.batch.Truncation;
 
@@ -17,7 +18,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
                               double adamBeta1, double adamBeta2, double adamEps, double maxGradNorm, int maxLength,
                               Truncation truncation, int evalEvery, int saveEvery, int keepLast,
                               int earlyStoppingPatience, int logEvery, long seed, String format,
-                              boolean skipBadRecords) {
+                              boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -26,7 +27,12 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
      */
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
-                0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false);
+                0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null);
+    }
+
+    /** Which tensors of a model of {@code nLayer} blocks train ({@code --freeze}, {@code --train-only}). */
+    public Trainable trainable(int nLayer) {
+        return Trainable.of(freeze, trainOnly, nLayer);
     }
 
     /** Problems with the values, each naming its option; empty when they are fine. */
@@ -56,6 +62,8 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
         nonNegative(p, "--keep-last", keepLast);
         nonNegative(p, "--early-stopping-patience", earlyStoppingPatience);
         positive(p, "--log-every", logEvery);
+        check(p, freeze == null || freeze.isEmpty() || trainOnly == null,
+                "--freeze and --train-only exclude each other: give one");
         return p;
     }
 

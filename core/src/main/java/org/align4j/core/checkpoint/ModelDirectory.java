@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
+import org.align4j.core.model.Trainable;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
@@ -59,6 +61,12 @@ public final class ModelDirectory {
      * language model too.
      */
     public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead) throws IOException {
+        return load(dir, kernels, type, scoreHead, c -> Trainable.ALL);
+    }
+
+    /** As {@link #load(Path, Kernels, DataType, boolean)}, training only what {@code trainable} picks for its config. */
+    public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
+                                Function<GptConfig, Trainable> trainable) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException(dir + ": not a model directory (expected config.json and model.safetensors)");
         }
@@ -71,7 +79,7 @@ public final class ModelDirectory {
         // disagrees with its weights, or a model larger than memory, is an error and not a crash
         checkShapes(dir, config);
         checkMemory(dir, GptModel.layout(config), type);
-        GptModel model = new GptModel(config, kernels, type, scoreHead);
+        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config));
         loadWeights(dir, model.parameters());
         return model;
     }

@@ -109,15 +109,19 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         }
         int c = (int) dout.columns();
         FloatBuffer d = Mem.floats(dout);
-        FloatBuffer te = Mem.floats(dwte);
-        FloatBuffer pe = Mem.floats(dwpe);
+        FloatBuffer te = dwte == null ? null : Mem.floats(dwte);
+        FloatBuffer pe = dwpe == null ? null : Mem.floats(dwpe);
         float[] g = new float[c];
         float[] acc = new float[c];
         // serial: repeated tokens write the same rows
         for (int i = 0; i < tokens.length; i++) {
             d.get(i * c, g);
-            addRow(te, tokens[i] * c, g, acc);
-            addRow(pe, positions[i] * c, g, acc);
+            if (te != null) {
+                addRow(te, tokens[i] * c, g, acc);
+            }
+            if (pe != null) {
+                addRow(pe, positions[i] * c, g, acc);
+            }
         }
     }
 
@@ -177,9 +181,9 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             Blas.sgemm(false, !transposedWeight, n, c, oc, 1f, pd, 0, oc, Mem.pointer(w), 0,
                     transposedWeight ? c : oc, 0f, Mem.pointer(dinp), 0, c);
         }
-        if (transposedWeight) {
+        if (dw != null && transposedWeight) {
             Blas.sgemm(true, false, oc, c, n, 1f, pd, 0, oc, Mem.pointer(inp), 0, c, 1f, Mem.pointer(dw), 0, c);
-        } else {
+        } else if (dw != null) {
             Blas.sgemm(true, false, c, oc, n, 1f, Mem.pointer(inp), 0, c, pd, 0, oc, 1f, Mem.pointer(dw), 0, oc);
         }
         if (db != null) {
@@ -313,8 +317,12 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 dbTotal[j] += dbParts[p][j];
             }
         }
-        addInto(Mem.floats(dgain), dgTotal);
-        addInto(Mem.floats(dbias), dbTotal);
+        if (dgain != null) {
+            addInto(Mem.floats(dgain), dgTotal);
+        }
+        if (dbias != null) {
+            addInto(Mem.floats(dbias), dbTotal);
+        }
     }
 
     private static void addInto(FloatBuffer target, float[] values) {

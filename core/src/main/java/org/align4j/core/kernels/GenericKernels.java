@@ -44,8 +44,12 @@ public final class GenericKernels implements Kernels {
     public void embeddingBackward(INDArray dwte, INDArray dwpe, INDArray dout, int[] tokens, int[] positions) {
         for (int i = 0; i < tokens.length; i++) {
             INDArray row = dout.getRow(i);
-            dwte.getRow(tokens[i]).addi(row);
-            dwpe.getRow(positions[i]).addi(row);
+            if (dwte != null) {
+                dwte.getRow(tokens[i]).addi(row);
+            }
+            if (dwpe != null) {
+                dwpe.getRow(positions[i]).addi(row);
+            }
         }
     }
 
@@ -63,9 +67,9 @@ public final class GenericKernels implements Kernels {
         if (dinp != null) {
             Nd4j.gemm(dout, w, dinp, false, !transposedWeight, 1.0, 0.0);
         }
-        if (transposedWeight) {
+        if (dw != null && transposedWeight) {
             Nd4j.gemm(dout, inp, dw, true, false, 1.0, 1.0);
-        } else {
+        } else if (dw != null) {
             Nd4j.gemm(inp, dout, dw, true, false, 1.0, 1.0);
         }
         if (db != null) {
@@ -93,8 +97,12 @@ public final class GenericKernels implements Kernels {
         INDArray r = rstd.reshape(n, 1);
         INDArray xhat = inp.subColumnVector(mean.reshape(n, 1)).muliColumnVector(r);
         INDArray dxhat = dout.mulRowVector(gain);
-        dgain.addi(dout.mul(xhat).sum(0));
-        dbias.addi(dout.sum(0));
+        if (dgain != null) {
+            dgain.addi(dout.mul(xhat).sum(0));
+        }
+        if (dbias != null) {
+            dbias.addi(dout.sum(0));
+        }
         INDArray meanD = dxhat.mean(1).reshape(n, 1);
         INDArray meanDx = dxhat.mul(xhat).mean(1).reshape(n, 1);
         dinp.addi(dxhat.subiColumnVector(meanD).subi(xhat.muliColumnVector(meanDx)).muliColumnVector(r));

@@ -33,7 +33,10 @@ public interface Kernels {
     /** {@code out[N,V] = wte[tok] + wpe[pos]} row by row. */
     void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe);
 
-    /** {@code dwte[tok[i]] += dout[i]; dwpe[pos[i]] += dout[i]}; repeated tokens add up. */
+    /**
+     * {@code dwte[tok[i]] += dout[i]; dwpe[pos[i]] += dout[i]}; repeated tokens add up. In every
+     * backward a parameter's gradient may be null: the tensor is frozen and gets none.
+     */
     void embeddingBackward(INDArray dwte, INDArray dwpe, INDArray dout, int[] tokens, int[] positions);
 
     /**
@@ -43,7 +46,7 @@ public interface Kernels {
      */
     void matmulForward(INDArray out, INDArray inp, INDArray w, boolean transposedWeight, INDArray bias);
 
-    /** {@code dinp = dout · wᵀ} (overwritten, skipped if null); {@code dw += ...}; {@code db += Σ rows}. */
+    /** {@code dinp = dout · wᵀ} (overwritten, skipped if null); {@code dw += ...}; {@code db += Σ rows} (each skipped if null). */
     void matmulBackward(INDArray dinp, INDArray dw, INDArray db, INDArray dout, INDArray inp, INDArray w,
                         boolean transposedWeight);
 
@@ -51,7 +54,7 @@ public interface Kernels {
     void layerNormForward(INDArray out, INDArray mean, INDArray rstd, INDArray inp, INDArray gain, INDArray bias,
                           double eps);
 
-    /** {@code dinp += ...}, {@code dgain += ...}, {@code dbias += ...}. */
+    /** {@code dinp += ...}, {@code dgain += ...}, {@code dbias += ...} (gain and bias skipped if null). */
     void layerNormBackward(INDArray dinp, INDArray dgain, INDArray dbias, INDArray dout, INDArray inp,
                            INDArray gain, INDArray mean, INDArray rstd);
 

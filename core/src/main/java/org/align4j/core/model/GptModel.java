@@ -29,6 +29,11 @@ public final class GptModel {
     private final GptConfig config;
     private final Kernels kernels;
     private final ParameterSet params;
+    private final Trainable trainable;
+    private final ParameterSet trainableParams;
+    /** The backward stops below the lowest block with a trainable tensor (or runs to the embeddings). */
+    private final int lowestTrainableLayer;
+    private final boolean embeddingsTrain;
     private final Layer[] layers;
     private ParameterSet grads;
     private Layer[] gradLayers;
@@ -41,12 +46,15 @@ public final class GptModel {
     private record Layer(INDArray ln1g, INDArray ln1b, INDArray qkvW, INDArray qkvB, INDArray projW, INDArray projB,
                          INDArray ln2g, INDArray ln2b, INDArray fcW, INDArray fcB, INDArray fcProjW,
                          INDArray fcProjB) {
+        /** Views by name; a tensor the set lacks (a frozen one, in a gradient set) is null. */
         static Layer of(ParameterSet p, int i) {
             String h = "h." + i + ".";
-            return new Layer(p.get(h + "ln_1.weight"), p.get(h + "ln_1.bias"), p.get(h + "attn.c_attn.weight"),
-                    p.get(h + "attn.c_attn.bias"), p.get(h + "attn.c_proj.weight"), p.get(h + "attn.c_proj.bias"),
-                    p.get(h + "ln_2.weight"), p.get(h + "ln_2.bias"), p.get(h + "mlp.c_fc.weight"),
-                    p.get(h + "mlp.c_fc.bias"), p.get(h + "mlp.c_proj.weight"), p.get(h + "mlp.c_proj.bias"));
+            return new Layer(p.getOrNull(h + "ln_1.weight"), p.getOrNull(h + "ln_1.bias"),
+                    p.getOrNull(h + "attn.c_attn.weight"), p.getOrNull(h + "attn.c_attn.bias"),
+                    p.getOrNull(h + "attn.c_proj.weight"), p.getOrNull(h + "attn.c_proj.bias"),
+                    p.getOrNull(h + "ln_2.weight"), p.getOrNull(h + "ln_2.bias"), p.getOrNull(h + "mlp.c_fc.weight"),
+                    p.getOrNull(h + "mlp.c_fc.bias"), p.getOrNull(h + "mlp.c_proj.weight"),
+                    p.getOrNull(h + "mlp.c_proj.bias"));
         }
     }
 
@@ -61,15 +69,42 @@ public final class GptModel {
      * with one label), in the same flat buffer: one optimizer, one clipping norm, one checkpoint.
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead) {
+        this(config, kernels, type, scoreHead, Trainable.ALL);
+    }
+
+    /**
+     * With {@code trainable} other than {@link Trainable#ALL}, the trainable tensors come first in
+     * the flat buffer, so the optimizer updates one contiguous prefix ({@link #trainableParameters()});
+     * gradients exist for those tensors only, and the backward stops below the lowest block that
+     * trains. Tensors are found by name, so the order never shows outside the model.
+     */
+    public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable) {
         this.config = config;
         this.kernels = kernels;
         this.scoreHead = scoreHead;
+        this.trainable = trainable;
         this.usableVocab = config.vocabSize();
         List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
         if (scoreHead) {
             specs.add(new ParameterSet.Spec(SCORE_HEAD, new long[] {1, config.nEmbd()}, true));
         }
-        this.params = new ParameterSet(specs, type);
+        List<ParameterSet.Spec> ordered = new ArrayList<>(specs.stream().filter(sp -> trainable.test(sp.name()))
+                .toList());
+        int trainableCount = ordered.size();
+        if (trainableCount == 0) {
+            throw new UserInputException("no parameter is left to train (" + trainable + ")");
+        }
+        specs.stream().filter(sp -> !trainable.test(sp.name())).forEach(ordered::add);
+        this.params = new ParameterSet(ordered, type);
+        this.trainableParams = params.prefix(trainableCount);
+        this.embeddingsTrain = trainable.test("wte.weight") || trainable.test("wpe.weight");
+        int lowest = config.nLayer();
+        for (ParameterSet.Spec sp : trainableParams.specs()) {
+            if (sp.name().startsWith("h.")) {
+                lowest = Math.min(lowest, Integer.parseInt(sp.name().substring(2, sp.name().indexOf('.', 2))));
+            }
+        }
+        this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = Layer.of(params, i);
@@ -151,10 +186,19 @@ public final class GptModel {
         return params;
     }
 
-    /** Parameter gradients, same layout as {@link #parameters()}; allocated on first use. */
+    /** The tensors that train: all of {@link #parameters()}, or its prefix when some are frozen. */
+    public ParameterSet trainableParameters() {
+        return trainableParams;
+    }
+
+    public Trainable trainable() {
+        return trainable;
+    }
+
+    /** Gradients of the trainable tensors, in {@link #trainableParameters()}'s layout; allocated on first use. */
     public ParameterSet gradients() {
         if (grads == null) {
-            grads = params.zerosLike();
+            grads = trainableParams.zerosLike();
             gradLayers = new Layer[config.nLayer()];
             for (int i = 0; i < gradLayers.length; i++) {
                 gradLayers[i] = Layer.of(grads, i);
@@ -196,6 +240,10 @@ public final class GptModel {
 
     public long parameterCount() {
         return params.size();
+    }
+
+    public long trainableParameterCount() {
+        return trainableParams.size();
     }
 
     // ---------------------------------------------------------------- forward
@@ -272,7 +320,8 @@ public final class GptModel {
         requireForward();
         ParameterSet g = gradients();
         Activations a = acts;
-        kernels.matmulBackward(a.dsmall, g.get("wte.weight"), null, dlogits, a.lnf, params.get("wte.weight"), true);
+        kernels.matmulBackward(a.dsmall, g.getOrNull("wte.weight"), null, dlogits, a.lnf, params.get("wte.weight"),
+                true);
         backwardFromLnf(a.dsmall);
     }
 
@@ -294,9 +343,9 @@ public final class GptModel {
         Activations a = acts;
         int last = layers.length - 1;
         a.dres.assign(0);
-        kernels.layerNormBackward(a.dres, g.get("ln_f.weight"), g.get("ln_f.bias"), dlnf, a.res3[last],
+        kernels.layerNormBackward(a.dres, g.getOrNull("ln_f.weight"), g.getOrNull("ln_f.bias"), dlnf, a.res3[last],
                 params.get("ln_f.weight"), a.lnfMean, a.lnfRstd);
-        for (int l = last; l >= 0; l--) {
+        for (int l = last; l >= lowestTrainableLayer; l--) {
             Layer p = layers[l];
             Layer d = gradLayers[l];
             INDArray input = l == 0 ? a.encoded : a.res3[l - 1];
@@ -314,8 +363,10 @@ public final class GptModel {
             kernels.layerNormBackward(a.dres, d.ln1g, d.ln1b, a.dsmall, input, p.ln1g, a.ln1Mean[l],
                     a.ln1Rstd[l]);
         }
-        kernels.embeddingBackward(g.get("wte.weight"), g.get("wpe.weight"), a.dres, current.tokens(),
-                current.positions());
+        if (embeddingsTrain) {
+            kernels.embeddingBackward(g.getOrNull("wte.weight"), g.getOrNull("wpe.weight"), a.dres, current.tokens(),
+                    current.positions());
+        }
     }
 
     // ---------------------------------------------------------------- incremental decoding

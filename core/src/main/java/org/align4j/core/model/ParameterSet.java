@@ -35,18 +35,35 @@ public final class ParameterSet {
     private final Map<String, Long> offsets = new LinkedHashMap<>();
 
     public ParameterSet(List<Spec> specs, DataType type) {
+        this(specs, Nd4j.zeros(type, total(specs)));
+    }
+
+    private ParameterSet(List<Spec> specs, INDArray flat) {
         this.specs = List.copyOf(specs);
-        long total = 0;
-        for (Spec s : specs) {
-            total += s.size();
-        }
-        this.flat = Nd4j.zeros(type, total);
+        this.flat = flat;
         long offset = 0;
         for (Spec s : specs) {
             views.put(s.name(), flat.get(NDArrayIndex.interval(offset, offset + s.size())).reshape(s.shape()));
             offsets.put(s.name(), offset);
             offset += s.size();
         }
+    }
+
+    private static long total(List<Spec> specs) {
+        long total = 0;
+        for (Spec s : specs) {
+            total += s.size();
+        }
+        return total;
+    }
+
+    /** The first {@code count} tensors, as a set sharing this one's memory (the trainable part of a model). */
+    public ParameterSet prefix(int count) {
+        if (count == specs.size()) {
+            return this;
+        }
+        List<Spec> head = specs.subList(0, count);
+        return new ParameterSet(head, flat.get(NDArrayIndex.interval(0, total(head))));
     }
 
     /** A zeroed set with the same layout (for gradients or optimizer moments). */
@@ -68,6 +85,11 @@ public final class ParameterSet {
             throw new IllegalArgumentException("no parameter named '" + name + "'");
         }
         return v;
+    }
+
+    /** The view of {@code name}, or null when the set has no such tensor. */
+    public INDArray getOrNull(String name) {
+        return views.get(name);
     }
 
     public boolean has(String name) {

@@ -108,7 +108,10 @@ public final class Checkpoints {
             Path where = i == 0 ? checkpoint : checkpoint.resolve(m.name());
             GptModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
                     m.model().hasScoreHead());
-            m.model().parameters().flat().assign(saved.parameters().flat());
+            // by name: a model with frozen tensors orders its buffer differently from a loaded one
+            for (String name : saved.parameters().names()) {
+                m.model().parameters().get(name).assign(saved.parameters().get(name));
+            }
             try (Safetensors.Reader r = Safetensors.open(where.resolve(OPTIMIZER))) {
                 r.readInto("exp_avg", m.optimizer().firstMoment());
                 r.readInto("exp_avg_sq", m.optimizer().secondMoment());
