@@ -4,9 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import org.align4j.core.util.UserInputException;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.LoraConfig.Target;
 import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -38,6 +39,7 @@ public final class GptModel {
     private ParameterSet grads;
     private Layer[] gradLayers;
     private final Activations acts;
+    private final LoraAdapters lora;
     private final boolean scoreHead;
     private int usableVocab;
     private TokenBatch current;
@@ -79,25 +81,41 @@ public final class GptModel {
      * trains. Tensors are found by name, so the order never shows outside the model.
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable) {
+        this(config, kernels, type, scoreHead, trainable, null);
+    }
+
+    /**
+     * With {@code lora}, LoRA adapters on its target modules join the layout and only they (and a
+     * scalar head) train: the base is frozen, whatever {@code trainable} says.
+     */
+    public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
+                    LoraConfig lora) {
         this.config = config;
         this.kernels = kernels;
         this.scoreHead = scoreHead;
-        this.trainable = trainable;
+        if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
+            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
+        }
+        this.trainable = lora != null ? Trainable.ADAPTERS : trainable;
+        Trainable trains = this.trainable;
         this.usableVocab = config.vocabSize();
         List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
         if (scoreHead) {
             specs.add(new ParameterSet.Spec(SCORE_HEAD, new long[] {1, config.nEmbd()}, true));
         }
-        List<ParameterSet.Spec> ordered = new ArrayList<>(specs.stream().filter(sp -> trainable.test(sp.name()))
+        if (lora != null) {
+            specs.addAll(LoraAdapters.specs(config, lora));
+        }
+        List<ParameterSet.Spec> ordered = new ArrayList<>(specs.stream().filter(sp -> trains.test(sp.name()))
                 .toList());
         int trainableCount = ordered.size();
         if (trainableCount == 0) {
-            throw new UserInputException("no parameter is left to train (" + trainable + ")");
+            throw new UserInputException("no parameter is left to train (" + trains + ")");
         }
-        specs.stream().filter(sp -> !trainable.test(sp.name())).forEach(ordered::add);
+        specs.stream().filter(sp -> !trains.test(sp.name())).forEach(ordered::add);
         this.params = new ParameterSet(ordered, type);
         this.trainableParams = params.prefix(trainableCount);
-        this.embeddingsTrain = trainable.test("wte.weight") || trainable.test("wpe.weight");
+        this.embeddingsTrain = trains.test("wte.weight") || trains.test("wpe.weight");
         int lowest = config.nLayer();
         for (ParameterSet.Spec sp : trainableParams.specs()) {
             if (sp.name().startsWith("h.")) {
@@ -105,6 +123,7 @@ public final class GptModel {
             }
         }
         this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
+        this.lora = lora == null ? null : new LoraAdapters(config, lora, params, kernels);
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = Layer.of(params, i);
@@ -149,7 +168,9 @@ public final class GptModel {
         for (ParameterSet.Spec s : params.specs()) {
             INDArray v = params.get(s.name());
             String n = s.name();
-            if (n.contains("ln_") ) {
+            if (n.contains(".lora_")) {
+                continue;
+            } else if (n.contains("ln_")) {
                 v.assign(n.endsWith(".weight") ? 1.0 : 0.0);
             } else if (n.endsWith(".bias")) {
                 v.assign(0.0);
@@ -162,7 +183,42 @@ public final class GptModel {
                 v.assign(Nd4j.create(values, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
             }
         }
+        if (lora != null) {
+            lora.initialize(rng);
+        }
         return this;
+    }
+
+    /** Fresh adapters from {@code seed} (A random, B zero: the model equals its base), for a loaded base. */
+    public GptModel initializeAdapters(long seed) {
+        if (lora == null) {
+            throw new IllegalStateException("the model has no LoRA adapters");
+        }
+        lora.initialize(new SplittableRandom(seed));
+        return this;
+    }
+
+    /** The LoRA settings, or null without adapters. */
+    public LoraConfig lora() {
+        return lora == null ? null : lora.config();
+    }
+
+    /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
+    public void setAdaptersEnabled(boolean on) {
+        if (lora != null) {
+            lora.setEnabled(on);
+        }
+    }
+
+    public boolean adaptersEnabled() {
+        return lora != null && lora.enabled();
+    }
+
+    /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
+    public void mergeAdaptersIntoBase() {
+        if (lora != null) {
+            lora.mergeInto(params);
+        }
     }
 
     public GptConfig config() {
@@ -202,6 +258,9 @@ public final class GptModel {
             gradLayers = new Layer[config.nLayer()];
             for (int i = 0; i < gradLayers.length; i++) {
                 gradLayers[i] = Layer.of(grads, i);
+            }
+            if (lora != null) {
+                lora.bindGradients(grads);
             }
         }
         return grads;
@@ -279,20 +338,36 @@ public final class GptModel {
             Layer p = layers[l];
             kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
             kernels.matmulForward(a.qkv[l], a.ln1[l], p.qkvW, false, p.qkvB);
+            adapt(l, Target.C_ATTN, a.qkv[l], a.ln1[l], true);
             kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, batch.batch(), batch.time(),
                     config.nHead());
             kernels.matmulForward(a.res2[l], a.atty[l], p.projW, false, p.projB);
+            adapt(l, Target.ATTN_C_PROJ, a.res2[l], a.atty[l], true);
             kernels.add(a.res2[l], a.res2[l], x);
             kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
             kernels.matmulForward(a.fch[l], a.ln2[l], p.fcW, false, p.fcB);
+            adapt(l, Target.C_FC, a.fch[l], a.ln2[l], true);
             kernels.geluForward(a.fchGelu[l], a.fch[l]);
             kernels.matmulForward(a.res3[l], a.fchGelu[l], p.fcProjW, false, p.fcProjB);
+            adapt(l, Target.MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
             kernels.add(a.res3[l], a.res3[l], a.res2[l]);
             x = a.res3[l];
         }
         kernels.layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, params.get("ln_f.weight"),
                 params.get("ln_f.bias"), eps);
         return a.lnf;
+    }
+
+    private void adapt(int layer, Target t, INDArray out, INDArray inp, boolean keep) {
+        if (lora != null) {
+            lora.forward(layer, t, out, inp, keep);
+        }
+    }
+
+    private void adaptBackward(int layer, Target t, INDArray dinp, INDArray dout, INDArray inp) {
+        if (lora != null) {
+            lora.backward(layer, t, dinp, dout, inp);
+        }
     }
 
     private void validate(TokenBatch batch) {
@@ -351,15 +426,19 @@ public final class GptModel {
             INDArray input = l == 0 ? a.encoded : a.res3[l - 1];
             // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
             kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l], p.fcProjW, false);
+            adaptBackward(l, Target.MLP_C_PROJ, a.dbigMlp, a.dres, a.fchGelu[l]);
             kernels.geluBackward(a.dbigMlp, a.fch[l], a.dbigMlp);
             kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], p.fcW, false);
+            adaptBackward(l, Target.C_FC, a.dsmall, a.dbigMlp, a.ln2[l]);
             kernels.layerNormBackward(a.dres, d.ln2g, d.ln2b, a.dsmall, a.res2[l], p.ln2g, a.ln2Mean[l],
                     a.ln2Rstd[l]);
             // attention: res2 = input + proj(attn(qkv(ln1(input))))
             kernels.matmulBackward(a.dsmall, d.projW, d.projB, a.dres, a.atty[l], p.projW, false);
+            adaptBackward(l, Target.ATTN_C_PROJ, a.dsmall, a.dres, a.atty[l]);
             kernels.attentionBackward(a.dbigQkv, a.dsmall, a.probs[l], a.qkv[l], current.batch(), current.time(),
                     config.nHead());
             kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], p.qkvW, false);
+            adaptBackward(l, Target.C_ATTN, a.dsmall, a.dbigQkv, a.ln1[l]);
             kernels.layerNormBackward(a.dres, d.ln1g, d.ln1b, a.dsmall, input, p.ln1g, a.ln1Mean[l],
                     a.ln1Rstd[l]);
         }
@@ -400,14 +479,18 @@ public final class GptModel {
             Layer p = layers[l];
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln1g, p.ln1b, eps);
             kernels.matmulForward(s.qkv, s.ln, p.qkvW, false, p.qkvB);
+            adapt(l, Target.C_ATTN, s.qkv, s.ln, false);
             kernels.attentionWithCache(s.atty, s.qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps,
                     start, config.nHead());
             kernels.matmulForward(s.tmp, s.atty, p.projW, false, p.projB);
+            adapt(l, Target.ATTN_C_PROJ, s.tmp, s.atty, false);
             kernels.add(s.x, s.x, s.tmp);
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln2g, p.ln2b, eps);
             kernels.matmulForward(s.fch, s.ln, p.fcW, false, p.fcB);
+            adapt(l, Target.C_FC, s.fch, s.ln, false);
             kernels.geluForward(s.fch, s.fch);
             kernels.matmulForward(s.tmp, s.fch, p.fcProjW, false, p.fcProjB);
+            adapt(l, Target.MLP_C_PROJ, s.tmp, s.fch, false);
             kernels.add(s.x, s.x, s.tmp);
         }
         cache.advance(steps);

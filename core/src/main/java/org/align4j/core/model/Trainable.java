@@ -23,6 +23,9 @@ public final class Trainable implements Predicate<String> {
     /** Everything trains. */
     public static final Trainable ALL = new Trainable(List.of(), null, "all parameters");
 
+    /** LoRA: the adapters (and a scalar head) train, the base is frozen. */
+    public static final Trainable ADAPTERS = new Trainable(List.of(), null, "LoRA adapters");
+
     private static final Pattern LAYERS = Pattern.compile("layers:(\\d+)(?:-(\\d+))?");
     private static final Pattern LAYER_NAME = Pattern.compile("h\\.(\\d+)\\..*");
 
@@ -85,6 +88,9 @@ public final class Trainable implements Predicate<String> {
     public boolean test(String name) {
         if (name.equals(GptModel.SCORE_HEAD)) {
             return true;
+        }
+        if (this == ADAPTERS) {
+            return name.contains(".lora_");
         }
         if (only == Only.BIASES) {
             return name.endsWith(".bias");
