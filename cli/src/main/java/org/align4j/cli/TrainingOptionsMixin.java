@@ -106,4 +106,16 @@ final class TrainingOptionsMixin {
     @Option(names = "--train-only", paramLabel = "KIND",
             description = "train only ${COMPLETION-CANDIDATES} (biases: BitFit); a scalar head always trains")
     Trainable.Only trainOnly;
+    @Range(min = 0, max = 4096)
+    @Option(names = "--lora-r", paramLabel = "R", description = "LoRA rank: train adapters of rank R on --lora-targets, the base frozen; 0: full fine-tuning (default: ${DEFAULT-VALUE})")
+    Integer loraR;
+    @Range(min = 0, minExclusive = true)
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA scaling: the update is multiplied by A / R (default: ${DEFAULT-VALUE})")
+    Double loraAlpha;
+    @Range(min = 0, max = 1, maxExclusive = true)
+    @Option(names = "--lora-dropout", paramLabel = "P", description = "dropout on the adapters' input; only 0 for now (default: ${DEFAULT-VALUE})")
+    Double loraDropout;
+    @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE",
+            description = "modules that get adapters: c_attn, c_proj (both projections), c_fc, attn.c_proj, mlp.c_proj (default: ${DEFAULT-VALUE})")
+    List<String> loraTargets;
 }

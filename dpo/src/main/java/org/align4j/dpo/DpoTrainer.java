@@ -64,7 +64,8 @@ public final class DpoTrainer implements Objective {
         Dataset trainData = TrainingData.read(opts, opts.trainFile(), "train", KINDS, log);
         Dataset valData = opts.valFile() == null ? null : TrainingData.read(opts, opts.valFile(), "validation", KINDS,
                 log);
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()));
+        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()),
+                opts.lora(), opts.seed());
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
         int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().nPositions())
                 : model.config().nPositions();
@@ -75,7 +76,7 @@ public final class DpoTrainer implements Objective {
         if (loss.type().needsReference()) {
             Path refDir = Path.of(cfg.stage().refModel() != null ? cfg.stage().refModel() : opts.model());
             this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refDir, train, val, collator, opts.batchSize(),
-                    kernels, log);
+                    kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model : null);
         } else {
             this.ref = null;
             log.println("--loss " + loss.type() + " is reference-free: no reference model loaded");

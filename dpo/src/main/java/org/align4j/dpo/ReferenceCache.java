@@ -62,8 +62,14 @@ public final class ReferenceCache {
         return refDir.toAbsolutePath().normalize() + "#" + Long.toHexString(h);
     }
 
+    /**
+     * The reference's log-probabilities of every pair, from the cache when it matches. With
+     * {@code adapted} (a policy whose fresh LoRA adapters sit on {@code refDir}), they come from
+     * that model with its adapters off, which is the reference exactly: no second copy is loaded.
+     */
     public static LogProbs load(Path runDir, Path refDir, List<PreferencePair> train, List<PreferencePair> val,
-                                Collator collator, int batchSize, Kernels kernels, PrintStream log) throws IOException {
+                                Collator collator, int batchSize, Kernels kernels, PrintStream log, GptModel adapted)
+            throws IOException {
         Path file = runDir.resolve(FILE);
         String fp = fingerprint(refDir, train, val);
         if (Files.isRegularFile(file)) {
@@ -76,9 +82,16 @@ public final class ReferenceCache {
                     + " computing them again");
         }
         long t0 = System.nanoTime();
-        GptModel ref = ModelDirectory.load(refDir, kernels, DataType.FLOAT);
-        double[][] tr = compute(ref, train, collator, batchSize);
-        double[][] va = val == null ? null : compute(ref, val, collator, batchSize);
+        GptModel ref = adapted != null ? adapted : ModelDirectory.load(refDir, kernels, DataType.FLOAT);
+        ref.setAdaptersEnabled(false);
+        double[][] tr;
+        double[][] va;
+        try {
+            tr = compute(ref, train, collator, batchSize);
+            va = val == null ? null : compute(ref, val, collator, batchSize);
+        } finally {
+            ref.setAdaptersEnabled(true);
+        }
         ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("fingerprint", fp);
         root.set("train", write(tr));

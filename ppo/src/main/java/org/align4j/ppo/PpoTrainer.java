@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
@@ -108,14 +109,18 @@ public final class PpoTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         this.runDir = Path.of(opts.outputDir());
         List<Content> contents = PromptSource.read(Path.of(ppo.prompts()));
-        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()));
-        GptModel reference = ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
+        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()),
+                opts.lora(), opts.seed());
+        // with LoRA the reference is the policy with its adapters off: no second copy of the weights
+        GptModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
         this.policyLogProbs = new SequenceLogProbs(policy);
-        this.refLogProbs = new SequenceLogProbs(reference);
+        this.refLogProbs = reference == null ? null : new SequenceLogProbs(reference);
         this.enc = ExampleEncoder.forModel(modelDir, policy.config().eosTokenId());
         // sampling, the training forward and the reference see the same (tokenizer-sized) distribution
         policy.limitVocabulary(enc.tokenizer());
-        reference.limitVocabulary(enc.tokenizer());
+        if (reference != null) {
+            reference.limitVocabulary(enc.tokenizer());
+        }
         this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         this.generator = new Generator(policy);
         int keep = policy.config().nPositions() - ppo.maxNewTokens();
@@ -151,7 +156,10 @@ public final class PpoTrainer implements Objective {
         } else {
             this.valueSource = Path.of(ppo.valueModel() != null ? ppo.valueModel()
                     : ppo.rewardModel() != null ? ppo.rewardModel() : opts.model());
-            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, true, c -> opts.trainable(c.nLayer()));
+            // with LoRA the value model is the reward model (or --model) with adapters of its own and
+            // its head trained: its base weights are frozen, so no optimizer state for them
+            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, true, c -> opts.trainable(c.nLayer()),
+                    PeftAdapter.isAdapter(valueSource) ? null : opts.lora(), opts.seed() + 1);
             this.valueHead = new ScoreHead(value);
             log.println("value model initialised from " + valueSource + (ModelDirectory.hasScoreHead(valueSource) ? ""
                     : " (head at zero)"));
@@ -170,6 +178,19 @@ public final class PpoTrainer implements Objective {
             this.ptxCollator = null;
         }
         this.kl = new KlController(ppo.klCoef(), ppo.targetKl(), ppo.klHorizon());
+    }
+
+    /** The reference's log-probabilities of the rollout: a frozen copy, or the policy with its adapters off. */
+    private double[] referenceRows(Packed all) {
+        if (refLogProbs != null) {
+            return refLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
+        }
+        policy.setAdaptersEnabled(false);
+        try {
+            return policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
+        } finally {
+            policy.setAdaptersEnabled(true);
+        }
     }
 
     /** Runs PPO as configured; {@code resume} continues the run in {@code output_dir}. */
@@ -300,7 +321,7 @@ public final class PpoTrainer implements Objective {
         }
         double[] oldRows = ppo.temperature() == 1.0 ? check
                 : policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
-        double[] refRows = refLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
+        double[] refRows = referenceRows(all);
         double[] valueRows = valueHead == null ? null : valueHead.forwardAll(all.inputs());
         // 3. scores
         double[] scores = score(samples);

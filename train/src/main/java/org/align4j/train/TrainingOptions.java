@@ -3,6 +3,7 @@ package org.align4j.train;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
 import org.align4j.data.batch.Truncation;
@@ -18,7 +19,8 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
                               double adamBeta1, double adamBeta2, double adamEps, double maxGradNorm, int maxLength,
                               Truncation truncation, int evalEvery, int saveEvery, int keepLast,
                               int earlyStoppingPatience, int logEvery, long seed, String format,
-                              boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly) {
+                              boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly, int loraR,
+                              double loraAlpha, double loraDropout, List<String> loraTargets) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -27,12 +29,18 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
      */
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
-                0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null);
+                0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
+                0, List.of("c_attn"));
     }
 
     /** Which tensors of a model of {@code nLayer} blocks train ({@code --freeze}, {@code --train-only}). */
     public Trainable trainable(int nLayer) {
         return Trainable.of(freeze, trainOnly, nLayer);
+    }
+
+    /** LoRA's settings with {@code --lora-r} above 0, else null (full fine-tuning). */
+    public LoraConfig lora() {
+        return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets) : null;
     }
 
     /** Problems with the values, each naming its option; empty when they are fine. */
@@ -64,6 +72,12 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
         positive(p, "--log-every", logEvery);
         check(p, freeze == null || freeze.isEmpty() || trainOnly == null,
                 "--freeze and --train-only exclude each other: give one");
+        nonNegative(p, "--lora-r", loraR);
+        check(p, loraR == 0 || ((freeze == null || freeze.isEmpty()) && trainOnly == null),
+                "--lora-r trains the adapters only: --freeze and --train-only do not apply with it");
+        check(p, loraAlpha > 0, "--lora-alpha must be above 0, got " + loraAlpha);
+        check(p, loraDropout == 0, "--lora-dropout: only 0 is supported yet, got " + loraDropout);
+        check(p, loraTargets != null && !loraTargets.isEmpty(), "--lora-targets: name at least one module");
         return p;
     }
 

@@ -17,10 +17,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
-import org.align4j.core.model.Trainable;
+import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
+import org.align4j.core.model.Trainable;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -67,6 +69,56 @@ public final class ModelDirectory {
     /** As {@link #load(Path, Kernels, DataType, boolean)}, training only what {@code trainable} picks for its config. */
     public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
                                 Function<GptConfig, Trainable> trainable) throws IOException {
+        return load(dir, kernels, type, scoreHead, trainable, null, 0);
+    }
+
+    /**
+     * Loads a model directory or a LoRA adapter directory (PEFT's format, whose config names its
+     * base: the base is loaded and the adapter put on it). With {@code newAdapters}, fresh
+     * adapters from {@code seed} go on a plain model; an adapter directory trains further as it is.
+     */
+    public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
+                                Function<GptConfig, Trainable> trainable, LoraConfig newAdapters, long seed)
+            throws IOException {
+        if (PeftAdapter.isAdapter(dir)) {
+            if (newAdapters != null) {
+                throw new UserInputException(dir + " is a LoRA adapter already: train it further without --lora-r,"
+                        + " or merge it into its base first (align4j merge)");
+            }
+            return loadAdapter(dir, null, kernels, type, scoreHead);
+        }
+        GptModel m = loadPlain(dir, kernels, type, scoreHead, trainable, newAdapters);
+        if (newAdapters != null) {
+            m.initializeAdapters(seed);
+            m.setAdapterBase(dir.toString());
+        }
+        return m;
+    }
+
+    /**
+     * A PEFT adapter directory on its base: {@code base}, or when null the directory its
+     * {@code adapter_config.json} names (a path, relative to the working directory).
+     */
+    public static GptModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead)
+            throws IOException {
+        if (!PeftAdapter.isAdapter(dir)) {
+            throw new IOException(dir + ": not a LoRA adapter directory (no " + PeftAdapter.CONFIG + ")");
+        }
+        PeftAdapter.Info info = PeftAdapter.read(dir);
+        Path b = base != null ? base : Path.of(info.baseModel());
+        if (!Files.isDirectory(b) || PeftAdapter.isAdapter(b)) {
+            throw new IOException((base != null ? b.toString() : dir.resolve(PeftAdapter.CONFIG)
+                    + ": base_model_name_or_path '" + info.baseModel() + "'")
+                    + " is not a model directory here (a path, relative to the working directory)");
+        }
+        GptModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora());
+        PeftAdapter.loadInto(dir, m.parameters());
+        m.setAdapterBase(b.toString());
+        return m;
+    }
+
+    private static GptModel loadPlain(Path dir, Kernels kernels, DataType type, boolean scoreHead,
+                                      Function<GptConfig, Trainable> trainable, LoraConfig lora) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException(dir + ": not a model directory (expected config.json and model.safetensors)");
         }
@@ -79,7 +131,7 @@ public final class ModelDirectory {
         // disagrees with its weights, or a model larger than memory, is an error and not a crash
         checkShapes(dir, config);
         checkMemory(dir, GptModel.layout(config), type);
-        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config));
+        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config), lora);
         loadWeights(dir, model.parameters());
         return model;
     }
@@ -152,6 +204,9 @@ public final class ModelDirectory {
 
     /** Whether the directory's weights hold a scalar head ({@code score.weight}). */
     public static boolean hasScoreHead(Path dir) throws IOException {
+        if (PeftAdapter.isAdapter(dir)) {
+            return PeftAdapter.read(dir).scoreHead();
+        }
         for (Path file : weightFiles(dir)) {
             try (Safetensors.Reader r = Safetensors.open(file)) {
                 if (r.tensors().containsKey(GptModel.SCORE_HEAD)) {
@@ -185,7 +240,7 @@ public final class ModelDirectory {
         }
         List<String> missing = new ArrayList<>();
         for (String name : params.names()) {
-            if (!found.containsKey(name) && !name.equals(GptModel.SCORE_HEAD)) {
+            if (!found.containsKey(name) && !name.equals(GptModel.SCORE_HEAD) && !name.contains(".lora_")) {
                 missing.add(name);
             }
         }
@@ -203,9 +258,14 @@ public final class ModelDirectory {
 
     /**
      * Writes {@code config.json} and {@code model.safetensors} (F32, GPT-2 names), each atomically;
-     * a model with a scalar head in the {@code GPT2ForSequenceClassification} layout.
+     * a model with a scalar head in the {@code GPT2ForSequenceClassification} layout; a model with
+     * LoRA adapters as a PEFT adapter directory on its base ({@link PeftAdapter}).
      */
     public static void save(GptModel model, Path dir) throws IOException {
+        if (model.lora() != null) {
+            PeftAdapter.write(model, model.adapterBase(), dir);
+            return;
+        }
         Files.createDirectories(dir);
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         ParameterSet p = model.parameters();

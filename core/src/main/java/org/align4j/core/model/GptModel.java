@@ -40,6 +40,7 @@ public final class GptModel {
     private Layer[] gradLayers;
     private final Activations acts;
     private final LoraAdapters lora;
+    private String adapterBase;
     private final boolean scoreHead;
     private int usableVocab;
     private TokenBatch current;
@@ -196,6 +197,15 @@ public final class GptModel {
         }
         lora.initialize(new SplittableRandom(seed));
         return this;
+    }
+
+    /** The base model an adapter sits on, as its adapter_config.json names it. */
+    public String adapterBase() {
+        return adapterBase;
+    }
+
+    public void setAdapterBase(String base) {
+        this.adapterBase = base;
     }
 
     /** The LoRA settings, or null without adapters. */

@@ -1,0 +1,145 @@
+package org.align4j.core.checkpoint;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import org.align4j.core.model.GptModel;
+import org.align4j.core.model.LoraConfig;
+import org.align4j.core.model.ParameterSet;
+import org.align4j.core.util.AtomicFiles;
+import org.align4j.core.util.Json;
+
+/**
+ * A LoRA adapter directory in Hugging Face PEFT's format, so that {@code PeftModel.from_pretrained}
+ * loads what align4j trains and align4j loads what PEFT saves: {@code adapter_config.json}
+ * ({@code peft_type} LORA, {@code r}, {@code lora_alpha}, {@code lora_dropout},
+ * {@code target_modules}, {@code fan_in_fan_out} true for GPT-2's Conv1D, {@code bias} none,
+ * {@code task_type}, {@code base_model_name_or_path}) and {@code adapter_model.safetensors} with
+ * PEFT's names ({@code base_model.model.transformer.h.0.attn.c_attn.lora_A.weight} {@code [r, in]},
+ * {@code ...lora_B.weight} {@code [out, r]}; a reward model's head as
+ * {@code base_model.model.score.weight}, PEFT's {@code modules_to_save}).
+ */
+public final class PeftAdapter {
+
+    public static final String CONFIG = "adapter_config.json";
+    public static final String WEIGHTS = "adapter_model.safetensors";
+    private static final String PREFIX = "base_model.model.transformer.";
+    private static final String HEAD = "base_model.model.score.weight";
+
+    /** What an adapter directory says about itself. */
+    public record Info(LoraConfig lora, String baseModel, boolean scoreHead) {
+    }
+
+    private PeftAdapter() {
+    }
+
+    public static boolean isAdapter(Path dir) {
+        return Files.isRegularFile(dir.resolve(CONFIG));
+    }
+
+    /** Reads {@code adapter_config.json}; anything align4j cannot apply exactly is refused, naming the key. */
+    public static Info read(Path dir) throws IOException {
+        Path file = dir.resolve(CONFIG);
+        ObjectNode c = Json.readObjectFile(file);
+        if (!"LORA".equals(c.path("peft_type").asText())) {
+            throw new IOException(file + ": peft_type '" + c.path("peft_type").asText() + "' is not LORA");
+        }
+        for (String unsupported : List.of("use_dora", "use_rslora")) {
+            if (c.path(unsupported).asBoolean(false)) {
+                throw new IOException(file + ": " + unsupported + " is not supported");
+            }
+        }
+        if (!"none".equals(c.path("bias").asText("none"))) {
+            throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
+        }
+        if (c.path("lora_dropout").asDouble(0) != 0) {
+            throw new IOException(file + ": lora_dropout " + c.path("lora_dropout").asDouble()
+                    + " is not supported yet (only 0)");
+        }
+        List<String> targets = new ArrayList<>();
+        JsonNode t = c.path("target_modules");
+        if (t.isTextual()) {
+            targets.add(t.asText());
+        } else {
+            t.forEach(x -> targets.add(x.asText()));
+        }
+        if (!c.path("r").canConvertToInt() || !c.path("lora_alpha").isNumber() || !c.path("base_model_name_or_path")
+                .isTextual()) {
+            throw new IOException(file + ": needs r, lora_alpha and base_model_name_or_path");
+        }
+        return new Info(new LoraConfig(c.get("r").asInt(), c.get("lora_alpha").asDouble(), targets),
+                c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
+    }
+
+    /** Writes the adapter (and a scalar head) of {@code model} into {@code dir}. */
+    public static void write(GptModel model, String baseModel, Path dir) throws IOException {
+        LoraConfig lora = model.lora();
+        Files.createDirectories(dir);
+        ObjectNode c = Json.MAPPER.createObjectNode();
+        c.put("peft_type", "LORA");
+        c.put("task_type", model.hasScoreHead() ? "SEQ_CLS" : "CAUSAL_LM");
+        c.put("base_model_name_or_path", baseModel);
+        c.put("r", lora.r());
+        c.put("lora_alpha", lora.alpha());
+        c.put("lora_dropout", 0.0);
+        lora.targets().forEach(c.putArray("target_modules")::add);
+        c.put("fan_in_fan_out", true);
+        c.put("bias", "none");
+        c.put("inference_mode", true);
+        c.put("init_lora_weights", true);
+        c.put("use_rslora", false);
+        c.put("use_dora", false);
+        if (model.hasScoreHead()) {
+            c.putArray("modules_to_save").add("score");
+        } else {
+            c.putNull("modules_to_save");
+        }
+        Map<String, INDArray> tensors = new LinkedHashMap<>();
+        ParameterSet p = model.parameters();
+        for (String name : p.names()) {
+            if (name.contains(".lora_")) {
+                tensors.put(PREFIX + name, p.get(name));
+            } else if (name.equals(GptModel.SCORE_HEAD)) {
+                tensors.put(HEAD, p.get(name));
+            }
+        }
+        Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+        AtomicFiles.writeString(dir.resolve(CONFIG), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(c) + "\n");
+    }
+
+    /** Reads the adapter's tensors into a model built with its LoRA settings; names and shapes must match. */
+    static void loadInto(Path dir, ParameterSet params) throws IOException {
+        Path file = dir.resolve(WEIGHTS);
+        List<String> loaded = new ArrayList<>();
+        try (Safetensors.Reader r = Safetensors.open(file)) {
+            for (String stored : r.tensors().keySet()) {
+                String name = stored.equals(HEAD) ? GptModel.SCORE_HEAD
+                        : stored.startsWith(PREFIX) ? stored.substring(PREFIX.length()).replace(".default.", ".")
+                        : null;
+                if (GptModel.SCORE_HEAD.equals(name) && !params.has(name)) {
+                    continue; // a reward model's adapter loaded as a language model
+                }
+                if (name == null || !params.has(name)) {
+                    throw new IOException(file + ": unexpected tensor '" + stored + "' for these LoRA settings");
+                }
+                r.readInto(stored, params.get(name));
+                loaded.add(name);
+            }
+        }
+        for (String name : params.names()) {
+            if (name.contains(".lora_") && !loaded.contains(name)) {
+                throw new IOException(file + ": missing tensor '" + PREFIX + name + "'");
+            }
+        }
+    }
+}
