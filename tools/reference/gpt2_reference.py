@@ -5,7 +5,7 @@ Run with Debian's PyTorch (never needed by the build or the tests):
     apt-get install python3-torch libopenblas0-pthread
     /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny \
         reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny \
-        ppo/src/test/resources/fixtures/ppo-tiny
+        ppo/src/test/resources/fixtures/ppo-tiny core/src/test/resources/fixtures/lora-tiny
 
 Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
@@ -70,7 +70,12 @@ def layer_norm(x, g, b):
     return torch.nn.functional.layer_norm(x, (C,), g, b, EPS)
 
 
-def forward_hidden(p, tokens, positions, mask):
+def lora_delta(x, name, lora):
+    """PEFT's LoRA on a GPT-2 Conv1D (fan_in_fan_out): s * (x A^T) B^T, A [r, in], B [out, r]."""
+    return (x @ lora["w"][name + ".lora_A.weight"].T @ lora["w"][name + ".lora_B.weight"].T) * lora["scale"]
+
+
+def forward_hidden(p, tokens, positions, mask, lora=None):
     B, T = tokens.shape
     x = p["wte.weight"][tokens] + p["wpe.weight"][positions]
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
@@ -81,6 +86,8 @@ def forward_hidden(p, tokens, positions, mask):
         h = f"h.{i}."
         a = layer_norm(x, p[h + "ln_1.weight"], p[h + "ln_1.bias"])
         qkv = a @ p[h + "attn.c_attn.weight"] + p[h + "attn.c_attn.bias"]
+        if lora is not None:
+            qkv = qkv + lora_delta(a, h + "attn.c_attn", lora)
         q, k, v = qkv.split(C, dim=2)
         q = q.view(B, T, H, hs).transpose(1, 2)
         k = k.view(B, T, H, hs).transpose(1, 2)
@@ -88,15 +95,22 @@ def forward_hidden(p, tokens, positions, mask):
         att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
         att = att.masked_fill(~visible, float("-inf")).softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, C)
-        x = x + y @ p[h + "attn.c_proj.weight"] + p[h + "attn.c_proj.bias"]
+        if lora is None:
+            x = x + y @ p[h + "attn.c_proj.weight"] + p[h + "attn.c_proj.bias"]
+        else:
+            x = x + (y @ p[h + "attn.c_proj.weight"] + p[h + "attn.c_proj.bias"] + lora_delta(y, h + "attn.c_proj", lora))
         m = layer_norm(x, p[h + "ln_2.weight"], p[h + "ln_2.bias"])
-        m = gelu_tanh(m @ p[h + "mlp.c_fc.weight"] + p[h + "mlp.c_fc.bias"])
-        x = x + m @ p[h + "mlp.c_proj.weight"] + p[h + "mlp.c_proj.bias"]
+        if lora is None:
+            m = gelu_tanh(m @ p[h + "mlp.c_fc.weight"] + p[h + "mlp.c_fc.bias"])
+            x = x + m @ p[h + "mlp.c_proj.weight"] + p[h + "mlp.c_proj.bias"]
+        else:
+            m = gelu_tanh(m @ p[h + "mlp.c_fc.weight"] + p[h + "mlp.c_fc.bias"] + lora_delta(m, h + "mlp.c_fc", lora))
+            x = x + (m @ p[h + "mlp.c_proj.weight"] + p[h + "mlp.c_proj.bias"] + lora_delta(m, h + "mlp.c_proj", lora))
     return layer_norm(x, p["ln_f.weight"], p["ln_f.bias"])
 
 
-def forward(p, tokens, positions, mask):
-    return forward_hidden(p, tokens, positions, mask) @ p["wte.weight"].T
+def forward(p, tokens, positions, mask, lora=None):
+    return forward_hidden(p, tokens, positions, mask, lora) @ p["wte.weight"].T
 
 
 def loss_fn(logits, targets, weights):
@@ -411,8 +425,64 @@ def ppo_fixture(out):
           f" clipfrac {meta['clipfrac']:.3f}")
 
 
+def lora_fixture(out):
+    """One LoRA training step in PEFT's convention: a base GPT-2, an adapter on c_attn, c_proj (both)
+    and c_fc with r=4, alpha=8 stored as PEFT saves it, the loss of a padded batch, the gradients of
+    every lora_A and lora_B, and the loss after one AdamW step of the adapter alone."""
+    torch.manual_seed(2468)
+    p = init_params()
+    write_config(os.path.join(out, "model"))
+    write_safetensors(os.path.join(out, "model", "model.safetensors"), {"transformer." + k: v for k, v in p.items()})
+    r, alpha = 4, 8.0
+    widths = {"attn.c_attn": (C, 3 * C), "attn.c_proj": (C, C), "mlp.c_fc": (C, 4 * C), "mlp.c_proj": (4 * C, C)}
+    w = {}
+    for i in range(L):
+        for mod, (fan_in, fan_out) in widths.items():
+            name = f"h.{i}.{mod}"
+            w[name + ".lora_A.weight"] = (torch.rand(r, fan_in, dtype=DT) * 2 - 1) / math.sqrt(fan_in)
+            w[name + ".lora_B.weight"] = torch.randn(fan_out, r, dtype=DT) * 0.2  # as after some training
+    adapter = os.path.join(out, "adapter")
+    os.makedirs(adapter, exist_ok=True)
+    write_safetensors(os.path.join(adapter, "adapter_model.safetensors"),
+                      {"base_model.model.transformer." + k: v for k, v in w.items()})
+    with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": "model", "r": r,
+                   "lora_alpha": alpha, "lora_dropout": 0.0, "target_modules": ["c_attn", "c_proj", "c_fc"],
+                   "fan_in_fan_out": True, "bias": "none", "inference_mode": True}, f, indent=2)
+    p = {k: v.to(torch.float32).to(DT) for k, v in p.items()}
+    w = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in w.items()}
+    lora = {"w": w, "scale": alpha / r}
+    B, T = 2, 8
+    tokens = torch.randint(0, V, (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, 5:] = 0
+    tokens[1, 5:] = 0
+    positions = torch.arange(T).repeat(B, 1)
+    targets = torch.randint(0, V, (B, T))
+    lw = mask.to(DT).clone()
+    lw[:, 0] = 0
+    lw = lw / lw.sum()
+    loss = loss_fn(forward(p, tokens, positions, mask, lora), targets, lw)
+    loss.backward()
+    write_safetensors(os.path.join(out, "expected.safetensors"), {"grad." + k: v.grad for k, v in w.items()})
+    opt = torch.optim.AdamW(list(w.values()), lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    opt.step()
+    with torch.no_grad():
+        after = float(loss_fn(forward(p, tokens, positions, mask, lora), targets, lw))
+    meta = {"config": CFG, "batch": B, "time": T, "r": r, "alpha": alpha,
+            "tokens": tokens.reshape(-1).tolist(), "positions": positions.reshape(-1).tolist(),
+            "key_mask": mask.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
+            "loss_weights": lw.reshape(-1).tolist(), "loss": float(loss), "loss_after_step": after,
+            "adamw": {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0},
+            "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote LoRA fixtures to {out}: loss {float(loss):.6f}, after one step {after:.6f}")
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
     reward_fixture(sys.argv[2] if len(sys.argv) > 2 else "reward/src/test/resources/fixtures/reward-tiny")
     dpo_fixture(sys.argv[3] if len(sys.argv) > 3 else "dpo/src/test/resources/fixtures/dpo-tiny")
     ppo_fixture(sys.argv[4] if len(sys.argv) > 4 else "ppo/src/test/resources/fixtures/ppo-tiny")
+    lora_fixture(sys.argv[5] if len(sys.argv) > 5 else "core/src/test/resources/fixtures/lora-tiny")
