@@ -3,6 +3,7 @@ package org.align4j.cli;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
 import org.align4j.data.batch.Truncation;
@@ -118,4 +119,7 @@ final class TrainingOptionsMixin {
     @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE",
             description = "modules that get adapters: c_attn, c_proj (both projections), c_fc, attn.c_proj, mlp.c_proj (default: ${DEFAULT-VALUE})")
     List<String> loraTargets;
+    @Option(names = "--quantize-base", paramLabel = "KIND",
+            description = "QLoRA: keep the frozen base's block matrices as ${COMPLETION-CANDIDATES} (absmax scale per block of 64), dequantized layer by layer; needs --lora-r")
+    QuantizedWeights.Kind quantizeBase;
 }

@@ -139,6 +139,27 @@ class LoraRunTest {
     }
 
     @Test
+    void qloraTrainsOnAQuantizedBaseAndNeedsLora() throws Exception {
+        Path fp32 = tmp.resolve("qlora-fp32");
+        assertEquals("0", run("", sft(fp32, 20))[0]);
+        for (String kind : List.of("int8", "nf4")) {
+            Path out = tmp.resolve("qlora-" + kind);
+            String[] r = run("", sft(out, 20, "--quantize-base", kind));
+            assertEquals("0", r[0], r[2]);
+            List<Double> losses = TinyModel.losses(out);
+            List<Double> base = TinyModel.losses(fp32);
+            // the same adapters on a slightly different base: close to the fp32 run, and learning
+            assertEquals(base.get(0), losses.get(0), "int8".equals(kind) ? 0.02 : 0.1, kind + " first loss");
+            assertTrue(losses.get(19) < losses.get(0) - 0.1, kind + " learns: " + losses);
+            assertTrue(PeftAdapter.isAdapter(out.resolve("final")));
+        }
+        String[] bad = run("", "sft", "--model", model.toString(), "--train", text.toString(), "--out",
+                tmp.resolve("never").toString(), "--max-steps", "1", "--quantize-base", "nf4");
+        assertEquals("1", bad[0]);
+        assertTrue(bad[2].contains("--quantize-base needs --lora-r"), bad[2]);
+    }
+
+    @Test
     void dpoWithLoraTakesItsReferenceFromTheBase() throws Exception {
         Path full = tmp.resolve("dpo-full");
         Path lora = tmp.resolve("dpo-lora");

@@ -64,8 +64,7 @@ public final class DpoTrainer implements Objective {
         Dataset trainData = TrainingData.read(opts, opts.trainFile(), "train", KINDS, log);
         Dataset valData = opts.valFile() == null ? null : TrainingData.read(opts, opts.valFile(), "validation", KINDS,
                 log);
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()),
-                opts.lora(), opts.seed());
+        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
         int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().nPositions())
                 : model.config().nPositions();

@@ -109,8 +109,7 @@ public final class PpoTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         this.runDir = Path.of(opts.outputDir());
         List<Content> contents = PromptSource.read(Path.of(ppo.prompts()));
-        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()),
-                opts.lora(), opts.seed());
+        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         // with LoRA the reference is the policy with its adapters off: no second copy of the weights
         GptModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
         this.policyLogProbs = new SequenceLogProbs(policy);
@@ -158,8 +157,9 @@ public final class PpoTrainer implements Objective {
                     : ppo.rewardModel() != null ? ppo.rewardModel() : opts.model());
             // with LoRA the value model is the reward model (or --model) with adapters of its own and
             // its head trained: its base weights are frozen, so no optimizer state for them
-            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, true, c -> opts.trainable(c.nLayer()),
-                    PeftAdapter.isAdapter(valueSource) ? null : opts.lora(), opts.seed() + 1);
+            ModelDirectory.Setup s = opts.setup(true);
+            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, new ModelDirectory.Setup(true,
+                    s.trainable(), PeftAdapter.isAdapter(valueSource) ? null : s.lora(), s.seed() + 1, s.quantize()));
             this.valueHead = new ScoreHead(value);
             log.println("value model initialised from " + valueSource + (ModelDirectory.hasScoreHead(valueSource) ? ""
                     : " (head at zero)"));

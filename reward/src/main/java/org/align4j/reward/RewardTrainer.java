@@ -65,8 +65,7 @@ public final class RewardTrainer implements Objective {
         Dataset trainData = read(opts.trainFile(), "train");
         Dataset valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
         boolean hadHead = ModelDirectory.hasScoreHead(modelDir);
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, true, c -> opts.trainable(c.nLayer()),
-                opts.lora(), opts.seed());
+        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(true));
         log.println(hadHead ? "continuing the reward model in " + modelDir
                 : "score head initialised to zero on " + modelDir + " (every response starts at reward 0)");
         this.head = new ScoreHead(model);

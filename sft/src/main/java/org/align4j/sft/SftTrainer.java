@@ -62,8 +62,7 @@ public final class SftTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         Dataset trainData = read(opts.trainFile(), "train");
         this.valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, false, c -> opts.trainable(c.nLayer()),
-                opts.lora(), opts.seed());
+        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         this.enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
         int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().nPositions())
                 : model.config().nPositions();

@@ -3,7 +3,9 @@ package org.align4j.train;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.model.LoraConfig;
+import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
 import org.align4j.data.batch.Truncation;
@@ -20,7 +22,8 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
                               Truncation truncation, int evalEvery, int saveEvery, int keepLast,
                               int earlyStoppingPatience, int logEvery, long seed, String format,
                               boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly, int loraR,
-                              double loraAlpha, double loraDropout, List<String> loraTargets) {
+                              double loraAlpha, double loraDropout, List<String> loraTargets,
+                              QuantizedWeights.Kind quantizeBase) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -30,7 +33,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
                 0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
-                0, List.of("c_attn"));
+                0, List.of("c_attn"), null);
     }
 
     /** Which tensors of a model of {@code nLayer} blocks train ({@code --freeze}, {@code --train-only}). */
@@ -41,6 +44,11 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
     /** LoRA's settings with {@code --lora-r} above 0, else null (full fine-tuning). */
     public LoraConfig lora() {
         return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets) : null;
+    }
+
+    /** How a stage loads the model it trains: what trains, LoRA, a quantized base; adapters drawn from the seed. */
+    public ModelDirectory.Setup setup(boolean scoreHead) {
+        return new ModelDirectory.Setup(scoreHead, c -> trainable(c.nLayer()), lora(), seed, quantizeBase);
     }
 
     /** Problems with the values, each naming its option; empty when they are fine. */
@@ -78,6 +86,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
         check(p, loraAlpha > 0, "--lora-alpha must be above 0, got " + loraAlpha);
         check(p, loraDropout == 0, "--lora-dropout: only 0 is supported yet, got " + loraDropout);
         check(p, loraTargets != null && !loraTargets.isEmpty(), "--lora-targets: name at least one module");
+        check(p, quantizeBase == null || loraR > 0, "--quantize-base needs --lora-r: a quantized base cannot train");
         return p;
     }
 

@@ -19,6 +19,7 @@ import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
+import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
@@ -63,33 +64,37 @@ public final class ModelDirectory {
      * language model too.
      */
     public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead) throws IOException {
-        return load(dir, kernels, type, scoreHead, c -> Trainable.ALL);
+        return load(dir, kernels, type, Setup.plain(scoreHead));
     }
 
-    /** As {@link #load(Path, Kernels, DataType, boolean)}, training only what {@code trainable} picks for its config. */
-    public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
-                                Function<GptConfig, Trainable> trainable) throws IOException {
-        return load(dir, kernels, type, scoreHead, trainable, null, 0);
+    /**
+     * How a model is set up for training: which tensors train, fresh LoRA adapters to add (drawn
+     * from {@code seed}), and a base stored quantized (QLoRA). {@link #plain} is none of these.
+     */
+    public record Setup(boolean scoreHead, Function<GptConfig, Trainable> trainable, LoraConfig lora, long seed,
+                        QuantizedWeights.Kind quantize) {
+        public static Setup plain(boolean scoreHead) {
+            return new Setup(scoreHead, c -> Trainable.ALL, null, 0, null);
+        }
     }
 
     /**
      * Loads a model directory or a LoRA adapter directory (PEFT's format, whose config names its
-     * base: the base is loaded and the adapter put on it). With {@code newAdapters}, fresh
-     * adapters from {@code seed} go on a plain model; an adapter directory trains further as it is.
+     * base: the base is loaded and the adapter put on it). With {@code setup.lora()}, fresh
+     * adapters go on a plain model; an adapter directory trains further as it is.
      */
-    public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
-                                Function<GptConfig, Trainable> trainable, LoraConfig newAdapters, long seed)
-            throws IOException {
+    public static GptModel load(Path dir, Kernels kernels, DataType type, Setup setup) throws IOException {
         if (PeftAdapter.isAdapter(dir)) {
-            if (newAdapters != null) {
+            if (setup.lora() != null) {
                 throw new UserInputException(dir + " is a LoRA adapter already: train it further without --lora-r,"
                         + " or merge it into its base first (align4j merge)");
             }
-            return loadAdapter(dir, null, kernels, type, scoreHead);
+            return loadAdapter(dir, null, kernels, type, setup.scoreHead(), setup.quantize());
         }
-        GptModel m = loadPlain(dir, kernels, type, scoreHead, trainable, newAdapters);
-        if (newAdapters != null) {
-            m.initializeAdapters(seed);
+        GptModel m = loadPlain(dir, kernels, type, setup.scoreHead(), setup.trainable(), setup.lora(),
+                setup.quantize());
+        if (setup.lora() != null) {
+            m.initializeAdapters(setup.seed());
             m.setAdapterBase(dir.toString());
         }
         return m;
@@ -101,6 +106,12 @@ public final class ModelDirectory {
      */
     public static GptModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead)
             throws IOException {
+        return loadAdapter(dir, base, kernels, type, scoreHead, null);
+    }
+
+    /** As {@link #loadAdapter(Path, Path, Kernels, DataType, boolean)}, the base quantized with {@code quantize}. */
+    public static GptModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead,
+                                       QuantizedWeights.Kind quantize) throws IOException {
         if (!PeftAdapter.isAdapter(dir)) {
             throw new IOException(dir + ": not a LoRA adapter directory (no " + PeftAdapter.CONFIG + ")");
         }
@@ -111,14 +122,15 @@ public final class ModelDirectory {
                     + ": base_model_name_or_path '" + info.baseModel() + "'")
                     + " is not a model directory here (a path, relative to the working directory)");
         }
-        GptModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora());
+        GptModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora(), quantize);
         PeftAdapter.loadInto(dir, m.parameters());
         m.setAdapterBase(b.toString());
         return m;
     }
 
     private static GptModel loadPlain(Path dir, Kernels kernels, DataType type, boolean scoreHead,
-                                      Function<GptConfig, Trainable> trainable, LoraConfig lora) throws IOException {
+                                      Function<GptConfig, Trainable> trainable, LoraConfig lora,
+                                      QuantizedWeights.Kind quantize) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException(dir + ": not a model directory (expected config.json and model.safetensors)");
         }
@@ -131,8 +143,8 @@ public final class ModelDirectory {
         // disagrees with its weights, or a model larger than memory, is an error and not a crash
         checkShapes(dir, config);
         checkMemory(dir, GptModel.layout(config), type);
-        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config), lora);
-        loadWeights(dir, model.parameters());
+        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config), lora, quantize);
+        loadWeights(dir, model);
         return model;
     }
 
@@ -217,7 +229,9 @@ public final class ModelDirectory {
         return false;
     }
 
-    private static void loadWeights(Path dir, ParameterSet params) throws IOException {
+    private static void loadWeights(Path dir, GptModel model) throws IOException {
+        ParameterSet params = model.parameters();
+        QuantizedWeights quantized = model.quantized();
         Map<String, String> found = new LinkedHashMap<>();
         List<String> unexpected = new ArrayList<>();
         for (Path file : weightFiles(dir)) {
@@ -226,6 +240,12 @@ public final class ModelDirectory {
                     String name = stored.startsWith("transformer.") ? stored.substring("transformer.".length()) : stored;
                     if (IGNORED.matcher(name).matches()
                             || (name.equals(GptModel.SCORE_HEAD) && !params.has(GptModel.SCORE_HEAD))) {
+                        continue;
+                    }
+                    if (quantized != null && GptModel.isQuantizable(name)) {
+                        // one tensor in fp32 at a time: the whole base never is
+                        quantized.put(name, r.tensors().get(stored).shape(), r.readFloats(stored));
+                        found.put(name, file.getFileName().toString());
                         continue;
                     }
                     if (!params.has(name)) {

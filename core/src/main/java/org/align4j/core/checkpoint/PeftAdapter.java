@@ -118,7 +118,7 @@ public final class PeftAdapter {
     }
 
     /** Reads the adapter's tensors into a model built with its LoRA settings; names and shapes must match. */
-    static void loadInto(Path dir, ParameterSet params) throws IOException {
+    public static void loadInto(Path dir, ParameterSet params) throws IOException {
         Path file = dir.resolve(WEIGHTS);
         List<String> loaded = new ArrayList<>();
         try (Safetensors.Reader r = Safetensors.open(file)) {

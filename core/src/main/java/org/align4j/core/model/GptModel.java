@@ -1,7 +1,9 @@
 package org.align4j.core.model;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.align4j.core.kernels.Kernels;
@@ -41,6 +43,10 @@ public final class GptModel {
     private final Activations acts;
     private final LoraAdapters lora;
     private String adapterBase;
+    private final QuantizedWeights quantized;
+    /** Host buffers by matrix size (kernels upload exactly a target's length). */
+    private final Map<Long, float[]> dequantHost;
+    private final INDArray dequantStore;
     private final boolean scoreHead;
     private int usableVocab;
     private TokenBatch current;
@@ -91,6 +97,18 @@ public final class GptModel {
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                     LoraConfig lora) {
+        this(config, kernels, type, scoreHead, trainable, lora, null);
+    }
+
+    /**
+     * With {@code quantize} (QLoRA), the blocks' four weight matrices are kept quantized outside the
+     * parameter buffer and dequantized when a layer runs; it needs LoRA, since they cannot train.
+     */
+    public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
+                    LoraConfig lora, QuantizedWeights.Kind quantize) {
+        if (quantize != null && lora == null) {
+            throw new UserInputException("--quantize-base needs LoRA (--lora-r): a quantized base cannot train");
+        }
         this.config = config;
         this.kernels = kernels;
         this.scoreHead = scoreHead;
@@ -106,6 +124,20 @@ public final class GptModel {
         }
         if (lora != null) {
             specs.addAll(LoraAdapters.specs(config, lora));
+        }
+        if (quantize != null) {
+            specs.removeIf(sp -> isQuantizable(sp.name()));
+            this.quantized = new QuantizedWeights(quantize);
+            long largest = 0;
+            for (Target t : Target.values()) {
+                largest = Math.max(largest, t.in(config) * t.out(config));
+            }
+            this.dequantHost = new HashMap<>();
+            this.dequantStore = Nd4j.zeros(type, largest);
+        } else {
+            this.quantized = null;
+            this.dequantHost = null;
+            this.dequantStore = null;
         }
         List<ParameterSet.Spec> ordered = new ArrayList<>(specs.stream().filter(sp -> trains.test(sp.name()))
                 .toList());
@@ -199,6 +231,32 @@ public final class GptModel {
         return this;
     }
 
+    /** The block weight matrices a quantized base keeps outside the parameter buffer. */
+    public static boolean isQuantizable(String name) {
+        return name.startsWith("h.") && (name.endsWith(".attn.c_attn.weight") || name.endsWith(".attn.c_proj.weight")
+                || name.endsWith(".mlp.c_fc.weight") || name.endsWith(".mlp.c_proj.weight"));
+    }
+
+    /** The quantized base weights, or null when the base is fp32. */
+    public QuantizedWeights quantized() {
+        return quantized;
+    }
+
+    /** A block's weight: its view in the buffer, or with a quantized base, dequantized into a shared scratch. */
+    private INDArray weight(INDArray view, int layer, Target t) {
+        if (quantized == null) {
+            return view;
+        }
+        String name = "h." + layer + "." + t.module + ".weight";
+        long in = t.in(config);
+        long out = t.out(config);
+        float[] host = dequantHost.computeIfAbsent(in * out, k -> new float[(int) (long) k]);
+        quantized.dequantize(name, host);
+        INDArray w = dequantStore.get(NDArrayIndex.interval(0, in * out)).reshape(in, out);
+        kernels.upload(w, host);
+        return w;
+    }
+
     /** The base model an adapter sits on, as its adapter_config.json names it. */
     public String adapterBase() {
         return adapterBase;
@@ -226,6 +284,9 @@ public final class GptModel {
 
     /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
     public void mergeAdaptersIntoBase() {
+        if (quantized != null) {
+            throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
+        }
         if (lora != null) {
             lora.mergeInto(params);
         }
@@ -347,18 +408,19 @@ public final class GptModel {
         for (int l = 0; l < layers.length; l++) {
             Layer p = layers[l];
             kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
-            kernels.matmulForward(a.qkv[l], a.ln1[l], p.qkvW, false, p.qkvB);
+            kernels.matmulForward(a.qkv[l], a.ln1[l], weight(p.qkvW, l, Target.C_ATTN), false, p.qkvB);
             adapt(l, Target.C_ATTN, a.qkv[l], a.ln1[l], true);
             kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, batch.batch(), batch.time(),
                     config.nHead());
-            kernels.matmulForward(a.res2[l], a.atty[l], p.projW, false, p.projB);
+            kernels.matmulForward(a.res2[l], a.atty[l], weight(p.projW, l, Target.ATTN_C_PROJ), false, p.projB);
             adapt(l, Target.ATTN_C_PROJ, a.res2[l], a.atty[l], true);
             kernels.add(a.res2[l], a.res2[l], x);
             kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
-            kernels.matmulForward(a.fch[l], a.ln2[l], p.fcW, false, p.fcB);
+            kernels.matmulForward(a.fch[l], a.ln2[l], weight(p.fcW, l, Target.C_FC), false, p.fcB);
             adapt(l, Target.C_FC, a.fch[l], a.ln2[l], true);
             kernels.geluForward(a.fchGelu[l], a.fch[l]);
-            kernels.matmulForward(a.res3[l], a.fchGelu[l], p.fcProjW, false, p.fcProjB);
+            kernels.matmulForward(a.res3[l], a.fchGelu[l], weight(p.fcProjW, l, Target.MLP_C_PROJ), false,
+                    p.fcProjB);
             adapt(l, Target.MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
             kernels.add(a.res3[l], a.res3[l], a.res2[l]);
             x = a.res3[l];
@@ -435,19 +497,22 @@ public final class GptModel {
             Layer d = gradLayers[l];
             INDArray input = l == 0 ? a.encoded : a.res3[l - 1];
             // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
-            kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l], p.fcProjW, false);
+            kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l],
+                    weight(p.fcProjW, l, Target.MLP_C_PROJ), false);
             adaptBackward(l, Target.MLP_C_PROJ, a.dbigMlp, a.dres, a.fchGelu[l]);
             kernels.geluBackward(a.dbigMlp, a.fch[l], a.dbigMlp);
-            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], p.fcW, false);
+            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], weight(p.fcW, l, Target.C_FC), false);
             adaptBackward(l, Target.C_FC, a.dsmall, a.dbigMlp, a.ln2[l]);
             kernels.layerNormBackward(a.dres, d.ln2g, d.ln2b, a.dsmall, a.res2[l], p.ln2g, a.ln2Mean[l],
                     a.ln2Rstd[l]);
             // attention: res2 = input + proj(attn(qkv(ln1(input))))
-            kernels.matmulBackward(a.dsmall, d.projW, d.projB, a.dres, a.atty[l], p.projW, false);
+            kernels.matmulBackward(a.dsmall, d.projW, d.projB, a.dres, a.atty[l], weight(p.projW, l,
+                    Target.ATTN_C_PROJ), false);
             adaptBackward(l, Target.ATTN_C_PROJ, a.dsmall, a.dres, a.atty[l]);
             kernels.attentionBackward(a.dbigQkv, a.dsmall, a.probs[l], a.qkv[l], current.batch(), current.time(),
                     config.nHead());
-            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], p.qkvW, false);
+            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], weight(p.qkvW, l, Target.C_ATTN),
+                    false);
             adaptBackward(l, Target.C_ATTN, a.dsmall, a.dbigQkv, a.ln1[l]);
             kernels.layerNormBackward(a.dres, d.ln1g, d.ln1b, a.dsmall, input, p.ln1g, a.ln1Mean[l],
                     a.ln1Rstd[l]);
@@ -488,18 +553,18 @@ public final class GptModel {
         for (int l = 0; l < layers.length; l++) {
             Layer p = layers[l];
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln1g, p.ln1b, eps);
-            kernels.matmulForward(s.qkv, s.ln, p.qkvW, false, p.qkvB);
+            kernels.matmulForward(s.qkv, s.ln, weight(p.qkvW, l, Target.C_ATTN), false, p.qkvB);
             adapt(l, Target.C_ATTN, s.qkv, s.ln, false);
             kernels.attentionWithCache(s.atty, s.qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps,
                     start, config.nHead());
-            kernels.matmulForward(s.tmp, s.atty, p.projW, false, p.projB);
+            kernels.matmulForward(s.tmp, s.atty, weight(p.projW, l, Target.ATTN_C_PROJ), false, p.projB);
             adapt(l, Target.ATTN_C_PROJ, s.tmp, s.atty, false);
             kernels.add(s.x, s.x, s.tmp);
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln2g, p.ln2b, eps);
-            kernels.matmulForward(s.fch, s.ln, p.fcW, false, p.fcB);
+            kernels.matmulForward(s.fch, s.ln, weight(p.fcW, l, Target.C_FC), false, p.fcB);
             adapt(l, Target.C_FC, s.fch, s.ln, false);
             kernels.geluForward(s.fch, s.fch);
-            kernels.matmulForward(s.tmp, s.fch, p.fcProjW, false, p.fcProjB);
+            kernels.matmulForward(s.tmp, s.fch, weight(p.fcProjW, l, Target.MLP_C_PROJ), false, p.fcProjB);
             adapt(l, Target.MLP_C_PROJ, s.tmp, s.fch, false);
             kernels.add(s.x, s.x, s.tmp);
         }

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.checkpoint.Safetensors;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.optim.AdamW;
@@ -106,11 +107,17 @@ public final class Checkpoints {
         for (int i = 0; i < members.size(); i++) {
             Member m = members.get(i);
             Path where = i == 0 ? checkpoint : checkpoint.resolve(m.name());
-            GptModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
-                    m.model().hasScoreHead());
-            // by name: a model with frozen tensors orders its buffer differently from a loaded one
-            for (String name : saved.parameters().names()) {
-                m.model().parameters().get(name).assign(saved.parameters().get(name));
+            if (m.model().lora() != null) {
+                // the adapter (and a head) is all that trains; the base, frozen, is already in place
+                PeftAdapter.loadInto(where, m.model().parameters());
+            } else {
+                GptModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
+                        m.model().hasScoreHead());
+                // by name: a model with frozen tensors orders its buffer differently from a loaded one;
+                // frozen tensors never change, so the trainable ones are all there is to restore
+                for (String name : m.model().trainableParameters().names()) {
+                    m.model().parameters().get(name).assign(saved.parameters().get(name));
+                }
             }
             try (Safetensors.Reader r = Safetensors.open(where.resolve(OPTIMIZER))) {
                 r.readInto("exp_avg", m.optimizer().firstMoment());
