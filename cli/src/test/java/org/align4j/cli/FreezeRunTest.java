@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,21 +35,10 @@ class FreezeRunTest {
 
     @BeforeAll
     static void modelAndData() throws Exception {
-        StringBuilder corpus = new StringBuilder();
-        StringBuilder jsonl = new StringBuilder();
-        StringBuilder pairRows = new StringBuilder();
-        SplittableRandom r = new SplittableRandom(2);
-        for (int i = 0; i < 200; i++) {
-            String s = TinyModel.sentence(r);
-            corpus.append(s).append(".\n");
-            jsonl.append("{\"text\": \"").append(s).append(".\"}\n");
-            pairRows.append(TinyModel.rulePair(r)).append('\n');
-        }
-        text = tmp.resolve("text.jsonl");
-        Files.writeString(text, jsonl);
-        pairs = tmp.resolve("pairs.jsonl");
-        Files.writeString(pairs, pairRows);
-        model = TinyModel.create(tmp, corpus.toString(), "model");
+        TinyModel.TextAndPairs d = TinyModel.textAndPairs(tmp, 2, 200);
+        model = d.model();
+        text = d.text();
+        pairs = d.pairs();
     }
 
     private static GptModel load(Path dir, boolean head) throws Exception {

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,21 +39,10 @@ class LoraRunTest {
 
     @BeforeAll
     static void modelAndData() throws Exception {
-        StringBuilder corpus = new StringBuilder();
-        StringBuilder jsonl = new StringBuilder();
-        StringBuilder pairRows = new StringBuilder();
-        SplittableRandom r = new SplittableRandom(4);
-        for (int i = 0; i < 300; i++) {
-            String s = TinyModel.sentence(r);
-            corpus.append(s).append(".\n");
-            jsonl.append("{\"text\": \"").append(s).append(".\"}\n");
-            pairRows.append(TinyModel.rulePair(r)).append('\n');
-        }
-        text = tmp.resolve("text.jsonl");
-        Files.writeString(text, jsonl);
-        pairs = tmp.resolve("pairs.jsonl");
-        Files.writeString(pairs, pairRows);
-        model = TinyModel.create(tmp, corpus.toString(), "model");
+        TinyModel.TextAndPairs d = TinyModel.textAndPairs(tmp, 4, 300);
+        model = d.model();
+        text = d.text();
+        pairs = d.pairs();
     }
 
     private static String[] sft(Path out, int steps, String... extra) {

@@ -106,4 +106,26 @@ final class TinyModel {
         p.destroyForcibly();
         p.waitFor();
     }
+
+    /** A tiny model trained on nothing, a text file of its sentences and a file of rule-decided preference pairs. */
+    record TextAndPairs(Path model, Path text, Path pairs) {
+    }
+
+    static TextAndPairs textAndPairs(Path tmp, long seed, int n) throws Exception {
+        StringBuilder corpus = new StringBuilder();
+        StringBuilder jsonl = new StringBuilder();
+        StringBuilder pairRows = new StringBuilder();
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < n; i++) {
+            String s = sentence(r);
+            corpus.append(s).append(".\n");
+            jsonl.append("{\"text\": \"").append(s).append(".\"}\n");
+            pairRows.append(rulePair(r)).append('\n');
+        }
+        Path text = tmp.resolve("text.jsonl");
+        Files.writeString(text, jsonl);
+        Path pairs = tmp.resolve("pairs.jsonl");
+        Files.writeString(pairs, pairRows);
+        return new TextAndPairs(create(tmp, corpus.toString(), "model"), text, pairs);
+    }
 }

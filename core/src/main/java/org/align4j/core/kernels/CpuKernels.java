@@ -401,6 +401,23 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         });
     }
 
+    @Override
+    public void scale(INDArray a, double s) {
+        if (!fp32(a)) {
+            generic.scale(a, s);
+            return;
+        }
+        FloatBuffer fa = Mem.floats(a);
+        float f = (float) s;
+        blocks(a.length(), (from, len, u, v) -> {
+            fa.get(from, u, 0, len);
+            for (int j = 0; j < len; j++) {
+                u[j] *= f;
+            }
+            fa.put(from, u, 0, len);
+        });
+    }
+
     /** Body over a block of a flat range, with two scratch arrays of at least {@code length} floats. */
     @FunctionalInterface
     private interface BlockBody {

@@ -126,6 +126,11 @@ public final class GenericKernels implements Kernels {
     }
 
     @Override
+    public void scale(INDArray a, double s) {
+        a.muli(s);
+    }
+
+    @Override
     public void add(INDArray out, INDArray a, INDArray b) {
         if (out == a) {
             out.addi(b);

@@ -67,6 +67,9 @@ public interface Kernels {
     /** {@code out = a + b}; {@code out} may alias either input. */
     void add(INDArray out, INDArray a, INDArray b);
 
+    /** {@code a *= s}, in place. */
+    void scale(INDArray a, double s);
+
     /**
      * Causal self-attention over a fused {@code qkv [B*T, 3C]} (q, k, v column blocks, heads
      * contiguous inside each block). Writes {@code out [B*T, C]} and saves the attention

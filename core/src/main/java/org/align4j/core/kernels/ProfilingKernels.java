@@ -103,6 +103,11 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
+    public void scale(INDArray a, double s) {
+        time("scale", () -> inner.scale(a, s));
+    }
+
+    @Override
     public void add(INDArray out, INDArray a, INDArray b) {
         time("residual.add", () -> inner.add(out, a, b));
     }

@@ -20,8 +20,9 @@ import org.align4j.core.model.LoraConfig.Target;
  * the model's parameter buffer; this class holds their forward and backward and the buffers of
  * {@code x Aᵀ} that the backward needs. With the adapters disabled the model is its base exactly.
  *
- * <p>Backward, with {@code s = alpha / r}, {@code u = x Aᵀ} and {@code g = s dy}:
- * {@code dB += gᵀ u}, {@code du = g B}, {@code dA += duᵀ x}, {@code dx += du A}.
+ * <p>The forward keeps {@code ū = s x Aᵀ} ({@code s = alpha / r}) and adds {@code ū Bᵀ}; the
+ * backward: {@code dB += dyᵀ ū}, {@code du = s dy B}, {@code dA += duᵀ x}, {@code dx += du A}. The
+ * scale is applied to the r-wide arrays only, so no elementwise pass over a module's full output.
  */
 final class LoraAdapters {
 
@@ -40,7 +41,6 @@ final class LoraAdapters {
     private int capacity;
     private INDArray[][] uStore;
     private INDArray tmpStore;
-    private INDArray dvStore;
     private INDArray duStore;
     private INDArray dxStore;
     private final int[][] rowsKept;
@@ -133,9 +133,9 @@ final class LoraAdapters {
         int k = t.ordinal();
         INDArray u = keep ? rows(uStore[layer][k], n, lora.r()) : rows(duStore, n, lora.r());
         kernels.matmulForward(u, inp, a[layer][k], true, null);
+        kernels.scale(u, lora.scale());
         INDArray tmp = rows(tmpStore, n, out[k]);
         kernels.matmulForward(tmp, u, b[layer][k], true, null);
-        tmp.muli(lora.scale());
         kernels.add(outArr, outArr, tmp);
         if (keep) {
             rowsKept[layer][k] = n;
@@ -153,10 +153,9 @@ final class LoraAdapters {
             throw new IllegalStateException("LoRA backward without its forward");
         }
         INDArray u = rows(uStore[layer][k], n, lora.r());
-        INDArray g = rows(dvStore, n, out[k]);
-        g.assign(dout).muli(lora.scale());
         INDArray du = rows(duStore, n, lora.r());
-        kernels.matmulBackward(du, db == null ? null : db[layer][k], null, g, u, b[layer][k], true);
+        kernels.matmulBackward(du, db == null ? null : db[layer][k], null, dout, u, b[layer][k], true);
+        kernels.scale(du, lora.scale());
         INDArray dx = rows(dxStore, n, in[k]);
         kernels.matmulBackward(dx, da == null ? null : da[layer][k], null, du, inp, a[layer][k], true);
         kernels.add(dinp, dinp, dx);
@@ -191,7 +190,6 @@ final class LoraAdapters {
             }
         }
         tmpStore = Nd4j.zeros(type, n * maxOut);
-        dvStore = Nd4j.zeros(type, n * maxOut);
         duStore = Nd4j.zeros(type, (long) n * lora.r());
         dxStore = Nd4j.zeros(type, n * maxIn);
         for (int[] r : rowsKept) {

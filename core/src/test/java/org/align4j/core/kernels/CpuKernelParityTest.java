@@ -134,6 +134,11 @@ class CpuKernelParityTest {
         generic.add(a, inp, x);
         fast.add(b, inp, x);
         close("add", a, b, 0);
+        a.assign(x);
+        b.assign(x);
+        generic.scale(a, 0.37);
+        fast.scale(b, 0.37);
+        close("scale", a, b, 0);
     }
 
     @Test
