@@ -29,16 +29,11 @@ class FreezeRunTest {
 
     @TempDir
     static Path tmp;
-    static Path model;
-    static Path text;
-    static Path pairs;
+    static TinyModel.TextAndPairs data;
 
     @BeforeAll
     static void modelAndData() throws Exception {
-        TinyModel.TextAndPairs d = TinyModel.textAndPairs(tmp, 2, 200);
-        model = d.model();
-        text = d.text();
-        pairs = d.pairs();
+        data = TinyModel.textAndPairs(tmp, 2, 200);
     }
 
     private static GptModel load(Path dir, boolean head) throws Exception {
@@ -52,8 +47,8 @@ class FreezeRunTest {
     }
 
     private static String[] sft(Path out, String... extra) {
-        List<String> a = new java.util.ArrayList<>(List.of("sft", "--model", model.toString(), "--train",
-                text.toString(), "--out", out.toString(), "--max-steps", "4", "--batch-size", "8", "--lr", "3e-3",
+        List<String> a = new java.util.ArrayList<>(List.of("sft", "--model", data.model().toString(), "--train",
+                data.text().toString(), "--out", out.toString(), "--max-steps", "4", "--batch-size", "8", "--lr", "3e-3",
                 "--save-every", "2", "--seed", "3", "--max-length", "32", "--no-packing"));
         a.addAll(List.of(extra));
         return a.toArray(new String[0]);
@@ -65,7 +60,7 @@ class FreezeRunTest {
         String[] r = run("", sft(out, "--freeze", "embeddings,layers:0"));
         assertEquals("0", r[0], r[2]);
         assertTrue(r[2].contains("train (all but embeddings, layers:0; optimizer state"), r[2]);
-        GptModel base = load(model, false);
+        GptModel base = load(data.model(), false);
         GptModel fin = load(out.resolve("final"), false);
         long trainable = 0;
         for (ParameterSet.Spec s : base.parameters().specs()) {
@@ -92,10 +87,10 @@ class FreezeRunTest {
     @Test
     void bitFitTrainsBiasesAndTheScoreHeadOnly() throws Exception {
         Path out = tmp.resolve("bitfit-rm");
-        String[] r = run("", "reward", "--model", model.toString(), "--train", pairs.toString(), "--out",
+        String[] r = run("", "reward", "--model", data.model().toString(), "--train", data.pairs().toString(), "--out",
                 out.toString(), "--max-steps", "3", "--batch-size", "8", "--lr", "1e-2", "--train-only", "biases");
         assertEquals("0", r[0], r[2]);
-        GptModel base = load(model, true);
+        GptModel base = load(data.model(), true);
         GptModel fin = load(out.resolve("final"), true);
         List<String> moved = changed(base, fin);
         assertTrue(moved.contains(GptModel.SCORE_HEAD), moved.toString());
@@ -103,7 +98,7 @@ class FreezeRunTest {
             assertTrue(n.endsWith(".bias") || n.equals(GptModel.SCORE_HEAD), n + " moved");
         }
         assertTrue(moved.size() > 5, moved.toString());
-        String[] both = run("", "reward", "--model", model.toString(), "--train", pairs.toString(), "--out",
+        String[] both = run("", "reward", "--model", data.model().toString(), "--train", data.pairs().toString(), "--out",
                 tmp.resolve("never").toString(), "--max-steps", "1", "--train-only", "biases", "--freeze", "mlp");
         assertEquals("1", both[0]);
         assertTrue(both[2].contains("--freeze and --train-only exclude each other"), both[2]);

@@ -33,20 +33,15 @@ class LoraRunTest {
 
     @TempDir
     static Path tmp;
-    static Path model;
-    static Path text;
-    static Path pairs;
+    static TinyModel.TextAndPairs data;
 
     @BeforeAll
     static void modelAndData() throws Exception {
-        TinyModel.TextAndPairs d = TinyModel.textAndPairs(tmp, 4, 300);
-        model = d.model();
-        text = d.text();
-        pairs = d.pairs();
+        data = TinyModel.textAndPairs(tmp, 4, 300);
     }
 
     private static String[] sft(Path out, int steps, String... extra) {
-        List<String> a = new ArrayList<>(List.of("sft", "--model", model.toString(), "--train", text.toString(),
+        List<String> a = new ArrayList<>(List.of("sft", "--model", data.model().toString(), "--train", data.text().toString(),
                 "--out", out.toString(), "--max-steps", Integer.toString(steps), "--batch-size", "8", "--lr", "1e-2",
                 "--save-every", "5", "--keep-last", "3", "--seed", "5", "--max-length", "32", "--no-packing",
                 "--lora-r", "4", "--lora-alpha", "8", "--lora-targets", "c_attn,c_proj"));
@@ -73,7 +68,7 @@ class LoraRunTest {
         assertEquals(0.0, cfg.get("lora_dropout").asDouble());
         assertTrue(cfg.get("fan_in_fan_out").asBoolean());
         assertEquals("none", cfg.get("bias").asText());
-        assertEquals(model.toString(), cfg.get("base_model_name_or_path").asText());
+        assertEquals(data.model().toString(), cfg.get("base_model_name_or_path").asText());
         assertEquals(List.of("c_attn", "c_proj"), List.of(cfg.get("target_modules").get(0).asText(),
                 cfg.get("target_modules").get(1).asText()));
         long adapterParams = 0;
@@ -108,8 +103,8 @@ class LoraRunTest {
         String[] gm = run("", "generate", "--model", merged.toString(), "--prompt", "the cat", "--max-new-tokens", "12");
         assertEquals("0", ga[0], ga[2]);
         assertEquals(ga[1], gm[1], "greedy text from the adapter equals the merged model's");
-        String[] ea = run("", "eval", "--model", fin.toString(), "--data", text.toString(), "--json");
-        String[] em = run("", "eval", "--model", merged.toString(), "--data", text.toString(), "--json");
+        String[] ea = run("", "eval", "--model", fin.toString(), "--data", data.text().toString(), "--json");
+        String[] em = run("", "eval", "--model", merged.toString(), "--data", data.text().toString(), "--json");
         assertEquals("0", ea[0], ea[2]);
         assertEquals(loss(ea[1]), loss(em[1]), 1e-4, ea[1] + em[1]);
     }
@@ -141,7 +136,7 @@ class LoraRunTest {
             assertTrue(losses.get(19) < losses.get(0) - 0.1, kind + " learns: " + losses);
             assertTrue(PeftAdapter.isAdapter(out.resolve("final")));
         }
-        String[] bad = run("", "sft", "--model", model.toString(), "--train", text.toString(), "--out",
+        String[] bad = run("", "sft", "--model", data.model().toString(), "--train", data.text().toString(), "--out",
                 tmp.resolve("never").toString(), "--max-steps", "1", "--quantize-base", "nf4");
         assertEquals("1", bad[0]);
         assertTrue(bad[2].contains("--quantize-base needs --lora-r"), bad[2]);
@@ -151,7 +146,7 @@ class LoraRunTest {
     void dpoWithLoraTakesItsReferenceFromTheBase() throws Exception {
         Path full = tmp.resolve("dpo-full");
         Path lora = tmp.resolve("dpo-lora");
-        String[] common = {"dpo", "--model", model.toString(), "--train", pairs.toString(), "--max-steps", "3",
+        String[] common = {"dpo", "--model", data.model().toString(), "--train", data.pairs().toString(), "--max-steps", "3",
                 "--batch-size", "8", "--lr", "1e-3", "--seed", "2"};
         List<String> a = new ArrayList<>(List.of(common));
         a.addAll(List.of("--out", full.toString()));

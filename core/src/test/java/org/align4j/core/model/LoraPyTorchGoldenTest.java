@@ -3,6 +3,7 @@ package org.align4j.core.model;
 import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
 import static org.align4j.core.testing.GoldenFixtures.floats;
 import static org.align4j.core.testing.GoldenFixtures.ints;
+import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
@@ -39,8 +40,7 @@ class LoraPyTorchGoldenTest {
         GptModel m = ModelDirectory.loadAdapter(FIXTURES.resolve("adapter"), FIXTURES.resolve("model"), kernels,
                 DataType.FLOAT, false);
         assertEquals(meta.get("r").asInt(), m.lora().r());
-        TokenBatch batch = new TokenBatch(meta.get("batch").asInt(), meta.get("time").asInt(),
-                ints(meta.get("tokens")), ints(meta.get("positions")), floats(meta.get("key_mask")));
+        TokenBatch batch = tokenBatch(meta);
         int[] targets = ints(meta.get("targets"));
         float[] weights = floats(meta.get("loss_weights"));
         m.zeroGradients();
