@@ -401,6 +401,183 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         });
     }
 
+    // ---------------------------------------------------------------- the Llama family's layers
+
+    @Override
+    public void rmsNormForward(INDArray out, INDArray rstd, INDArray inp, INDArray gain, double eps) {
+        if (!fp32(out, rstd, inp, gain)) {
+            generic.rmsNormForward(out, rstd, inp, gain, eps);
+            return;
+        }
+        int n = (int) inp.rows();
+        int c = (int) inp.columns();
+        FloatBuffer x = Mem.floats(inp);
+        FloatBuffer o = Mem.floats(out);
+        FloatBuffer rb = Mem.floats(rstd);
+        float[] g = new float[c];
+        Mem.floats(gain).get(0, g);
+        parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
+            float[] row = new float[c];
+            for (int i = from; i < to; i++) {
+                x.get(i * c, row);
+                float ss = 0f;
+                for (int j = 0; j < c; j++) {
+                    ss += row[j] * row[j];
+                }
+                float r = (float) (1.0 / Math.sqrt(ss / c + eps));
+                for (int j = 0; j < c; j++) {
+                    row[j] = row[j] * r * g[j];
+                }
+                o.put(i * c, row);
+                rb.put(i, r);
+            }
+        });
+    }
+
+    @Override
+    public void rmsNormBackward(INDArray dinp, INDArray dgain, INDArray dout, INDArray inp, INDArray gain,
+                                INDArray rstd) {
+        if (!fp32(dinp, dgain, dout, inp, gain, rstd)) {
+            generic.rmsNormBackward(dinp, dgain, dout, inp, gain, rstd);
+            return;
+        }
+        int n = (int) inp.rows();
+        int c = (int) inp.columns();
+        FloatBuffer x = Mem.floats(inp);
+        FloatBuffer dy = Mem.floats(dout);
+        FloatBuffer dx = Mem.floats(dinp);
+        FloatBuffer rb = Mem.floats(rstd);
+        float[] g = new float[c];
+        Mem.floats(gain).get(0, g);
+        // per-chunk partial sums added in chunk order: deterministic whatever the thread timing
+        float[][] parts = new float[parallel.chunks(n, ROWS_PER_THREAD)][];
+        parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
+            float[] xr = new float[c];
+            float[] dyr = new float[c];
+            float[] dxr = new float[c];
+            float[] dg = new float[c];
+            for (int i = from; i < to; i++) {
+                x.get(i * c, xr);
+                dy.get(i * c, dyr);
+                dx.get(i * c, dxr);
+                float r = rb.get(i);
+                float meanDx = 0f;
+                for (int j = 0; j < c; j++) {
+                    float xhat = xr[j] * r;
+                    dg[j] += dyr[j] * xhat;
+                    meanDx += dyr[j] * g[j] * xhat;
+                    xr[j] = xhat;
+                }
+                meanDx /= c;
+                for (int j = 0; j < c; j++) {
+                    dxr[j] += (dyr[j] * g[j] - xr[j] * meanDx) * r;
+                }
+                dx.put(i * c, dxr);
+            }
+            parts[parallel.chunkOf(from, n, ROWS_PER_THREAD)] = dg;
+        });
+        if (dgain != null) {
+            float[] total = new float[c];
+            for (float[] p : parts) {
+                for (int j = 0; j < c; j++) {
+                    total[j] += p[j];
+                }
+            }
+            addInto(Mem.floats(dgain), total);
+        }
+    }
+
+    @Override
+    public void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse) {
+        if (!fp32(x)) {
+            generic.rope(x, positions, heads, headSize, theta, inverse);
+            return;
+        }
+        int n = (int) x.rows();
+        int c = (int) x.columns();
+        int half = headSize / 2;
+        double[] freq = new double[half];
+        for (int i = 0; i < half; i++) {
+            freq[i] = Math.pow(theta, -2.0 * i / headSize);
+        }
+        FloatBuffer fx = Mem.floats(x);
+        float sign = inverse ? -1f : 1f;
+        parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {
+            float[] row = new float[c];
+            float[] cos = new float[half];
+            float[] sin = new float[half];
+            for (int r = from; r < to; r++) {
+                for (int i = 0; i < half; i++) {
+                    double a = positions[r] * freq[i];
+                    cos[i] = (float) Math.cos(a);
+                    sin[i] = sign * (float) Math.sin(a);
+                }
+                fx.get(r * c, row);
+                for (int h = 0; h < heads; h++) {
+                    int base = h * headSize;
+                    for (int i = 0; i < half; i++) {
+                        float lo = row[base + i];
+                        float hi = row[base + half + i];
+                        row[base + i] = lo * cos[i] - hi * sin[i];
+                        row[base + half + i] = hi * cos[i] + lo * sin[i];
+                    }
+                }
+                fx.put(r * c, row);
+            }
+        });
+    }
+
+    @Override
+    public void swigluForward(INDArray out, INDArray gate, INDArray up) {
+        if (!fp32(out, gate, up)) {
+            generic.swigluForward(out, gate, up);
+            return;
+        }
+        FloatBuffer o = Mem.floats(out);
+        FloatBuffer fg = Mem.floats(gate);
+        FloatBuffer fu = Mem.floats(up);
+        blocks(out.length(), (from, len, u, v) -> {
+            fg.get(from, u, 0, len);
+            fu.get(from, v, 0, len);
+            for (int j = 0; j < len; j++) {
+                float g = u[j];
+                u[j] = g / (1f + (float) Math.exp(-g)) * v[j];
+            }
+            o.put(from, u, 0, len);
+        });
+    }
+
+    @Override
+    public void swigluBackward(INDArray dgate, INDArray dup, INDArray dout, INDArray gate, INDArray up) {
+        if (!fp32(dgate, dup, dout, gate, up)) {
+            generic.swigluBackward(dgate, dup, dout, gate, up);
+            return;
+        }
+        FloatBuffer dg = Mem.floats(dgate);
+        FloatBuffer du = Mem.floats(dup);
+        FloatBuffer d = Mem.floats(dout);
+        FloatBuffer fg = Mem.floats(gate);
+        FloatBuffer fu = Mem.floats(up);
+        int total = (int) dout.length();
+        parallel.forRange(total, 4096, (from, to) -> {
+            int len = to - from;
+            float[] gv = new float[len];
+            float[] uv = new float[len];
+            float[] dv = new float[len];
+            fg.get(from, gv, 0, len);
+            fu.get(from, uv, 0, len);
+            d.get(from, dv, 0, len);
+            float[] outG = new float[len];
+            for (int j = 0; j < len; j++) {
+                float s = 1f / (1f + (float) Math.exp(-gv[j]));
+                outG[j] = dv[j] * uv[j] * s * (1f + gv[j] * (1f - s));
+                uv[j] = dv[j] * gv[j] * s;
+            }
+            dg.put(from, outG, 0, len);
+            du.put(from, uv, 0, len);
+        });
+    }
+
     @Override
     public void scale(INDArray a, double s) {
         if (!fp32(a)) {

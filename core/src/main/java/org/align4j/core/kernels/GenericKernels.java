@@ -126,6 +126,70 @@ public final class GenericKernels implements Kernels {
     }
 
     @Override
+    public void rmsNormForward(INDArray out, INDArray rstd, INDArray inp, INDArray gain, double eps) {
+        long n = inp.rows();
+        INDArray r = Transforms.pow(inp.mul(inp).mean(1).reshape(n, 1).addi(eps), -0.5, false);
+        out.assign(inp.mulColumnVector(r).muliRowVector(gain));
+        rstd.assign(r.reshape(n));
+    }
+
+    @Override
+    public void rmsNormBackward(INDArray dinp, INDArray dgain, INDArray dout, INDArray inp, INDArray gain,
+                                INDArray rstd) {
+        long n = inp.rows();
+        INDArray r = rstd.reshape(n, 1);
+        INDArray xhat = inp.mulColumnVector(r);
+        if (dgain != null) {
+            dgain.addi(dout.mul(xhat).sum(0));
+        }
+        INDArray d = dout.mulRowVector(gain);
+        INDArray meanDx = d.mul(xhat).mean(1).reshape(n, 1);
+        dinp.addi(d.subi(xhat.muliColumnVector(meanDx)).muliColumnVector(r));
+    }
+
+    @Override
+    public void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse) {
+        int half = headSize / 2;
+        long n = x.rows();
+        double[] angle = new double[(int) n * half];
+        for (int row = 0; row < n; row++) {
+            for (int i = 0; i < half; i++) {
+                angle[row * half + i] = positions[row] * Math.pow(theta, -2.0 * i / headSize);
+            }
+        }
+        INDArray a = Nd4j.create(angle, new long[] {n, half}, DataType.DOUBLE).castTo(x.dataType());
+        INDArray cos = Transforms.cos(a, true);
+        INDArray sin = Transforms.sin(a, true);
+        if (inverse) {
+            sin.negi();
+        }
+        for (int h = 0; h < heads; h++) {
+            INDArray lo = x.get(NDArrayIndex.all(), NDArrayIndex.interval(h * headSize, h * headSize + half));
+            INDArray hi = x.get(NDArrayIndex.all(), NDArrayIndex.interval(h * headSize + half, (h + 1) * headSize));
+            INDArray newLo = lo.mul(cos).subi(hi.mul(sin));
+            INDArray newHi = hi.mul(cos).addi(lo.mul(sin));
+            lo.assign(newLo);
+            hi.assign(newHi);
+        }
+    }
+
+    @Override
+    public void swigluForward(INDArray out, INDArray gate, INDArray up) {
+        out.assign(gate.mul(Transforms.sigmoid(gate, true)).muli(up));
+    }
+
+    @Override
+    public void swigluBackward(INDArray dgate, INDArray dup, INDArray dout, INDArray gate, INDArray up) {
+        INDArray sig = Transforms.sigmoid(gate, true);
+        INDArray silu = gate.mul(sig);
+        // silu'(g) = sigmoid(g) (1 + g (1 - sigmoid(g)))
+        INDArray dsilu = sig.rsub(1.0).muli(gate).addi(1.0).muli(sig);
+        INDArray gradGate = dout.mul(up).muli(dsilu);
+        dup.assign(dout.mul(silu));
+        dgate.assign(gradGate);
+    }
+
+    @Override
     public void scale(INDArray a, double s) {
         a.muli(s);
     }

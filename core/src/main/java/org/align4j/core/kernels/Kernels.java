@@ -70,6 +70,28 @@ public interface Kernels {
     /** {@code a *= s}, in place. */
     void scale(INDArray a, double s);
 
+    // ---------------------------------------------------------------- the Llama family's layers
+
+    /** RMSNorm over the last dimension: {@code out = inp * rstd * gain}, {@code rstd = 1/sqrt(mean(inp²) + eps)} saved per row. */
+    void rmsNormForward(INDArray out, INDArray rstd, INDArray inp, INDArray gain, double eps);
+
+    /** {@code dinp += ...}; {@code dgain += ...} (skipped if null). */
+    void rmsNormBackward(INDArray dinp, INDArray dgain, INDArray dout, INDArray inp, INDArray gain, INDArray rstd);
+
+    /**
+     * Rotary position embeddings in place, Hugging Face's rotate-half convention: in each head of
+     * {@code x [N, heads * headSize]}, dimension {@code i < headSize/2} and {@code i + headSize/2}
+     * rotate by angle {@code positions[row] * theta^(-2i/headSize)}. With {@code inverse} the
+     * rotation is undone (the backward of the forward is its inverse: rotations are orthogonal).
+     */
+    void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse);
+
+    /** SwiGLU: {@code out = silu(gate) * up}, {@code silu(g) = g sigmoid(g)}. */
+    void swigluForward(INDArray out, INDArray gate, INDArray up);
+
+    /** {@code dgate = dout * up * silu'(gate)}, {@code dup = dout * silu(gate)} (both overwritten). */
+    void swigluBackward(INDArray dgate, INDArray dup, INDArray dout, INDArray gate, INDArray up);
+
     /**
      * Causal self-attention over a fused {@code qkv [B*T, 3C]} (q, k, v column blocks, heads
      * contiguous inside each block). Writes {@code out [B*T, C]} and saves the attention

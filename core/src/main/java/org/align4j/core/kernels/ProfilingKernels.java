@@ -103,6 +103,32 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
+    public void rmsNormForward(INDArray out, INDArray rstd, INDArray inp, INDArray gain, double eps) {
+        time("rmsnorm.forward", () -> inner.rmsNormForward(out, rstd, inp, gain, eps));
+    }
+
+    @Override
+    public void rmsNormBackward(INDArray dinp, INDArray dgain, INDArray dout, INDArray inp, INDArray gain,
+                                INDArray rstd) {
+        time("rmsnorm.backward", () -> inner.rmsNormBackward(dinp, dgain, dout, inp, gain, rstd));
+    }
+
+    @Override
+    public void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse) {
+        time("rope", () -> inner.rope(x, positions, heads, headSize, theta, inverse));
+    }
+
+    @Override
+    public void swigluForward(INDArray out, INDArray gate, INDArray up) {
+        time("swiglu.forward", () -> inner.swigluForward(out, gate, up));
+    }
+
+    @Override
+    public void swigluBackward(INDArray dgate, INDArray dup, INDArray dout, INDArray gate, INDArray up) {
+        time("swiglu.backward", () -> inner.swigluBackward(dgate, dup, dout, gate, up));
+    }
+
+    @Override
     public void scale(INDArray a, double s) {
         time("scale", () -> inner.scale(a, s));
     }

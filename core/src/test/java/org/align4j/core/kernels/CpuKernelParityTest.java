@@ -142,6 +142,54 @@ class CpuKernelParityTest {
     }
 
     @Test
+    void llamaLayers() {
+        INDArray inp = randView(37, 48);
+        INDArray gain = rand(48);
+        INDArray a = Nd4j.create(DataType.FLOAT, 37, 48);
+        INDArray b = Nd4j.create(DataType.FLOAT, 37, 48);
+        INDArray ra = Nd4j.create(DataType.FLOAT, 37);
+        INDArray rb = Nd4j.create(DataType.FLOAT, 37);
+        generic.rmsNormForward(a, ra, inp, gain, 1e-5);
+        fast.rmsNormForward(b, rb, inp, gain, 1e-5);
+        close("rmsnorm forward", a, b, 1e-5);
+        INDArray dout = rand(37, 48);
+        INDArray da = rand(37, 48);
+        INDArray db = da.dup();
+        INDArray ga = rand(48);
+        INDArray gb = ga.dup();
+        generic.rmsNormBackward(da, ga, dout, inp, gain, ra);
+        fast.rmsNormBackward(db, gb, dout, inp, gain, rb);
+        close("rmsnorm dinp", da, db, 2e-5);
+        close("rmsnorm dgain", ga, gb, 2e-5);
+
+        int[] positions = new int[37];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = (i * 7) % 301;
+        }
+        for (boolean inverse : new boolean[] {false, true}) {
+            INDArray x = rand(37, 48);
+            INDArray y = x.dup();
+            generic.rope(x, positions, 4, 12, 500000.0, inverse);
+            fast.rope(y, positions, 4, 12, 500000.0, inverse);
+            close("rope " + inverse, x, y, 2e-5);
+        }
+
+        INDArray gate = rand(37, 48).muli(3);
+        INDArray up = rand(37, 48);
+        generic.swigluForward(a, gate, up);
+        fast.swigluForward(b, gate, up);
+        close("swiglu forward", a, b, 1e-5);
+        INDArray dga = Nd4j.create(DataType.FLOAT, 37, 48);
+        INDArray dgb = Nd4j.create(DataType.FLOAT, 37, 48);
+        INDArray dua = Nd4j.create(DataType.FLOAT, 37, 48);
+        INDArray dub = Nd4j.create(DataType.FLOAT, 37, 48);
+        generic.swigluBackward(dga, dua, dout, gate, up);
+        fast.swigluBackward(dgb, dub, dout, gate, up);
+        close("swiglu dgate", dga, dgb, 1e-5);
+        close("swiglu dup", dua, dub, 1e-5);
+    }
+
+    @Test
     void embedding() {
         INDArray wte = randView(50, 16);
         INDArray wpe = randView(20, 16);

@@ -1,5 +1,6 @@
 package org.align4j.core.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
@@ -68,6 +69,69 @@ class KernelGradientCheckTest {
                 check("matmul db", bias, db, g, f);
             }
         }
+    }
+
+    @Test
+    void rmsNorm() {
+        INDArray inp = rand(6, 5);
+        INDArray gain = rand(5);
+        INDArray out = Nd4j.create(DataType.DOUBLE, 6, 5);
+        INDArray rstd = Nd4j.create(DataType.DOUBLE, 6);
+        INDArray g = rand(6, 5);
+        Supplier<INDArray> f = () -> {
+            k.rmsNormForward(out, rstd, inp, gain, 1e-6);
+            return out;
+        };
+        f.get();
+        INDArray dinp = Nd4j.zeros(DataType.DOUBLE, 6, 5);
+        INDArray dgain = Nd4j.zeros(DataType.DOUBLE, 5);
+        k.rmsNormBackward(dinp, dgain, g, inp, gain, rstd);
+        check("rmsnorm dinp", inp, dinp, g, f);
+        check("rmsnorm dgain", gain, dgain, g, f);
+    }
+
+    @Test
+    void ropeBackwardIsTheInverseRotation() {
+        int heads = 3;
+        int hs = 4;
+        int[] positions = {0, 5, 2, 17};
+        INDArray x = rand(4, heads * hs);
+        INDArray out = Nd4j.create(DataType.DOUBLE, 4, heads * hs);
+        INDArray g = rand(4, heads * hs);
+        Supplier<INDArray> f = () -> {
+            out.assign(x);
+            k.rope(out, positions, heads, hs, 10000.0, false);
+            return out;
+        };
+        INDArray dx = g.dup();
+        k.rope(dx, positions, heads, hs, 10000.0, true);
+        check("rope dx", x, dx, g, f);
+        // position 0 is the identity; hand-computed rotation of one pair at position 5, i = 0 (angle 5 rad)
+        INDArray y = f.get();
+        for (int j = 0; j < heads * hs; j++) {
+            assertEquals(x.getDouble(0, j), y.getDouble(0, j), 1e-12);
+        }
+        double lo = x.getDouble(1, 0);
+        double hi = x.getDouble(1, 2);
+        assertEquals(lo * Math.cos(5) - hi * Math.sin(5), y.getDouble(1, 0), 1e-12);
+        assertEquals(hi * Math.cos(5) + lo * Math.sin(5), y.getDouble(1, 2), 1e-12);
+    }
+
+    @Test
+    void swiglu() {
+        INDArray gate = rand(4, 6).muli(2);
+        INDArray up = rand(4, 6);
+        INDArray out = Nd4j.create(DataType.DOUBLE, 4, 6);
+        INDArray g = rand(4, 6);
+        Supplier<INDArray> f = () -> {
+            k.swigluForward(out, gate, up);
+            return out;
+        };
+        INDArray dgate = Nd4j.create(DataType.DOUBLE, 4, 6);
+        INDArray dup = Nd4j.create(DataType.DOUBLE, 4, 6);
+        k.swigluBackward(dgate, dup, g, gate, up);
+        check("swiglu dgate", gate, dgate, g, f);
+        check("swiglu dup", up, dup, g, f);
     }
 
     @Test
