@@ -1,0 +1,114 @@
+package org.align4j.core.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
+
+/**
+ * The hyper-parameters of a Llama-family model ({@code LlamaForCausalLM}, {@code Qwen2ForCausalLM})
+ * under the keys of Hugging Face's {@code config.json}: width, MLP width, blocks, query and
+ * key/value heads (grouped-query attention when fewer), RMSNorm epsilon, rotary base, context,
+ * tied or untied output layer, biases on q/k/v (Qwen2 always; Llama with {@code attention_bias}),
+ * and the special token ids ({@code eos_token_id} a number or a list: every one stops generation).
+ * A {@code rope_scaling} other than none or Llama 3's is refused rather than applied wrongly.
+ */
+public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
+                          int numHeads, int numKvHeads, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling,
+                          int maxPositions, boolean tieWordEmbeddings, boolean qkvBias, Integer bosTokenId,
+                          List<Integer> eosTokenIds) {
+
+    /** Llama 3.1's frequency-dependent rotary scaling ({@code rope_type: "llama3"}). */
+    public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
+                              int originalMaxPositions) {
+    }
+
+    public LlamaConfig {
+        require(vocabSize > 0 && hiddenSize > 0 && intermediateSize > 0 && numLayers > 0,
+                "vocab_size, hidden_size, intermediate_size and num_hidden_layers must be positive");
+        require(numHeads > 0 && hiddenSize % numHeads == 0, "hidden_size (" + hiddenSize
+                + ") must be divisible by num_attention_heads (" + numHeads + ")");
+        require(numKvHeads > 0 && numHeads % numKvHeads == 0, "num_attention_heads (" + numHeads
+                + ") must be divisible by num_key_value_heads (" + numKvHeads + ")");
+        require((hiddenSize / numHeads) % 2 == 0, "the head size (" + hiddenSize / numHeads
+                + ") must be even for rotary embeddings");
+        require(rmsNormEps > 0 && ropeTheta > 0 && maxPositions > 0,
+                "rms_norm_eps, rope_theta and max_position_embeddings must be positive");
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    public int headSize() {
+        return hiddenSize / numHeads;
+    }
+
+    /** Query heads per key/value head (1: ordinary multi-head attention). */
+    public int groupSize() {
+        return numHeads / numKvHeads;
+    }
+
+    public static LlamaConfig read(Path file) throws IOException {
+        ObjectNode c = Json.readObjectFile(file);
+        String type = c.path("model_type").asText("");
+        if (!type.equals("llama") && !type.equals("qwen2")) {
+            throw new UserInputException(file + ": model_type '" + type + "' is not a Llama-family model (llama,"
+                    + " qwen2)");
+        }
+        String where = file.toString();
+        int hidden = intKey(c, "hidden_size", where);
+        int heads = intKey(c, "num_attention_heads", where);
+        List<Integer> eos = new ArrayList<>();
+        JsonNode e = c.path("eos_token_id");
+        if (e.isArray()) {
+            e.forEach(x -> eos.add(x.asInt()));
+        } else if (e.canConvertToInt()) {
+            eos.add(e.asInt());
+        }
+        boolean qwen = type.equals("qwen2");
+        try {
+            return new LlamaConfig(type, intKey(c, "vocab_size", where), hidden, intKey(c, "intermediate_size", where),
+                    intKey(c, "num_hidden_layers", where), heads,
+                    c.has("num_key_value_heads") && !c.get("num_key_value_heads").isNull()
+                            ? c.get("num_key_value_heads").asInt() : heads,
+                    c.path("rms_norm_eps").asDouble(1e-6), c.path("rope_theta").asDouble(10000.0),
+                    ropeScaling(c.path("rope_scaling"), where), intKey(c, "max_position_embeddings", where),
+                    c.path("tie_word_embeddings").asBoolean(false),
+                    qwen || c.path("attention_bias").asBoolean(false),
+                    c.path("bos_token_id").canConvertToInt() ? c.get("bos_token_id").asInt() : null, eos);
+        } catch (UserInputException ex) {
+            throw new UserInputException(file + ": " + ex.getMessage());
+        }
+    }
+
+    private static RopeScaling ropeScaling(JsonNode s, String where) {
+        if (s.isMissingNode() || s.isNull()) {
+            return null;
+        }
+        String kind = s.path("rope_type").asText(s.path("type").asText("")).toLowerCase(Locale.ROOT);
+        if (!kind.equals("llama3")) {
+            throw new UserInputException(where + ": rope_scaling of type '" + kind + "' is not supported (none, or"
+                    + " llama3); refusing rather than computing positions wrongly");
+        }
+        return new RopeScaling(s.path("factor").asDouble(), s.path("low_freq_factor").asDouble(),
+                s.path("high_freq_factor").asDouble(), s.path("original_max_position_embeddings").asInt());
+    }
+
+    private static int intKey(ObjectNode c, String key, String where) {
+        if (!c.path(key).canConvertToInt()) {
+            throw new UserInputException(where + ": '" + key + "' (a whole number) is missing");
+        }
+        return c.get(key).asInt();
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new UserInputException(message);
+        }
+    }
+}
