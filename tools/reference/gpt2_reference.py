@@ -480,9 +480,118 @@ def lora_fixture(out):
     print(f"wrote LoRA fixtures to {out}: loss {float(loss):.6f}, after one step {after:.6f}")
 
 
+def llama_fixture(out):
+    """A Llama-family decoder written from the published architecture (RMSNorm, rotary embeddings
+    in HF's rotate-half convention, grouped-query attention with key/value heads repeated as HF's
+    repeat_kv, SwiGLU, untied head, Qwen2's q/k/v biases): logits, loss and every gradient of a
+    right-padded batch, and the losses of 3 AdamW steps; weights in HF's layout and names."""
+    torch.manual_seed(1357)
+    Vl, Cl, Fl, Ll, Hl, KVl, theta, eps = 64, 32, 48, 2, 4, 2, 10000.0, 1e-6
+    hs = Cl // Hl
+    p = {"model.embed_tokens.weight": torch.randn(Vl, Cl, dtype=DT) * 0.3}
+    for i in range(Ll):
+        q = f"model.layers.{i}."
+        p[q + "input_layernorm.weight"] = 1 + 0.2 * torch.randn(Cl, dtype=DT)
+        p[q + "self_attn.q_proj.weight"] = torch.randn(Cl, Cl, dtype=DT) * 0.2
+        p[q + "self_attn.q_proj.bias"] = torch.randn(Cl, dtype=DT) * 0.1
+        p[q + "self_attn.k_proj.weight"] = torch.randn(KVl * hs, Cl, dtype=DT) * 0.2
+        p[q + "self_attn.k_proj.bias"] = torch.randn(KVl * hs, dtype=DT) * 0.1
+        p[q + "self_attn.v_proj.weight"] = torch.randn(KVl * hs, Cl, dtype=DT) * 0.2
+        p[q + "self_attn.v_proj.bias"] = torch.randn(KVl * hs, dtype=DT) * 0.1
+        p[q + "self_attn.o_proj.weight"] = torch.randn(Cl, Cl, dtype=DT) * 0.2
+        p[q + "post_attention_layernorm.weight"] = 1 + 0.2 * torch.randn(Cl, dtype=DT)
+        p[q + "mlp.gate_proj.weight"] = torch.randn(Fl, Cl, dtype=DT) * 0.2
+        p[q + "mlp.up_proj.weight"] = torch.randn(Fl, Cl, dtype=DT) * 0.2
+        p[q + "mlp.down_proj.weight"] = torch.randn(Cl, Fl, dtype=DT) * 0.2
+    p["model.norm.weight"] = 1 + 0.2 * torch.randn(Cl, dtype=DT)
+    p["lm_head.weight"] = torch.randn(Vl, Cl, dtype=DT) * 0.3
+    d = os.path.join(out, "model")
+    os.makedirs(d, exist_ok=True)
+    write_safetensors(os.path.join(d, "model.safetensors"), p)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump({"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": Vl, "hidden_size": Cl,
+                   "intermediate_size": Fl, "num_hidden_layers": Ll, "num_attention_heads": Hl,
+                   "num_key_value_heads": KVl, "rms_norm_eps": eps, "rope_theta": theta,
+                   "max_position_embeddings": 32, "tie_word_embeddings": False, "bos_token_id": Vl - 1,
+                   "eos_token_id": Vl - 1}, f, indent=2)
+    p = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in p.items()}
+
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+    def rope(x, pos):  # x [B, heads, T, hs]
+        inv = theta ** (-torch.arange(0, hs, 2, dtype=DT) / hs)
+        ang = pos[:, None, :, None].to(DT) * inv
+        emb = torch.cat([ang, ang], -1)
+        rot = torch.cat([-x[..., hs // 2:], x[..., :hs // 2]], -1)
+        return x * emb.cos() + rot * emb.sin()
+
+    def forward_l(tokens, positions, mask):
+        B, T = tokens.shape
+        x = p["model.embed_tokens.weight"][tokens]
+        causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
+        visible = causal & (mask.bool()[:, None, None, :] | torch.eye(T, dtype=torch.bool))
+        for i in range(Ll):
+            q_ = f"model.layers.{i}."
+            a = rms(x, p[q_ + "input_layernorm.weight"])
+            q = (a @ p[q_ + "self_attn.q_proj.weight"].T + p[q_ + "self_attn.q_proj.bias"]).view(B, T, Hl, hs).transpose(1, 2)
+            k = (a @ p[q_ + "self_attn.k_proj.weight"].T + p[q_ + "self_attn.k_proj.bias"]).view(B, T, KVl, hs).transpose(1, 2)
+            v = (a @ p[q_ + "self_attn.v_proj.weight"].T + p[q_ + "self_attn.v_proj.bias"]).view(B, T, KVl, hs).transpose(1, 2)
+            q, k = rope(q, positions), rope(k, positions)
+            k = k.repeat_interleave(Hl // KVl, dim=1)
+            v = v.repeat_interleave(Hl // KVl, dim=1)
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
+            att = att.masked_fill(~visible, float("-inf")).softmax(-1)
+            y = (att @ v).transpose(1, 2).reshape(B, T, Cl)
+            x = x + y @ p[q_ + "self_attn.o_proj.weight"].T
+            m = rms(x, p[q_ + "post_attention_layernorm.weight"])
+            gate = m @ p[q_ + "mlp.gate_proj.weight"].T
+            x = x + (torch.nn.functional.silu(gate) * (m @ p[q_ + "mlp.up_proj.weight"].T)) @ p[q_ + "mlp.down_proj.weight"].T
+        return rms(x, p["model.norm.weight"]) @ p["lm_head.weight"].T
+
+    B, T = 2, 8
+    tokens = torch.randint(0, Vl, (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, 6:] = 0
+    tokens[1, 6:] = 0
+    positions = torch.arange(T).repeat(B, 1)
+    targets = torch.randint(0, Vl, (B, T))
+    lw = mask.to(DT).clone()
+    lw[:, 0] = 0
+    lw = lw / lw.sum()
+
+    def loss_l(logits):
+        logp = torch.log_softmax(logits.reshape(-1, Vl), dim=-1)
+        return -(lw.reshape(-1) * logp.gather(1, targets.reshape(-1, 1)).squeeze(1)).sum()
+
+    logits = forward_l(tokens, positions, mask)
+    loss = loss_l(logits)
+    loss.backward()
+    expected = {"logits": logits.reshape(B * T, Vl)}
+    for k, v in p.items():
+        expected["grad." + k] = v.grad
+    write_safetensors(os.path.join(out, "expected.safetensors"), expected)
+    opt = torch.optim.AdamW(list(p.values()), lr=1e-2, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+    losses = []
+    for _ in range(3):
+        opt.zero_grad()
+        l = loss_l(forward_l(tokens, positions, mask))
+        l.backward()
+        opt.step()
+        losses.append(float(l))
+    meta = {"batch": B, "time": T, "tokens": tokens.reshape(-1).tolist(), "key_mask": mask.reshape(-1).tolist(),
+            "targets": targets.reshape(-1).tolist(), "loss_weights": lw.reshape(-1).tolist(), "loss": float(loss),
+            "adamw": {"lr": 1e-2, "betas": [0.9, 0.95], "eps": 1e-8, "losses": losses},
+            "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote Llama fixtures to {out}: loss {float(loss):.6f}, adamw losses {losses}")
+
+
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
     reward_fixture(sys.argv[2] if len(sys.argv) > 2 else "reward/src/test/resources/fixtures/reward-tiny")
     dpo_fixture(sys.argv[3] if len(sys.argv) > 3 else "dpo/src/test/resources/fixtures/dpo-tiny")
     ppo_fixture(sys.argv[4] if len(sys.argv) > 4 else "ppo/src/test/resources/fixtures/ppo-tiny")
     lora_fixture(sys.argv[5] if len(sys.argv) > 5 else "core/src/test/resources/fixtures/lora-tiny")
+    llama_fixture(sys.argv[6] if len(sys.argv) > 6 else "core/src/test/resources/fixtures/llama-tiny")
