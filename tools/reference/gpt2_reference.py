@@ -514,6 +514,23 @@ def llama_fixture(out):
                    "num_key_value_heads": KVl, "rms_norm_eps": eps, "rope_theta": theta,
                    "max_position_embeddings": 32, "tie_word_embeddings": False, "bos_token_id": Vl - 1,
                    "eos_token_id": Vl - 1}, f, indent=2)
+    # the same weights as HF saves a larger model: BF16, two shards and an index
+    sd = os.path.join(out, "model-bf16-sharded")
+    os.makedirs(sd, exist_ok=True)
+    names = list(p.keys())
+    halves = [names[:len(names) // 2], names[len(names) // 2:]]
+    weight_map = {}
+    for i, part in enumerate(halves):
+        fname = f"model-{i + 1:05d}-of-00002.safetensors"
+        write_safetensors(os.path.join(sd, fname), {k: p[k] for k in part}, "BF16")
+        weight_map.update({k: fname for k in part})
+    with open(os.path.join(sd, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": sum(p[k].numel() * 2 for k in names)}, "weight_map": weight_map}, f,
+                  indent=2)
+    with open(os.path.join(d, "config.json")) as f:
+        cfg_text = f.read()
+    with open(os.path.join(sd, "config.json"), "w") as f:
+        f.write(cfg_text)
     p = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in p.items()}
 
     def rms(x, w):

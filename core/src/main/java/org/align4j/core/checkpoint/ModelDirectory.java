@@ -148,7 +148,7 @@ public final class ModelDirectory {
         return model;
     }
 
-    private static List<Path> weightFiles(Path dir) throws IOException {
+    static List<Path> weightFiles(Path dir) throws IOException {
         Path single = dir.resolve(WEIGHTS);
         if (Files.isRegularFile(single)) {
             return List.of(single);

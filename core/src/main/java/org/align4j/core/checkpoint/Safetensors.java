@@ -275,6 +275,18 @@ public final class Safetensors {
     /** Writes tensors as F32 (in the given order) atomically. */
     public static void write(Path path, Map<String, INDArray> tensors, Map<String, String> metadata)
             throws IOException {
+        write(path, tensors, metadata, "F32");
+    }
+
+    /** Writes F32, or BF16 rounded to nearest even as PyTorch converts ({@code dtype} "F32" or "BF16"). */
+    public static void write(Path path, Map<String, INDArray> tensors, Map<String, String> metadata, String dtype)
+            throws IOException {
+        boolean bf16 = switch (dtype) {
+            case "F32" -> false;
+            case "BF16" -> true;
+            default -> throw new IllegalArgumentException("dtype " + dtype + ": F32 or BF16");
+        };
+        int width = bf16 ? 2 : 4;
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -283,12 +295,12 @@ public final class Safetensors {
         long offset = 0;
         for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
             ObjectNode t = header.putObject(e.getKey());
-            t.put("dtype", "F32");
+            t.put("dtype", dtype);
             var shape = t.putArray("shape");
             for (long d : e.getValue().shape()) {
                 shape.add(d);
             }
-            long bytes = e.getValue().length() * 4;
+            long bytes = e.getValue().length() * width;
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -305,14 +317,27 @@ public final class Safetensors {
                 float[] values = a.dup('c').castTo(DataType.FLOAT).data().asFloat();
                 ByteBuffer b = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
                 for (float v : values) {
-                    if (!b.hasRemaining()) {
+                    if (b.remaining() < width) {
                         out.write(b.array(), 0, b.position());
                         b.clear();
                     }
-                    b.putFloat(v);
+                    if (bf16) {
+                        b.putShort(toBf16(v));
+                    } else {
+                        b.putFloat(v);
+                    }
                 }
                 out.write(b.array(), 0, b.position());
             }
         });
+    }
+
+    /** float to bfloat16 bits, round to nearest even (NaN stays NaN). */
+    static short toBf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }

@@ -53,6 +53,44 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         return numHeads / numKvHeads;
     }
 
+    /** Hugging Face's {@code config.json} of this model. */
+    public ObjectNode toJson() {
+        ObjectNode o = Json.MAPPER.createObjectNode();
+        o.putArray("architectures").add(modelType.equals("qwen2") ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+        o.put("model_type", modelType);
+        o.put("vocab_size", vocabSize);
+        o.put("hidden_size", hiddenSize);
+        o.put("intermediate_size", intermediateSize);
+        o.put("num_hidden_layers", numLayers);
+        o.put("num_attention_heads", numHeads);
+        o.put("num_key_value_heads", numKvHeads);
+        o.put("hidden_act", "silu");
+        o.put("rms_norm_eps", rmsNormEps);
+        o.put("rope_theta", ropeTheta);
+        if (ropeScaling != null) {
+            o.putObject("rope_scaling").put("rope_type", "llama3").put("factor", ropeScaling.factor())
+                    .put("low_freq_factor", ropeScaling.lowFreqFactor())
+                    .put("high_freq_factor", ropeScaling.highFreqFactor())
+                    .put("original_max_position_embeddings", ropeScaling.originalMaxPositions());
+        } else {
+            o.putNull("rope_scaling");
+        }
+        o.put("max_position_embeddings", maxPositions);
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        if (modelType.equals("llama")) {
+            o.put("attention_bias", qkvBias);
+        }
+        if (bosTokenId != null) {
+            o.put("bos_token_id", bosTokenId);
+        }
+        if (eosTokenIds.size() == 1) {
+            o.put("eos_token_id", eosTokenIds.get(0));
+        } else {
+            eosTokenIds.forEach(o.putArray("eos_token_id")::add);
+        }
+        return o;
+    }
+
     public static LlamaConfig read(Path file) throws IOException {
         ObjectNode c = Json.readObjectFile(file);
         String type = c.path("model_type").asText("");
