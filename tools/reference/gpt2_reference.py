@@ -588,6 +588,14 @@ def llama_fixture(out):
     for k, v in p.items():
         expected["grad." + k] = v.grad
     write_safetensors(os.path.join(out, "expected.safetensors"), expected)
+    # greedy decoding by full recomputation, before the weights move
+    greedy, seq = [], [3, 17, 42, 5]
+    with torch.no_grad():
+        for _ in range(6):
+            t = torch.tensor([seq])
+            nxt = int(forward_l(t, torch.arange(len(seq))[None, :], torch.ones_like(t))[0, -1].argmax())
+            greedy.append(nxt)
+            seq.append(nxt)
     opt = torch.optim.AdamW(list(p.values()), lr=1e-2, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
     losses = []
     for _ in range(3):
@@ -599,7 +607,7 @@ def llama_fixture(out):
     meta = {"batch": B, "time": T, "tokens": tokens.reshape(-1).tolist(), "key_mask": mask.reshape(-1).tolist(),
             "targets": targets.reshape(-1).tolist(), "loss_weights": lw.reshape(-1).tolist(), "loss": float(loss),
             "adamw": {"lr": 1e-2, "betas": [0.9, 0.95], "eps": 1e-8, "losses": losses},
-            "torch_version": torch.__version__}
+            "greedy_prompt": [3, 17, 42, 5], "greedy": greedy, "torch_version": torch.__version__}
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(meta, f, indent=1)
     print(f"wrote Llama fixtures to {out}: loss {float(loss):.6f}, adamw losses {losses}")

@@ -17,8 +17,8 @@ import org.align4j.core.kernels.Kernels;
  * repeated to the query heads as Hugging Face's {@code repeat_kv} does, so the GPT-2 attention
  * kernels serve both; their gradients summed back over each group), SwiGLU MLP, tied or untied
  * output layer. Tensors carry Hugging Face's names and shapes ({@code Linear} weights
- * {@code [out, in]}). Training forward and backward only for now: no KV cache, no scalar head,
- * no adapters; activations are allocated per forward.
+ * {@code [out, in]}). Training forward and backward, and KV-cache decoding; no scalar head and no
+ * adapters yet; activations are allocated per forward.
  */
 public final class LlamaModel {
 
@@ -280,5 +280,118 @@ public final class LlamaModel {
         }
         kernels.embeddingBackward(g.get("model.embed_tokens.weight"), null, dres, s.batch().tokens(),
                 s.batch().positions());
+    }
+
+    // ---------------------------------------------------------------- incremental decoding
+
+    /**
+     * Keys and values of every layer for a batch being generated, stored with the key/value heads
+     * already repeated to the query heads ({@code [B, capacity, hidden]}), so the GPT-2 cached
+     * attention kernel serves grouped-query attention unchanged; and the key mask over the slots.
+     */
+    public final class Cache {
+        private final int batch;
+        private final int capacity;
+        private final INDArray[] keys;
+        private final INDArray[] values;
+        private final INDArray keyMask;
+        private final float[] hostMask;
+        private int length;
+
+        private Cache(int batch, int capacity) {
+            this.batch = batch;
+            this.capacity = capacity;
+            this.keys = new INDArray[config.numLayers()];
+            this.values = new INDArray[config.numLayers()];
+            for (int l = 0; l < keys.length; l++) {
+                keys[l] = Nd4j.zeros(type, batch, capacity, config.hiddenSize());
+                values[l] = Nd4j.zeros(type, batch, capacity, config.hiddenSize());
+            }
+            this.keyMask = Nd4j.zeros(type, batch, capacity);
+            this.hostMask = new float[batch * capacity];
+        }
+
+        public int length() {
+            return length;
+        }
+
+        /** Marks the next {@code steps} slots of each sequence real (1) or padding (0), {@code mask [B * steps]}. */
+        public void setMasks(float[] mask, int steps) {
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(mask, b * steps, hostMask, b * capacity + length, steps);
+            }
+            kernels.upload(keyMask, hostMask);
+        }
+    }
+
+    public Cache newCache(int batch, int capacity) {
+        if (capacity > config.maxPositions()) {
+            throw new IllegalArgumentException("cache capacity " + capacity + " exceeds max_position_embeddings "
+                    + config.maxPositions());
+        }
+        return new Cache(batch, capacity);
+    }
+
+    /**
+     * Runs {@code steps} new tokens per sequence ({@code tokens [B * steps]} at {@code positions})
+     * through the cache and returns the logits of each sequence's last new token {@code [B, V]}.
+     */
+    public INDArray forwardCached(Cache cache, int[] tokens, int[] positions, int steps) {
+        LlamaConfig c = config;
+        int b = cache.batch;
+        int start = cache.length;
+        if (start + steps > cache.capacity) {
+            throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity);
+        }
+        int n = b * steps;
+        long h = c.hiddenSize();
+        long kvw = (long) c.numKvHeads() * c.headSize();
+        INDArray x = Nd4j.pullRows(params.get("model.embed_tokens.weight"), 1, tokens);
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            INDArray ln = zeros(n, h);
+            INDArray rstd = Nd4j.zeros(type, n);
+            kernels.rmsNormForward(ln, rstd, x, params.get(p + "input_layernorm.weight"), c.rmsNormEps());
+            INDArray q = zeros(n, h);
+            INDArray k = zeros(n, kvw);
+            INDArray v = zeros(n, kvw);
+            kernels.matmulForward(q, ln, params.get(p + "self_attn.q_proj.weight"), true, bias(p + "self_attn.q_proj.bias"));
+            kernels.matmulForward(k, ln, params.get(p + "self_attn.k_proj.weight"), true, bias(p + "self_attn.k_proj.bias"));
+            kernels.matmulForward(v, ln, params.get(p + "self_attn.v_proj.weight"), true, bias(p + "self_attn.v_proj.bias"));
+            kernels.rope(q, positions, c.numHeads(), c.headSize(), c.ropeTheta(), false);
+            kernels.rope(k, positions, c.numKvHeads(), c.headSize(), c.ropeTheta(), false);
+            INDArray qkv = zeros(n, 3 * h);
+            qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
+            repeatKv(qkv, k, h);
+            repeatKv(qkv, v, 2 * h);
+            INDArray atty = zeros(n, h);
+            kernels.attentionWithCache(atty, qkv, cache.keys[l], cache.values[l], cache.keyMask, b, steps, start,
+                    c.numHeads());
+            INDArray res2 = zeros(n, h);
+            kernels.matmulForward(res2, atty, params.get(p + "self_attn.o_proj.weight"), true, null);
+            kernels.add(res2, res2, x);
+            INDArray ln2 = zeros(n, h);
+            kernels.rmsNormForward(ln2, rstd, res2, params.get(p + "post_attention_layernorm.weight"), c.rmsNormEps());
+            INDArray gate = zeros(n, c.intermediateSize());
+            INDArray up = zeros(n, c.intermediateSize());
+            kernels.matmulForward(gate, ln2, params.get(p + "mlp.gate_proj.weight"), true, null);
+            kernels.matmulForward(up, ln2, params.get(p + "mlp.up_proj.weight"), true, null);
+            kernels.swigluForward(gate, gate, up);
+            INDArray res3 = zeros(n, h);
+            kernels.matmulForward(res3, gate, params.get(p + "mlp.down_proj.weight"), true, null);
+            kernels.add(res3, res3, res2);
+            x = res3;
+        }
+        cache.length += steps;
+        int[] last = new int[b];
+        for (int i = 0; i < b; i++) {
+            last[i] = i * steps + steps - 1;
+        }
+        INDArray lastRows = Nd4j.pullRows(x, 1, last);
+        INDArray lnf = zeros(b, h);
+        kernels.rmsNormForward(lnf, Nd4j.zeros(type, b), lastRows, params.get("model.norm.weight"), c.rmsNormEps());
+        INDArray logits = zeros(b, c.vocabSize());
+        kernels.matmulForward(logits, lnf, head(), true, null);
+        return logits;
     }
 }

@@ -7,6 +7,7 @@ import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,6 +66,36 @@ class LlamaPyTorchGoldenTest {
             adamw.step(fresh.gradients(), opt.get("lr").asDouble());
             double w = opt.get("losses").get(step).asDouble();
             assertEquals(w, loss, 1e-4 * Math.abs(w), "loss at AdamW step " + step);
+        }
+    }
+
+    /** KV-cache decoding with grouped-query attention: PyTorch's greedy tokens, one by one, and the full forward's logits. */
+    @ParameterizedTest
+    @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
+    void cachedGreedyDecodingMatchesPyTorchTokenForToken(Kernels kernels) throws Exception {
+        JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
+        LlamaModel m = load(kernels);
+        int[] prompt = ints(meta.get("greedy_prompt"));
+        int[] want = ints(meta.get("greedy"));
+        LlamaModel.Cache cache = m.newCache(1, prompt.length + want.length);
+        float[] ones = new float[prompt.length];
+        Arrays.fill(ones, 1f);
+        cache.setMasks(ones, prompt.length);
+        int[] positions = new int[prompt.length];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i;
+        }
+        INDArray logits = m.forwardCached(cache, prompt, positions, prompt.length);
+        int[] seq = Arrays.copyOf(prompt, prompt.length + want.length);
+        for (int t = 0; t < want.length; t++) {
+            int len = prompt.length + t;
+            INDArray full = m.forward(TokenBatch.of(new int[][] {Arrays.copyOf(seq, len)}));
+            assertRelClose("cached logits at " + len, full.getRow(len - 1).reshape(1, -1), logits, 1e-4);
+            int next = logits.argMax(1).getInt(0);
+            assertEquals(want[t], next, "greedy token " + t);
+            seq[len] = next;
+            cache.setMasks(new float[] {1f}, 1);
+            logits = m.forwardCached(cache, new int[] {next}, new int[] {len}, 1);
         }
     }
 
