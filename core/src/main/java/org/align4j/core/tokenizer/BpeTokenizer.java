@@ -22,9 +22,7 @@ import java.util.regex.Pattern;
 public final class BpeTokenizer {
 
     /** GPT-2's pre-tokenization pattern (Unicode classes, as jtokkit compiles it). */
-    public static final Pattern GPT2_PATTERN = Pattern.compile(
-            "'(?:[sdmt]|ll|ve|re)| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-            Pattern.UNICODE_CHARACTER_CLASS);
+    public static final Pattern GPT2_PATTERN = PreTokenizer.GPT2.pattern();
     private static final int CACHE_LIMIT = 200_000;
 
     /** A merge rule in rank order: the two parts and the resulting token, as byte-level strings. */
@@ -43,6 +41,9 @@ public final class BpeTokenizer {
     private final int[] mergeRight;
     private final Pattern specialPattern;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    private final PreTokenizer pre;
+    /** Llama 3's {@code ignore_merges}: a piece that is itself a token is that token, merges aside. */
+    private final boolean ignoreMerges;
 
     /**
      * @param vocab    byte-level token strings to ids (the ordinary vocabulary)
@@ -50,6 +51,14 @@ public final class BpeTokenizer {
      * @param specials special (added) tokens to ids
      */
     public BpeTokenizer(Map<String, Integer> vocab, List<Merge> merges, Map<String, Integer> specials) {
+        this(vocab, merges, specials, PreTokenizer.GPT2, false);
+    }
+
+    /** With the pre-tokenizer of the model family and HF's {@code ignore_merges}. */
+    public BpeTokenizer(Map<String, Integer> vocab, List<Merge> merges, Map<String, Integer> specials,
+                        PreTokenizer pre, boolean ignoreMerges) {
+        this.pre = pre;
+        this.ignoreMerges = ignoreMerges;
         this.vocab = Collections.unmodifiableMap(new LinkedHashMap<>(vocab));
         this.merges = List.copyOf(merges);
         this.specials = Collections.unmodifiableMap(new LinkedHashMap<>(specials));
@@ -175,12 +184,14 @@ public final class BpeTokenizer {
         if (text.isEmpty()) {
             return;
         }
-        Matcher m = GPT2_PATTERN.matcher(text);
+        Matcher m = pre.pattern().matcher(text);
         while (m.find()) {
             String piece = m.group();
             int[] ids = cache.get(piece);
             if (ids == null) {
-                ids = bpe(piece.getBytes(StandardCharsets.UTF_8));
+                byte[] bytes = piece.getBytes(StandardCharsets.UTF_8);
+                Integer whole = ignoreMerges ? vocab.get(ByteLevel.encode(bytes)) : null;
+                ids = whole != null ? new int[] {whole} : bpe(bytes);
                 if (cache.size() > CACHE_LIMIT) {
                     cache.clear();
                 }

@@ -71,10 +71,7 @@ public final class TokenizerFiles {
             throw new IOException(file + ": field 'model.type' is '" + type + "'; only byte-level BPE is supported");
         }
         JsonNode pre = root.path("pre_tokenizer");
-        if (!pre.isMissingNode() && !pre.isNull() && !isByteLevel(pre)) {
-            throw new IOException(file + ": field 'pre_tokenizer' must be ByteLevel (GPT-2 style), got "
-                    + pre.path("type").asText());
-        }
+        PreTokenizer preTokenizer = PreTokenizer.of(pre, file.toString());
         if (pre.path("add_prefix_space").asBoolean(false)) {
             throw new IOException(file + ": field 'pre_tokenizer.add_prefix_space' = true is not supported");
         }
@@ -103,21 +100,7 @@ public final class TokenizerFiles {
             specials.put(t.get("content").asText(), t.get("id").asInt());
             vocab.remove(t.get("content").asText());
         }
-        return build(file, vocab, merges, specials);
-    }
-
-    private static boolean isByteLevel(JsonNode pre) {
-        if ("ByteLevel".equals(pre.path("type").asText())) {
-            return true;
-        }
-        if ("Sequence".equals(pre.path("type").asText())) {
-            for (JsonNode p : pre.path("pretokenizers")) {
-                if ("ByteLevel".equals(p.path("type").asText())) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return build(file, vocab, merges, specials, preTokenizer, model.path("ignore_merges").asBoolean(false));
     }
 
     public static BpeTokenizer readVocabAndMerges(Path vocabFile, Path mergesFile) throws IOException {
@@ -144,13 +127,14 @@ public final class TokenizerFiles {
                 it.remove();
             }
         }
-        return build(vocabFile, vocab, merges, specials);
+        return build(vocabFile, vocab, merges, specials, PreTokenizer.GPT2, false);
     }
 
     private static BpeTokenizer build(Path file, Map<String, Integer> vocab, List<BpeTokenizer.Merge> merges,
-                                      Map<String, Integer> specials) throws IOException {
+                                      Map<String, Integer> specials, PreTokenizer pre, boolean ignoreMerges)
+            throws IOException {
         try {
-            return new BpeTokenizer(vocab, merges, specials);
+            return new BpeTokenizer(vocab, merges, specials, pre, ignoreMerges);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
