@@ -25,17 +25,26 @@ public final class KvCache {
     private Scratch scratch;
 
     KvCache(GptConfig cfg, Kernels kernels, DataType type, int batch, int capacity) {
+        this(cfg, cfg.nLayer(), cfg.nEmbd(), kernels, type, batch, capacity);
+    }
+
+    /**
+     * A cache of {@code layers} layers of {@code width} columns; {@code cfg} sizes GPT-2's scratch
+     * activations and may be null for a model that keeps its own (the Llama family, whose key and
+     * value heads are stored repeated to the query heads, {@code width} = hidden size).
+     */
+    KvCache(GptConfig cfg, int layers, int width, Kernels kernels, DataType type, int batch, int capacity) {
         this.cfg = cfg;
         this.kernels = kernels;
         this.hostMask = new float[batch * capacity];
         this.type = type;
         this.batch = batch;
         this.capacity = capacity;
-        this.keys = new INDArray[cfg.nLayer()];
-        this.values = new INDArray[cfg.nLayer()];
+        this.keys = new INDArray[layers];
+        this.values = new INDArray[layers];
         for (int l = 0; l < keys.length; l++) {
-            keys[l] = Nd4j.zeros(type, batch, capacity, cfg.nEmbd());
-            values[l] = Nd4j.zeros(type, batch, capacity, cfg.nEmbd());
+            keys[l] = Nd4j.zeros(type, batch, capacity, width);
+            values[l] = Nd4j.zeros(type, batch, capacity, width);
         }
         this.keyMask = Nd4j.zeros(type, batch, capacity);
     }

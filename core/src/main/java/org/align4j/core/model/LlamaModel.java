@@ -285,63 +285,27 @@ public final class LlamaModel {
     // ---------------------------------------------------------------- incremental decoding
 
     /**
-     * Keys and values of every layer for a batch being generated, stored with the key/value heads
-     * already repeated to the query heads ({@code [B, capacity, hidden]}), so the GPT-2 cached
-     * attention kernel serves grouped-query attention unchanged; and the key mask over the slots.
+     * A KV cache for {@code batch} sequences of up to {@code capacity} tokens, the key/value heads
+     * stored repeated to the query heads so the GPT-2 cached attention kernel serves GQA unchanged.
      */
-    public final class Cache {
-        private final int batch;
-        private final int capacity;
-        private final INDArray[] keys;
-        private final INDArray[] values;
-        private final INDArray keyMask;
-        private final float[] hostMask;
-        private int length;
-
-        private Cache(int batch, int capacity) {
-            this.batch = batch;
-            this.capacity = capacity;
-            this.keys = new INDArray[config.numLayers()];
-            this.values = new INDArray[config.numLayers()];
-            for (int l = 0; l < keys.length; l++) {
-                keys[l] = Nd4j.zeros(type, batch, capacity, config.hiddenSize());
-                values[l] = Nd4j.zeros(type, batch, capacity, config.hiddenSize());
-            }
-            this.keyMask = Nd4j.zeros(type, batch, capacity);
-            this.hostMask = new float[batch * capacity];
-        }
-
-        public int length() {
-            return length;
-        }
-
-        /** Marks the next {@code steps} slots of each sequence real (1) or padding (0), {@code mask [B * steps]}. */
-        public void setMasks(float[] mask, int steps) {
-            for (int b = 0; b < batch; b++) {
-                System.arraycopy(mask, b * steps, hostMask, b * capacity + length, steps);
-            }
-            kernels.upload(keyMask, hostMask);
-        }
-    }
-
-    public Cache newCache(int batch, int capacity) {
+    public KvCache newCache(int batch, int capacity) {
         if (capacity > config.maxPositions()) {
             throw new IllegalArgumentException("cache capacity " + capacity + " exceeds max_position_embeddings "
                     + config.maxPositions());
         }
-        return new Cache(batch, capacity);
+        return new KvCache(null, config.numLayers(), config.hiddenSize(), kernels, type, batch, capacity);
     }
 
     /**
      * Runs {@code steps} new tokens per sequence ({@code tokens [B * steps]} at {@code positions})
      * through the cache and returns the logits of each sequence's last new token {@code [B, V]}.
      */
-    public INDArray forwardCached(Cache cache, int[] tokens, int[] positions, int steps) {
+    public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
         LlamaConfig c = config;
-        int b = cache.batch;
-        int start = cache.length;
-        if (start + steps > cache.capacity) {
-            throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity);
+        int b = cache.batch();
+        int start = cache.length();
+        if (start + steps > cache.capacity()) {
+            throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity());
         }
         int n = b * steps;
         long h = c.hiddenSize();
@@ -365,7 +329,7 @@ public final class LlamaModel {
             repeatKv(qkv, k, h);
             repeatKv(qkv, v, 2 * h);
             INDArray atty = zeros(n, h);
-            kernels.attentionWithCache(atty, qkv, cache.keys[l], cache.values[l], cache.keyMask, b, steps, start,
+            kernels.attentionWithCache(atty, qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps, start,
                     c.numHeads());
             INDArray res2 = zeros(n, h);
             kernels.matmulForward(res2, atty, params.get(p + "self_attn.o_proj.weight"), true, null);
@@ -382,7 +346,7 @@ public final class LlamaModel {
             kernels.add(res3, res3, res2);
             x = res3;
         }
-        cache.length += steps;
+        cache.advance(steps);
         int[] last = new int[b];
         for (int i = 0; i < b; i++) {
             last[i] = i * steps + steps - 1;

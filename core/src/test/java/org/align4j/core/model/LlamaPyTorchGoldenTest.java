@@ -77,7 +77,7 @@ class LlamaPyTorchGoldenTest {
         LlamaModel m = load(kernels);
         int[] prompt = ints(meta.get("greedy_prompt"));
         int[] want = ints(meta.get("greedy"));
-        LlamaModel.Cache cache = m.newCache(1, prompt.length + want.length);
+        KvCache cache = m.newCache(1, prompt.length + want.length);
         float[] ones = new float[prompt.length];
         Arrays.fill(ones, 1f);
         cache.setMasks(ones, prompt.length);
