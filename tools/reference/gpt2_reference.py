@@ -119,6 +119,20 @@ def loss_fn(logits, targets, weights):
     return -(weights.reshape(-1) * picked).sum()
 
 
+def lm_batch(vocab, pad_from, B=2, T=8):
+    """A right-padded batch of random tokens (the second sequence padded from pad_from), its
+    positions, random targets, and loss weights normalised over real tokens with the first masked."""
+    tokens = torch.randint(0, vocab, (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[1, pad_from:] = 0
+    tokens[1, pad_from:] = 0
+    positions = torch.arange(T).repeat(B, 1)
+    targets = torch.randint(0, vocab, (B, T))
+    lw = mask.to(DT).clone()
+    lw[:, 0] = 0
+    return B, T, tokens, mask, positions, targets, lw / lw.sum()
+
+
 def lr_at(step, lr=1e-2, warmup=2, total=5, min_ratio=0.1):
     if step < warmup:
         return lr * (step + 1) / warmup
@@ -177,17 +191,8 @@ def main(out):
 
     # the weights as stored in F32 are the weights the Java side starts from
     p = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in p.items()}
-    B, T = 2, 8
-    tokens = torch.randint(0, V, (B, T))
+    B, T, tokens, mask, positions, targets, lw = lm_batch(V, 6)  # right padding, a masked prompt token
     tokens[0, 5] = tokens[0, 2]  # a repeated token
-    mask = torch.ones(B, T, dtype=torch.long)
-    mask[1, 6:] = 0  # right padding
-    tokens[1, 6:] = 0
-    positions = torch.arange(T).repeat(B, 1)
-    targets = torch.randint(0, V, (B, T))
-    lw = mask.to(DT).clone()
-    lw[:, 0] = 0  # a masked prompt token
-    lw = lw / lw.sum()
 
     logits = forward(p, tokens, positions, mask)
     loss = loss_fn(logits, targets, lw)
@@ -452,16 +457,7 @@ def lora_fixture(out):
     p = {k: v.to(torch.float32).to(DT) for k, v in p.items()}
     w = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in w.items()}
     lora = {"w": w, "scale": alpha / r}
-    B, T = 2, 8
-    tokens = torch.randint(0, V, (B, T))
-    mask = torch.ones(B, T, dtype=torch.long)
-    mask[1, 5:] = 0
-    tokens[1, 5:] = 0
-    positions = torch.arange(T).repeat(B, 1)
-    targets = torch.randint(0, V, (B, T))
-    lw = mask.to(DT).clone()
-    lw[:, 0] = 0
-    lw = lw / lw.sum()
+    B, T, tokens, mask, positions, targets, lw = lm_batch(V, 5)
     loss = loss_fn(forward(p, tokens, positions, mask, lora), targets, lw)
     loss.backward()
     write_safetensors(os.path.join(out, "expected.safetensors"), {"grad." + k: v.grad for k, v in w.items()})
@@ -566,16 +562,7 @@ def llama_fixture(out):
             x = x + (torch.nn.functional.silu(gate) * (m @ p[q_ + "mlp.up_proj.weight"].T)) @ p[q_ + "mlp.down_proj.weight"].T
         return rms(x, p["model.norm.weight"]) @ p["lm_head.weight"].T
 
-    B, T = 2, 8
-    tokens = torch.randint(0, Vl, (B, T))
-    mask = torch.ones(B, T, dtype=torch.long)
-    mask[1, 6:] = 0
-    tokens[1, 6:] = 0
-    positions = torch.arange(T).repeat(B, 1)
-    targets = torch.randint(0, Vl, (B, T))
-    lw = mask.to(DT).clone()
-    lw[:, 0] = 0
-    lw = lw / lw.sum()
+    B, T, tokens, mask, positions, targets, lw = lm_batch(Vl, 6)
 
     def loss_l(logits):
         logp = torch.log_softmax(logits.reshape(-1, Vl), dim=-1)

@@ -62,19 +62,18 @@ public final class Pipeline {
         LoopResult run(StageConfig<S> cfg, Kernels kernels, PrintStream log, boolean resume) throws IOException;
     }
 
-    /** A training stage: its run directory name, the config section it reads, and how it runs. */
-    private record Stage<S>(String name, String title, ObjectNode defaults, Class<S> type, boolean needsTrain,
-                            Trainer<S> trainer) {
+    /** A kind of training stage: its settings' defaults and type, whether it reads a train file, how it runs. */
+    private record Stage<S>(ObjectNode defaults, Class<S> type, boolean needsTrain, Trainer<S> trainer) {
     }
 
-    private static final Stage<SftOptions> SFT = new Stage<>("sft", "SFT", SftOptions.defaultSettings(),
-            SftOptions.class, true, SftTrainer::run);
-    private static final Stage<RewardOptions> REWARD = new Stage<>("reward", "reward model",
-            RewardOptions.defaultSettings(), RewardOptions.class, true, RewardTrainer::run);
-    private static final Stage<PpoOptions> PPO = new Stage<>("ppo", "PPO", PpoOptions.defaultSettings(),
-            PpoOptions.class, false, PpoTrainer::run);
-    private static final Stage<DpoOptions> DPO = new Stage<>("dpo", "DPO", DpoOptions.defaultSettings(),
-            DpoOptions.class, true, DpoTrainer::run);
+    private static final Stage<SftOptions> SFT = new Stage<>(SftOptions.defaultSettings(), SftOptions.class, true,
+            SftTrainer::run);
+    private static final Stage<RewardOptions> REWARD = new Stage<>(RewardOptions.defaultSettings(),
+            RewardOptions.class, true, RewardTrainer::run);
+    private static final Stage<PpoOptions> PPO = new Stage<>(PpoOptions.defaultSettings(), PpoOptions.class, false,
+            PpoTrainer::run);
+    private static final Stage<DpoOptions> DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class, true,
+            DpoTrainer::run);
 
     private final PipelineConfig cfg;
     private final Options opts;

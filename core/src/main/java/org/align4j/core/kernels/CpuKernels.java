@@ -342,18 +342,14 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             generic.geluForward(out, inp);
             return;
         }
-        FloatBuffer x = Mem.floats(inp);
-        FloatBuffer o = Mem.floats(out);
         final float s = (float) GenericKernels.GELU_SCALE;
         final float k = (float) GenericKernels.GELU_CUBIC;
-        blocks(inp.length(), (from, len, v, unused) -> {
-            x.get(from, v, 0, len);
+        zip(out, inp, null, (v, unused, len) -> {
             for (int j = 0; j < len; j++) {
                 float xv = v[j];
                 float t = FastMath.tanh(s * (xv + k * xv * xv * xv));
                 v[j] = 0.5f * xv * (1f + t);
             }
-            o.put(from, v, 0, len);
         });
     }
 
@@ -363,14 +359,9 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             generic.geluBackward(dinp, inp, dout);
             return;
         }
-        FloatBuffer x = Mem.floats(inp);
-        FloatBuffer dy = Mem.floats(dout);
-        FloatBuffer dx = Mem.floats(dinp);
         final float s = (float) GenericKernels.GELU_SCALE;
         final float k = (float) GenericKernels.GELU_CUBIC;
-        blocks(inp.length(), (from, len, v, d) -> {
-            x.get(from, v, 0, len);
-            dy.get(from, d, 0, len);
+        zip(dinp, dout, inp, (d, v, len) -> {
             for (int j = 0; j < len; j++) {
                 float xv = v[j];
                 float x2 = xv * xv;
@@ -378,7 +369,6 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 float du = s * (1f + 3f * k * x2);
                 d[j] *= 0.5f * (1f + t) + 0.5f * xv * (1f - t * t) * du;
             }
-            dx.put(from, d, 0, len);
         });
     }
 
@@ -388,16 +378,10 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             generic.add(out, a, b);
             return;
         }
-        FloatBuffer o = Mem.floats(out);
-        FloatBuffer fa = Mem.floats(a);
-        FloatBuffer fb = Mem.floats(b);
-        blocks(out.length(), (from, len, u, v) -> {
-            fa.get(from, u, 0, len);
-            fb.get(from, v, 0, len);
+        zip(out, a, b, (u, v, len) -> {
             for (int j = 0; j < len; j++) {
                 u[j] += v[j];
             }
-            o.put(from, u, 0, len);
         });
     }
 
@@ -533,17 +517,11 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             generic.swigluForward(out, gate, up);
             return;
         }
-        FloatBuffer o = Mem.floats(out);
-        FloatBuffer fg = Mem.floats(gate);
-        FloatBuffer fu = Mem.floats(up);
-        blocks(out.length(), (from, len, u, v) -> {
-            fg.get(from, u, 0, len);
-            fu.get(from, v, 0, len);
+        zip(out, gate, up, (u, v, len) -> {
             for (int j = 0; j < len; j++) {
                 float g = u[j];
                 u[j] = g / (1f + (float) Math.exp(-g)) * v[j];
             }
-            o.put(from, u, 0, len);
         });
     }
 
@@ -584,14 +562,11 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             generic.scale(a, s);
             return;
         }
-        FloatBuffer fa = Mem.floats(a);
         float f = (float) s;
-        blocks(a.length(), (from, len, u, v) -> {
-            fa.get(from, u, 0, len);
+        zip(a, a, null, (u, unused, len) -> {
             for (int j = 0; j < len; j++) {
                 u[j] *= f;
             }
-            fa.put(from, u, 0, len);
         });
     }
 
@@ -602,6 +577,31 @@ public final class CpuKernels implements Kernels, AutoCloseable {
     }
 
     /** Splits a flat range into cache-sized blocks over the threads; scratch is allocated once per thread. */
+    /** One block of an elementwise kernel: {@code first} (which receives the result) and {@code second}, {@code len} valid. */
+    @FunctionalInterface
+    private interface ElementOp {
+        void apply(float[] first, float[] second, int len);
+    }
+
+    /**
+     * Elementwise over flat buffers in parallel blocks: {@code first}'s values (and
+     * {@code second}'s, unless null) are loaded, {@code op} leaves the result in the first block,
+     * which is stored to {@code out} (which may alias either input).
+     */
+    private void zip(INDArray out, INDArray first, INDArray second, ElementOp op) {
+        FloatBuffer o = Mem.floats(out);
+        FloatBuffer fa = Mem.floats(first);
+        FloatBuffer fb = second == null ? null : Mem.floats(second);
+        blocks(out.length(), (from, len, u, v) -> {
+            fa.get(from, u, 0, len);
+            if (fb != null) {
+                fb.get(from, v, 0, len);
+            }
+            op.apply(u, v, len);
+            o.put(from, u, 0, len);
+        });
+    }
+
     private void blocks(long total, BlockBody body) {
         int n = (int) total;
         int nBlocks = (n + BLOCK - 1) / BLOCK;
