@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelDirectory;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Dataset;
 import org.align4j.data.format.RecordKind;
@@ -54,7 +54,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GptModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
+        DecoderModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
         ExampleEncoder enc = ExampleEncoder.forModel(model, m.config().eosTokenId());
         m.limitVocabulary(enc.tokenizer());
         Dataset d = Dataset.read(data, null, false, Evaluator.KINDS);
@@ -67,7 +67,7 @@ final class EvalCommand implements Callable<Integer> {
         if (r.promptsTruncated() > 0) {
             System.err.printf("align4j: %d of %d prompt(s) were longer than the %d tokens the context leaves beside"
                     + " --max-new-tokens %d; their first tokens were cut%n", r.promptsTruncated(), r.examples(),
-                    m.config().nPositions() - maxNewTokens, maxNewTokens);
+                    m.config().contextLength() - maxNewTokens, maxNewTokens);
         }
         if (json) {
             out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(toJson(r)));

@@ -24,7 +24,7 @@ import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.data.jsonl.JsonlReader;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
@@ -93,7 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Backend backend = Backend.get();
-        GptModel m = ModelDirectory.load(model, backend.kernels(), DataType.FLOAT);
+        DecoderModel m = ModelDirectory.load(model, backend.kernels(), DataType.FLOAT);
         Path tokPath = tokenizerPath != null ? tokenizerPath : model;
         BpeTokenizer tok = TokenizerFiles.exists(tokPath) ? TokenizerFiles.load(tokPath) : null;
         if (tok != null) {
@@ -119,7 +119,7 @@ final class GenerateCommand implements Callable<Integer> {
                 stops == null ? List.of() : stops);
         Function<int[], String> decoder = tok == null ? null : tok::decode;
         Generator gen = new Generator(m);
-        GptModel ref = null;
+        DecoderModel ref = null;
         if (refModel != null) {
             if (!json || temperature != 1.0 || topK != 0 || topP != 1.0) {
                 throw new UserError("--ref-model needs --json and plain sampling (--temperature 1, --top-k 0,"

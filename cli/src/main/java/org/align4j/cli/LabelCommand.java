@@ -24,7 +24,7 @@ import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;

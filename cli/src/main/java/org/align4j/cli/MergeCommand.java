@@ -37,7 +37,7 @@ final class MergeCommand implements Callable<Integer> {
             throw new UserError(adapterDir + ": not a LoRA adapter (no " + PeftAdapter.CONFIG + ")");
         }
         boolean head = PeftAdapter.read(adapterDir).scoreHead();
-        GptModel adapted = ModelDirectory.loadAdapter(adapterDir, adapter != null ? model : null,
+        GptModel adapted = (GptModel) ModelDirectory.loadAdapter(adapterDir, adapter != null ? model : null,
                 Backend.get().kernels(), DataType.FLOAT, head);
         adapted.mergeAdaptersIntoBase();
         GptModel merged = new GptModel(adapted.config(), adapted.kernels(), DataType.FLOAT, head);

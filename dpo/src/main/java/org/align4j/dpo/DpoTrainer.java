@@ -13,7 +13,7 @@ import java.util.Set;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
 import org.align4j.data.batch.ExampleEncoder;
@@ -47,7 +47,7 @@ public final class DpoTrainer implements Objective {
     private final TrainingOptions opts;
     private final PrintStream log;
     private final Path modelDir;
-    private final GptModel model;
+    private final DecoderModel model;
     private final SequenceLogProbs logProbs;
     private final Collator collator;
     private final DpoLoss.Settings loss;
@@ -66,8 +66,8 @@ public final class DpoTrainer implements Objective {
                 log);
         this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
-        int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().nPositions())
-                : model.config().nPositions();
+        int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().contextLength())
+                : model.config().contextLength();
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
         this.train = pairs(trainData, enc, collator, log);
         this.val = valData == null ? null : pairs(valData, enc, collator, log);

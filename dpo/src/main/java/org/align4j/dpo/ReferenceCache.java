@@ -14,7 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 import org.align4j.data.batch.Collator;
@@ -68,7 +68,7 @@ public final class ReferenceCache {
      * that model with its adapters off, which is the reference exactly: no second copy is loaded.
      */
     public static LogProbs load(Path runDir, Path refDir, List<PreferencePair> train, List<PreferencePair> val,
-                                Collator collator, int batchSize, Kernels kernels, PrintStream log, GptModel adapted)
+                                Collator collator, int batchSize, Kernels kernels, PrintStream log, DecoderModel adapted)
             throws IOException {
         Path file = runDir.resolve(FILE);
         String fp = fingerprint(refDir, train, val);
@@ -82,7 +82,7 @@ public final class ReferenceCache {
                     + " computing them again");
         }
         long t0 = System.nanoTime();
-        GptModel ref = adapted != null ? adapted : ModelDirectory.load(refDir, kernels, DataType.FLOAT);
+        DecoderModel ref = adapted != null ? adapted : ModelDirectory.load(refDir, kernels, DataType.FLOAT);
         ref.setAdaptersEnabled(false);
         double[][] tr;
         double[][] va;
@@ -103,7 +103,7 @@ public final class ReferenceCache {
     }
 
     /** Summed log-probabilities of each pair's responses under {@code model}, in batches of pairs. */
-    static double[][] compute(GptModel model, List<PreferencePair> pairs, Collator collator, int batchSize) {
+    static double[][] compute(DecoderModel model, List<PreferencePair> pairs, Collator collator, int batchSize) {
         SequenceLogProbs slp = new SequenceLogProbs(model);
         double[][] out = new double[pairs.size()][2];
         for (int start = 0; start < pairs.size(); start += batchSize) {

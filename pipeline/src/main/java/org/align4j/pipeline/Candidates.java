@@ -16,7 +16,7 @@ import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
@@ -77,7 +77,7 @@ public final class Candidates {
         if (s.k() < LabelTask.MIN_K || s.k() > LabelTask.MAX_K) {
             throw new UserInputException("k must be between " + LabelTask.MIN_K + " and " + LabelTask.MAX_K);
         }
-        GptModel m = ModelDirectory.load(modelDir, kernels, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        DecoderModel m = ModelDirectory.load(modelDir, kernels, org.nd4j.linalg.api.buffer.DataType.FLOAT);
         BpeTokenizer tok = TokenizerFiles.load(modelDir);
         m.limitVocabulary(tok);
         Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());

@@ -21,7 +21,7 @@ import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.util.Json;
 import org.align4j.data.batch.ExampleEncoder;
@@ -51,7 +51,7 @@ public final class PolicyComparison {
     }
 
     private final Kernels kernels;
-    private final GptModel reference;
+    private final DecoderModel reference;
     private final ExampleEncoder enc;
     private final RewardFunction judge;
     private final RewardScorer scorer;
@@ -85,7 +85,7 @@ public final class PolicyComparison {
         List<Result> out = new ArrayList<>();
         for (Map.Entry<String, Path> p : policies.entrySet()) {
             log.printf("  %s: %s%n", p.getKey(), p.getValue());
-            GptModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
+            DecoderModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
             policy.limitVocabulary(enc.tokenizer());
             List<Sample> s = sample(policy, ids, texts, batchSize);
             Path file = outDir.resolve(p.getKey() + ".jsonl");
@@ -114,7 +114,7 @@ public final class PolicyComparison {
         return out;
     }
 
-    private List<Sample> sample(GptModel policy, List<int[]> ids, List<String> texts, int batchSize) {
+    private List<Sample> sample(DecoderModel policy, List<int[]> ids, List<String> texts, int batchSize) {
         Set<Integer> stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         SamplingConfig cfg = new SamplingConfig(maxNewTokens, 1.0, 0, 1.0, seed, 0, stops, List.of());
         Generator gen = new Generator(policy);

@@ -22,7 +22,7 @@ import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.loss.SequenceLogProbs;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.ScoreHead;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.run.RunDirectory;
@@ -66,8 +66,8 @@ public final class PpoTrainer implements Objective {
     private final PrintStream log;
     private final Path modelDir;
     private final Path runDir;
-    private final GptModel policy;
-    private final GptModel value;
+    private final DecoderModel policy;
+    private final DecoderModel value;
     private final Path valueSource;
     private final SequenceLogProbs policyLogProbs;
     private final SequenceLogProbs refLogProbs;
@@ -111,7 +111,7 @@ public final class PpoTrainer implements Objective {
         List<Content> contents = PromptSource.read(Path.of(ppo.prompts()));
         this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         // with LoRA the reference is the policy with its adapters off: no second copy of the weights
-        GptModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
+        DecoderModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
         this.policyLogProbs = new SequenceLogProbs(policy);
         this.refLogProbs = reference == null ? null : new SequenceLogProbs(reference);
         this.enc = ExampleEncoder.forModel(modelDir, policy.config().eosTokenId());
@@ -122,10 +122,10 @@ public final class PpoTrainer implements Objective {
         }
         this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         this.generator = new Generator(policy);
-        int keep = policy.config().nPositions() - ppo.maxNewTokens();
+        int keep = policy.config().contextLength() - ppo.maxNewTokens();
         if (keep < 1) {
             throw new UserInputException("--max-new-tokens " + ppo.maxNewTokens() + " leaves no room for a prompt in"
-                    + " the model's context of " + policy.config().nPositions() + " tokens");
+                    + " the model's context of " + policy.config().contextLength() + " tokens");
         }
         int cut = 0;
         for (Content c : contents) {
@@ -171,7 +171,7 @@ public final class PpoTrainer implements Objective {
             for (DataRecord r : d.records()) {
                 ptx.add(enc.encode(r));
             }
-            this.ptxCollator = new Collator(policy.config().nPositions(), opts.truncation(), enc.eosTokenId());
+            this.ptxCollator = new Collator(policy.config().contextLength(), opts.truncation(), enc.eosTokenId());
             log.printf("PPO-ptx: %d records of %s, coefficient %s%n", ptx.size(), ppo.ptxData(), ppo.ptxCoef());
         } else {
             this.ptx = null;

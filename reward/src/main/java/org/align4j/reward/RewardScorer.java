@@ -9,7 +9,7 @@ import java.util.stream.IntStream;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.ScoreHead;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.data.batch.ExampleEncoder;
@@ -28,10 +28,10 @@ public final class RewardScorer {
     private final ExampleEncoder encoder;
     private final int maxLength;
 
-    public RewardScorer(GptModel model, ExampleEncoder encoder, int maxLength) {
+    public RewardScorer(DecoderModel model, ExampleEncoder encoder, int maxLength) {
         this.head = new ScoreHead(model);
         this.encoder = encoder;
-        this.maxLength = maxLength > 0 ? Math.min(maxLength, model.config().nPositions()) : model.config().nPositions();
+        this.maxLength = maxLength > 0 ? Math.min(maxLength, model.config().contextLength()) : model.config().contextLength();
     }
 
     /** A reward model directory (it must hold {@code score.weight}) and its tokenizer. */
@@ -40,7 +40,7 @@ public final class RewardScorer {
             throw new IOException(dir + ": not a reward model (its weights hold no score.weight); train one with"
                     + " align4j reward");
         }
-        GptModel model = ModelDirectory.load(dir, kernels, DataType.FLOAT, true);
+        DecoderModel model = ModelDirectory.load(dir, kernels, DataType.FLOAT, true);
         return new RewardScorer(model, ExampleEncoder.forModel(dir, model.config().eosTokenId()), 0);
     }
 
@@ -48,7 +48,7 @@ public final class RewardScorer {
         return encoder;
     }
 
-    public GptModel model() {
+    public DecoderModel model() {
         return head.model();
     }
 

@@ -13,7 +13,7 @@ import java.util.Set;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.ScoreHead;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.run.RunDirectory;
@@ -50,7 +50,7 @@ public final class RewardTrainer implements Objective {
     private final Kernels kernels;
     private final PrintStream log;
     private final Path modelDir;
-    private final GptModel model;
+    private final DecoderModel model;
     private final ScoreHead head;
     private final RewardScorer scorer;
     private final List<RewardGroup> train;

@@ -39,7 +39,7 @@ class RewardGoldenTest {
     @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void rewardsLossAndEveryGradientMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
-        GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT, true);
+        GptModel model = (GptModel) ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT, true);
         assertTrue(ModelDirectory.hasScoreHead(FIXTURES.resolve("model")));
         List<int[]> seqs = new ArrayList<>();
         meta.get("sequences").forEach(s -> {

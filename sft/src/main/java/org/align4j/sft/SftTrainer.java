@@ -13,7 +13,7 @@ import java.util.Set;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
@@ -47,7 +47,7 @@ public final class SftTrainer implements Objective {
     private final TrainingOptions opts;
     private final PrintStream log;
     private final Path modelDir;
-    private final GptModel model;
+    private final DecoderModel model;
     private final ExampleEncoder enc;
     private final Collator collator;
     private final List<Example> train;
@@ -64,8 +64,8 @@ public final class SftTrainer implements Objective {
         this.valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
         this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         this.enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
-        int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().nPositions())
-                : model.config().nPositions();
+        int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().contextLength())
+                : model.config().contextLength();
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
         this.packed = cfg.stage().packing() && trainData.kind() == RecordKind.TEXT;
         this.train = usable(encode(trainData, maxLength, packed), opts.trainFile(), maxLength);

@@ -3,7 +3,7 @@ package org.align4j.train;
 import java.util.List;
 
 import org.align4j.core.loss.LanguageModelLoss;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
 import org.align4j.data.batch.TrainingBatch;
@@ -18,7 +18,7 @@ public final class LossEvaluation {
     private LossEvaluation() {
     }
 
-    public static Result evaluate(GptModel model, List<Example> examples, Collator collator, int batchSize) {
+    public static Result evaluate(DecoderModel model, List<Example> examples, Collator collator, int batchSize) {
         double lossSum = 0;
         long tokens = 0;
         long correct = 0;

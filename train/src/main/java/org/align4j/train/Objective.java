@@ -8,7 +8,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.run.RunDirectory;
 
 /**
@@ -19,7 +19,7 @@ import org.align4j.core.run.RunDirectory;
 public interface Objective {
 
     /** A model the stage trains; the first one is the run's model ({@code best/}, {@code final/}). */
-    record Trainee(String name, GptModel model, Path source) {
+    record Trainee(String name, DecoderModel model, Path source) {
     }
 
     /** The validation metric that picks {@code best/} and drives early stopping, and its direction. */

@@ -48,7 +48,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
 
     /** How a stage loads the model it trains: what trains, LoRA, a quantized base; adapters drawn from the seed. */
     public ModelDirectory.Setup setup(boolean scoreHead) {
-        return new ModelDirectory.Setup(scoreHead, c -> trainable(c.nLayer()), lora(), seed, quantizeBase);
+        return new ModelDirectory.Setup(scoreHead, c -> trainable(c.layerCount()), lora(), seed, quantizeBase);
     }
 
     /** Problems with the values, each naming its option; empty when they are fine. */

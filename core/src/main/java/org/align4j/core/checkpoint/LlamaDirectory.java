@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,7 +18,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.LlamaConfig;
+import org.align4j.core.model.DecoderConfig;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LlamaModel;
+import org.align4j.core.model.ParameterSet;
+import org.align4j.core.model.Trainable;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 
@@ -47,15 +52,29 @@ public final class LlamaDirectory {
     }
 
     public static LlamaModel load(Path dir, Kernels kernels, DataType type) throws IOException {
+        return load(dir, kernels, type, false, c -> Trainable.ALL);
+    }
+
+    /**
+     * Loads a causal LM or a {@code LlamaForSequenceClassification} directory. With
+     * {@code scoreHead} the model has {@code score.weight} (read when stored, else zero) and no
+     * output layer (a stored {@code lm_head.weight} is ignored); without it a stored score head is
+     * ignored, so a tied reward model loads as a language model too.
+     */
+    public static LlamaModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
+                                  Function<DecoderConfig, Trainable> trainable) throws IOException {
         LlamaConfig config = LlamaConfig.read(dir.resolve(ModelDirectory.CONFIG));
-        LlamaModel m = new LlamaModel(config, kernels, type);
+        List<ParameterSet.Spec> layout = LlamaModel.layout(config);
+        ModelDirectory.checkMemory(dir, layout, type);
+        LlamaModel m = new LlamaModel(config, kernels, type, scoreHead, trainable.apply(config));
         Set<String> found = new LinkedHashSet<>();
         List<String> unexpected = new ArrayList<>();
         for (Path file : ModelDirectory.weightFiles(dir)) {
             try (Safetensors.Reader r = Safetensors.open(file)) {
                 for (String name : r.tensors().keySet()) {
-                    if (IGNORED.matcher(name).matches()
-                            || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) {
+                    boolean unusedHead = name.equals("lm_head.weight") && (config.tieWordEmbeddings() || scoreHead);
+                    boolean unusedScore = name.equals(DecoderModel.SCORE_HEAD) && !scoreHead;
+                    if (IGNORED.matcher(name).matches() || unusedHead || unusedScore) {
                         continue;
                     }
                     if (!m.parameters().has(name)) {
@@ -67,7 +86,8 @@ public final class LlamaDirectory {
                 }
             }
         }
-        List<String> missing = m.parameters().names().stream().filter(n -> !found.contains(n)).toList();
+        List<String> missing = m.parameters().names().stream()
+                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD)).toList();
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
             throw new IOException(dir + ": weights do not match config.json"
                     + (missing.isEmpty() ? "" : "; missing tensors: " + first(missing))
@@ -122,6 +142,10 @@ public final class LlamaDirectory {
         }
         ObjectNode config = m.config().toJson();
         config.put("torch_dtype", dtype.equals("BF16") ? "bfloat16" : "float32");
+        if (m.hasScoreHead()) {
+            ModelDirectory.markSequenceClassification(config, m.config().modelType().equals("qwen2")
+                    ? "Qwen2ForSequenceClassification" : "LlamaForSequenceClassification", m.config().eosTokenId());
+        }
         AtomicFiles.writeString(dir.resolve(ModelDirectory.CONFIG),
                 Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
     }

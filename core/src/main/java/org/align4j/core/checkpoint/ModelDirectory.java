@@ -15,8 +15,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.DecoderConfig;
 import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
+import org.align4j.core.model.LlamaModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.model.QuantizedWeights;
@@ -53,7 +56,7 @@ public final class ModelDirectory {
     private ModelDirectory() {
     }
 
-    public static GptModel load(Path dir, Kernels kernels, DataType type) throws IOException {
+    public static DecoderModel load(Path dir, Kernels kernels, DataType type) throws IOException {
         return load(dir, kernels, type, false);
     }
 
@@ -63,7 +66,7 @@ public final class ModelDirectory {
      * then starts at score 0). Without it a stored head is ignored, so a reward model loads as a
      * language model too.
      */
-    public static GptModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead) throws IOException {
+    public static DecoderModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead) throws IOException {
         return load(dir, kernels, type, Setup.plain(scoreHead));
     }
 
@@ -71,7 +74,7 @@ public final class ModelDirectory {
      * How a model is set up for training: which tensors train, fresh LoRA adapters to add (drawn
      * from {@code seed}), and a base stored quantized (QLoRA). {@link #plain} is none of these.
      */
-    public record Setup(boolean scoreHead, Function<GptConfig, Trainable> trainable, LoraConfig lora, long seed,
+    public record Setup(boolean scoreHead, Function<DecoderConfig, Trainable> trainable, LoraConfig lora, long seed,
                         QuantizedWeights.Kind quantize) {
         public static Setup plain(boolean scoreHead) {
             return new Setup(scoreHead, c -> Trainable.ALL, null, 0, null);
@@ -83,7 +86,7 @@ public final class ModelDirectory {
      * base: the base is loaded and the adapter put on it). With {@code setup.lora()}, fresh
      * adapters go on a plain model; an adapter directory trains further as it is.
      */
-    public static GptModel load(Path dir, Kernels kernels, DataType type, Setup setup) throws IOException {
+    public static DecoderModel load(Path dir, Kernels kernels, DataType type, Setup setup) throws IOException {
         if (PeftAdapter.isAdapter(dir)) {
             if (setup.lora() != null) {
                 throw new UserInputException(dir + " is a LoRA adapter already: train it further without --lora-r,"
@@ -91,7 +94,7 @@ public final class ModelDirectory {
             }
             return loadAdapter(dir, null, kernels, type, setup.scoreHead(), setup.quantize());
         }
-        GptModel m = loadPlain(dir, kernels, type, setup.scoreHead(), setup.trainable(), setup.lora(),
+        DecoderModel m = loadPlain(dir, kernels, type, setup.scoreHead(), setup.trainable(), setup.lora(),
                 setup.quantize());
         if (setup.lora() != null) {
             m.initializeAdapters(setup.seed());
@@ -104,13 +107,13 @@ public final class ModelDirectory {
      * A PEFT adapter directory on its base: {@code base}, or when null the directory its
      * {@code adapter_config.json} names (a path, relative to the working directory).
      */
-    public static GptModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead)
+    public static DecoderModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead)
             throws IOException {
         return loadAdapter(dir, base, kernels, type, scoreHead, null);
     }
 
     /** As {@link #loadAdapter(Path, Path, Kernels, DataType, boolean)}, the base quantized with {@code quantize}. */
-    public static GptModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead,
+    public static DecoderModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead,
                                        QuantizedWeights.Kind quantize) throws IOException {
         if (!PeftAdapter.isAdapter(dir)) {
             throw new IOException(dir + ": not a LoRA adapter directory (no " + PeftAdapter.CONFIG + ")");
@@ -122,14 +125,14 @@ public final class ModelDirectory {
                     + ": base_model_name_or_path '" + info.baseModel() + "'")
                     + " is not a model directory here (a path, relative to the working directory)");
         }
-        GptModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora(), quantize);
+        DecoderModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora(), quantize);
         PeftAdapter.loadInto(dir, m.parameters());
         m.setAdapterBase(b.toString());
         return m;
     }
 
-    private static GptModel loadPlain(Path dir, Kernels kernels, DataType type, boolean scoreHead,
-                                      Function<GptConfig, Trainable> trainable, LoraConfig lora,
+    private static DecoderModel loadPlain(Path dir, Kernels kernels, DataType type, boolean scoreHead,
+                                      Function<DecoderConfig, Trainable> trainable, LoraConfig lora,
                                       QuantizedWeights.Kind quantize) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IOException(dir + ": not a model directory (expected config.json and model.safetensors)");
@@ -137,6 +140,14 @@ public final class ModelDirectory {
         Path configFile = dir.resolve(CONFIG);
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(configFile + ": missing; a model directory needs config.json");
+        }
+        if (LlamaDirectory.isLlama(dir)) {
+            if (lora != null || quantize != null) {
+                throw new UserInputException(dir + ": LoRA and --quantize-base are available for GPT-2 models only"
+                        + " so far; train this " + Json.readObjectFile(configFile).path("model_type").asText()
+                        + " model fully, or with --freeze / --train-only");
+            }
+            return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable);
         }
         GptConfig config = GptConfig.read(configFile);
         // everything is checked against the files' headers before a byte is allocated: a config that
@@ -200,7 +211,7 @@ public final class ModelDirectory {
     }
 
     /** Refuses a model whose parameters alone exceed the off-heap memory align4j may use. */
-    private static void checkMemory(Path dir, List<ParameterSet.Spec> layout, DataType type) throws IOException {
+    static void checkMemory(Path dir, List<ParameterSet.Spec> layout, DataType type) throws IOException {
         long elements = 0;
         for (ParameterSet.Spec s : layout) {
             elements += s.size();
@@ -221,7 +232,7 @@ public final class ModelDirectory {
         }
         for (Path file : weightFiles(dir)) {
             try (Safetensors.Reader r = Safetensors.open(file)) {
-                if (r.tensors().containsKey(GptModel.SCORE_HEAD)) {
+                if (r.tensors().containsKey(DecoderModel.SCORE_HEAD)) {
                     return true;
                 }
             }
@@ -229,7 +240,7 @@ public final class ModelDirectory {
         return false;
     }
 
-    private static void loadWeights(Path dir, GptModel model) throws IOException {
+    private static void loadWeights(Path dir, DecoderModel model) throws IOException {
         ParameterSet params = model.parameters();
         QuantizedWeights quantized = model.quantized();
         Map<String, String> found = new LinkedHashMap<>();
@@ -239,7 +250,7 @@ public final class ModelDirectory {
                 for (String stored : r.tensors().keySet()) {
                     String name = stored.startsWith("transformer.") ? stored.substring("transformer.".length()) : stored;
                     if (IGNORED.matcher(name).matches()
-                            || (name.equals(GptModel.SCORE_HEAD) && !params.has(GptModel.SCORE_HEAD))) {
+                            || (name.equals(DecoderModel.SCORE_HEAD) && !params.has(DecoderModel.SCORE_HEAD))) {
                         continue;
                     }
                     if (quantized != null && GptModel.isQuantizable(name)) {
@@ -260,7 +271,7 @@ public final class ModelDirectory {
         }
         List<String> missing = new ArrayList<>();
         for (String name : params.names()) {
-            if (!found.containsKey(name) && !name.equals(GptModel.SCORE_HEAD) && !name.contains(".lora_")) {
+            if (!found.containsKey(name) && !name.equals(DecoderModel.SCORE_HEAD) && !name.contains(".lora_")) {
                 missing.add(name);
             }
         }
@@ -281,9 +292,14 @@ public final class ModelDirectory {
      * a model with a scalar head in the {@code GPT2ForSequenceClassification} layout; a model with
      * LoRA adapters as a PEFT adapter directory on its base ({@link PeftAdapter}).
      */
-    public static void save(GptModel model, Path dir) throws IOException {
+    public static void save(DecoderModel model, Path dir) throws IOException {
         if (model.lora() != null) {
             PeftAdapter.write(model, model.adapterBase(), dir);
+            return;
+        }
+        if (model instanceof LlamaModel llama) {
+            // F32: a checkpoint resumes exactly; shards of HF's default 5 GB
+            LlamaDirectory.save(llama, dir, "F32", 5_000_000_000L);
             return;
         }
         Files.createDirectories(dir);
@@ -291,21 +307,28 @@ public final class ModelDirectory {
         ParameterSet p = model.parameters();
         String prefix = model.hasScoreHead() ? "transformer." : "";
         for (String name : p.names()) {
-            tensors.put(name.equals(GptModel.SCORE_HEAD) ? name : prefix + name, p.get(name));
+            tensors.put(name.equals(DecoderModel.SCORE_HEAD) ? name : prefix + name, p.get(name));
         }
         Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
         ObjectNode config = model.config().toJson();
         if (model.hasScoreHead()) {
-            config.putArray("architectures").add("GPT2ForSequenceClassification");
-            config.put("num_labels", 1);
-            config.putObject("id2label").put("0", "LABEL_0");
-            config.putObject("label2id").put("LABEL_0", 0);
-            // GPT-2 has no padding token; HF reads the score before the first pad, and align4j's
-            // scored sequences never contain end-of-text (user text cannot produce it)
-            config.put("pad_token_id", model.config().eosTokenId());
+            markSequenceClassification(config, "GPT2ForSequenceClassification", model.config().eosTokenId());
         }
         AtomicFiles.writeString(dir.resolve(CONFIG), Json.MAPPER.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(config) + "\n");
+    }
+
+    /**
+     * Marks a config as one-label sequence classification, so the directory loads in
+     * {@code transformers}. The pad id is the end of sequence: HF reads the score before the first
+     * pad, and align4j's scored sequences never contain it (user text cannot produce a special token).
+     */
+    static void markSequenceClassification(ObjectNode config, String architecture, int eos) {
+        config.putArray("architectures").add(architecture);
+        config.put("num_labels", 1);
+        config.putObject("id2label").put("0", "LABEL_0");
+        config.putObject("label2id").put("LABEL_0", 0);
+        config.put("pad_token_id", eos);
     }
 
     /** Copies the tokenizer files that exist in {@code from} into {@code to}. */

@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.util.AtomicFiles;
@@ -81,7 +81,7 @@ public final class PeftAdapter {
     }
 
     /** Writes the adapter (and a scalar head) of {@code model} into {@code dir}. */
-    public static void write(GptModel model, String baseModel, Path dir) throws IOException {
+    public static void write(DecoderModel model, String baseModel, Path dir) throws IOException {
         LoraConfig lora = model.lora();
         Files.createDirectories(dir);
         ObjectNode c = Json.MAPPER.createObjectNode();
@@ -108,7 +108,7 @@ public final class PeftAdapter {
         for (String name : p.names()) {
             if (name.contains(".lora_")) {
                 tensors.put(PREFIX + name, p.get(name));
-            } else if (name.equals(GptModel.SCORE_HEAD)) {
+            } else if (name.equals(DecoderModel.SCORE_HEAD)) {
                 tensors.put(HEAD, p.get(name));
             }
         }
@@ -123,10 +123,10 @@ public final class PeftAdapter {
         List<String> loaded = new ArrayList<>();
         try (Safetensors.Reader r = Safetensors.open(file)) {
             for (String stored : r.tensors().keySet()) {
-                String name = stored.equals(HEAD) ? GptModel.SCORE_HEAD
+                String name = stored.equals(HEAD) ? DecoderModel.SCORE_HEAD
                         : stored.startsWith(PREFIX) ? stored.substring(PREFIX.length()).replace(".default.", ".")
                         : null;
-                if (GptModel.SCORE_HEAD.equals(name) && !params.has(name)) {
+                if (DecoderModel.SCORE_HEAD.equals(name) && !params.has(name)) {
                     continue; // a reward model's adapter loaded as a language model
                 }
                 if (name == null || !params.has(name)) {

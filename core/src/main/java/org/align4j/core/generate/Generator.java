@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 
 import org.align4j.core.util.UserInputException;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.KvCache;
 import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,9 +18,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class Generator {
 
-    private final GptModel model;
+    private final DecoderModel model;
 
-    public Generator(GptModel model) {
+    public Generator(DecoderModel model) {
         this.model = model;
     }
 
@@ -43,7 +43,7 @@ public final class Generator {
             }
             promptLen = Math.max(promptLen, p.length);
         }
-        int limit = model.config().nPositions();
+        int limit = model.config().contextLength();
         if (promptLen >= limit && cfg.maxNewTokens() > 0) {
             throw new UserInputException("prompt of " + promptLen + " tokens leaves no room in the context of "
                     + limit + " positions");

@@ -86,15 +86,17 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         int c = (int) out.columns();
         FloatBuffer o = Mem.floats(out);
         FloatBuffer te = Mem.floats(wte);
-        FloatBuffer pe = Mem.floats(wpe);
+        FloatBuffer pe = wpe == null ? null : Mem.floats(wpe);
         parallel.forRange(tokens.length, ROWS_PER_THREAD, (from, to) -> {
             float[] a = new float[c];
             float[] b = new float[c];
             for (int i = from; i < to; i++) {
                 te.get(tokens[i] * c, a);
-                pe.get(positions[i] * c, b);
-                for (int j = 0; j < c; j++) {
-                    a[j] += b[j];
+                if (pe != null) {
+                    pe.get(positions[i] * c, b);
+                    for (int j = 0; j < c; j++) {
+                        a[j] += b[j];
+                    }
                 }
                 o.put(i * c, a);
             }
@@ -472,18 +474,14 @@ public final class CpuKernels implements Kernels, AutoCloseable {
     }
 
     @Override
-    public void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse) {
+    public void rope(INDArray x, int[] positions, int heads, int headSize, double[] freq, boolean inverse) {
         if (!fp32(x)) {
-            generic.rope(x, positions, heads, headSize, theta, inverse);
+            generic.rope(x, positions, heads, headSize, freq, inverse);
             return;
         }
         int n = (int) x.rows();
         int c = (int) x.columns();
         int half = headSize / 2;
-        double[] freq = new double[half];
-        for (int i = 0; i < half; i++) {
-            freq[i] = Math.pow(theta, -2.0 * i / headSize);
-        }
         FloatBuffer fx = Mem.floats(x);
         float sign = inverse ? -1f : 1f;
         parallel.forRange(n, ROWS_PER_THREAD, (from, to) -> {

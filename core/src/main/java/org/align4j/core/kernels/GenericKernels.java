@@ -37,7 +37,10 @@ public final class GenericKernels implements Kernels {
 
     @Override
     public void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe) {
-        out.assign(Nd4j.pullRows(wte, 1, tokens)).addi(Nd4j.pullRows(wpe, 1, positions));
+        out.assign(Nd4j.pullRows(wte, 1, tokens));
+        if (wpe != null) {
+            out.addi(Nd4j.pullRows(wpe, 1, positions));
+        }
     }
 
     @Override
@@ -148,13 +151,13 @@ public final class GenericKernels implements Kernels {
     }
 
     @Override
-    public void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse) {
+    public void rope(INDArray x, int[] positions, int heads, int headSize, double[] invFreq, boolean inverse) {
         int half = headSize / 2;
         long n = x.rows();
         double[] angle = new double[(int) n * half];
         for (int row = 0; row < n; row++) {
             for (int i = 0; i < half; i++) {
-                angle[row * half + i] = positions[row] * Math.pow(theta, -2.0 * i / headSize);
+                angle[row * half + i] = positions[row] * invFreq[i];
             }
         }
         INDArray a = Nd4j.create(angle, new long[] {n, half}, DataType.DOUBLE).castTo(x.dataType());

@@ -30,7 +30,7 @@ public interface Kernels {
     /** Copies a contiguous array's values into {@code dst} (at least {@code src.length()} long). */
     void download(INDArray src, float[] dst);
 
-    /** {@code out[N,V] = wte[tok] + wpe[pos]} row by row. */
+    /** {@code out[N,C] = wte[tok] + wpe[pos]} row by row; {@code wpe} null: no learned positions (rotary models). */
     void embeddingForward(INDArray out, int[] tokens, int[] positions, INDArray wte, INDArray wpe);
 
     /**
@@ -81,10 +81,12 @@ public interface Kernels {
     /**
      * Rotary position embeddings in place, Hugging Face's rotate-half convention: in each head of
      * {@code x [N, heads * headSize]}, dimension {@code i < headSize/2} and {@code i + headSize/2}
-     * rotate by angle {@code positions[row] * theta^(-2i/headSize)}. With {@code inverse} the
-     * rotation is undone (the backward of the forward is its inverse: rotations are orthogonal).
+     * rotate by angle {@code positions[row] * invFreq[i]} ({@code invFreq[i] = theta^(-2i/headSize)},
+     * or a scaled version: {@link org.align4j.core.model.LlamaConfig#inverseFrequencies}). With
+     * {@code inverse} the rotation is undone (the backward of the forward is its inverse: rotations
+     * are orthogonal).
      */
-    void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse);
+    void rope(INDArray x, int[] positions, int heads, int headSize, double[] invFreq, boolean inverse);
 
     /** SwiGLU: {@code out = silu(gate) * up}, {@code silu(g) = g sigmoid(g)}. */
     void swigluForward(INDArray out, INDArray gate, INDArray up);

@@ -114,8 +114,8 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
-    public void rope(INDArray x, int[] positions, int heads, int headSize, double theta, boolean inverse) {
-        time("rope", () -> inner.rope(x, positions, heads, headSize, theta, inverse));
+    public void rope(INDArray x, int[] positions, int heads, int headSize, double[] invFreq, boolean inverse) {
+        time("rope", () -> inner.rope(x, positions, heads, headSize, invFreq, inverse));
     }
 
     @Override

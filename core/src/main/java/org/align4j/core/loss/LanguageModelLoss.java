@@ -1,6 +1,6 @@
 package org.align4j.core.loss;
 
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -30,12 +30,12 @@ public final class LanguageModelLoss {
     }
 
     /** Forward, loss {@code Σ w_i · CE_i}, and backward into the model's gradients (accumulated). */
-    public static double forwardBackward(GptModel model, TokenBatch batch, int[] targets, float[] weights) {
+    public static double forwardBackward(DecoderModel model, TokenBatch batch, int[] targets, float[] weights) {
         return forwardBackward(model, batch, targets, weights, null);
     }
 
     /** As above; also writes each row's most likely token into {@code predictions} when it is not null. */
-    public static double forwardBackward(GptModel model, TokenBatch batch, int[] targets, float[] weights,
+    public static double forwardBackward(DecoderModel model, TokenBatch batch, int[] targets, float[] weights,
                                          int[] predictions) {
         INDArray logits = model.forward(batch);
         if (predictions != null) {
@@ -47,7 +47,7 @@ public final class LanguageModelLoss {
     }
 
     /** Forward and loss only; predictions as in {@link #forwardBackward} (may be null). */
-    public static double evaluate(GptModel model, TokenBatch batch, int[] targets, float[] weights,
+    public static double evaluate(DecoderModel model, TokenBatch batch, int[] targets, float[] weights,
                                   int[] predictions) {
         INDArray logits = model.forward(batch);
         if (predictions != null) {

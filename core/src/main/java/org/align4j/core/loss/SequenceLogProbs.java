@@ -3,7 +3,7 @@ package org.align4j.core.loss;
 import java.util.Arrays;
 import java.util.List;
 
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -16,14 +16,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class SequenceLogProbs {
 
-    private final GptModel model;
+    private final DecoderModel model;
     private TokenBatch batch;
     private int[] targets;
     private float[] mask;
     private INDArray logits;
     private double temperature = 1.0;
 
-    public SequenceLogProbs(GptModel model) {
+    public SequenceLogProbs(DecoderModel model) {
         this.model = model;
     }
 
@@ -95,7 +95,7 @@ public final class SequenceLogProbs {
      * Summed log-probability of each completion after its prompt under {@code model} (no
      * gradient), in right-padded batches: the reference side of a KL estimate on samples.
      */
-    public static double[] ofCompletions(GptModel model, List<int[]> prompts, List<int[]> completions, int batchSize,
+    public static double[] ofCompletions(DecoderModel model, List<int[]> prompts, List<int[]> completions, int batchSize,
                                          int pad) {
         SequenceLogProbs slp = new SequenceLogProbs(model);
         double[] out = new double[prompts.size()];

@@ -18,7 +18,8 @@ import org.align4j.core.util.AtomicFiles;
  * load/save round trip.
  */
 public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, int nHead, double layerNormEpsilon,
-                        Integer nInner, int bosTokenId, int eosTokenId, Map<String, JsonNode> extra) {
+                        Integer nInner, int bosTokenId, int eosTokenId, Map<String, JsonNode> extra)
+        implements DecoderConfig {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final java.util.Set<String> KNOWN = java.util.Set.of("vocab_size", "n_positions", "n_ctx", "n_embd",
@@ -44,6 +45,21 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
 
     public int headSize() {
         return nEmbd / nHead;
+    }
+
+    @Override
+    public int contextLength() {
+        return nPositions;
+    }
+
+    @Override
+    public int hiddenSize() {
+        return nEmbd;
+    }
+
+    @Override
+    public int layerCount() {
+        return nLayer;
     }
 
     /** Width of the MLP's hidden layer. */

@@ -17,28 +17,16 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * GPT-2 with a hand-written backward pass: learned positions, pre-LayerNorm blocks, fused QKV,
- * causal attention, tanh GELU, final LayerNorm, LM head tied to the token embedding.
- *
- * <p>Two entry points share one backward path: {@link #forward}/{@link #backward} for logits
- * (SFT, PPO, DPO) and {@link #forwardHidden}/{@link #backwardHidden} for the final hidden
- * states that scalar heads (reward, value) read. A backward call must follow the forward of
- * the same batch; gradients accumulate until {@link #zeroGradients()}.
+ * causal attention, tanh GELU, final LayerNorm, LM head tied to the token embedding. The
+ * parameter buffer, gradients, scalar head and vocabulary limit are {@link DecoderModel}'s.
  */
-public final class GptModel {
-
-    /** The scalar head's tensor name in Hugging Face's sequence-classification models. */
-    public static final String SCORE_HEAD = "score.weight";
+public final class GptModel extends DecoderModel {
 
     private final GptConfig config;
-    private final Kernels kernels;
-    private final ParameterSet params;
-    private final Trainable trainable;
-    private final ParameterSet trainableParams;
     /** The backward stops below the lowest block with a trainable tensor (or runs to the embeddings). */
     private final int lowestTrainableLayer;
     private final boolean embeddingsTrain;
     private final Layer[] layers;
-    private ParameterSet grads;
     private Layer[] gradLayers;
     private final Activations acts;
     private final LoraAdapters lora;
@@ -47,8 +35,6 @@ public final class GptModel {
     /** Host buffers by matrix size (kernels upload exactly a target's length). */
     private final Map<Long, float[]> dequantHost;
     private final INDArray dequantStore;
-    private final boolean scoreHead;
-    private int usableVocab;
     private TokenBatch current;
 
     /** Views of one block's parameters (or gradients), by their GPT-2 names. */
@@ -82,10 +68,8 @@ public final class GptModel {
     }
 
     /**
-     * With {@code trainable} other than {@link Trainable#ALL}, the trainable tensors come first in
-     * the flat buffer, so the optimizer updates one contiguous prefix ({@link #trainableParameters()});
-     * gradients exist for those tensors only, and the backward stops below the lowest block that
-     * trains. Tensors are found by name, so the order never shows outside the model.
+     * With {@code trainable} other than {@link Trainable#ALL}, only those tensors get gradients and
+     * optimizer state, and the backward stops below the lowest block that trains.
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable) {
         this(config, kernels, type, scoreHead, trainable, null);
@@ -106,27 +90,9 @@ public final class GptModel {
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                     LoraConfig lora, QuantizedWeights.Kind quantize) {
-        if (quantize != null && lora == null) {
-            throw new UserInputException("--quantize-base needs LoRA (--lora-r): a quantized base cannot train");
-        }
+        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead, trains(trainable, lora));
         this.config = config;
-        this.kernels = kernels;
-        this.scoreHead = scoreHead;
-        if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
-            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
-        }
-        this.trainable = lora != null ? Trainable.ADAPTERS : trainable;
-        Trainable trains = this.trainable;
-        this.usableVocab = config.vocabSize();
-        List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
-        if (scoreHead) {
-            specs.add(new ParameterSet.Spec(SCORE_HEAD, new long[] {1, config.nEmbd()}, true));
-        }
-        if (lora != null) {
-            specs.addAll(LoraAdapters.specs(config, lora));
-        }
         if (quantize != null) {
-            specs.removeIf(sp -> isQuantizable(sp.name()));
             this.quantized = new QuantizedWeights(quantize);
             long largest = 0;
             for (Target t : Target.values()) {
@@ -139,16 +105,7 @@ public final class GptModel {
             this.dequantHost = null;
             this.dequantStore = null;
         }
-        List<ParameterSet.Spec> ordered = new ArrayList<>(specs.stream().filter(sp -> trains.test(sp.name()))
-                .toList());
-        int trainableCount = ordered.size();
-        if (trainableCount == 0) {
-            throw new UserInputException("no parameter is left to train (" + trains + ")");
-        }
-        specs.stream().filter(sp -> !trains.test(sp.name())).forEach(ordered::add);
-        this.params = new ParameterSet(ordered, type);
-        this.trainableParams = params.prefix(trainableCount);
-        this.embeddingsTrain = trains.test("wte.weight") || trains.test("wpe.weight");
+        this.embeddingsTrain = this.trainable.test("wte.weight") || this.trainable.test("wpe.weight");
         int lowest = config.nLayer();
         for (ParameterSet.Spec sp : trainableParams.specs()) {
             if (sp.name().startsWith("h.")) {
@@ -162,6 +119,32 @@ public final class GptModel {
             layers[i] = Layer.of(params, i);
         }
         this.acts = new Activations(config, type);
+    }
+
+    /** The layout with a scalar head and adapters where asked, less the matrices a quantized base keeps outside. */
+    private static List<ParameterSet.Spec> specs(GptConfig config, boolean scoreHead, LoraConfig lora,
+                                                 QuantizedWeights.Kind quantize) {
+        if (quantize != null && lora == null) {
+            throw new UserInputException("--quantize-base needs LoRA (--lora-r): a quantized base cannot train");
+        }
+        List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
+        if (scoreHead) {
+            specs.add(scoreHeadSpec(config));
+        }
+        if (lora != null) {
+            specs.addAll(LoraAdapters.specs(config, lora));
+        }
+        if (quantize != null) {
+            specs.removeIf(sp -> isQuantizable(sp.name()));
+        }
+        return specs;
+    }
+
+    private static Trainable trains(Trainable trainable, LoraConfig lora) {
+        if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
+            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
+        }
+        return lora != null ? Trainable.ADAPTERS : trainable;
     }
 
     /** The parameter layout with GPT-2's tensor names and HF Conv1D shapes ({@code [in, out]}). */
@@ -222,7 +205,7 @@ public final class GptModel {
         return this;
     }
 
-    /** Fresh adapters from {@code seed} (A random, B zero: the model equals its base), for a loaded base. */
+    @Override
     public GptModel initializeAdapters(long seed) {
         if (lora == null) {
             throw new IllegalStateException("the model has no LoRA adapters");
@@ -237,7 +220,7 @@ public final class GptModel {
                 || name.endsWith(".mlp.c_fc.weight") || name.endsWith(".mlp.c_proj.weight"));
     }
 
-    /** The quantized base weights, or null when the base is fp32. */
+    @Override
     public QuantizedWeights quantized() {
         return quantized;
     }
@@ -257,32 +240,50 @@ public final class GptModel {
         return w;
     }
 
-    /** The base model an adapter sits on, as its adapter_config.json names it. */
+    @Override
     public String adapterBase() {
         return adapterBase;
     }
 
+    @Override
     public void setAdapterBase(String base) {
         this.adapterBase = base;
     }
 
-    /** The LoRA settings, or null without adapters. */
+    @Override
+    public String family() {
+        return "gpt2";
+    }
+
+    @Override
+    protected void bindGradients(ParameterSet gradients) {
+        gradLayers = new Layer[config.nLayer()];
+        for (int i = 0; i < gradLayers.length; i++) {
+            gradLayers[i] = Layer.of(gradients, i);
+        }
+        if (lora != null) {
+            lora.bindGradients(gradients);
+        }
+    }
+
+    @Override
     public LoraConfig lora() {
         return lora == null ? null : lora.config();
     }
 
-    /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
+    @Override
     public void setAdaptersEnabled(boolean on) {
         if (lora != null) {
             lora.setEnabled(on);
         }
     }
 
+    @Override
     public boolean adaptersEnabled() {
         return lora != null && lora.enabled();
     }
 
-    /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
+    @Override
     public void mergeAdaptersIntoBase() {
         if (quantized != null) {
             throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
@@ -292,93 +293,15 @@ public final class GptModel {
         }
     }
 
+    @Override
     public GptConfig config() {
         return config;
-    }
-
-    /** Whether the layout holds a scalar head ({@value #SCORE_HEAD}). */
-    public boolean hasScoreHead() {
-        return scoreHead;
-    }
-
-    public Kernels kernels() {
-        return kernels;
-    }
-
-    public DataType dataType() {
-        return params.flat().dataType();
-    }
-
-    public ParameterSet parameters() {
-        return params;
-    }
-
-    /** The tensors that train: all of {@link #parameters()}, or its prefix when some are frozen. */
-    public ParameterSet trainableParameters() {
-        return trainableParams;
-    }
-
-    public Trainable trainable() {
-        return trainable;
-    }
-
-    /** Gradients of the trainable tensors, in {@link #trainableParameters()}'s layout; allocated on first use. */
-    public ParameterSet gradients() {
-        if (grads == null) {
-            grads = trainableParams.zerosLike();
-            gradLayers = new Layer[config.nLayer()];
-            for (int i = 0; i < gradLayers.length; i++) {
-                gradLayers[i] = Layer.of(grads, i);
-            }
-            if (lora != null) {
-                lora.bindGradients(grads);
-            }
-        }
-        return grads;
-    }
-
-    public void zeroGradients() {
-        gradients().flat().assign(0);
-    }
-
-    /**
-     * Limits the output to the first {@code tokens} ids: a vocabulary padded beyond its tokenizer
-     * (GPT-2's 50,257 rows over a smaller tokenizer, nanoGPT's 50,304) would otherwise sample ids no
-     * tokenizer can decode. Every forward masks the other logits, so sampling and training see the
-     * same distribution and PPO's ratio stays exact; their rows get no gradient from the head.
-     */
-    public void limitVocabulary(int tokens) {
-        if (tokens < 1 || tokens > config.vocabSize()) {
-            throw new IllegalArgumentException("vocabulary limit " + tokens + " outside [1, " + config.vocabSize() + "]");
-        }
-        this.usableVocab = tokens;
-    }
-
-    /** Limits the output to the tokenizer's ids when the model's vocabulary is larger (padded). */
-    public void limitVocabulary(BpeTokenizer tokenizer) {
-        if (tokenizer.vocabSize() < config.vocabSize()) {
-            limitVocabulary(tokenizer.vocabSize());
-        }
-    }
-
-    /** A very negative logit rather than -inf: softmax and its gradient stay finite. */
-    private void maskUnusableRows(INDArray logits) {
-        if (usableVocab < config.vocabSize()) {
-            logits.get(NDArrayIndex.all(), NDArrayIndex.interval(usableVocab, config.vocabSize())).assign(-1e9);
-        }
-    }
-
-    public long parameterCount() {
-        return params.size();
-    }
-
-    public long trainableParameterCount() {
-        return trainableParams.size();
     }
 
     // ---------------------------------------------------------------- forward
 
     /** Logits {@code [B*T, V]}; the array is reused by the next forward. */
+    @Override
     public INDArray forward(TokenBatch batch) {
         INDArray hidden = run(batch, true);
         kernels.matmulForward(acts.logits, hidden, params.get("wte.weight"), true, null);
@@ -387,6 +310,7 @@ public final class GptModel {
     }
 
     /** Final hidden states {@code [B*T, C]} after {@code ln_f}; reused by the next forward. */
+    @Override
     public INDArray forwardHidden(TokenBatch batch) {
         return run(batch, false);
     }
@@ -442,27 +366,9 @@ public final class GptModel {
         }
     }
 
-    private void validate(TokenBatch batch) {
-        if (batch.time() > config.nPositions()) {
-            throw new IllegalArgumentException("sequence length " + batch.time() + " exceeds n_positions "
-                    + config.nPositions());
-        }
-        for (int t : batch.tokens()) {
-            if (t < 0 || t >= config.vocabSize()) {
-                throw new UserInputException("token id " + t + " outside the vocabulary [0, "
-                        + config.vocabSize() + ")");
-            }
-        }
-        for (int p : batch.positions()) {
-            if (p < 0 || p >= config.nPositions()) {
-                throw new IllegalArgumentException("position " + p + " outside [0, " + config.nPositions() + ")");
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- backward
 
-    /** Backward from {@code dlogits [B*T, V]} (may be the logits array itself, overwritten by a loss). */
+    @Override
     public void backward(INDArray dlogits) {
         requireForward();
         ParameterSet g = gradients();
@@ -472,7 +378,7 @@ public final class GptModel {
         backwardFromLnf(a.dsmall);
     }
 
-    /** Backward from {@code dL/dhidden [B*T, C]} for the output of {@link #forwardHidden}. */
+    @Override
     public void backwardHidden(INDArray dhidden) {
         requireForward();
         gradients();
@@ -525,21 +431,13 @@ public final class GptModel {
 
     // ---------------------------------------------------------------- incremental decoding
 
-    /** Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. */
+    @Override
     public KvCache newCache(int batch, int capacity) {
-        if (capacity > config.nPositions()) {
-            throw new IllegalArgumentException("cache capacity " + capacity + " exceeds n_positions "
-                    + config.nPositions());
-        }
+        checkCapacity(capacity);
         return new KvCache(config, kernels, dataType(), batch, capacity);
     }
 
-    /**
-     * Runs {@code steps} new tokens per sequence through the model against the cache and returns
-     * the logits {@code [B, V]} of each sequence's last new token. {@code tokens} and
-     * {@code positions} are {@code [B*steps]}; the cache's key mask must already mark the new
-     * slots {@code cache.length() .. +steps}.
-     */
+    @Override
     public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
         int b = cache.batch();
         int start = cache.length();

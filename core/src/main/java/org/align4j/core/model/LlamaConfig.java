@@ -23,7 +23,7 @@ import org.align4j.core.util.UserInputException;
 public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
                           int numHeads, int numKvHeads, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling,
                           int maxPositions, boolean tieWordEmbeddings, boolean qkvBias, Integer bosTokenId,
-                          List<Integer> eosTokenIds) {
+                          List<Integer> eosTokenIds) implements DecoderConfig {
 
     /** Llama 3.1's frequency-dependent rotary scaling ({@code rope_type: "llama3"}). */
     public record RopeScaling(double factor, double lowFreqFactor, double highFreqFactor,
@@ -44,8 +44,56 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         eosTokenIds = List.copyOf(eosTokenIds);
     }
 
+    @Override
+    public int contextLength() {
+        return maxPositions;
+    }
+
+    @Override
+    public int layerCount() {
+        return numLayers;
+    }
+
+    /** The first of the config's end-of-sequence ids; without one, the last id of the vocabulary. */
+    @Override
+    public int eosTokenId() {
+        return eosTokenIds.isEmpty() ? vocabSize - 1 : eosTokenIds.get(0);
+    }
+
     public int headSize() {
         return hiddenSize / numHeads;
+    }
+
+    /** The rotary inverse frequencies of this model's heads, Llama 3's scaling applied where configured. */
+    public double[] inverseFrequencies() {
+        return inverseFrequencies(headSize(), ropeTheta, ropeScaling);
+    }
+
+    /**
+     * {@code theta^(-2i/headSize)} for {@code i < headSize/2}; with Llama 3's scaling (Hugging Face's
+     * {@code _compute_llama3_parameters}): wavelengths above {@code original / low_freq_factor}
+     * divide their frequency by {@code factor}, those below {@code original / high_freq_factor}
+     * keep it, and those between interpolate smoothly.
+     */
+    public static double[] inverseFrequencies(int headSize, double theta, RopeScaling scaling) {
+        double[] f = new double[headSize / 2];
+        for (int i = 0; i < f.length; i++) {
+            double base = Math.pow(theta, -2.0 * i / headSize);
+            f[i] = base;
+            if (scaling == null) {
+                continue;
+            }
+            double old = scaling.originalMaxPositions();
+            double wavelength = 2 * Math.PI / base;
+            if (wavelength > old / scaling.lowFreqFactor()) {
+                f[i] = base / scaling.factor();
+            } else if (wavelength >= old / scaling.highFreqFactor()) {
+                double smooth = (old / wavelength - scaling.lowFreqFactor())
+                        / (scaling.highFreqFactor() - scaling.lowFreqFactor());
+                f[i] = (1 - smooth) * base / scaling.factor() + smooth * base;
+            }
+        }
+        return f;
     }
 
     /** Query heads per key/value head (1: ordinary multi-head attention). */

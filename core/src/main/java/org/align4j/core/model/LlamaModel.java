@@ -4,12 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-
-import org.align4j.core.kernels.Kernels;
 
 /**
  * A Llama-family decoder (Llama, SmolLM2, Qwen2) with a hand-written backward on the same kernels
@@ -17,32 +17,85 @@ import org.align4j.core.kernels.Kernels;
  * repeated to the query heads as Hugging Face's {@code repeat_kv} does, so the GPT-2 attention
  * kernels serve both; their gradients summed back over each group), SwiGLU MLP, tied or untied
  * output layer. Tensors carry Hugging Face's names and shapes ({@code Linear} weights
- * {@code [out, in]}). Training forward and backward, and KV-cache decoding; no scalar head and no
- * adapters yet; activations are allocated per forward.
+ * {@code [out, in]}). With a scalar head the layout is {@code LlamaForSequenceClassification}'s:
+ * {@code score.weight [1, hidden]} and no {@code lm_head}. The parameter buffer, trainable
+ * subsets, gradients and vocabulary limit are {@link DecoderModel}'s; activations live in
+ * buffers reused across forwards.
  */
-public final class LlamaModel {
+public final class LlamaModel extends DecoderModel {
 
     private final LlamaConfig config;
-    private final Kernels kernels;
-    private final DataType type;
-    private final ParameterSet params;
-    private ParameterSet grads;
-    private Forward saved;
+    private final double[] invFreq;
+    private final Block[] blocks;
+    private Block[] gradBlocks;
+    private final int lowestTrainableLayer;
+    private final boolean embeddingsTrain;
+    private final ScratchArrays act;
+    private final ScratchArrays decode;
+    private TokenBatch current;
+    private INDArray finalInput;
 
-    /** What the backward needs from one forward. */
-    private record Forward(TokenBatch batch, INDArray[] input, INDArray[] ln1, INDArray[] rstd1, INDArray[] qkv,
-                           INDArray[] probs, INDArray[] atty, INDArray[] res2, INDArray[] ln2, INDArray[] rstd2,
-                           INDArray[] gate, INDArray[] up, INDArray[] act, INDArray last, INDArray lnf,
-                           INDArray rstdf) {
+    /** Views of one block's tensors (parameters or gradients) by Hugging Face's names; absent ones are null. */
+    private record Block(INDArray ln1, INDArray q, INDArray k, INDArray v, INDArray qBias, INDArray kBias,
+                         INDArray vBias, INDArray o, INDArray ln2, INDArray gate, INDArray up, INDArray down) {
+        static Block of(ParameterSet s, int i) {
+            String p = "model.layers." + i + ".";
+            return new Block(s.getOrNull(p + "input_layernorm.weight"), s.getOrNull(p + "self_attn.q_proj.weight"),
+                    s.getOrNull(p + "self_attn.k_proj.weight"), s.getOrNull(p + "self_attn.v_proj.weight"),
+                    s.getOrNull(p + "self_attn.q_proj.bias"), s.getOrNull(p + "self_attn.k_proj.bias"),
+                    s.getOrNull(p + "self_attn.v_proj.bias"), s.getOrNull(p + "self_attn.o_proj.weight"),
+                    s.getOrNull(p + "post_attention_layernorm.weight"), s.getOrNull(p + "mlp.gate_proj.weight"),
+                    s.getOrNull(p + "mlp.up_proj.weight"), s.getOrNull(p + "mlp.down_proj.weight"));
+        }
     }
 
     public LlamaModel(LlamaConfig config, Kernels kernels, DataType type) {
-        this.config = config;
-        this.kernels = kernels;
-        this.type = type;
-        this.params = new ParameterSet(layout(config), type);
+        this(config, kernels, type, false, Trainable.ALL);
     }
 
+    /**
+     * With {@code scoreHead}, the sequence-classification layout; {@code trainable} as
+     * {@code --freeze} / {@code --train-only} select (LoRA adapters are GPT-2's only for now).
+     */
+    public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable) {
+        super(config, kernels, type, specs(config, scoreHead), scoreHead, checked(trainable));
+        this.config = config;
+        this.invFreq = config.inverseFrequencies();
+        this.blocks = new Block[config.numLayers()];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = Block.of(params, i);
+        }
+        this.embeddingsTrain = this.trainable.test("model.embed_tokens.weight");
+        int lowest = config.numLayers();
+        for (ParameterSet.Spec sp : trainableParams.specs()) {
+            if (sp.name().startsWith("model.layers.")) {
+                String rest = sp.name().substring("model.layers.".length());
+                lowest = Math.min(lowest, Integer.parseInt(rest.substring(0, rest.indexOf('.'))));
+            }
+        }
+        this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
+        this.act = new ScratchArrays(type);
+        this.decode = new ScratchArrays(type);
+    }
+
+    private static Trainable checked(Trainable trainable) {
+        if (trainable == Trainable.ADAPTERS) {
+            throw new UserInputException("LoRA (--lora-r, --quantize-base) is not available for Llama-family"
+                    + " models yet; use --freeze or --train-only for a cheaper run");
+        }
+        return trainable;
+    }
+
+    private static List<ParameterSet.Spec> specs(LlamaConfig config, boolean scoreHead) {
+        List<ParameterSet.Spec> s = new ArrayList<>(layout(config));
+        if (scoreHead) {
+            s.removeIf(sp -> sp.name().equals("lm_head.weight"));
+            s.add(scoreHeadSpec(config));
+        }
+        return s;
+    }
+
+    /** The causal LM's layout with Hugging Face's names and {@code Linear} shapes. */
     public static List<ParameterSet.Spec> layout(LlamaConfig c) {
         long h = c.hiddenSize();
         long kv = (long) c.numKvHeads() * c.headSize();
@@ -73,124 +126,125 @@ public final class LlamaModel {
         return s;
     }
 
+    @Override
     public LlamaConfig config() {
         return config;
     }
 
-    public ParameterSet parameters() {
-        return params;
+    @Override
+    public String family() {
+        return config.modelType();
     }
 
-    public ParameterSet gradients() {
-        if (grads == null) {
-            grads = params.zerosLike();
+    @Override
+    protected void bindGradients(ParameterSet gradients) {
+        gradBlocks = new Block[config.numLayers()];
+        for (int i = 0; i < gradBlocks.length; i++) {
+            gradBlocks[i] = Block.of(gradients, i);
         }
-        return grads;
     }
 
-    public void zeroGradients() {
-        gradients().flat().assign(0);
-    }
-
-    /** N(0, 0.02) weights, unit norm gains, zero biases, from one seed. */
+    /** N(0, 0.02) weights, unit norm gains, zero biases and head, from one seed. */
     public LlamaModel initialize(long seed) {
         SplittableRandom rng = new SplittableRandom(seed);
         for (ParameterSet.Spec s : params.specs()) {
             INDArray v = params.get(s.name());
             if (s.name().endsWith("norm.weight")) {
                 v.assign(1.0);
-            } else if (s.name().endsWith(".bias")) {
+            } else if (s.name().endsWith(".bias") || s.name().equals(SCORE_HEAD)) {
                 v.assign(0.0);
             } else {
                 double[] x = new double[(int) s.size()];
                 for (int i = 0; i < x.length; i++) {
                     x[i] = rng.nextGaussian() * 0.02;
                 }
-                v.assign(Nd4j.create(x, s.shape(), DataType.DOUBLE).castTo(type));
+                v.assign(Nd4j.create(x, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
             }
         }
         return this;
     }
 
-    private INDArray head() {
-        return params.get(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+    /** The output layer's weight {@code [V, hidden]}: the embedding when tied. */
+    private INDArray head(ParameterSet s) {
+        return s.getOrNull(config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
     }
 
-    private INDArray zeros(long rows, long cols) {
-        return Nd4j.zeros(type, rows, cols);
-    }
+    // ---------------------------------------------------------------- forward
 
-    private INDArray bias(String name) {
-        return params.getOrNull(name);
-    }
-
-    /** Logits {@code [B*T, V]} of a batch (positions from the batch: left padding keeps rotary positions right). */
+    @Override
     public INDArray forward(TokenBatch batch) {
+        INDArray head = head(params);
+        if (head == null) {
+            throw new IllegalStateException("a sequence-classification model has no LM head");
+        }
+        INDArray lnf = forwardHidden(batch);
+        INDArray logits = act.get("logits", batch.rows(), config.vocabSize());
+        kernels.matmulForward(logits, lnf, head, true, null);
+        maskUnusableRows(logits);
+        return logits;
+    }
+
+    @Override
+    public INDArray forwardHidden(TokenBatch batch) {
+        validate(batch);
+        current = batch;
         LlamaConfig c = config;
         int n = batch.rows();
-        int layers = c.numLayers();
         long h = c.hiddenSize();
-        long kvw = (long) c.numKvHeads() * c.headSize();
         long f = c.intermediateSize();
         INDArray keyMask = null;
         if (batch.keyMask() != null) {
-            keyMask = Nd4j.zeros(type, batch.batch(), batch.time());
+            keyMask = act.get("keyMask", batch.batch(), batch.time());
             kernels.upload(keyMask, batch.keyMask());
         }
-        INDArray x = Nd4j.pullRows(params.get("model.embed_tokens.weight"), 1, batch.tokens());
-        Forward s = new Forward(batch, new INDArray[layers], new INDArray[layers], new INDArray[layers],
-                new INDArray[layers], new INDArray[layers], new INDArray[layers], new INDArray[layers],
-                new INDArray[layers], new INDArray[layers], new INDArray[layers], new INDArray[layers],
-                new INDArray[layers], null, zeros(n, h), Nd4j.zeros(type, n));
-        for (int l = 0; l < layers; l++) {
-            String p = "model.layers." + l + ".";
-            s.input[l] = x;
-            s.ln1[l] = zeros(n, h);
-            s.rstd1[l] = Nd4j.zeros(type, n);
-            kernels.rmsNormForward(s.ln1[l], s.rstd1[l], x, params.get(p + "input_layernorm.weight"), c.rmsNormEps());
-            INDArray q = zeros(n, h);
-            INDArray k = zeros(n, kvw);
-            INDArray v = zeros(n, kvw);
-            kernels.matmulForward(q, s.ln1[l], params.get(p + "self_attn.q_proj.weight"), true,
-                    bias(p + "self_attn.q_proj.bias"));
-            kernels.matmulForward(k, s.ln1[l], params.get(p + "self_attn.k_proj.weight"), true,
-                    bias(p + "self_attn.k_proj.bias"));
-            kernels.matmulForward(v, s.ln1[l], params.get(p + "self_attn.v_proj.weight"), true,
-                    bias(p + "self_attn.v_proj.bias"));
-            kernels.rope(q, batch.positions(), c.numHeads(), c.headSize(), c.ropeTheta(), false);
-            kernels.rope(k, batch.positions(), c.numKvHeads(), c.headSize(), c.ropeTheta(), false);
-            s.qkv[l] = zeros(n, 3 * h);
-            s.qkv[l].get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
-            repeatKv(s.qkv[l], k, h);
-            repeatKv(s.qkv[l], v, 2 * h);
-            s.probs[l] = Nd4j.zeros(type, batch.batch(), c.numHeads(), batch.time(), batch.time());
-            s.atty[l] = zeros(n, h);
-            kernels.attentionForward(s.atty[l], s.probs[l], s.qkv[l], keyMask, batch.batch(), batch.time(),
-                    c.numHeads());
-            s.res2[l] = zeros(n, h);
-            kernels.matmulForward(s.res2[l], s.atty[l], params.get(p + "self_attn.o_proj.weight"), true, null);
-            kernels.add(s.res2[l], s.res2[l], x);
-            s.ln2[l] = zeros(n, h);
-            s.rstd2[l] = Nd4j.zeros(type, n);
-            kernels.rmsNormForward(s.ln2[l], s.rstd2[l], s.res2[l], params.get(p + "post_attention_layernorm.weight"),
-                    c.rmsNormEps());
-            s.gate[l] = zeros(n, f);
-            s.up[l] = zeros(n, f);
-            s.act[l] = zeros(n, f);
-            kernels.matmulForward(s.gate[l], s.ln2[l], params.get(p + "mlp.gate_proj.weight"), true, null);
-            kernels.matmulForward(s.up[l], s.ln2[l], params.get(p + "mlp.up_proj.weight"), true, null);
-            kernels.swigluForward(s.act[l], s.gate[l], s.up[l]);
-            INDArray res3 = zeros(n, h);
-            kernels.matmulForward(res3, s.act[l], params.get(p + "mlp.down_proj.weight"), true, null);
-            kernels.add(res3, res3, s.res2[l]);
+        INDArray x = act.get("embedded", n, h);
+        kernels.embeddingForward(x, batch.tokens(), batch.positions(), params.get("model.embed_tokens.weight"), null);
+        for (int l = 0; l < blocks.length; l++) {
+            Block p = blocks[l];
+            INDArray ln1 = act.get("ln1." + l, n, h);
+            kernels.rmsNormForward(ln1, act.get("rstd1." + l, n), x, p.ln1(), c.rmsNormEps());
+            INDArray qkv = act.get("qkv." + l, n, 3 * h);
+            attentionInputs(qkv, ln1, p, batch.positions(), n, act);
+            INDArray atty = act.get("atty." + l, n, h);
+            kernels.attentionForward(atty, act.get("probs." + l, batch.batch(), c.numHeads(), batch.time(),
+                    batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
+            INDArray res2 = act.get("res2." + l, n, h);
+            kernels.matmulForward(res2, atty, p.o(), true, null);
+            kernels.add(res2, res2, x);
+            INDArray ln2 = act.get("ln2." + l, n, h);
+            kernels.rmsNormForward(ln2, act.get("rstd2." + l, n), res2, p.ln2(), c.rmsNormEps());
+            INDArray gate = act.get("gate." + l, n, f);
+            INDArray up = act.get("up." + l, n, f);
+            INDArray swiglu = act.get("swiglu." + l, n, f);
+            kernels.matmulForward(gate, ln2, p.gate(), true, null);
+            kernels.matmulForward(up, ln2, p.up(), true, null);
+            kernels.swigluForward(swiglu, gate, up);
+            INDArray res3 = act.get("res3." + l, n, h);
+            kernels.matmulForward(res3, swiglu, p.down(), true, null);
+            kernels.add(res3, res3, res2);
             x = res3;
         }
-        kernels.rmsNormForward(s.lnf(), s.rstdf(), x, params.get("model.norm.weight"), c.rmsNormEps());
-        INDArray logits = zeros(n, c.vocabSize());
-        kernels.matmulForward(logits, s.lnf(), head(), true, null);
-        saved = new Forward(s.batch(), s.input(), s.ln1(), s.rstd1(), s.qkv(), s.probs(), s.atty(), s.res2(), s.ln2(),
-                s.rstd2(), s.gate(), s.up(), s.act(), x, s.lnf(), s.rstdf());
-        return logits;
+        finalInput = x;
+        INDArray lnf = act.get("lnf", n, h);
+        kernels.rmsNormForward(lnf, act.get("rstdf", n), x, params.get("model.norm.weight"), c.rmsNormEps());
+        return lnf;
+    }
+
+    /** q, k and v of normed inputs, rotated, into {@code qkv [n, 3 hidden]} with k and v repeated per group. */
+    private void attentionInputs(INDArray qkv, INDArray ln, Block p, int[] positions, int n, ScratchArrays s) {
+        long h = config.hiddenSize();
+        long kvw = (long) config.numKvHeads() * config.headSize();
+        INDArray q = s.get("q", n, h);
+        INDArray k = s.get("k", n, kvw);
+        INDArray v = s.get("v", n, kvw);
+        kernels.matmulForward(q, ln, p.q(), true, p.qBias());
+        kernels.matmulForward(k, ln, p.k(), true, p.kBias());
+        kernels.matmulForward(v, ln, p.v(), true, p.vBias());
+        kernels.rope(q, positions, config.numHeads(), config.headSize(), invFreq, false);
+        kernels.rope(k, positions, config.numKvHeads(), config.headSize(), invFreq, false);
+        qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
+        repeatKv(qkv, k, h);
+        repeatKv(qkv, v, 2 * h);
     }
 
     /** Copies each key/value head into the columns of the query heads that share it. */
@@ -207,10 +261,10 @@ public final class LlamaModel {
     }
 
     /** The backward of {@link #repeatKv}: each key/value head's gradient is the sum over its group. */
-    private INDArray sumKv(INDArray dqkv, long offset, int n) {
+    private void sumKv(INDArray out, INDArray dqkv, long offset) {
         int hs = config.headSize();
         int group = config.groupSize();
-        INDArray out = zeros(n, (long) config.numKvHeads() * hs);
+        out.assign(0);
         for (int j = 0; j < config.numKvHeads(); j++) {
             INDArray dst = out.get(NDArrayIndex.all(), NDArrayIndex.interval((long) j * hs, (long) (j + 1) * hs));
             for (int g = 0; g < group; g++) {
@@ -218,144 +272,154 @@ public final class LlamaModel {
                 dst.addi(dqkv.get(NDArrayIndex.all(), NDArrayIndex.interval(col, col + hs)));
             }
         }
-        return out;
     }
 
-    /** Accumulates parameter gradients from {@code dlogits [B*T, V]} of the last forward. */
+    // ---------------------------------------------------------------- backward
+
+    @Override
     public void backward(INDArray dlogits) {
-        if (saved == null) {
+        requireForward();
+        ParameterSet g = gradients();
+        INDArray dlnf = act.get("dlnf", current.rows(), config.hiddenSize());
+        kernels.matmulBackward(dlnf, head(g), null, dlogits, act.get("lnf", current.rows(), config.hiddenSize()),
+                head(params), true);
+        backwardFromNorm(dlnf);
+    }
+
+    @Override
+    public void backwardHidden(INDArray dhidden) {
+        requireForward();
+        gradients();
+        backwardFromNorm(dhidden);
+    }
+
+    private void requireForward() {
+        if (current == null) {
             throw new IllegalStateException("backward called before forward");
         }
-        Forward s = saved;
+    }
+
+    private void backwardFromNorm(INDArray dlnf) {
         LlamaConfig c = config;
-        ParameterSet g = gradients();
-        int n = s.batch().rows();
+        ParameterSet g = grads;
+        int n = current.rows();
         long h = c.hiddenSize();
         long f = c.intermediateSize();
-        INDArray dlnf = zeros(n, h);
-        kernels.matmulBackward(dlnf, g.get(c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight"),
-                null, dlogits, s.lnf(), head(), true);
-        INDArray dres = zeros(n, h);
-        kernels.rmsNormBackward(dres, g.get("model.norm.weight"), dlnf, s.last(), params.get("model.norm.weight"),
-                s.rstdf());
-        for (int l = c.numLayers() - 1; l >= 0; l--) {
-            String p = "model.layers." + l + ".";
-            INDArray dact = zeros(n, f);
-            kernels.matmulBackward(dact, g.get(p + "mlp.down_proj.weight"), null, dres, s.act()[l],
-                    params.get(p + "mlp.down_proj.weight"), true);
-            INDArray dgate = zeros(n, f);
-            INDArray dup = zeros(n, f);
-            kernels.swigluBackward(dgate, dup, dact, s.gate()[l], s.up()[l]);
-            INDArray dln2 = zeros(n, h);
-            INDArray tmp = zeros(n, h);
-            kernels.matmulBackward(dln2, g.get(p + "mlp.gate_proj.weight"), null, dgate, s.ln2()[l],
-                    params.get(p + "mlp.gate_proj.weight"), true);
-            kernels.matmulBackward(tmp, g.get(p + "mlp.up_proj.weight"), null, dup, s.ln2()[l],
-                    params.get(p + "mlp.up_proj.weight"), true);
-            kernels.add(dln2, dln2, tmp);
-            kernels.rmsNormBackward(dres, g.get(p + "post_attention_layernorm.weight"), dln2, s.res2()[l],
-                    params.get(p + "post_attention_layernorm.weight"), s.rstd2()[l]);
-            INDArray datty = zeros(n, h);
-            kernels.matmulBackward(datty, g.get(p + "self_attn.o_proj.weight"), null, dres, s.atty()[l],
-                    params.get(p + "self_attn.o_proj.weight"), true);
-            INDArray dqkv = zeros(n, 3 * h);
-            kernels.attentionBackward(dqkv, datty, s.probs()[l], s.qkv()[l], s.batch().batch(), s.batch().time(),
-                    c.numHeads());
-            INDArray dq = dqkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).dup();
-            INDArray dk = sumKv(dqkv, h, n);
-            INDArray dv = sumKv(dqkv, 2 * h, n);
-            kernels.rope(dq, s.batch().positions(), c.numHeads(), c.headSize(), c.ropeTheta(), true);
-            kernels.rope(dk, s.batch().positions(), c.numKvHeads(), c.headSize(), c.ropeTheta(), true);
-            INDArray dln1 = zeros(n, h);
-            kernels.matmulBackward(dln1, g.get(p + "self_attn.q_proj.weight"), g.getOrNull(p + "self_attn.q_proj.bias"),
-                    dq, s.ln1()[l], params.get(p + "self_attn.q_proj.weight"), true);
-            kernels.matmulBackward(tmp, g.get(p + "self_attn.k_proj.weight"), g.getOrNull(p + "self_attn.k_proj.bias"),
-                    dk, s.ln1()[l], params.get(p + "self_attn.k_proj.weight"), true);
-            kernels.add(dln1, dln1, tmp);
-            kernels.matmulBackward(tmp, g.get(p + "self_attn.v_proj.weight"), g.getOrNull(p + "self_attn.v_proj.bias"),
-                    dv, s.ln1()[l], params.get(p + "self_attn.v_proj.weight"), true);
-            kernels.add(dln1, dln1, tmp);
-            kernels.rmsNormBackward(dres, g.get(p + "input_layernorm.weight"), dln1, s.input()[l],
-                    params.get(p + "input_layernorm.weight"), s.rstd1()[l]);
+        long kvw = (long) c.numKvHeads() * c.headSize();
+        int[] positions = current.positions();
+        INDArray dres = act.zeros("dres", n, h);
+        kernels.rmsNormBackward(dres, g.getOrNull("model.norm.weight"), dlnf, finalInput,
+                params.get("model.norm.weight"), act.get("rstdf", n));
+        INDArray dsmall = act.get("dsmall", n, h);
+        INDArray tmp = act.get("tmp", n, h);
+        for (int l = blocks.length - 1; l >= lowestTrainableLayer; l--) {
+            Block p = blocks[l];
+            Block d = gradBlocks[l];
+            INDArray input = l == 0 ? act.get("embedded", n, h) : act.get("res3." + (l - 1), n, h);
+            // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
+            INDArray dswiglu = act.get("dswiglu", n, f);
+            kernels.matmulBackward(dswiglu, d.down(), null, dres, act.get("swiglu." + l, n, f), p.down(), true);
+            INDArray dgate = act.get("dgate", n, f);
+            INDArray dup = act.get("dup", n, f);
+            kernels.swigluBackward(dgate, dup, dswiglu, act.get("gate." + l, n, f), act.get("up." + l, n, f));
+            INDArray ln2 = act.get("ln2." + l, n, h);
+            kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, p.gate(), true);
+            kernels.matmulBackward(tmp, d.up(), null, dup, ln2, p.up(), true);
+            kernels.add(dsmall, dsmall, tmp);
+            kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get("res2." + l, n, h), p.ln2(),
+                    act.get("rstd2." + l, n));
+            // attention: res2 = input + o(attention(rope(q), rope(k), v of ln1(input)))
+            kernels.matmulBackward(dsmall, d.o(), null, dres, act.get("atty." + l, n, h), p.o(), true);
+            INDArray dqkv = act.get("dqkv", n, 3 * h);
+            kernels.attentionBackward(dqkv, dsmall, act.get("probs." + l, current.batch(), c.numHeads(),
+                    current.time(), current.time()), act.get("qkv." + l, n, 3 * h), current.batch(),
+                    current.time(), c.numHeads());
+            INDArray dq = act.get("dq", n, h).assign(dqkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)));
+            INDArray dk = act.get("dk", n, kvw);
+            INDArray dv = act.get("dv", n, kvw);
+            sumKv(dk, dqkv, h);
+            sumKv(dv, dqkv, 2 * h);
+            kernels.rope(dq, positions, c.numHeads(), c.headSize(), invFreq, true);
+            kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
+            INDArray ln1 = act.get("ln1." + l, n, h);
+            kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, p.q(), true);
+            kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, p.k(), true);
+            kernels.add(dsmall, dsmall, tmp);
+            kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, p.v(), true);
+            kernels.add(dsmall, dsmall, tmp);
+            kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get("rstd1." + l, n));
         }
-        kernels.embeddingBackward(g.get("model.embed_tokens.weight"), null, dres, s.batch().tokens(),
-                s.batch().positions());
+        if (embeddingsTrain) {
+            kernels.embeddingBackward(g.getOrNull("model.embed_tokens.weight"), null, dres, current.tokens(),
+                    positions);
+        }
     }
 
     // ---------------------------------------------------------------- incremental decoding
 
     /**
-     * A KV cache for {@code batch} sequences of up to {@code capacity} tokens, the key/value heads
-     * stored repeated to the query heads so the GPT-2 cached attention kernel serves GQA unchanged.
+     * A KV cache whose key/value heads are stored repeated to the query heads, so the GPT-2 cached
+     * attention kernel serves GQA unchanged.
      */
+    @Override
     public KvCache newCache(int batch, int capacity) {
-        if (capacity > config.maxPositions()) {
-            throw new IllegalArgumentException("cache capacity " + capacity + " exceeds max_position_embeddings "
-                    + config.maxPositions());
-        }
-        return new KvCache(null, config.numLayers(), config.hiddenSize(), kernels, type, batch, capacity);
+        checkCapacity(capacity);
+        return new KvCache(null, config.numLayers(), config.hiddenSize(), kernels, dataType(), batch, capacity);
     }
 
-    /**
-     * Runs {@code steps} new tokens per sequence ({@code tokens [B * steps]} at {@code positions})
-     * through the cache and returns the logits of each sequence's last new token {@code [B, V]}.
-     */
+    @Override
     public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
+        INDArray head = head(params);
+        if (head == null) {
+            throw new IllegalStateException("a sequence-classification model has no LM head");
+        }
         LlamaConfig c = config;
         int b = cache.batch();
         int start = cache.length();
         if (start + steps > cache.capacity()) {
             throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity());
         }
+        validate(new TokenBatch(b, steps, tokens, positions, null));
         int n = b * steps;
         long h = c.hiddenSize();
-        long kvw = (long) c.numKvHeads() * c.headSize();
-        INDArray x = Nd4j.pullRows(params.get("model.embed_tokens.weight"), 1, tokens);
-        for (int l = 0; l < c.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            INDArray ln = zeros(n, h);
-            INDArray rstd = Nd4j.zeros(type, n);
-            kernels.rmsNormForward(ln, rstd, x, params.get(p + "input_layernorm.weight"), c.rmsNormEps());
-            INDArray q = zeros(n, h);
-            INDArray k = zeros(n, kvw);
-            INDArray v = zeros(n, kvw);
-            kernels.matmulForward(q, ln, params.get(p + "self_attn.q_proj.weight"), true, bias(p + "self_attn.q_proj.bias"));
-            kernels.matmulForward(k, ln, params.get(p + "self_attn.k_proj.weight"), true, bias(p + "self_attn.k_proj.bias"));
-            kernels.matmulForward(v, ln, params.get(p + "self_attn.v_proj.weight"), true, bias(p + "self_attn.v_proj.bias"));
-            kernels.rope(q, positions, c.numHeads(), c.headSize(), c.ropeTheta(), false);
-            kernels.rope(k, positions, c.numKvHeads(), c.headSize(), c.ropeTheta(), false);
-            INDArray qkv = zeros(n, 3 * h);
-            qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
-            repeatKv(qkv, k, h);
-            repeatKv(qkv, v, 2 * h);
-            INDArray atty = zeros(n, h);
+        long f = c.intermediateSize();
+        INDArray x = decode.get("x", n, h);
+        kernels.embeddingForward(x, tokens, positions, params.get("model.embed_tokens.weight"), null);
+        INDArray ln = decode.get("ln", n, h);
+        INDArray rstd = decode.get("rstd", n);
+        INDArray qkv = decode.get("qkv", n, 3 * h);
+        INDArray atty = decode.get("atty", n, h);
+        INDArray out = decode.get("out", n, h);
+        INDArray gate = decode.get("gate", n, f);
+        INDArray up = decode.get("up", n, f);
+        for (int l = 0; l < blocks.length; l++) {
+            Block p = blocks[l];
+            kernels.rmsNormForward(ln, rstd, x, p.ln1(), c.rmsNormEps());
+            attentionInputs(qkv, ln, p, positions, n, decode);
             kernels.attentionWithCache(atty, qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps, start,
                     c.numHeads());
-            INDArray res2 = zeros(n, h);
-            kernels.matmulForward(res2, atty, params.get(p + "self_attn.o_proj.weight"), true, null);
-            kernels.add(res2, res2, x);
-            INDArray ln2 = zeros(n, h);
-            kernels.rmsNormForward(ln2, rstd, res2, params.get(p + "post_attention_layernorm.weight"), c.rmsNormEps());
-            INDArray gate = zeros(n, c.intermediateSize());
-            INDArray up = zeros(n, c.intermediateSize());
-            kernels.matmulForward(gate, ln2, params.get(p + "mlp.gate_proj.weight"), true, null);
-            kernels.matmulForward(up, ln2, params.get(p + "mlp.up_proj.weight"), true, null);
+            kernels.matmulForward(out, atty, p.o(), true, null);
+            kernels.add(x, x, out);
+            kernels.rmsNormForward(ln, rstd, x, p.ln2(), c.rmsNormEps());
+            kernels.matmulForward(gate, ln, p.gate(), true, null);
+            kernels.matmulForward(up, ln, p.up(), true, null);
             kernels.swigluForward(gate, gate, up);
-            INDArray res3 = zeros(n, h);
-            kernels.matmulForward(res3, gate, params.get(p + "mlp.down_proj.weight"), true, null);
-            kernels.add(res3, res3, res2);
-            x = res3;
+            kernels.matmulForward(out, gate, p.down(), true, null);
+            kernels.add(x, x, out);
         }
         cache.advance(steps);
+        // only each sequence's last position needs the final norm and the output layer
         int[] last = new int[b];
         for (int i = 0; i < b; i++) {
             last[i] = i * steps + steps - 1;
         }
-        INDArray lastRows = Nd4j.pullRows(x, 1, last);
-        INDArray lnf = zeros(b, h);
-        kernels.rmsNormForward(lnf, Nd4j.zeros(type, b), lastRows, params.get("model.norm.weight"), c.rmsNormEps());
-        INDArray logits = zeros(b, c.vocabSize());
-        kernels.matmulForward(logits, lnf, head(), true, null);
+        INDArray lastRows = steps == 1 ? x : Nd4j.pullRows(x, 1, last);
+        INDArray lnf = decode.get("lnf", b, h);
+        kernels.rmsNormForward(lnf, decode.get("rstdf", b), lastRows, params.get("model.norm.weight"),
+                c.rmsNormEps());
+        INDArray logits = decode.get("logits", b, c.vocabSize());
+        kernels.matmulForward(logits, lnf, head, true, null);
+        maskUnusableRows(logits);
         return logits;
     }
 }

@@ -6,7 +6,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The scalar head of reward and value models: {@code score = h_last · w}, where {@code h_last}
  * is the final hidden state (after {@code ln_f}) at the last real token of each sequence and
- * {@code w} is the model's {@value GptModel#SCORE_HEAD}. Right- and left-padded batches read the
+ * {@code w} is the model's {@value DecoderModel#SCORE_HEAD}. Right- and left-padded batches read the
  * same token: the last one whose key mask is 1.
  *
  * <p>The backward pass writes {@code dL/dhidden} only at those rows and runs the model's
@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class ScoreHead {
 
-    private final GptModel model;
+    private final DecoderModel model;
     private INDArray dhidden;
     private double[][] lastHidden;
     private int[] lastRows;
@@ -23,14 +23,14 @@ public final class ScoreHead {
     private INDArray dAll;
     private INDArray allHidden;
 
-    public ScoreHead(GptModel model) {
+    public ScoreHead(DecoderModel model) {
         if (!model.hasScoreHead()) {
             throw new IllegalArgumentException("the model has no score head (load it with scoreHead = true)");
         }
         this.model = model;
     }
 
-    public GptModel model() {
+    public DecoderModel model() {
         return model;
     }
 
@@ -52,7 +52,7 @@ public final class ScoreHead {
     /** One score per sequence. A {@link #backward} may follow for the same batch. */
     public double[] forward(TokenBatch batch) {
         INDArray hidden = model.forwardHidden(batch);
-        double[] w = model.parameters().get(GptModel.SCORE_HEAD).toDoubleVector();
+        double[] w = model.parameters().get(DecoderModel.SCORE_HEAD).toDoubleVector();
         lastRows = lastRealRows(batch);
         rows = batch.rows();
         lastHidden = new double[batch.batch()][];
@@ -75,7 +75,7 @@ public final class ScoreHead {
      */
     public double[] forwardAll(TokenBatch batch) {
         INDArray hidden = model.forwardHidden(batch);
-        INDArray w = model.parameters().get(GptModel.SCORE_HEAD);
+        INDArray w = model.parameters().get(DecoderModel.SCORE_HEAD);
         if (allScores == null || allScores.rows() != batch.rows()) {
             allScores = Nd4j.create(w.dataType(), batch.rows(), 1);
             dAll = Nd4j.create(w.dataType(), batch.rows(), w.columns());
@@ -91,10 +91,10 @@ public final class ScoreHead {
         if (allHidden == null || dScores.length != allScores.rows()) {
             throw new IllegalStateException("backwardAll needs the forwardAll of the same batch");
         }
-        INDArray w = model.parameters().get(GptModel.SCORE_HEAD);
+        INDArray w = model.parameters().get(DecoderModel.SCORE_HEAD);
         INDArray dout = Nd4j.create(dScores, new long[] {dScores.length, 1}, org.nd4j.linalg.api.buffer.DataType.DOUBLE)
                 .castTo(w.dataType());
-        model.kernels().matmulBackward(dAll, model.gradients().get(GptModel.SCORE_HEAD), null, dout, allHidden, w,
+        model.kernels().matmulBackward(dAll, model.gradients().get(DecoderModel.SCORE_HEAD), null, dout, allHidden, w,
                 true);
         model.backwardHidden(dAll);
         allHidden = null;
@@ -105,7 +105,7 @@ public final class ScoreHead {
         if (lastRows == null || dScores.length != lastRows.length) {
             throw new IllegalStateException("backward needs the forward of the same batch");
         }
-        INDArray wArr = model.parameters().get(GptModel.SCORE_HEAD);
+        INDArray wArr = model.parameters().get(DecoderModel.SCORE_HEAD);
         double[] w = wArr.toDoubleVector();
         double[] dw = new double[w.length];
         if (dhidden == null || dhidden.rows() != rows) {
@@ -121,7 +121,7 @@ public final class ScoreHead {
             }
             dhidden.getRow(lastRows[b]).addi(Nd4j.create(d).castTo(wArr.dataType()));
         }
-        INDArray g = model.gradients().get(GptModel.SCORE_HEAD);
+        INDArray g = model.gradients().get(DecoderModel.SCORE_HEAD);
         g.addi(Nd4j.create(dw, new long[] {1, w.length}, org.nd4j.linalg.api.buffer.DataType.DOUBLE)
                 .castTo(g.dataType()));
         model.backwardHidden(dhidden);

@@ -27,7 +27,7 @@ public final class Trainable implements Predicate<String> {
     public static final Trainable ADAPTERS = new Trainable(List.of(), null, "LoRA adapters");
 
     private static final Pattern LAYERS = Pattern.compile("layers:(\\d+)(?:-(\\d+))?");
-    private static final Pattern LAYER_NAME = Pattern.compile("h\\.(\\d+)\\..*");
+    private static final Pattern LAYER_NAME = Pattern.compile("(?:h|model\\.layers)\\.(\\d+)\\..*");
 
     private final List<Predicate<String>> frozen;
     private final Only only;
@@ -70,11 +70,12 @@ public final class Trainable implements Predicate<String> {
                 continue;
             }
             parts.add(switch (part) {
-                case "embeddings" -> name -> name.equals("wte.weight") || name.equals("wpe.weight");
-                case "attention" -> name -> name.contains(".attn.");
+                case "embeddings" -> name -> name.equals("wte.weight") || name.equals("wpe.weight")
+                        || name.equals("model.embed_tokens.weight");
+                case "attention" -> name -> name.contains(".attn.") || name.contains(".self_attn.");
                 case "mlp" -> name -> name.contains(".mlp.");
-                case "norms" -> name -> name.contains("ln_");
-                case "final-norm" -> name -> name.startsWith("ln_f.");
+                case "norms" -> Trainable::isNorm;
+                case "final-norm" -> name -> name.startsWith("ln_f.") || name.startsWith("model.norm.");
                 default -> throw new UserInputException("--freeze: unknown part '" + f + "'; known: embeddings,"
                         + " layers:A-B, layers:N, attention, mlp, norms, final-norm");
             });
@@ -86,7 +87,7 @@ public final class Trainable implements Predicate<String> {
 
     @Override
     public boolean test(String name) {
-        if (name.equals(GptModel.SCORE_HEAD)) {
+        if (name.equals(DecoderModel.SCORE_HEAD)) {
             return true;
         }
         if (this == ADAPTERS) {
@@ -96,9 +97,14 @@ public final class Trainable implements Predicate<String> {
             return name.endsWith(".bias");
         }
         if (only == Only.NORMS) {
-            return name.contains("ln_");
+            return isNorm(name);
         }
         return frozen.stream().noneMatch(p -> p.test(name));
+    }
+
+    /** A normalisation gain or bias: GPT-2's LayerNorms ({@code ln_*}), the Llama family's RMSNorms ({@code *norm.weight}). */
+    private static boolean isNorm(String name) {
+        return name.contains("ln_") || name.endsWith("norm.weight");
     }
 
     public boolean all() {

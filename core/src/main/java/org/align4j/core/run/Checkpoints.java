@@ -20,7 +20,7 @@ import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.checkpoint.Safetensors;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
@@ -43,7 +43,7 @@ public final class Checkpoints {
     public static final String OPTIMIZER = "optimizer.safetensors";
 
     /** A model saved in a checkpoint: its name, weights, optimizer, and the directory its tokenizer came from. */
-    public record Member(String name, GptModel model, AdamW optimizer, Path source) {
+    public record Member(String name, DecoderModel model, AdamW optimizer, Path source) {
     }
 
     private final RunDirectory run;
@@ -111,7 +111,7 @@ public final class Checkpoints {
                 // the adapter (and a head) is all that trains; the base, frozen, is already in place
                 PeftAdapter.loadInto(where, m.model().parameters());
             } else {
-                GptModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
+                DecoderModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
                         m.model().hasScoreHead());
                 // by name: a model with frozen tensors orders its buffer differently from a loaded one;
                 // frozen tensors never change, so the trainable ones are all there is to restore
@@ -133,7 +133,7 @@ public final class Checkpoints {
     }
 
     /** A model directory (weights, config, tokenizer files) at {@code target}, replacing it atomically. */
-    public static void writeModel(GptModel model, Path modelSource, Path target) throws IOException {
+    public static void writeModel(DecoderModel model, Path modelSource, Path target) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         deleteTree(tmp);
         try {
@@ -151,7 +151,7 @@ public final class Checkpoints {
         deleteTree(old);
     }
 
-    private static void writeModelFiles(GptModel model, Path modelSource, Path dir) throws IOException {
+    private static void writeModelFiles(DecoderModel model, Path modelSource, Path dir) throws IOException {
         Files.createDirectories(dir);
         ModelDirectory.save(model, dir);
         if (modelSource != null) {

@@ -40,7 +40,7 @@ class CheckpointTest {
         TokenBatch b = TokenBatch.of(new int[][] {{1, 5, 39, 2, 2, 7}});
         INDArray before = m.forward(b).dup();
         ModelDirectory.save(m, tmp.resolve("m"));
-        GptModel loaded = ModelDirectory.load(tmp.resolve("m"), new GenericKernels(), DataType.FLOAT);
+        GptModel loaded = (GptModel) ModelDirectory.load(tmp.resolve("m"), new GenericKernels(), DataType.FLOAT);
         assertEquals(m.config().nEmbd(), loaded.config().nEmbd());
         assertEquals(before, loaded.forward(b));
         // no temporary files left behind by the atomic writes
@@ -68,7 +68,7 @@ class CheckpointTest {
         Safetensors.write(dir.resolve("model-00001-of-00002.safetensors"), a, null);
         Safetensors.write(dir.resolve("model-00002-of-00002.safetensors"), b, null);
         Files.writeString(dir.resolve("model.safetensors.index.json"), index.append("}}").toString());
-        GptModel loaded = ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT);
+        GptModel loaded = (GptModel) ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT);
         assertEquals(m.parameters().flat(), loaded.parameters().flat());
     }
 

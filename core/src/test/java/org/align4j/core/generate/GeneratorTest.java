@@ -30,7 +30,7 @@ class GeneratorTest {
     }
 
     static GptModel model(Kernels k) throws Exception {
-        return ModelDirectory.load(Path.of("src/test/resources/fixtures/gpt2-tiny/model"), k, DataType.FLOAT);
+        return (GptModel) ModelDirectory.load(Path.of("src/test/resources/fixtures/gpt2-tiny/model"), k, DataType.FLOAT);
     }
 
     @ParameterizedTest

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
 
+import org.align4j.core.model.LlamaConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -169,8 +170,8 @@ class CpuKernelParityTest {
         for (boolean inverse : new boolean[] {false, true}) {
             INDArray x = rand(37, 48);
             INDArray y = x.dup();
-            generic.rope(x, positions, 4, 12, 500000.0, inverse);
-            fast.rope(y, positions, 4, 12, 500000.0, inverse);
+            generic.rope(x, positions, 4, 12, LlamaConfig.inverseFrequencies(12, 500000.0, null), inverse);
+            fast.rope(y, positions, 4, 12, LlamaConfig.inverseFrequencies(12, 500000.0, null), inverse);
             close("rope " + inverse, x, y, 2e-5);
         }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
+import org.align4j.core.model.LlamaConfig;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -100,11 +101,11 @@ class KernelGradientCheckTest {
         INDArray g = rand(4, heads * hs);
         Supplier<INDArray> f = () -> {
             out.assign(x);
-            k.rope(out, positions, heads, hs, 10000.0, false);
+            k.rope(out, positions, heads, hs, LlamaConfig.inverseFrequencies(hs, 10000.0, null), false);
             return out;
         };
         INDArray dx = g.dup();
-        k.rope(dx, positions, heads, hs, 10000.0, true);
+        k.rope(dx, positions, heads, hs, LlamaConfig.inverseFrequencies(hs, 10000.0, null), true);
         check("rope dx", x, dx, g, f);
         // position 0 is the identity; hand-computed rotation of one pair at position 5, i = 0 (angle 5 rad)
         INDArray y = f.get();

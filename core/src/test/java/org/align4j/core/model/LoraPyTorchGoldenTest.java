@@ -37,7 +37,7 @@ class LoraPyTorchGoldenTest {
     @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void lossAdapterGradientsAndOneStepMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
-        GptModel m = ModelDirectory.loadAdapter(FIXTURES.resolve("adapter"), FIXTURES.resolve("model"), kernels,
+        GptModel m = (GptModel) ModelDirectory.loadAdapter(FIXTURES.resolve("adapter"), FIXTURES.resolve("model"), kernels,
                 DataType.FLOAT, false);
         assertEquals(meta.get("r").asInt(), m.lora().r());
         TokenBatch batch = tokenBatch(meta);

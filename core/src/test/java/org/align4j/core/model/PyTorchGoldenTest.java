@@ -40,7 +40,7 @@ class PyTorchGoldenTest {
     @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void logitsLossGradientsAndAdamWStepsMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = new ObjectMapper().readTree(FIXTURES.resolve("expected.json").toFile());
-        GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
+        GptModel model = (GptModel) ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
         int b = meta.get("batch").asInt();
         int t = meta.get("time").asInt();
         float[] mask = floats(meta.get("key_mask"));
@@ -66,7 +66,7 @@ class PyTorchGoldenTest {
         }
 
         JsonNode opt = meta.get("adamw");
-        GptModel fresh = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
+        GptModel fresh = (GptModel) ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
         AdamW adamw = new AdamW(fresh.parameters(), new AdamWConfig(opt.get("betas").get(0).asDouble(),
                 opt.get("betas").get(1).asDouble(), opt.get("eps").asDouble(), opt.get("weight_decay").asDouble()));
         LrSchedule schedule = new LrSchedule(LrSchedule.Kind.COSINE, opt.get("lr").asDouble(),
@@ -86,8 +86,8 @@ class PyTorchGoldenTest {
     @ParameterizedTest
     @MethodSource("halfPrecisionDirs")
     void halfPrecisionCheckpointsLoad(String dir, double tolerance) throws Exception {
-        GptModel full = ModelDirectory.load(FIXTURES.resolve("model"), new GenericKernels(), DataType.FLOAT);
-        GptModel half = ModelDirectory.load(FIXTURES.resolve(dir), new GenericKernels(), DataType.FLOAT);
+        GptModel full = (GptModel) ModelDirectory.load(FIXTURES.resolve("model"), new GenericKernels(), DataType.FLOAT);
+        GptModel half = (GptModel) ModelDirectory.load(FIXTURES.resolve(dir), new GenericKernels(), DataType.FLOAT);
         INDArray a = full.parameters().flat();
         INDArray h = half.parameters().flat();
         // each weight within half precision's rounding of the F32 value

@@ -10,7 +10,7 @@ import org.align4j.core.chat.ChatMessage;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
@@ -32,10 +32,10 @@ public final class Evaluator {
             RecordKind.CHAT);
 
 
-    private final GptModel model;
+    private final DecoderModel model;
     private final ExampleEncoder encoder;
 
-    public Evaluator(GptModel model, ExampleEncoder encoder) {
+    public Evaluator(DecoderModel model, ExampleEncoder encoder) {
         this.model = model;
         this.encoder = encoder;
     }
@@ -66,7 +66,7 @@ public final class Evaluator {
 
     public EvalReport evaluate(List<DataRecord> records, int batchSize, boolean generate, int maxNewTokens,
                                Pattern answerPattern) {
-        int maxLength = model.config().nPositions();
+        int maxLength = model.config().contextLength();
         List<Example> examples = new ArrayList<>();
         for (DataRecord r : records) {
             examples.add(encoder.encode(r));

@@ -1,0 +1,240 @@
+package org.align4j.core.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.util.UserInputException;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * What every decoder family shares, so that the stages see one model: the flat parameter buffer
+ * with its trainable prefix, gradients of the trainable tensors, the optional scalar head, the
+ * vocabulary limit, and the two entry points of the forward and backward. A family
+ * ({@link DecoderModel}, {@link LlamaModel}) supplies its blocks.
+ *
+ * <p>Two entry points share one backward path: {@link #forward}/{@link #backward} for logits
+ * (SFT, PPO, DPO) and {@link #forwardHidden}/{@link #backwardHidden} for the final hidden
+ * states that scalar heads (reward, value) read. A backward call must follow the forward of
+ * the same batch; gradients accumulate until {@link #zeroGradients()}.
+ */
+public abstract class DecoderModel {
+
+    /** The scalar head's tensor name in Hugging Face's sequence-classification models. */
+    public static final String SCORE_HEAD = "score.weight";
+
+    protected final Kernels kernels;
+    protected final ParameterSet params;
+    protected final Trainable trainable;
+    protected final ParameterSet trainableParams;
+    protected final boolean scoreHead;
+    protected ParameterSet grads;
+    private final int vocabSize;
+    private int usableVocab;
+
+    /**
+     * {@code specs}: the family's layout (with a scalar head and adapters where it has them). The
+     * tensors that {@code trainable} accepts come first in the flat buffer, so the optimizer
+     * updates one contiguous prefix ({@link #trainableParameters()}); tensors are found by name,
+     * so the order never shows outside the model.
+     */
+    protected DecoderModel(DecoderConfig config, Kernels kernels, DataType type, List<ParameterSet.Spec> specs,
+                           boolean scoreHead, Trainable trainable) {
+        this.kernels = kernels;
+        this.scoreHead = scoreHead;
+        this.trainable = trainable;
+        this.vocabSize = config.vocabSize();
+        this.usableVocab = vocabSize;
+        List<ParameterSet.Spec> ordered = new ArrayList<>(specs.stream().filter(sp -> trainable.test(sp.name()))
+                .toList());
+        int trainableCount = ordered.size();
+        if (trainableCount == 0) {
+            throw new UserInputException("no parameter is left to train (" + trainable + ")");
+        }
+        specs.stream().filter(sp -> !trainable.test(sp.name())).forEach(ordered::add);
+        this.params = new ParameterSet(ordered, type);
+        this.trainableParams = params.prefix(trainableCount);
+    }
+
+    /** The scalar head {@code [1, hidden]} appended to a layout when a model has one. */
+    protected static ParameterSet.Spec scoreHeadSpec(DecoderConfig c) {
+        return new ParameterSet.Spec(SCORE_HEAD, new long[] {1, c.hiddenSize()}, true);
+    }
+
+    public abstract DecoderConfig config();
+
+    /** The family's name for messages and bench output ("gpt2", "llama", "qwen2"). */
+    public abstract String family();
+
+    /** Logits {@code [B*T, V]}; the array may be reused by the next forward. */
+    public abstract INDArray forward(TokenBatch batch);
+
+    /** Final hidden states {@code [B*T, C]} after the last norm; may be reused by the next forward. */
+    public abstract INDArray forwardHidden(TokenBatch batch);
+
+    /** Backward from {@code dlogits [B*T, V]} (may be the logits array itself, overwritten by a loss). */
+    public abstract void backward(INDArray dlogits);
+
+    /** Backward from {@code dL/dhidden [B*T, C]} for the output of {@link #forwardHidden}. */
+    public abstract void backwardHidden(INDArray dhidden);
+
+    /** Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. */
+    public abstract KvCache newCache(int batch, int capacity);
+
+    /**
+     * Runs {@code steps} new tokens per sequence through the model against the cache and returns
+     * the logits {@code [B, V]} of each sequence's last new token. {@code tokens} and
+     * {@code positions} are {@code [B*steps]}; the cache's key mask must already mark the new
+     * slots {@code cache.length() .. +steps}.
+     */
+    public abstract INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps);
+
+    /** Whether the layout holds a scalar head ({@value #SCORE_HEAD}). */
+    public boolean hasScoreHead() {
+        return scoreHead;
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    public DataType dataType() {
+        return params.flat().dataType();
+    }
+
+    public ParameterSet parameters() {
+        return params;
+    }
+
+    /** The tensors that train: all of {@link #parameters()}, or its prefix when some are frozen. */
+    public ParameterSet trainableParameters() {
+        return trainableParams;
+    }
+
+    public Trainable trainable() {
+        return trainable;
+    }
+
+    public long parameterCount() {
+        return params.size();
+    }
+
+    public long trainableParameterCount() {
+        return trainableParams.size();
+    }
+
+    /** Gradients of the trainable tensors, in {@link #trainableParameters()}'s layout; allocated on first use. */
+    public ParameterSet gradients() {
+        if (grads == null) {
+            grads = trainableParams.zerosLike();
+            bindGradients(grads);
+        }
+        return grads;
+    }
+
+    /** Lets a family keep views into its freshly allocated gradient buffer. */
+    protected void bindGradients(ParameterSet gradients) {
+    }
+
+    public void zeroGradients() {
+        gradients().flat().assign(0);
+    }
+
+    // ---------------------------------------------------------------- adapters (LoRA), where a family has them
+
+    /** The LoRA settings, or null without adapters. */
+    public LoraConfig lora() {
+        return null;
+    }
+
+    /** Fresh adapters from {@code seed} (A random, B zero: the model equals its base), for a loaded base. */
+    public DecoderModel initializeAdapters(long seed) {
+        throw new IllegalStateException("the model has no LoRA adapters");
+    }
+
+    /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
+    public void setAdaptersEnabled(boolean on) {
+    }
+
+    public boolean adaptersEnabled() {
+        return false;
+    }
+
+    /** The base model an adapter sits on, as its adapter_config.json names it. */
+    public String adapterBase() {
+        return null;
+    }
+
+    public void setAdapterBase(String base) {
+        throw new IllegalStateException("the model has no adapters");
+    }
+
+    /** The quantized base weights, or null when the base is fp32. */
+    public QuantizedWeights quantized() {
+        return null;
+    }
+
+    /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
+    public void mergeAdaptersIntoBase() {
+    }
+
+    // ---------------------------------------------------------------- vocabulary
+
+    /**
+     * Limits the output to the first {@code tokens} ids: a vocabulary padded beyond its tokenizer
+     * (GPT-2's 50,257 rows over a smaller tokenizer, nanoGPT's 50,304, Qwen2's 151,936 over
+     * 151,665 tokens) would otherwise sample ids no tokenizer can decode. Every forward masks the
+     * other logits, so sampling and training see the same distribution and PPO's ratio stays
+     * exact; their rows get no gradient from the head.
+     */
+    public void limitVocabulary(int tokens) {
+        if (tokens < 1 || tokens > vocabSize) {
+            throw new IllegalArgumentException("vocabulary limit " + tokens + " outside [1, " + vocabSize + "]");
+        }
+        this.usableVocab = tokens;
+    }
+
+    /** Limits the output to the tokenizer's ids when the model's vocabulary is larger (padded). */
+    public void limitVocabulary(BpeTokenizer tokenizer) {
+        if (tokenizer.vocabSize() < vocabSize) {
+            limitVocabulary(tokenizer.vocabSize());
+        }
+    }
+
+    /** A very negative logit rather than -inf: softmax and its gradient stay finite. */
+    protected void maskUnusableRows(INDArray logits) {
+        if (usableVocab < vocabSize) {
+            logits.get(NDArrayIndex.all(), NDArrayIndex.interval(usableVocab, vocabSize)).assign(-1e9);
+        }
+    }
+
+    /** Refuses token ids outside the vocabulary and positions outside the context. */
+    protected void validate(TokenBatch batch) {
+        DecoderConfig c = config();
+        if (batch.time() > c.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + batch.time() + " exceeds the context of "
+                    + c.contextLength());
+        }
+        for (int t : batch.tokens()) {
+            if (t < 0 || t >= vocabSize) {
+                throw new UserInputException("token id " + t + " outside the vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        for (int p : batch.positions()) {
+            if (p < 0 || p >= c.contextLength()) {
+                throw new IllegalArgumentException("position " + p + " outside [0, " + c.contextLength() + ")");
+            }
+        }
+    }
+
+    /** Refuses a cache longer than the context. */
+    protected void checkCapacity(int capacity) {
+        if (capacity > config().contextLength()) {
+            throw new IllegalArgumentException("cache capacity " + capacity + " exceeds the context of "
+                    + config().contextLength());
+        }
+    }
+}
