@@ -9,17 +9,37 @@ import org.align4j.core.backend.Backend;
 import org.align4j.core.bench.BenchConfig;
 import org.align4j.core.bench.BenchResult;
 import org.align4j.core.bench.Benchmark;
+import org.align4j.core.model.Architecture;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure training and generation speed of a random GPT-2 of the given shape.",
+        description = {"Measure training and generation speed of a random model of the given family and shape.",
                 "Reports training tokens/s (forward, backward, AdamW), KV-cache generation tokens/s at batch 1 and 8,",
                 "the SGEMM GFLOPS this machine reaches, and training MFU against it."},
         footer = {"", "Example:",
-                "  align4j bench --layers 6 --d-model 384 --heads 6 --seq-len 256 --batch-size 8 --vocab 8192 --steps 20"})
+                "  align4j bench --layers 6 --d-model 384 --heads 6 --seq-len 256 --batch-size 8 --vocab 8192 --steps 20",
+                "  align4j bench --preset smollm2-135m --seq-len 256 --batch-size 4 --steps 5"})
 final class BenchCommand implements Callable<Integer> {
 
+    /** Shapes of published models, to compare with their reference implementations. */
+    enum Preset {
+        SMOLLM2_135M;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    @Mixin
+    ArchitectureOptions architecture;
+    @Option(names = "--preset", paramLabel = "NAME", description = "a published model's shape, overriding --arch,"
+            + " --layers, --d-model, --heads, --kv-heads, --intermediate-size and --vocab: ${COMPLETION-CANDIDATES}"
+            + " (SmolLM2-135M: llama, 30 layers, 576 wide, 9 heads over 3 key/value heads, SwiGLU 1536, vocabulary"
+            + " 49,152, tied)")
+    Preset preset;
     @Range(min = 1, max = 1024)
     @Option(names = "--layers", defaultValue = "6", description = "transformer blocks (default ${DEFAULT-VALUE})")
     int layers;
@@ -58,8 +78,19 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BenchConfig cfg = new BenchConfig(layers, dModel, heads, seqLen, batchSize, vocab, steps, warmup,
-                Math.min(genTokens, seqLen - 1), seed);
+        if (preset == Preset.SMOLLM2_135M) {
+            architecture.arch = Architecture.LLAMA;
+            layers = 30;
+            dModel = 576;
+            heads = 9;
+            architecture.kvHeads = 3;
+            architecture.intermediate = 1536;
+            architecture.untied = false;
+            vocab = 49152;
+        }
+        Architecture.Shape s = architecture.shape(vocab, seqLen, dModel, layers, heads);
+        BenchConfig cfg = new BenchConfig(architecture.arch, layers, dModel, heads, s.kvHeads(), s.intermediate(),
+                s.tied(), seqLen, batchSize, vocab, steps, warmup, Math.min(genTokens, seqLen - 1), seed);
         Backend backend = Backend.get();
         org.align4j.core.kernels.Kernels kernels = backend.kernels();
         org.align4j.core.kernels.ProfilingKernels profiler = null;

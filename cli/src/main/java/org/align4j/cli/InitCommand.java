@@ -5,20 +5,25 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.checkpoint.LlamaDirectory;
 import org.align4j.core.checkpoint.ModelDirectory;
-import org.align4j.core.model.GptConfig;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.Architecture;
+import org.align4j.core.model.DecoderModel;
+import org.align4j.core.model.LlamaModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
-import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "init", mixinStandardHelpOptions = true,
-        description = "Create a new randomly initialised GPT-2 model directory around a tokenizer (for pretraining).",
-        footer = {"", "Example:",
-                "  align4j init --tokenizer tok/ --layers 4 --d-model 192 --heads 4 --context 256 --out base-init/"})
+        description = "Create a new randomly initialised model directory (GPT-2, Llama or Qwen2 layout) around a"
+                + " tokenizer (for pretraining, or to try a family's shape).",
+        footer = {"", "Examples:",
+                "  align4j init --tokenizer tok/ --layers 4 --d-model 192 --heads 4 --context 256 --out base-init/",
+                "  align4j init --tokenizer tok/ --arch llama --layers 2 --d-model 64 --heads 4 --kv-heads 2"
+                        + " --dtype bf16 --shard-mb 1 --out llama-init/"})
 final class InitCommand implements Callable<Integer> {
 
     @Option(names = "--tokenizer", required = true, description = "tokenizer directory or tokenizer.json")
@@ -45,10 +50,23 @@ final class InitCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--out", required = true, description = "model directory to write")
     Path out;
+    @Mixin
+    ArchitectureOptions architecture;
+
+    /** How Llama-family weights are stored. */
+    enum StoredType { F32, BF16 }
+
+    @Option(names = "--dtype", defaultValue = "f32", description = "Llama/Qwen2: stored precision,"
+            + " ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    StoredType dtype;
+    @Range(min = 1)
+    @Option(names = "--shard-mb", defaultValue = "5000", paramLabel = "MB", description = "Llama/Qwen2: shards of at most"
+            + " this size with model.safetensors.index.json, as Hugging Face writes them (default: ${DEFAULT-VALUE})")
+    long shardMb;
 
     @Override
     public Integer call() throws Exception {
-        if (Files.exists(out.resolve("model.safetensors"))) {
+        if (Files.exists(out.resolve(ModelDirectory.WEIGHTS)) || Files.exists(out.resolve(ModelDirectory.WEIGHTS_INDEX))) {
             throw new UserError(out + ": already holds a model");
         }
         BpeTokenizer tok = TokenizerFiles.load(tokenizer);
@@ -58,13 +76,17 @@ final class InitCommand implements Callable<Integer> {
             throw new UserError("--vocab-size " + vocab + " is smaller than the tokenizer's " + tok.vocabSize()
                     + " tokens");
         }
-        GptConfig cfg = new GptConfig(vocab, context, dModel, layers, heads, 1e-5, null, eos, eos,
-                java.util.Map.of());
-        GptModel m = new GptModel(cfg, Backend.get().kernels(), DataType.FLOAT).initialize(seed);
-        ModelDirectory.save(m, out);
+        Architecture arch = architecture.arch;
+        Architecture.Shape shape = architecture.shape(vocab, context, dModel, layers, heads);
+        DecoderModel m = arch.randomModel(arch.config(shape, eos), Backend.get().kernels(), seed);
+        if (m instanceof LlamaModel llama) {
+            LlamaDirectory.save(llama, out, dtype.name(), shardMb * 1_000_000L);
+        } else {
+            ModelDirectory.save(m, out);
+        }
         TokenizerFiles.save(tok, out);
-        System.err.printf("%s: %,d parameters (vocab %d, context %d, %d layers, d_model %d, %d heads)%n", out,
-                m.parameterCount(), cfg.vocabSize(), context, layers, dModel, heads);
+        System.err.printf("%s: %s, %,d parameters (vocab %d, context %d, %d layers, d_model %d, %d heads)%n", out,
+                m.family(), m.parameterCount(), vocab, context, layers, dModel, heads);
         return 0;
     }
 }

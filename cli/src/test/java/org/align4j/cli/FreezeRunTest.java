@@ -37,7 +37,7 @@ class FreezeRunTest {
     }
 
     private static GptModel load(Path dir, boolean head) throws Exception {
-        return ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT, head);
+        return (GptModel) ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT, head);
     }
 
     /** Names whose tensors differ between the two models. */

@@ -41,7 +41,7 @@ class DpoGoldenTest {
     @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void everyLossAndGradientMatchesPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
-        GptModel model = ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
+        GptModel model = (GptModel) ModelDirectory.load(FIXTURES.resolve("model"), kernels, DataType.FLOAT);
         TokenBatch batch = tokenBatch(meta);
         int b = batch.batch();
         int[] targets = ints(meta.get("targets"));

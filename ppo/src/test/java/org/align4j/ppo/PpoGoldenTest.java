@@ -38,8 +38,8 @@ class PpoGoldenTest {
     @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
     void clippedLossesAndEveryGradientMatchPyTorch(Kernels kernels) throws Exception {
         JsonNode meta = Json.MAPPER.readTree(FIXTURES.resolve("expected.json").toFile());
-        GptModel policy = ModelDirectory.load(FIXTURES.resolve("policy"), kernels, DataType.FLOAT);
-        GptModel value = ModelDirectory.load(FIXTURES.resolve("value"), kernels, DataType.FLOAT, true);
+        GptModel policy = (GptModel) ModelDirectory.load(FIXTURES.resolve("policy"), kernels, DataType.FLOAT);
+        GptModel value = (GptModel) ModelDirectory.load(FIXTURES.resolve("value"), kernels, DataType.FLOAT, true);
         TokenBatch batch = tokenBatch(meta);
         int[] targets = ints(meta.get("targets"));
         float[] mask = floats(meta.get("loss_mask"));

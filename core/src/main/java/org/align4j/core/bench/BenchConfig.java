@@ -1,10 +1,12 @@
 package org.align4j.core.bench;
 
+import org.align4j.core.model.Architecture;
 import org.align4j.core.util.UserInputException;
 
 /** Shape of the random model and the amount of work {@code align4j bench} measures. */
-public record BenchConfig(int layers, int dModel, int heads, int seqLen, int batchSize, int vocab, int steps,
-                          int warmupSteps, int genTokens, long seed) {
+public record BenchConfig(Architecture arch, int layers, int dModel, int heads, int kvHeads, int intermediate,
+                          boolean tied, int seqLen, int batchSize, int vocab, int steps, int warmupSteps, int genTokens,
+                          long seed) {
 
     public BenchConfig {
         if (layers <= 0 || dModel <= 0 || heads <= 0 || seqLen <= 1 || batchSize <= 0 || vocab <= 1 || steps <= 0) {
@@ -12,6 +14,9 @@ public record BenchConfig(int layers, int dModel, int heads, int seqLen, int bat
         }
         if (dModel % heads != 0) {
             throw new UserInputException("--d-model " + dModel + " must be divisible by --heads " + heads);
+        }
+        if (kvHeads <= 0 || heads % kvHeads != 0) {
+            throw new UserInputException("--kv-heads " + kvHeads + " must divide --heads " + heads);
         }
         if (genTokens >= seqLen) {
             throw new UserInputException("--gen-tokens must be smaller than --seq-len");

@@ -9,8 +9,8 @@ import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
-import org.align4j.core.model.GptConfig;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.Architecture;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.optim.AdamWConfig;
@@ -38,10 +38,12 @@ public final class Benchmark {
     }
 
     public BenchResult run(BenchConfig cfg) {
-        GptConfig gc = GptConfig.of(cfg.vocab(), cfg.seqLen(), cfg.dModel(), cfg.layers(), cfg.heads());
-        GptModel model = new GptModel(gc, kernels, DataType.FLOAT).initialize(cfg.seed());
-        progress.accept(String.format("model: %d layers, d_model %d, %d heads, vocab %d: %,d parameters; %s",
-                cfg.layers(), cfg.dModel(), cfg.heads(), cfg.vocab(), model.parameterCount(), backend));
+        Architecture.Shape shape = new Architecture.Shape(cfg.vocab(), cfg.seqLen(), cfg.dModel(), cfg.layers(),
+                cfg.heads(), cfg.kvHeads(), cfg.intermediate(), cfg.tied(), 10000.0);
+        DecoderModel model = cfg.arch().randomModel(cfg.arch().config(shape, cfg.vocab() - 1), kernels, cfg.seed());
+        progress.accept(String.format("model: %s, %d layers, d_model %d, %d heads (%d key/value), vocab %d: %,d"
+                + " parameters; %s", model.family(), cfg.layers(), cfg.dModel(), cfg.heads(), cfg.kvHeads(),
+                cfg.vocab(), model.parameterCount(), backend));
 
         double gemm = gemmGflops();
         progress.accept(String.format("sgemm: %.1f GFLOPS", gemm));
@@ -91,7 +93,7 @@ public final class Benchmark {
                 gemm, trainGflops, trainGflops / gemm, offHeapWarm, offHeapEnd, cfg.steps(), loss);
     }
 
-    private static double trainStep(GptModel model, AdamW opt, TokenBatch batch, int[] targets, float[] weights) {
+    private static double trainStep(DecoderModel model, AdamW opt, TokenBatch batch, int[] targets, float[] weights) {
         model.zeroGradients();
         double loss = LanguageModelLoss.forwardBackward(model, batch, targets, weights);
         GradientClipping.clip(model.gradients(), 1.0);
@@ -100,7 +102,7 @@ public final class Benchmark {
     }
 
     /** Prompts of 16 tokens (or fewer for tiny contexts), then {@code genTokens} greedy tokens each. */
-    private static double generationTokensPerS(GptModel model, int batch, BenchConfig cfg, SplittableRandom rng) {
+    private static double generationTokensPerS(DecoderModel model, int batch, BenchConfig cfg, SplittableRandom rng) {
         int promptLen = Math.max(1, Math.min(16, cfg.seqLen() - cfg.genTokens()));
         List<int[]> prompts = new ArrayList<>();
         for (int b = 0; b < batch; b++) {

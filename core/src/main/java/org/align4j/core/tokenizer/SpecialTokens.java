@@ -1,6 +1,7 @@
 package org.align4j.core.tokenizer;
 
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /** The special tokens align4j gives meaning to, and the ids they resolve to for a tokenizer. */
@@ -8,6 +9,12 @@ public final class SpecialTokens {
 
     public static final String END_OF_TEXT = "<|endoftext|>";
     public static final String END_OF_TURN = "<|im_end|>";
+    /**
+     * Every token that ends a turn or a text in the families align4j loads: GPT-2's and ChatML's
+     * (Qwen, SmolLM2), and Llama 3's end of text, end of turn and end of message.
+     */
+    private static final List<String> STOPS = List.of(END_OF_TEXT, END_OF_TURN, "<|end_of_text|>", "<|eot_id|>",
+            "<|eom_id|>");
 
     private SpecialTokens() {
     }
@@ -17,13 +24,14 @@ public final class SpecialTokens {
         return tokenizer.specialId(END_OF_TEXT).orElse(fallback);
     }
 
-    /** Ids at which generation stops: {@code eos}, and the tokenizer's end of text and end of chat turn. */
+    /** Ids at which generation stops: {@code eos}, and those of the tokenizer's end-of-text and end-of-turn tokens. */
     public static Set<Integer> stops(BpeTokenizer tokenizer, int eos) {
         Set<Integer> stops = new HashSet<>();
         stops.add(eos);
         if (tokenizer != null) {
-            tokenizer.specialId(END_OF_TEXT).ifPresent(stops::add);
-            tokenizer.specialId(END_OF_TURN).ifPresent(stops::add);
+            for (String s : STOPS) {
+                tokenizer.specialId(s).ifPresent(stops::add);
+            }
         }
         return stops;
     }

@@ -1,12 +1,17 @@
 package org.align4j.data.batch;
 
-import org.align4j.core.util.UserInputException;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 import org.align4j.core.chat.ChatMessage;
 import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.SpecialTokens;
+import org.align4j.core.tokenizer.TokenizerConfig;
+import org.align4j.core.tokenizer.TokenizerFiles;
+import org.align4j.core.util.UserInputException;
 import org.align4j.data.format.Content;
 import org.align4j.data.format.DataRecord;
 
@@ -20,24 +25,48 @@ public final class ExampleEncoder {
     private final BpeTokenizer tokenizer;
     private final ChatTemplate template;
     private final int eos;
+    /** Prepended to plain text (tokenizer_config.json's add_bos_token), or -1. */
+    private final int bos;
 
     public ExampleEncoder(BpeTokenizer tokenizer, ChatTemplate template, int eosTokenId) {
+        this(tokenizer, template, eosTokenId, -1);
+    }
+
+    /** With {@code bosTokenId} at least 0, every plain text (a text record, a prompt) starts with it. */
+    public ExampleEncoder(BpeTokenizer tokenizer, ChatTemplate template, int eosTokenId, int bosTokenId) {
         this.tokenizer = tokenizer;
         this.template = template;
         this.eos = eosTokenId;
+        this.bos = bosTokenId;
     }
 
     /**
-     * The encoder of a model directory: its tokenizer files, its chat template (ChatML unless it
-     * carries one), and {@code <|endoftext|>} (else the config's {@code eosTokenId}) as end of sequence.
+     * The encoder of a model directory: its tokenizer files; its chat template (its own, or its
+     * tokenizer_config.json's when align4j renders that one exactly, else ChatML); as end of
+     * sequence tokenizer_config.json's {@code eos_token}, else {@code <|endoftext|>}, else the
+     * config's id; and {@code bos_token} first where {@code add_bos_token} is true.
      */
-    public static ExampleEncoder forModel(java.nio.file.Path modelDir, int configEos) throws java.io.IOException {
-        if (!org.align4j.core.tokenizer.TokenizerFiles.exists(modelDir)) {
-            throw new java.io.IOException(modelDir + ": no tokenizer files (tokenizer.json, or vocab.json + merges.txt)");
+    public static ExampleEncoder forModel(Path modelDir, int configEos) throws IOException {
+        if (!TokenizerFiles.exists(modelDir)) {
+            throw new IOException(modelDir + ": no tokenizer files (tokenizer.json, or vocab.json + merges.txt)");
         }
-        BpeTokenizer tok = org.align4j.core.tokenizer.TokenizerFiles.load(modelDir);
-        return new ExampleEncoder(tok, ChatTemplate.forModel(modelDir),
-                org.align4j.core.tokenizer.SpecialTokens.endOfSequence(tok, configEos));
+        BpeTokenizer tok = TokenizerFiles.load(modelDir);
+        TokenizerConfig tc = TokenizerConfig.read(modelDir);
+        int eos = tc.eosId(tok).orElse(SpecialTokens.endOfSequence(tok, configEos));
+        int bos = tc.addBosToken() ? tc.bosId(tok).orElse(-1) : -1;
+        return new ExampleEncoder(tok, ChatTemplate.forModel(modelDir), eos, bos);
+    }
+
+    /** Tokens of plain text, after the begin-of-sequence token where the tokenizer adds one. */
+    private int[] textIds(String text) {
+        int[] ids = tokenizer.encode(text);
+        if (bos < 0) {
+            return ids;
+        }
+        int[] out = new int[ids.length + 1];
+        out[0] = bos;
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
     }
 
     public BpeTokenizer tokenizer() {
@@ -55,13 +84,13 @@ public final class ExampleEncoder {
     /** The training example of a text, prompt-completion or chat record. */
     public Example encode(DataRecord r) {
         if (r instanceof DataRecord.Text t) {
-            int[] ids = append(tokenizer.encode(t.text()), eos);
+            int[] ids = append(textIds(t.text()), eos);
             boolean[] trained = new boolean[ids.length];
             java.util.Arrays.fill(trained, true);
             return new Example(ids, trained);
         }
         if (r instanceof DataRecord.Completion c) {
-            return promptAndCompletion(tokenizer.encode(c.prompt()), append(tokenizer.encode(c.completion()), eos));
+            return promptAndCompletion(textIds(c.prompt()), append(tokenizer.encode(c.completion()), eos));
         }
         if (r instanceof DataRecord.Chat c) {
             ChatTemplate.Rendered rendered = template.render(c.messages(), tokenizer, false);
@@ -83,7 +112,7 @@ public final class ExampleEncoder {
     /** Tokens of a prompt, ready for generation (chat prompts end with the generation prompt). */
     public int[] promptIds(Content prompt) {
         if (prompt instanceof Content.Text t) {
-            return tokenizer.encode(t.text());
+            return textIds(t.text());
         }
         return template.render(((Content.Messages) prompt).messages(), tokenizer, true).ids();
     }
@@ -104,7 +133,7 @@ public final class ExampleEncoder {
                     ids.add(id);
                 }
             }
-            for (int id : tokenizer.encode(m.content())) {
+            for (int id : tokenizer.encode(template.content(m))) {
                 ids.add(id);
             }
             for (int id : tokenizer.encode(marker.suffix(), true)) {
@@ -134,7 +163,7 @@ public final class ExampleEncoder {
      */
     public int[] scoredSequence(DataRecord r) {
         if (r instanceof DataRecord.Text t) {
-            return tokenizer.encode(t.text());
+            return textIds(t.text());
         }
         if (r instanceof DataRecord.Completion c) {
             return scoredSequence(new Content.Text(c.prompt()), new Content.Text(c.completion()));
@@ -152,7 +181,7 @@ public final class ExampleEncoder {
             return prompt + Math.max(responseIds(p.chosen()).length, responseIds(p.rejected()).length);
         }
         if (r instanceof DataRecord.Ranking k) {
-            int prompt = tokenizer.encode(k.prompt()).length;
+            int prompt = textIds(k.prompt()).length;
             int longest = 0;
             for (String s : k.responses()) {
                 longest = Math.max(longest, tokenizer.encode(s).length + 1);
