@@ -4,9 +4,13 @@
     /usr/bin/python3 tools/bench/torch_bench.py --layers 6 --d-model 384 --heads 6 --seq-len 256 \
         --batch-size 8 --vocab 8192 --steps 10
 
-A nanoGPT-style GPT-2 (fused QKV, tanh GELU, tied head, pre-LN), fp32, AdamW; generation
-uses a KV cache, greedy, prompts of 16 tokens. Prints one JSON object with the keys of
-`align4j bench --json`.
+A nanoGPT-style GPT-2 (fused QKV, tanh GELU, tied head, pre-LN), or with --arch llama a
+Llama-family decoder written as Hugging Face's LlamaForCausalLM computes it (RMSNorm, rotate-half
+rotary embeddings, grouped-query attention by repeating key/value heads, SwiGLU, tied head);
+fp32, AdamW; generation uses a KV cache, greedy, prompts of 16 tokens. Prints one JSON object
+with the keys of `align4j bench --json`.
+
+    /usr/bin/python3 tools/bench/torch_bench.py --preset smollm2-135m --seq-len 256 --batch-size 4 --steps 5
 """
 import argparse
 import json
@@ -69,15 +73,104 @@ class GPT(nn.Module):
         return self.ln_f(x) @ self.wte.weight.T
 
 
+class RMSNorm(nn.Module):
+    def __init__(self, c, eps=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(c))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, c, h, kv, inter):
+        super().__init__()
+        self.h, self.kv, self.hs = h, kv, c // h
+        self.input_layernorm = RMSNorm(c)
+        self.q_proj = nn.Linear(c, c, bias=False)
+        self.k_proj = nn.Linear(c, kv * self.hs, bias=False)
+        self.v_proj = nn.Linear(c, kv * self.hs, bias=False)
+        self.o_proj = nn.Linear(c, c, bias=False)
+        self.post_attention_layernorm = RMSNorm(c)
+        self.gate_proj = nn.Linear(c, inter, bias=False)
+        self.up_proj = nn.Linear(c, inter, bias=False)
+        self.down_proj = nn.Linear(inter, c, bias=False)
+        self.inv_freq = 1.0 / (10000.0 ** (torch.arange(0, self.hs, 2).float() / self.hs))
+
+    def attn(self, x, pos0, cache):
+        B, T, C = x.shape
+        q = self.q_proj(x).view(B, T, self.h, self.hs).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.kv, self.hs).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.kv, self.hs).transpose(1, 2)
+        ang = torch.arange(pos0, pos0 + T).float()[:, None] * self.inv_freq[None, :]
+        emb = torch.cat((ang, ang), dim=-1)
+        cos, sin = emb.cos(), emb.sin()
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        if cache is not None:
+            if "k" in cache:
+                k = torch.cat([cache["k"], k], dim=2)
+                v = torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
+        g = self.h // self.kv
+        k = k.repeat_interleave(g, dim=1)
+        v = v.repeat_interleave(g, dim=1)
+        S = k.shape[2]
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.hs))
+        if T > 1:
+            mask = torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)
+            att = att.masked_fill(~mask, float("-inf"))
+        y = att.softmax(dim=-1) @ v
+        return self.o_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+    def forward(self, x, pos0=0, cache=None):
+        x = x + self.attn(self.input_layernorm(x), pos0, cache)
+        h = self.post_attention_layernorm(x)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+
+class Llama(nn.Module):
+    def __init__(self, v, c, l, h, kv, inter):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(v, c)
+        self.blocks = nn.ModuleList([LlamaBlock(c, h, kv, inter) for _ in range(l)])
+        self.norm = RMSNorm(c)
+        for p in self.parameters():
+            if p.dim() == 2:
+                nn.init.normal_(p, std=0.02)
+
+    def forward(self, idx, pos0=0, caches=None):
+        x = self.embed_tokens(idx)
+        for i, b in enumerate(self.blocks):
+            x = b(x, pos0, None if caches is None else caches[i])
+        return self.norm(x) @ self.embed_tokens.weight.T
+
+
 def main():
     ap = argparse.ArgumentParser()
-    for k, d in (("layers", 6), ("d-model", 384), ("heads", 6), ("seq-len", 256), ("batch-size", 8),
-                 ("vocab", 8192), ("steps", 10), ("gen-tokens", 128), ("threads", 2)):
+    for k, d in (("layers", 6), ("d-model", 384), ("heads", 6), ("kv-heads", 0), ("intermediate-size", 0),
+                 ("seq-len", 256), ("batch-size", 8), ("vocab", 8192), ("steps", 10), ("gen-tokens", 128),
+                 ("threads", 2)):
         ap.add_argument("--" + k, type=int, default=d)
+    ap.add_argument("--arch", default="gpt2", choices=["gpt2", "llama"])
+    ap.add_argument("--preset", choices=["smollm2-135m"])
     a = ap.parse_args()
+    if a.preset == "smollm2-135m":
+        a.arch, a.layers, a.d_model, a.heads, a.kv_heads, a.intermediate_size, a.vocab = \
+            "llama", 30, 576, 9, 3, 1536, 49152
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    m = GPT(a.vocab, a.seq_len, a.d_model, a.layers, a.heads)
+    if a.arch == "llama":
+        inter = a.intermediate_size or math.ceil(8 * a.d_model / 3 / 64) * 64
+        m = Llama(a.vocab, a.d_model, a.layers, a.heads, a.kv_heads or a.heads, inter)
+    else:
+        m = GPT(a.vocab, a.seq_len, a.d_model, a.layers, a.heads)
     n_params = sum(p.numel() for p in m.parameters())
     opt = torch.optim.AdamW(m.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1)
     x = torch.randint(0, a.vocab, (a.batch_size, a.seq_len))

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
@@ -67,20 +68,50 @@ class TrainableTest {
     @MethodSource("kernels")
     void trainableGradientsEqualTheFullModelsAndFrozenOnesDoNotExist(Kernels k) {
         GptModel full = new GptModel(CFG, k, DataType.FLOAT).initialize(7);
+        compare(full, t -> copy(full, t, k), List.of(Trainable.of(List.of("embeddings", "layers:0-1"), null, 4),
+                Trainable.of(List.of("attention", "final-norm"), null, 4),
+                Trainable.of(List.of(), Trainable.Only.BIASES, 4)));
+    }
+
+    /** The same parts by the Llama family's names (Qwen2: q/k/v biases; GQA; untied output layer). */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void theLlamaFamilyFreezesByItsOwnNames(Kernels k) {
+        LlamaConfig c = new LlamaConfig("qwen2", 13, 16, 20, 3, 4, 2, 1e-6, 10000.0, null, 8, false, true, null,
+                List.of(12));
+        LlamaModel full = new LlamaModel(c, k, DataType.FLOAT).initialize(7);
+        Trainable t = Trainable.of(List.of("embeddings", "layers:0"), null, 3);
+        assertFalse(t.test("model.embed_tokens.weight"));
+        assertFalse(t.test("model.layers.0.mlp.up_proj.weight"));
+        assertTrue(t.test("model.layers.1.self_attn.q_proj.bias"));
+        assertTrue(t.test("lm_head.weight"), "an untied output layer is not the embedding");
+        assertFalse(Trainable.of(List.of("norms"), null, 3).test("model.layers.2.post_attention_layernorm.weight"));
+        assertFalse(Trainable.of(List.of("final-norm"), null, 3).test("model.norm.weight"));
+        assertFalse(Trainable.of(List.of("attention"), null, 3).test("model.layers.2.self_attn.o_proj.weight"));
+        compare(full, tr -> {
+            LlamaModel m = new LlamaModel(c, k, DataType.FLOAT, false, tr);
+            for (String n : full.parameters().names()) {
+                m.parameters().get(n).assign(full.parameters().get(n));
+            }
+            return m;
+        }, List.of(t, Trainable.of(List.of("attention", "final-norm"), null, 3),
+                Trainable.of(List.of(), Trainable.Only.BIASES, 3), Trainable.of(List.of(), Trainable.Only.NORMS, 3)));
+    }
+
+    private static void compare(DecoderModel full, java.util.function.Function<Trainable, DecoderModel> copy,
+                                List<Trainable> parts) {
         TokenBatch b = TokenBatch.rightPadded(new int[][] {{3, 1, 4, 1, 5, 9}, {2, 6, 5}}, 0);
         int[] targets = new int[b.rows()];
         float[] weights = new float[b.rows()];
         SplittableRandom r = new SplittableRandom(1);
         for (int i = 0; i < targets.length; i++) {
-            targets[i] = r.nextInt(CFG.vocabSize());
+            targets[i] = r.nextInt(full.config().vocabSize());
             weights[i] = 1f / targets.length;
         }
         full.zeroGradients();
         double fullLoss = LanguageModelLoss.forwardBackward(full, b, targets, weights);
-        for (Trainable t : List.of(Trainable.of(List.of("embeddings", "layers:0-1"), null, 4),
-                Trainable.of(List.of("attention", "final-norm"), null, 4),
-                Trainable.of(List.of(), Trainable.Only.BIASES, 4))) {
-            GptModel part = copy(full, t, k);
+        for (Trainable t : parts) {
+            DecoderModel part = copy.apply(t);
             part.zeroGradients();
             assertEquals(fullLoss, LanguageModelLoss.forwardBackward(part, b, targets, weights), 1e-6, t.toString());
             long expected = 0;
@@ -100,10 +131,12 @@ class TrainableTest {
             // the optimizer keeps two moments of the trainable tensors only, and moves nothing else
             AdamW opt = new AdamW(part.trainableParameters(), new AdamWConfig(0.9, 0.999, 1e-8, 0.1));
             assertEquals(expected, opt.firstMoment().length());
-            GptModel before = copy(part, Trainable.ALL, k);
+            INDArray before = part.parameters().flat().dup();
             opt.step(part.gradients(), 1e-2);
             for (ParameterSet.Spec s : full.parameters().specs()) {
-                boolean same = part.parameters().get(s.name()).equals(before.parameters().get(s.name()));
+                long off = part.parameters().offset(s.name());
+                INDArray was = before.get(NDArrayIndex.interval(off, off + s.size()));
+                boolean same = part.parameters().get(s.name()).reshape(s.size()).equals(was);
                 assertEquals(!t.test(s.name()), same, t + ": " + s.name() + (same ? " unchanged" : " changed"));
             }
         }
