@@ -4,10 +4,12 @@ import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
 import static org.align4j.core.testing.GoldenFixtures.floats;
 import static org.align4j.core.testing.GoldenFixtures.ints;
 import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,6 +19,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import org.align4j.core.checkpoint.Safetensors;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.optim.AdamWConfig;
@@ -96,6 +101,23 @@ class LlamaPyTorchGoldenTest {
             seq[len] = next;
             cache.setMasks(new float[] {1f}, 1);
             logits = m.forwardCached(cache, new int[] {next}, new int[] {len}, 1);
+        }
+    }
+
+    /** Left-padded batches keep rotary positions right: prompts of different lengths together equal each alone. */
+    @ParameterizedTest
+    @MethodSource("org.align4j.core.testing.GoldenFixtures#kernels")
+    void aLeftPaddedBatchGeneratesAsEachPromptAlone(Kernels kernels) throws Exception {
+        LlamaModel m = load(kernels);
+        List<int[]> prompts = List.of(new int[] {1, 2, 3, 4, 5, 6, 7}, new int[] {9}, new int[] {3, 12, 6});
+        SamplingConfig cfg = SamplingConfig.greedy(6);
+        List<Generation> batch = new Generator(m).generate(prompts, cfg, null);
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = new Generator(m).generate(List.of(prompts.get(i)), cfg, null).get(0);
+            assertArrayEquals(alone.tokenIds(), batch.get(i).tokenIds(), "prompt " + i);
+            for (int t = 0; t < alone.tokenIds().length; t++) {
+                assertEquals(alone.logprobs()[t], batch.get(i).logprobs()[t], 1e-4, "prompt " + i + ", token " + t);
+            }
         }
     }
 
