@@ -20,6 +20,7 @@ final class ArchitectureOptions {
     @Option(names = "--untied-head", description = "Llama/Qwen2: an output layer of its own (lm_head) instead of the"
             + " embedding's transpose")
     boolean untied;
+    @Range(min = 1, max = 1e12)
     @Option(names = "--rope-theta", defaultValue = "10000", paramLabel = "X",
             description = "Llama/Qwen2: rotary base (default: ${DEFAULT-VALUE})")
     double ropeTheta;
