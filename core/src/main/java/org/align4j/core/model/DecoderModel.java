@@ -32,6 +32,8 @@ public abstract class DecoderModel {
     protected final ParameterSet trainableParams;
     protected final boolean scoreHead;
     protected ParameterSet grads;
+    /** The batch of the last training forward, which a backward continues. */
+    protected TokenBatch current;
     private final int vocabSize;
     private int usableVocab;
 
@@ -79,7 +81,20 @@ public abstract class DecoderModel {
     public abstract void backward(INDArray dlogits);
 
     /** Backward from {@code dL/dhidden [B*T, C]} for the output of {@link #forwardHidden}. */
-    public abstract void backwardHidden(INDArray dhidden);
+    public void backwardHidden(INDArray dhidden) {
+        requireForward();
+        gradients();
+        backwardFromNorm(dhidden);
+    }
+
+    /** The family's backward from the gradient of the final norm's output, into {@link #gradients()}. */
+    protected abstract void backwardFromNorm(INDArray dnormed);
+
+    protected void requireForward() {
+        if (current == null) {
+            throw new IllegalStateException("backward called before forward");
+        }
+    }
 
     /** Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. */
     public abstract KvCache newCache(int batch, int capacity);
@@ -228,6 +243,14 @@ public abstract class DecoderModel {
                 throw new IllegalArgumentException("position " + p + " outside [0, " + c.contextLength() + ")");
             }
         }
+    }
+
+    /** Refuses a cached step that would overflow the cache, or whose tokens or positions are out of range. */
+    protected void checkCachedStep(KvCache cache, int[] tokens, int[] positions, int steps) {
+        if (cache.length() + steps > cache.capacity()) {
+            throw new IllegalArgumentException("KV cache full: " + (cache.length() + steps) + " > " + cache.capacity());
+        }
+        validate(new TokenBatch(cache.batch(), steps, tokens, positions, null));
     }
 
     /** Refuses a cache longer than the context. */

@@ -35,7 +35,6 @@ public final class GptModel extends DecoderModel {
     /** Host buffers by matrix size (kernels upload exactly a target's length). */
     private final Map<Long, float[]> dequantHost;
     private final INDArray dequantStore;
-    private TokenBatch current;
 
     /** Views of one block's parameters (or gradients), by their GPT-2 names. */
     private record Layer(INDArray ln1g, INDArray ln1b, INDArray qkvW, INDArray qkvB, INDArray projW, INDArray projB,
@@ -375,23 +374,13 @@ public final class GptModel extends DecoderModel {
         Activations a = acts;
         kernels.matmulBackward(a.dsmall, g.getOrNull("wte.weight"), null, dlogits, a.lnf, params.get("wte.weight"),
                 true);
-        backwardFromLnf(a.dsmall);
+        backwardFromNorm(a.dsmall);
     }
+
+
 
     @Override
-    public void backwardHidden(INDArray dhidden) {
-        requireForward();
-        gradients();
-        backwardFromLnf(dhidden);
-    }
-
-    private void requireForward() {
-        if (current == null) {
-            throw new IllegalStateException("backward called before forward");
-        }
-    }
-
-    private void backwardFromLnf(INDArray dlnf) {
+    protected void backwardFromNorm(INDArray dlnf) {
         ParameterSet g = grads;
         Activations a = acts;
         int last = layers.length - 1;
@@ -441,10 +430,7 @@ public final class GptModel extends DecoderModel {
     public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
         int b = cache.batch();
         int start = cache.length();
-        if (start + steps > cache.capacity()) {
-            throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity());
-        }
-        validate(new TokenBatch(b, steps, tokens, positions, null));
+        checkCachedStep(cache, tokens, positions, steps);
         KvCache.Scratch s = cache.scratch(steps);
         double eps = config.layerNormEpsilon();
         kernels.embeddingForward(s.x, tokens, positions, params.get("wte.weight"), params.get("wpe.weight"));

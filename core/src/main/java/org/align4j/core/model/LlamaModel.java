@@ -32,7 +32,6 @@ public final class LlamaModel extends DecoderModel {
     private final boolean embeddingsTrain;
     private final ScratchArrays act;
     private final ScratchArrays decode;
-    private TokenBatch current;
     private INDArray finalInput;
 
     /** Views of one block's tensors (parameters or gradients) by Hugging Face's names; absent ones are null. */
@@ -286,20 +285,10 @@ public final class LlamaModel extends DecoderModel {
         backwardFromNorm(dlnf);
     }
 
+
+
     @Override
-    public void backwardHidden(INDArray dhidden) {
-        requireForward();
-        gradients();
-        backwardFromNorm(dhidden);
-    }
-
-    private void requireForward() {
-        if (current == null) {
-            throw new IllegalStateException("backward called before forward");
-        }
-    }
-
-    private void backwardFromNorm(INDArray dlnf) {
+    protected void backwardFromNorm(INDArray dlnf) {
         LlamaConfig c = config;
         ParameterSet g = grads;
         int n = current.rows();
@@ -376,10 +365,7 @@ public final class LlamaModel extends DecoderModel {
         LlamaConfig c = config;
         int b = cache.batch();
         int start = cache.length();
-        if (start + steps > cache.capacity()) {
-            throw new IllegalArgumentException("KV cache full: " + (start + steps) + " > " + cache.capacity());
-        }
-        validate(new TokenBatch(b, steps, tokens, positions, null));
+        checkCachedStep(cache, tokens, positions, steps);
         int n = b * steps;
         long h = c.hiddenSize();
         long f = c.intermediateSize();
