@@ -159,6 +159,18 @@ class LlamaRunTest {
     }
 
     @Test
+    void loraOnALlamaModelIsRefusedBeforeAnyWork() {
+        Path out = tmp.resolve("lora");
+        String[] r = run("", "sft", "--model", llama.toString(), "--train", data.text().toString(), "--out",
+                out.toString(), "--max-steps", "2", "--lora-r", "4");
+        assertEquals("1", r[0]);
+        assertTrue(r[2].contains("LoRA") && r[2].contains("GPT-2 models only"), r[2]);
+        assertTrue(r[2].lines().filter(l -> l.startsWith("align4j:")).count() == 1 && !r[2].contains("\tat "),
+                "one error line, no stack trace: " + r[2]);
+        assertTrue(!Files.exists(out.resolve("final")));
+    }
+
+    @Test
     void benchMeasuresALlamaShape() {
         String[] r = run("", "bench", "--arch", "llama", "--layers", "2", "--d-model", "64", "--heads", "4",
                 "--kv-heads", "2", "--seq-len", "32", "--batch-size", "2", "--vocab", "256", "--steps", "2",
