@@ -9,7 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.PeftAdapter;
-import org.align4j.core.model.GptModel;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.run.Checkpoints;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -37,13 +37,9 @@ final class MergeCommand implements Callable<Integer> {
             throw new UserError(adapterDir + ": not a LoRA adapter (no " + PeftAdapter.CONFIG + ")");
         }
         boolean head = PeftAdapter.read(adapterDir).scoreHead();
-        GptModel adapted = (GptModel) ModelDirectory.loadAdapter(adapterDir, adapter != null ? model : null,
+        DecoderModel adapted = ModelDirectory.loadAdapter(adapterDir, adapter != null ? model : null,
                 Backend.get().kernels(), DataType.FLOAT, head);
-        adapted.mergeAdaptersIntoBase();
-        GptModel merged = new GptModel(adapted.config(), adapted.kernels(), DataType.FLOAT, head);
-        for (String name : merged.parameters().names()) {
-            merged.parameters().get(name).assign(adapted.parameters().get(name));
-        }
+        DecoderModel merged = adapted.merged();
         if (Files.exists(out) && !Files.isDirectory(out)) {
             throw new UserError(out + ": exists and is not a directory");
         }

@@ -117,7 +117,7 @@ final class TrainingOptionsMixin {
     @Option(names = "--lora-dropout", paramLabel = "P", description = "dropout on the adapters' input; only 0 for now (default: ${DEFAULT-VALUE})")
     Double loraDropout;
     @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE",
-            description = "modules that get adapters: c_attn, c_proj (both projections), c_fc, attn.c_proj, mlp.c_proj (default: ${DEFAULT-VALUE})")
+            description = "modules that get adapters, matched as PEFT does (a name selects the modules it ends): GPT-2's c_attn, c_proj (both projections), c_fc, attn.c_proj, mlp.c_proj; the Llama family's q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (default: PEFT's, c_attn for GPT-2, q_proj,v_proj for the Llama family)")
     List<String> loraTargets;
     @Option(names = "--quantize-base", paramLabel = "KIND",
             description = "QLoRA: keep the frozen base's block matrices as ${COMPLETION-CANDIDATES} (absmax scale per block of 64), dequantized layer by layer; needs --lora-r")

@@ -159,15 +159,44 @@ class LlamaRunTest {
     }
 
     @Test
-    void loraOnALlamaModelIsRefusedBeforeAnyWork() {
+    void loraWritesPeftsLlamaLayoutAndMergesToTheSameModel() throws Exception {
         Path out = tmp.resolve("lora");
         String[] r = run("", "sft", "--model", llama.toString(), "--train", data.text().toString(), "--out",
-                out.toString(), "--max-steps", "2", "--lora-r", "4");
+                out.toString(), "--max-steps", "30", "--batch-size", "8", "--lr", "1e-2", "--seed", "5",
+                "--max-length", "32", "--no-packing", "--lora-r", "4", "--lora-alpha", "8");
+        assertEquals("0", r[0], r[2]);
+        List<Double> losses = TinyModel.losses(out);
+        assertTrue(losses.get(losses.size() - 1) < losses.get(0) - 0.5, "the adapters learn: " + losses);
+        Path fin = out.resolve("final");
+        JsonNode cfg = Json.MAPPER.readTree(fin.resolve("adapter_config.json").toFile());
+        assertEquals("CAUSAL_LM", cfg.get("task_type").asText());
+        assertTrue(!cfg.get("fan_in_fan_out").asBoolean(), "Linear weights");
+        assertEquals(List.of("q_proj", "v_proj"), List.of(cfg.get("target_modules").get(0).asText(),
+                cfg.get("target_modules").get(1).asText()), "PEFT's default targets for Llama");
+        try (Safetensors.Reader w = Safetensors.open(fin.resolve("adapter_model.safetensors"))) {
+            var t = w.tensors();
+            assertEquals(2 * 2 * 2, t.size(), t.keySet().toString());
+            // d_model 160, 2 of 4 heads' width for key/value: q_proj 160 -> 160, v_proj 160 -> 80
+            assertArrayEquals(new long[] {4, 160},
+                    t.get("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").shape());
+            assertArrayEquals(new long[] {80, 4},
+                    t.get("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight").shape());
+        }
+        Path merged = tmp.resolve("lora-merged");
+        r = run("", "merge", "--model", fin.toString(), "--out", merged.toString());
+        assertEquals("0", r[0], r[2]);
+        String[] fromAdapter = run("", "generate", "--model", fin.toString(), "--prompt", "the dog", "--temperature",
+                "0", "--max-new-tokens", "8");
+        String[] fromMerged = run("", "generate", "--model", merged.toString(), "--prompt", "the dog", "--temperature",
+                "0", "--max-new-tokens", "8");
+        assertEquals("0", fromAdapter[0], fromAdapter[2]);
+        assertEquals(fromAdapter[1], fromMerged[1], "the merged model generates what the adapter does");
+
+        r = run("", "sft", "--model", llama.toString(), "--train", data.text().toString(), "--out",
+                tmp.resolve("qlora").toString(), "--max-steps", "2", "--lora-r", "4", "--quantize-base", "nf4");
         assertEquals("1", r[0]);
-        assertTrue(r[2].contains("LoRA") && r[2].contains("GPT-2 models only"), r[2]);
-        assertTrue(r[2].lines().filter(l -> l.startsWith("align4j:")).count() == 1 && !r[2].contains("\tat "),
-                "one error line, no stack trace: " + r[2]);
-        assertTrue(!Files.exists(out.resolve("final")));
+        assertTrue(r[2].lines().filter(l -> l.startsWith("align4j:")).count() == 1 && r[2].contains("GPT-2 models only")
+                && !r[2].contains("\tat "), "one error line, no stack trace: " + r[2]);
     }
 
     @Test

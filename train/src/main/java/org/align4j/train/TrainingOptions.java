@@ -33,7 +33,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
                 0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
-                0, List.of("c_attn"), null);
+                0, List.of(), null);
     }
 
     /** Which tensors of a model of {@code nLayer} blocks train ({@code --freeze}, {@code --train-only}). */
@@ -85,7 +85,6 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
                 "--lora-r trains the adapters only: --freeze and --train-only do not apply with it");
         check(p, loraAlpha > 0, "--lora-alpha must be above 0, got " + loraAlpha);
         check(p, loraDropout == 0, "--lora-dropout: only 0 is supported yet, got " + loraDropout);
-        check(p, loraTargets != null && !loraTargets.isEmpty(), "--lora-targets: name at least one module");
         check(p, quantizeBase == null || loraR > 0, "--quantize-base needs --lora-r: a quantized base cannot train");
         return p;
     }

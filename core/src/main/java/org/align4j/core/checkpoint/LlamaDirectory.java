@@ -21,6 +21,7 @@ import org.align4j.core.model.LlamaConfig;
 import org.align4j.core.model.DecoderConfig;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LlamaModel;
+import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.util.AtomicFiles;
@@ -52,21 +53,22 @@ public final class LlamaDirectory {
     }
 
     public static LlamaModel load(Path dir, Kernels kernels, DataType type) throws IOException {
-        return load(dir, kernels, type, false, c -> Trainable.ALL);
+        return load(dir, kernels, type, false, c -> Trainable.ALL, null);
     }
 
     /**
      * Loads a causal LM or a {@code LlamaForSequenceClassification} directory. With
      * {@code scoreHead} the model has {@code score.weight} (read when stored, else zero) and no
      * output layer (a stored {@code lm_head.weight} is ignored); without it a stored score head is
-     * ignored, so a tied reward model loads as a language model too.
+     * ignored, so a tied reward model loads as a language model too. With {@code lora}, its
+     * adapters (not read here) join the model and the base is frozen.
      */
     public static LlamaModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
-                                  Function<DecoderConfig, Trainable> trainable) throws IOException {
+                                  Function<DecoderConfig, Trainable> trainable, LoraConfig lora) throws IOException {
         LlamaConfig config = LlamaConfig.read(dir.resolve(ModelDirectory.CONFIG));
         List<ParameterSet.Spec> layout = LlamaModel.layout(config);
         ModelDirectory.checkMemory(dir, layout, type);
-        LlamaModel m = new LlamaModel(config, kernels, type, scoreHead, trainable.apply(config));
+        LlamaModel m = new LlamaModel(config, kernels, type, scoreHead, trainable.apply(config), lora);
         Set<String> found = new LinkedHashSet<>();
         List<String> unexpected = new ArrayList<>();
         for (Path file : ModelDirectory.weightFiles(dir)) {
@@ -87,7 +89,7 @@ public final class LlamaDirectory {
             }
         }
         List<String> missing = m.parameters().names().stream()
-                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD)).toList();
+                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD) && !n.contains(".lora_")).toList();
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
             throw new IOException(dir + ": weights do not match config.json"
                     + (missing.isEmpty() ? "" : "; missing tensors: " + first(missing))

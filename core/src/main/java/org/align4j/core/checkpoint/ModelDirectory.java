@@ -126,7 +126,7 @@ public final class ModelDirectory {
                     + " is not a model directory here (a path, relative to the working directory)");
         }
         DecoderModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora(), quantize);
-        PeftAdapter.loadInto(dir, m.parameters());
+        PeftAdapter.loadInto(dir, m);
         m.setAdapterBase(b.toString());
         return m;
     }
@@ -142,19 +142,21 @@ public final class ModelDirectory {
             throw new IOException(configFile + ": missing; a model directory needs config.json");
         }
         if (LlamaDirectory.isLlama(dir)) {
-            if (lora != null || quantize != null) {
-                throw new UserInputException(dir + ": LoRA and --quantize-base are available for GPT-2 models only"
-                        + " so far; train this " + Json.readObjectFile(configFile).path("model_type").asText()
-                        + " model fully, or with --freeze / --train-only");
+            if (quantize != null) {
+                throw new UserInputException(dir + ": --quantize-base is available for GPT-2 models only so far; train"
+                        + " this " + Json.readObjectFile(configFile).path("model_type").asText() + " model with"
+                        + " LoRA on an fp32 base (--lora-r without --quantize-base)");
             }
-            return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable);
+            return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable,
+                    lora == null ? null : lora.orTargets(LlamaModel.DEFAULT_LORA_TARGETS));
         }
         GptConfig config = GptConfig.read(configFile);
         // everything is checked against the files' headers before a byte is allocated: a config that
         // disagrees with its weights, or a model larger than memory, is an error and not a crash
         checkShapes(dir, config);
         checkMemory(dir, GptModel.layout(config), type);
-        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config), lora, quantize);
+        GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config),
+                lora == null ? null : lora.orTargets(GptModel.DEFAULT_LORA_TARGETS), quantize);
         loadWeights(dir, model);
         return model;
     }

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import org.align4j.core.model.DecoderModel;
+import org.align4j.core.model.GptModel;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.util.AtomicFiles;
@@ -22,9 +23,11 @@ import org.align4j.core.util.Json;
  * A LoRA adapter directory in Hugging Face PEFT's format, so that {@code PeftModel.from_pretrained}
  * loads what align4j trains and align4j loads what PEFT saves: {@code adapter_config.json}
  * ({@code peft_type} LORA, {@code r}, {@code lora_alpha}, {@code lora_dropout},
- * {@code target_modules}, {@code fan_in_fan_out} true for GPT-2's Conv1D, {@code bias} none,
- * {@code task_type}, {@code base_model_name_or_path}) and {@code adapter_model.safetensors} with
- * PEFT's names ({@code base_model.model.transformer.h.0.attn.c_attn.lora_A.weight} {@code [r, in]},
+ * {@code target_modules}, {@code fan_in_fan_out} true for GPT-2's Conv1D and false for the Llama
+ * family's Linear, {@code bias} none, {@code task_type}, {@code base_model_name_or_path}) and
+ * {@code adapter_model.safetensors} with PEFT's names
+ * ({@code base_model.model.transformer.h.0.attn.c_attn.lora_A.weight},
+ * {@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight} {@code [r, in]},
  * {@code ...lora_B.weight} {@code [out, r]}; a reward model's head as
  * {@code base_model.model.score.weight}, PEFT's {@code modules_to_save}).
  */
@@ -32,7 +35,7 @@ public final class PeftAdapter {
 
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
-    private static final String PREFIX = "base_model.model.transformer.";
+    private static final String PREFIX = "base_model.model.";
     private static final String HEAD = "base_model.model.score.weight";
 
     /** What an adapter directory says about itself. */
@@ -92,7 +95,7 @@ public final class PeftAdapter {
         c.put("lora_alpha", lora.alpha());
         c.put("lora_dropout", 0.0);
         lora.targets().forEach(c.putArray("target_modules")::add);
-        c.put("fan_in_fan_out", true);
+        c.put("fan_in_fan_out", model instanceof GptModel);
         c.put("bias", "none");
         c.put("inference_mode", true);
         c.put("init_lora_weights", true);
@@ -107,7 +110,7 @@ public final class PeftAdapter {
         ParameterSet p = model.parameters();
         for (String name : p.names()) {
             if (name.contains(".lora_")) {
-                tensors.put(PREFIX + name, p.get(name));
+                tensors.put(prefix(model) + name, p.get(name));
             } else if (name.equals(DecoderModel.SCORE_HEAD)) {
                 tensors.put(HEAD, p.get(name));
             }
@@ -117,14 +120,21 @@ public final class PeftAdapter {
                 .writeValueAsString(c) + "\n");
     }
 
+    /** PEFT's prefix of the base model's tensor names: GPT-2's sit under {@code transformer.}. */
+    private static String prefix(DecoderModel model) {
+        return model instanceof GptModel ? PREFIX + "transformer." : PREFIX;
+    }
+
     /** Reads the adapter's tensors into a model built with its LoRA settings; names and shapes must match. */
-    public static void loadInto(Path dir, ParameterSet params) throws IOException {
+    public static void loadInto(Path dir, DecoderModel model) throws IOException {
+        ParameterSet params = model.parameters();
+        String prefix = prefix(model);
         Path file = dir.resolve(WEIGHTS);
         List<String> loaded = new ArrayList<>();
         try (Safetensors.Reader r = Safetensors.open(file)) {
             for (String stored : r.tensors().keySet()) {
                 String name = stored.equals(HEAD) ? DecoderModel.SCORE_HEAD
-                        : stored.startsWith(PREFIX) ? stored.substring(PREFIX.length()).replace(".default.", ".")
+                        : stored.startsWith(prefix) ? stored.substring(prefix.length()).replace(".default.", ".")
                         : null;
                 if (DecoderModel.SCORE_HEAD.equals(name) && !params.has(name)) {
                     continue; // a reward model's adapter loaded as a language model
@@ -138,7 +148,7 @@ public final class PeftAdapter {
         }
         for (String name : params.names()) {
             if (name.contains(".lora_") && !loaded.contains(name)) {
-                throw new IOException(file + ": missing tensor '" + PREFIX + name + "'");
+                throw new IOException(file + ": missing tensor '" + prefix + name + "'");
             }
         }
     }

@@ -2,6 +2,7 @@ package org.align4j.core.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.tokenizer.BpeTokenizer;
@@ -32,6 +33,9 @@ public abstract class DecoderModel {
     protected final ParameterSet trainableParams;
     protected final boolean scoreHead;
     protected ParameterSet grads;
+    /** LoRA adapters, or null; set by the family once the buffer exists. */
+    protected LoraAdapters lora;
+    private String adapterBase;
     /** The batch of the last training forward, which a backward continues. */
     protected TokenBatch current;
     private final int vocabSize;
@@ -146,6 +150,9 @@ public abstract class DecoderModel {
         if (grads == null) {
             grads = trainableParams.zerosLike();
             bindGradients(grads);
+            if (lora != null) {
+                lora.bindGradients(grads);
+            }
         }
         return grads;
     }
@@ -158,33 +165,40 @@ public abstract class DecoderModel {
         gradients().flat().assign(0);
     }
 
-    // ---------------------------------------------------------------- adapters (LoRA), where a family has them
+    // ---------------------------------------------------------------- adapters (LoRA)
 
     /** The LoRA settings, or null without adapters. */
     public LoraConfig lora() {
-        return null;
+        return lora == null ? null : lora.config();
     }
 
     /** Fresh adapters from {@code seed} (A random, B zero: the model equals its base), for a loaded base. */
     public DecoderModel initializeAdapters(long seed) {
-        throw new IllegalStateException("the model has no LoRA adapters");
+        if (lora == null) {
+            throw new IllegalStateException("the model has no LoRA adapters");
+        }
+        lora.initialize(new SplittableRandom(seed));
+        return this;
     }
 
     /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
     public void setAdaptersEnabled(boolean on) {
+        if (lora != null) {
+            lora.setEnabled(on);
+        }
     }
 
     public boolean adaptersEnabled() {
-        return false;
+        return lora != null && lora.enabled();
     }
 
     /** The base model an adapter sits on, as its adapter_config.json names it. */
     public String adapterBase() {
-        return null;
+        return adapterBase;
     }
 
     public void setAdapterBase(String base) {
-        throw new IllegalStateException("the model has no adapters");
+        this.adapterBase = base;
     }
 
     /** The quantized base weights, or null when the base is fp32. */
@@ -194,6 +208,50 @@ public abstract class DecoderModel {
 
     /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
     public void mergeAdaptersIntoBase() {
+        if (lora != null) {
+            lora.mergeInto(params, linearLayout());
+        }
+    }
+
+    /**
+     * The model with its adapters merged into the base weights, as a plain model of the same family
+     * (its scalar head kept): what {@code align4j merge} writes. This model's base changes too.
+     */
+    public DecoderModel merged() {
+        mergeAdaptersIntoBase();
+        DecoderModel plain = plainModel();
+        for (String name : plain.parameters().names()) {
+            plain.parameters().get(name).assign(params.get(name));
+        }
+        return plain;
+    }
+
+    /** A zero model of this family, config and head, without adapters. */
+    protected abstract DecoderModel plainModel();
+
+    /** Whether block weights are stored as {@code Linear [out, in]} (else GPT-2's Conv1D {@code [in, out]}). */
+    protected abstract boolean linearLayout();
+
+    /** The adapter's share of module {@code m}'s output, when it has one. */
+    protected void adapt(int layer, int m, INDArray out, INDArray inp, boolean keep) {
+        if (lora != null) {
+            lora.forward(layer, m, out, inp, keep);
+        }
+    }
+
+    /** The adapter's share of module {@code m}'s input gradient, and its own gradients. */
+    protected void adaptBackward(int layer, int m, INDArray dinp, INDArray dout, INDArray inp) {
+        if (lora != null) {
+            lora.backward(layer, m, dinp, dout, inp);
+        }
+    }
+
+    /** Refuses --freeze / --train-only next to LoRA, which trains its adapters only. */
+    protected static Trainable withAdapters(Trainable trainable, LoraConfig lora) {
+        if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
+            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
+        }
+        return lora != null ? Trainable.ADAPTERS : trainable;
     }
 
     // ---------------------------------------------------------------- vocabulary

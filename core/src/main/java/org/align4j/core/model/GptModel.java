@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.model.LoraConfig.Target;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -29,8 +28,6 @@ public final class GptModel extends DecoderModel {
     private final Layer[] layers;
     private Layer[] gradLayers;
     private final Activations acts;
-    private final LoraAdapters lora;
-    private String adapterBase;
     private final QuantizedWeights quantized;
     /** Host buffers by matrix size (kernels upload exactly a target's length). */
     private final Map<Long, float[]> dequantHost;
@@ -89,13 +86,14 @@ public final class GptModel extends DecoderModel {
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                     LoraConfig lora, QuantizedWeights.Kind quantize) {
-        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead, trains(trainable, lora));
+        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
+                withAdapters(trainable, lora));
         this.config = config;
         if (quantize != null) {
             this.quantized = new QuantizedWeights(quantize);
             long largest = 0;
-            for (Target t : Target.values()) {
-                largest = Math.max(largest, t.in(config) * t.out(config));
+            for (LoraConfig.Module m : loraModules(config)) {
+                largest = Math.max(largest, m.in() * m.out());
             }
             this.dequantHost = new HashMap<>();
             this.dequantStore = Nd4j.zeros(type, largest);
@@ -112,12 +110,33 @@ public final class GptModel extends DecoderModel {
             }
         }
         this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
-        this.lora = lora == null ? null : new LoraAdapters(config, lora, params, kernels);
+        this.lora = lora == null ? null : new LoraAdapters(loraModules(config), config.nLayer(), GptModel::blockPrefix,
+                lora, params, kernels);
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = Layer.of(params, i);
         }
         this.acts = new Activations(config, type);
+    }
+
+    /** GPT-2's modules that can carry LoRA adapters (indices below), as PEFT names them: Conv1D widths {@code in -> out}. */
+    static final int C_ATTN = 0;
+    static final int ATTN_C_PROJ = 1;
+    static final int C_FC = 2;
+    static final int MLP_C_PROJ = 3;
+
+    /** PEFT's default targets for GPT-2. */
+    public static final List<String> DEFAULT_LORA_TARGETS = List.of("c_attn");
+
+    static List<LoraConfig.Module> loraModules(GptConfig c) {
+        long e = c.nEmbd();
+        long f = c.mlpWidth();
+        return List.of(new LoraConfig.Module("attn.c_attn", e, 3 * e), new LoraConfig.Module("attn.c_proj", e, e),
+                new LoraConfig.Module("mlp.c_fc", e, f), new LoraConfig.Module("mlp.c_proj", f, e));
+    }
+
+    static String blockPrefix(int layer) {
+        return "h." + layer + ".";
     }
 
     /** The layout with a scalar head and adapters where asked, less the matrices a quantized base keeps outside. */
@@ -131,19 +150,12 @@ public final class GptModel extends DecoderModel {
             specs.add(scoreHeadSpec(config));
         }
         if (lora != null) {
-            specs.addAll(LoraAdapters.specs(config, lora));
+            specs.addAll(LoraAdapters.specs(loraModules(config), config.nLayer(), GptModel::blockPrefix, lora, "GPT-2"));
         }
         if (quantize != null) {
             specs.removeIf(sp -> isQuantizable(sp.name()));
         }
         return specs;
-    }
-
-    private static Trainable trains(Trainable trainable, LoraConfig lora) {
-        if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
-            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
-        }
-        return lora != null ? Trainable.ADAPTERS : trainable;
     }
 
     /** The parameter layout with GPT-2's tensor names and HF Conv1D shapes ({@code [in, out]}). */
@@ -205,12 +217,13 @@ public final class GptModel extends DecoderModel {
     }
 
     @Override
-    public GptModel initializeAdapters(long seed) {
-        if (lora == null) {
-            throw new IllegalStateException("the model has no LoRA adapters");
-        }
-        lora.initialize(new SplittableRandom(seed));
-        return this;
+    protected boolean linearLayout() {
+        return false;
+    }
+
+    @Override
+    protected DecoderModel plainModel() {
+        return new GptModel(config, kernels, dataType(), scoreHead);
     }
 
     /** The block weight matrices a quantized base keeps outside the parameter buffer. */
@@ -225,13 +238,14 @@ public final class GptModel extends DecoderModel {
     }
 
     /** A block's weight: its view in the buffer, or with a quantized base, dequantized into a shared scratch. */
-    private INDArray weight(INDArray view, int layer, Target t) {
+    private INDArray weight(INDArray view, int layer, int module) {
         if (quantized == null) {
             return view;
         }
-        String name = "h." + layer + "." + t.module + ".weight";
-        long in = t.in(config);
-        long out = t.out(config);
+        LoraConfig.Module m = loraModules(config).get(module);
+        String name = blockPrefix(layer) + m.name() + ".weight";
+        long in = m.in();
+        long out = m.out();
         float[] host = dequantHost.computeIfAbsent(in * out, k -> new float[(int) (long) k]);
         quantized.dequantize(name, host);
         INDArray w = dequantStore.get(NDArrayIndex.interval(0, in * out)).reshape(in, out);
@@ -239,15 +253,6 @@ public final class GptModel extends DecoderModel {
         return w;
     }
 
-    @Override
-    public String adapterBase() {
-        return adapterBase;
-    }
-
-    @Override
-    public void setAdapterBase(String base) {
-        this.adapterBase = base;
-    }
 
     @Override
     public String family() {
@@ -260,36 +265,16 @@ public final class GptModel extends DecoderModel {
         for (int i = 0; i < gradLayers.length; i++) {
             gradLayers[i] = Layer.of(gradients, i);
         }
-        if (lora != null) {
-            lora.bindGradients(gradients);
-        }
     }
 
-    @Override
-    public LoraConfig lora() {
-        return lora == null ? null : lora.config();
-    }
 
-    @Override
-    public void setAdaptersEnabled(boolean on) {
-        if (lora != null) {
-            lora.setEnabled(on);
-        }
-    }
-
-    @Override
-    public boolean adaptersEnabled() {
-        return lora != null && lora.enabled();
-    }
 
     @Override
     public void mergeAdaptersIntoBase() {
         if (quantized != null) {
             throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
         }
-        if (lora != null) {
-            lora.mergeInto(params);
-        }
+        super.mergeAdaptersIntoBase();
     }
 
     @Override
@@ -331,20 +316,20 @@ public final class GptModel extends DecoderModel {
         for (int l = 0; l < layers.length; l++) {
             Layer p = layers[l];
             kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
-            kernels.matmulForward(a.qkv[l], a.ln1[l], weight(p.qkvW, l, Target.C_ATTN), false, p.qkvB);
-            adapt(l, Target.C_ATTN, a.qkv[l], a.ln1[l], true);
+            kernels.matmulForward(a.qkv[l], a.ln1[l], weight(p.qkvW, l, C_ATTN), false, p.qkvB);
+            adapt(l, C_ATTN, a.qkv[l], a.ln1[l], true);
             kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, batch.batch(), batch.time(),
                     config.nHead());
-            kernels.matmulForward(a.res2[l], a.atty[l], weight(p.projW, l, Target.ATTN_C_PROJ), false, p.projB);
-            adapt(l, Target.ATTN_C_PROJ, a.res2[l], a.atty[l], true);
+            kernels.matmulForward(a.res2[l], a.atty[l], weight(p.projW, l, ATTN_C_PROJ), false, p.projB);
+            adapt(l, ATTN_C_PROJ, a.res2[l], a.atty[l], true);
             kernels.add(a.res2[l], a.res2[l], x);
             kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
-            kernels.matmulForward(a.fch[l], a.ln2[l], weight(p.fcW, l, Target.C_FC), false, p.fcB);
-            adapt(l, Target.C_FC, a.fch[l], a.ln2[l], true);
+            kernels.matmulForward(a.fch[l], a.ln2[l], weight(p.fcW, l, C_FC), false, p.fcB);
+            adapt(l, C_FC, a.fch[l], a.ln2[l], true);
             kernels.geluForward(a.fchGelu[l], a.fch[l]);
-            kernels.matmulForward(a.res3[l], a.fchGelu[l], weight(p.fcProjW, l, Target.MLP_C_PROJ), false,
+            kernels.matmulForward(a.res3[l], a.fchGelu[l], weight(p.fcProjW, l, MLP_C_PROJ), false,
                     p.fcProjB);
-            adapt(l, Target.MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
+            adapt(l, MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
             kernels.add(a.res3[l], a.res3[l], a.res2[l]);
             x = a.res3[l];
         }
@@ -353,17 +338,6 @@ public final class GptModel extends DecoderModel {
         return a.lnf;
     }
 
-    private void adapt(int layer, Target t, INDArray out, INDArray inp, boolean keep) {
-        if (lora != null) {
-            lora.forward(layer, t, out, inp, keep);
-        }
-    }
-
-    private void adaptBackward(int layer, Target t, INDArray dinp, INDArray dout, INDArray inp) {
-        if (lora != null) {
-            lora.backward(layer, t, dinp, dout, inp);
-        }
-    }
 
     // ---------------------------------------------------------------- backward
 
@@ -376,7 +350,6 @@ public final class GptModel extends DecoderModel {
                 true);
         backwardFromNorm(a.dsmall);
     }
-
 
 
     @Override
@@ -393,22 +366,22 @@ public final class GptModel extends DecoderModel {
             INDArray input = l == 0 ? a.encoded : a.res3[l - 1];
             // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
             kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l],
-                    weight(p.fcProjW, l, Target.MLP_C_PROJ), false);
-            adaptBackward(l, Target.MLP_C_PROJ, a.dbigMlp, a.dres, a.fchGelu[l]);
+                    weight(p.fcProjW, l, MLP_C_PROJ), false);
+            adaptBackward(l, MLP_C_PROJ, a.dbigMlp, a.dres, a.fchGelu[l]);
             kernels.geluBackward(a.dbigMlp, a.fch[l], a.dbigMlp);
-            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], weight(p.fcW, l, Target.C_FC), false);
-            adaptBackward(l, Target.C_FC, a.dsmall, a.dbigMlp, a.ln2[l]);
+            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], weight(p.fcW, l, C_FC), false);
+            adaptBackward(l, C_FC, a.dsmall, a.dbigMlp, a.ln2[l]);
             kernels.layerNormBackward(a.dres, d.ln2g, d.ln2b, a.dsmall, a.res2[l], p.ln2g, a.ln2Mean[l],
                     a.ln2Rstd[l]);
             // attention: res2 = input + proj(attn(qkv(ln1(input))))
             kernels.matmulBackward(a.dsmall, d.projW, d.projB, a.dres, a.atty[l], weight(p.projW, l,
-                    Target.ATTN_C_PROJ), false);
-            adaptBackward(l, Target.ATTN_C_PROJ, a.dsmall, a.dres, a.atty[l]);
+                    ATTN_C_PROJ), false);
+            adaptBackward(l, ATTN_C_PROJ, a.dsmall, a.dres, a.atty[l]);
             kernels.attentionBackward(a.dbigQkv, a.dsmall, a.probs[l], a.qkv[l], current.batch(), current.time(),
                     config.nHead());
-            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], weight(p.qkvW, l, Target.C_ATTN),
+            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], weight(p.qkvW, l, C_ATTN),
                     false);
-            adaptBackward(l, Target.C_ATTN, a.dsmall, a.dbigQkv, a.ln1[l]);
+            adaptBackward(l, C_ATTN, a.dsmall, a.dbigQkv, a.ln1[l]);
             kernels.layerNormBackward(a.dres, d.ln1g, d.ln1b, a.dsmall, input, p.ln1g, a.ln1Mean[l],
                     a.ln1Rstd[l]);
         }
@@ -437,19 +410,19 @@ public final class GptModel extends DecoderModel {
         for (int l = 0; l < layers.length; l++) {
             Layer p = layers[l];
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln1g, p.ln1b, eps);
-            kernels.matmulForward(s.qkv, s.ln, weight(p.qkvW, l, Target.C_ATTN), false, p.qkvB);
-            adapt(l, Target.C_ATTN, s.qkv, s.ln, false);
+            kernels.matmulForward(s.qkv, s.ln, weight(p.qkvW, l, C_ATTN), false, p.qkvB);
+            adapt(l, C_ATTN, s.qkv, s.ln, false);
             kernels.attentionWithCache(s.atty, s.qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps,
                     start, config.nHead());
-            kernels.matmulForward(s.tmp, s.atty, weight(p.projW, l, Target.ATTN_C_PROJ), false, p.projB);
-            adapt(l, Target.ATTN_C_PROJ, s.tmp, s.atty, false);
+            kernels.matmulForward(s.tmp, s.atty, weight(p.projW, l, ATTN_C_PROJ), false, p.projB);
+            adapt(l, ATTN_C_PROJ, s.tmp, s.atty, false);
             kernels.add(s.x, s.x, s.tmp);
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln2g, p.ln2b, eps);
-            kernels.matmulForward(s.fch, s.ln, weight(p.fcW, l, Target.C_FC), false, p.fcB);
-            adapt(l, Target.C_FC, s.fch, s.ln, false);
+            kernels.matmulForward(s.fch, s.ln, weight(p.fcW, l, C_FC), false, p.fcB);
+            adapt(l, C_FC, s.fch, s.ln, false);
             kernels.geluForward(s.fch, s.fch);
-            kernels.matmulForward(s.tmp, s.fch, weight(p.fcProjW, l, Target.MLP_C_PROJ), false, p.fcProjB);
-            adapt(l, Target.MLP_C_PROJ, s.tmp, s.fch, false);
+            kernels.matmulForward(s.tmp, s.fch, weight(p.fcProjW, l, MLP_C_PROJ), false, p.fcProjB);
+            adapt(l, MLP_C_PROJ, s.tmp, s.fch, false);
             kernels.add(s.x, s.x, s.tmp);
         }
         cache.advance(steps);

@@ -19,8 +19,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * output layer. Tensors carry Hugging Face's names and shapes ({@code Linear} weights
  * {@code [out, in]}). With a scalar head the layout is {@code LlamaForSequenceClassification}'s:
  * {@code score.weight [1, hidden]} and no {@code lm_head}. The parameter buffer, trainable
- * subsets, gradients and vocabulary limit are {@link DecoderModel}'s; activations live in
- * buffers reused across forwards.
+ * subsets, LoRA adapters, gradients and vocabulary limit are {@link DecoderModel}'s; activations
+ * live in buffers reused across forwards.
  */
 public final class LlamaModel extends DecoderModel {
 
@@ -52,13 +52,21 @@ public final class LlamaModel extends DecoderModel {
         this(config, kernels, type, false, Trainable.ALL);
     }
 
-    /**
-     * With {@code scoreHead}, the sequence-classification layout; {@code trainable} as
-     * {@code --freeze} / {@code --train-only} select (LoRA adapters are GPT-2's only for now).
-     */
+    /** With {@code scoreHead}, the sequence-classification layout; {@code trainable} as {@code --freeze} / {@code --train-only} select. */
     public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable) {
-        super(config, kernels, type, specs(config, scoreHead), scoreHead, checked(trainable));
+        this(config, kernels, type, scoreHead, trainable, null);
+    }
+
+    /**
+     * With {@code lora}, LoRA adapters on its target modules (PEFT's default for the family:
+     * {@code q_proj}, {@code v_proj}) join the layout and only they (and a scalar head) train.
+     */
+    public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
+                      LoraConfig lora) {
+        super(config, kernels, type, specs(config, scoreHead, lora), scoreHead, withAdapters(trainable, lora));
         this.config = config;
+        this.lora = lora == null ? null : new LoraAdapters(loraModules(config), config.numLayers(),
+                LlamaModel::blockPrefix, lora, params, kernels);
         this.invFreq = config.inverseFrequencies();
         this.blocks = new Block[config.numLayers()];
         for (int i = 0; i < blocks.length; i++) {
@@ -77,21 +85,54 @@ public final class LlamaModel extends DecoderModel {
         this.decode = new ScratchArrays(type);
     }
 
-    private static Trainable checked(Trainable trainable) {
-        if (trainable == Trainable.ADAPTERS) {
-            throw new UserInputException("LoRA (--lora-r, --quantize-base) is not available for Llama-family"
-                    + " models yet; use --freeze or --train-only for a cheaper run");
-        }
-        return trainable;
-    }
 
-    private static List<ParameterSet.Spec> specs(LlamaConfig config, boolean scoreHead) {
+    private static List<ParameterSet.Spec> specs(LlamaConfig config, boolean scoreHead, LoraConfig lora) {
         List<ParameterSet.Spec> s = new ArrayList<>(layout(config));
         if (scoreHead) {
             s.removeIf(sp -> sp.name().equals("lm_head.weight"));
             s.add(scoreHeadSpec(config));
         }
+        if (lora != null) {
+            s.addAll(LoraAdapters.specs(loraModules(config), config.numLayers(), LlamaModel::blockPrefix, lora,
+                    config.modelType()));
+        }
         return s;
+    }
+
+    /** The modules that can carry LoRA adapters (indices below), by PEFT's names: {@code Linear} widths {@code in -> out}. */
+    static final int Q = 0;
+    static final int K = 1;
+    static final int V = 2;
+    static final int O = 3;
+    static final int GATE = 4;
+    static final int UP = 5;
+    static final int DOWN = 6;
+
+    /** PEFT's default targets for Llama-family models. */
+    public static final List<String> DEFAULT_LORA_TARGETS = List.of("q_proj", "v_proj");
+
+    static List<LoraConfig.Module> loraModules(LlamaConfig c) {
+        long h = c.hiddenSize();
+        long kv = (long) c.numKvHeads() * c.headSize();
+        long f = c.intermediateSize();
+        return List.of(new LoraConfig.Module("self_attn.q_proj", h, h), new LoraConfig.Module("self_attn.k_proj", h, kv),
+                new LoraConfig.Module("self_attn.v_proj", h, kv), new LoraConfig.Module("self_attn.o_proj", h, h),
+                new LoraConfig.Module("mlp.gate_proj", h, f), new LoraConfig.Module("mlp.up_proj", h, f),
+                new LoraConfig.Module("mlp.down_proj", f, h));
+    }
+
+    static String blockPrefix(int layer) {
+        return "model.layers." + layer + ".";
+    }
+
+    @Override
+    protected boolean linearLayout() {
+        return true;
+    }
+
+    @Override
+    protected DecoderModel plainModel() {
+        return new LlamaModel(config, kernels, dataType(), scoreHead, Trainable.ALL);
     }
 
     /** The causal LM's layout with Hugging Face's names and {@code Linear} shapes. */
@@ -148,7 +189,9 @@ public final class LlamaModel extends DecoderModel {
         SplittableRandom rng = new SplittableRandom(seed);
         for (ParameterSet.Spec s : params.specs()) {
             INDArray v = params.get(s.name());
-            if (s.name().endsWith("norm.weight")) {
+            if (s.name().contains(".lora_")) {
+                continue;
+            } else if (s.name().endsWith("norm.weight")) {
                 v.assign(1.0);
             } else if (s.name().endsWith(".bias") || s.name().equals(SCORE_HEAD)) {
                 v.assign(0.0);
@@ -159,6 +202,9 @@ public final class LlamaModel extends DecoderModel {
                 }
                 v.assign(Nd4j.create(x, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
             }
+        }
+        if (lora != null) {
+            lora.initialize(rng);
         }
         return this;
     }
@@ -203,12 +249,13 @@ public final class LlamaModel extends DecoderModel {
             INDArray ln1 = act.get("ln1." + l, n, h);
             kernels.rmsNormForward(ln1, act.get("rstd1." + l, n), x, p.ln1(), c.rmsNormEps());
             INDArray qkv = act.get("qkv." + l, n, 3 * h);
-            attentionInputs(qkv, ln1, p, batch.positions(), n, act);
+            attentionInputs(qkv, ln1, p, l, batch.positions(), n, act, true);
             INDArray atty = act.get("atty." + l, n, h);
             kernels.attentionForward(atty, act.get("probs." + l, batch.batch(), c.numHeads(), batch.time(),
                     batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
             INDArray res2 = act.get("res2." + l, n, h);
             kernels.matmulForward(res2, atty, p.o(), true, null);
+            adapt(l, O, res2, atty, true);
             kernels.add(res2, res2, x);
             INDArray ln2 = act.get("ln2." + l, n, h);
             kernels.rmsNormForward(ln2, act.get("rstd2." + l, n), res2, p.ln2(), c.rmsNormEps());
@@ -216,10 +263,13 @@ public final class LlamaModel extends DecoderModel {
             INDArray up = act.get("up." + l, n, f);
             INDArray swiglu = act.get("swiglu." + l, n, f);
             kernels.matmulForward(gate, ln2, p.gate(), true, null);
+            adapt(l, GATE, gate, ln2, true);
             kernels.matmulForward(up, ln2, p.up(), true, null);
+            adapt(l, UP, up, ln2, true);
             kernels.swigluForward(swiglu, gate, up);
             INDArray res3 = act.get("res3." + l, n, h);
             kernels.matmulForward(res3, swiglu, p.down(), true, null);
+            adapt(l, DOWN, res3, swiglu, true);
             kernels.add(res3, res3, res2);
             x = res3;
         }
@@ -230,15 +280,19 @@ public final class LlamaModel extends DecoderModel {
     }
 
     /** q, k and v of normed inputs, rotated, into {@code qkv [n, 3 hidden]} with k and v repeated per group. */
-    private void attentionInputs(INDArray qkv, INDArray ln, Block p, int[] positions, int n, ScratchArrays s) {
+    private void attentionInputs(INDArray qkv, INDArray ln, Block p, int layer, int[] positions, int n,
+                                 ScratchArrays s, boolean keep) {
         long h = config.hiddenSize();
         long kvw = (long) config.numKvHeads() * config.headSize();
         INDArray q = s.get("q", n, h);
         INDArray k = s.get("k", n, kvw);
         INDArray v = s.get("v", n, kvw);
         kernels.matmulForward(q, ln, p.q(), true, p.qBias());
+        adapt(layer, Q, q, ln, keep);
         kernels.matmulForward(k, ln, p.k(), true, p.kBias());
+        adapt(layer, K, k, ln, keep);
         kernels.matmulForward(v, ln, p.v(), true, p.vBias());
+        adapt(layer, V, v, ln, keep);
         kernels.rope(q, positions, config.numHeads(), config.headSize(), invFreq, false);
         kernels.rope(k, positions, config.numKvHeads(), config.headSize(), invFreq, false);
         qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
@@ -307,18 +361,24 @@ public final class LlamaModel extends DecoderModel {
             INDArray input = l == 0 ? act.get("embedded", n, h) : act.get("res3." + (l - 1), n, h);
             // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
             INDArray dswiglu = act.get("dswiglu", n, f);
-            kernels.matmulBackward(dswiglu, d.down(), null, dres, act.get("swiglu." + l, n, f), p.down(), true);
+            INDArray swiglu = act.get("swiglu." + l, n, f);
+            kernels.matmulBackward(dswiglu, d.down(), null, dres, swiglu, p.down(), true);
+            adaptBackward(l, DOWN, dswiglu, dres, swiglu);
             INDArray dgate = act.get("dgate", n, f);
             INDArray dup = act.get("dup", n, f);
             kernels.swigluBackward(dgate, dup, dswiglu, act.get("gate." + l, n, f), act.get("up." + l, n, f));
             INDArray ln2 = act.get("ln2." + l, n, h);
             kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, p.gate(), true);
+            adaptBackward(l, GATE, dsmall, dgate, ln2);
             kernels.matmulBackward(tmp, d.up(), null, dup, ln2, p.up(), true);
+            adaptBackward(l, UP, tmp, dup, ln2);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get("res2." + l, n, h), p.ln2(),
                     act.get("rstd2." + l, n));
             // attention: res2 = input + o(attention(rope(q), rope(k), v of ln1(input)))
-            kernels.matmulBackward(dsmall, d.o(), null, dres, act.get("atty." + l, n, h), p.o(), true);
+            INDArray atty = act.get("atty." + l, n, h);
+            kernels.matmulBackward(dsmall, d.o(), null, dres, atty, p.o(), true);
+            adaptBackward(l, O, dsmall, dres, atty);
             INDArray dqkv = act.get("dqkv", n, 3 * h);
             kernels.attentionBackward(dqkv, dsmall, act.get("probs." + l, current.batch(), c.numHeads(),
                     current.time(), current.time()), act.get("qkv." + l, n, 3 * h), current.batch(),
@@ -332,9 +392,12 @@ public final class LlamaModel extends DecoderModel {
             kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
             INDArray ln1 = act.get("ln1." + l, n, h);
             kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, p.q(), true);
+            adaptBackward(l, Q, dsmall, dq, ln1);
             kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, p.k(), true);
+            adaptBackward(l, K, tmp, dk, ln1);
             kernels.add(dsmall, dsmall, tmp);
             kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, p.v(), true);
+            adaptBackward(l, V, tmp, dv, ln1);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get("rstd1." + l, n));
         }
@@ -381,16 +444,20 @@ public final class LlamaModel extends DecoderModel {
         for (int l = 0; l < blocks.length; l++) {
             Block p = blocks[l];
             kernels.rmsNormForward(ln, rstd, x, p.ln1(), c.rmsNormEps());
-            attentionInputs(qkv, ln, p, positions, n, decode);
+            attentionInputs(qkv, ln, p, l, positions, n, decode, false);
             kernels.attentionWithCache(atty, qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps, start,
                     c.numHeads());
             kernels.matmulForward(out, atty, p.o(), true, null);
+            adapt(l, O, out, atty, false);
             kernels.add(x, x, out);
             kernels.rmsNormForward(ln, rstd, x, p.ln2(), c.rmsNormEps());
             kernels.matmulForward(gate, ln, p.gate(), true, null);
+            adapt(l, GATE, gate, ln, false);
             kernels.matmulForward(up, ln, p.up(), true, null);
+            adapt(l, UP, up, ln, false);
             kernels.swigluForward(gate, gate, up);
             kernels.matmulForward(out, gate, p.down(), true, null);
+            adapt(l, DOWN, out, gate, false);
             kernels.add(x, x, out);
         }
         cache.advance(steps);

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -11,14 +12,15 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.model.LoraConfig.Target;
 
 /**
- * The LoRA adapters of a model: for each targeted Conv1D {@code y = x W + b} of each block, two
- * trainable matrices {@code A [r, in]} and {@code B [out, r]} (PEFT's layout) adding
- * {@code (alpha / r) (x Aᵀ) Bᵀ} to its output while {@code W} stays frozen. The adapters live in
- * the model's parameter buffer; this class holds their forward and backward and the buffers of
- * {@code x Aᵀ} that the backward needs. With the adapters disabled the model is its base exactly.
+ * The LoRA adapters of a model: for each targeted projection {@code y = x W (+ b)} of each block,
+ * two trainable matrices {@code A [r, in]} and {@code B [out, r]} (PEFT's layout) adding
+ * {@code (alpha / r) (x Aᵀ) Bᵀ} to its output while {@code W} stays frozen. The family names its
+ * adaptable modules ({@link LoraConfig.Module}, in block order) and the prefix of a block's tensor
+ * names; everything else is shared. The adapters live in the model's parameter buffer; this class
+ * holds their forward and backward and the buffers of {@code x Aᵀ} that the backward needs. With
+ * the adapters disabled the model is its base exactly.
  *
  * <p>The forward keeps {@code ū = s x Aᵀ} ({@code s = alpha / r}) and adds {@code ū Bᵀ}; the
  * backward: {@code dB += dyᵀ ū}, {@code du = s dy B}, {@code dA += duᵀ x}, {@code dx += du A}. The
@@ -30,11 +32,11 @@ final class LoraAdapters {
     private final Kernels kernels;
     private final DataType type;
     private final int layers;
-    private final List<Target> modules;
+    private final List<LoraConfig.Module> candidates;
+    private final IntFunction<String> blockPrefix;
+    private final boolean[] selected;
     private final INDArray[][] a;
     private final INDArray[][] b;
-    private final long[] in = new long[Target.values().length];
-    private final long[] out = new long[Target.values().length];
     private INDArray[][] da;
     private INDArray[][] db;
     private boolean enabled = true;
@@ -45,35 +47,50 @@ final class LoraAdapters {
     private INDArray dxStore;
     private final int[][] rowsKept;
 
-    LoraAdapters(GptConfig config, LoraConfig lora, ParameterSet params, Kernels kernels) {
+    LoraAdapters(List<LoraConfig.Module> candidates, int layers, IntFunction<String> blockPrefix, LoraConfig lora,
+                 ParameterSet params, Kernels kernels) {
         this.lora = lora;
         this.kernels = kernels;
         this.type = params.flat().dataType();
-        this.layers = config.nLayer();
-        this.modules = lora.modules();
-        int n = Target.values().length;
+        this.layers = layers;
+        this.candidates = List.copyOf(candidates);
+        this.blockPrefix = blockPrefix;
+        this.selected = new boolean[candidates.size()];
+        for (int i : lora.select(candidates, "the model")) {
+            selected[i] = true;
+        }
+        int n = candidates.size();
         this.a = new INDArray[layers][n];
         this.b = new INDArray[layers][n];
         this.rowsKept = new int[layers][n];
-        for (Target t : Target.values()) {
-            in[t.ordinal()] = t.in(config);
-            out[t.ordinal()] = t.out(config);
-        }
         for (int l = 0; l < layers; l++) {
-            for (Target t : modules) {
-                a[l][t.ordinal()] = params.get(LoraConfig.aName(l, t));
-                b[l][t.ordinal()] = params.get(LoraConfig.bName(l, t));
+            for (int m = 0; m < n; m++) {
+                if (selected[m]) {
+                    a[l][m] = params.get(aName(blockPrefix, l, candidates.get(m)));
+                    b[l][m] = params.get(bName(blockPrefix, l, candidates.get(m)));
+                }
             }
         }
     }
 
+    static String aName(IntFunction<String> blockPrefix, int layer, LoraConfig.Module m) {
+        return blockPrefix.apply(layer) + m.name() + ".lora_A.weight";
+    }
+
+    static String bName(IntFunction<String> blockPrefix, int layer, LoraConfig.Module m) {
+        return blockPrefix.apply(layer) + m.name() + ".lora_B.weight";
+    }
+
     /** The adapters' tensors, to append to a model's layout. */
-    static List<ParameterSet.Spec> specs(GptConfig config, LoraConfig lora) {
+    static List<ParameterSet.Spec> specs(List<LoraConfig.Module> candidates, int layers,
+                                         IntFunction<String> blockPrefix, LoraConfig lora, String family) {
+        List<Integer> chosen = lora.select(candidates, family);
         List<ParameterSet.Spec> s = new ArrayList<>();
-        for (int l = 0; l < config.nLayer(); l++) {
-            for (Target t : lora.modules()) {
-                s.add(new ParameterSet.Spec(LoraConfig.aName(l, t), new long[] {lora.r(), t.in(config)}, true));
-                s.add(new ParameterSet.Spec(LoraConfig.bName(l, t), new long[] {t.out(config), lora.r()}, true));
+        for (int l = 0; l < layers; l++) {
+            for (int i : chosen) {
+                LoraConfig.Module m = candidates.get(i);
+                s.add(new ParameterSet.Spec(aName(blockPrefix, l, m), new long[] {lora.r(), m.in()}, true));
+                s.add(new ParameterSet.Spec(bName(blockPrefix, l, m), new long[] {m.out(), lora.r()}, true));
             }
         }
         return s;
@@ -84,13 +101,15 @@ final class LoraAdapters {
     }
 
     void bindGradients(ParameterSet grads) {
-        int n = Target.values().length;
+        int n = candidates.size();
         da = new INDArray[layers][n];
         db = new INDArray[layers][n];
         for (int l = 0; l < layers; l++) {
-            for (Target t : modules) {
-                da[l][t.ordinal()] = grads.getOrNull(LoraConfig.aName(l, t));
-                db[l][t.ordinal()] = grads.getOrNull(LoraConfig.bName(l, t));
+            for (int m = 0; m < n; m++) {
+                if (selected[m]) {
+                    da[l][m] = grads.getOrNull(aName(blockPrefix, l, candidates.get(m)));
+                    db[l][m] = grads.getOrNull(bName(blockPrefix, l, candidates.get(m)));
+                }
             }
         }
     }
@@ -98,15 +117,18 @@ final class LoraAdapters {
     /** PEFT's initialisation: A from kaiming_uniform(a = sqrt 5), i.e. U(-1/sqrt(in), 1/sqrt(in)); B zero, so training starts at the base. */
     void initialize(SplittableRandom rng) {
         for (int l = 0; l < layers; l++) {
-            for (Target t : modules) {
-                INDArray av = a[l][t.ordinal()];
-                double bound = 1 / Math.sqrt(in[t.ordinal()]);
+            for (int m = 0; m < candidates.size(); m++) {
+                if (!selected[m]) {
+                    continue;
+                }
+                INDArray av = a[l][m];
+                double bound = 1 / Math.sqrt(candidates.get(m).in());
                 double[] v = new double[(int) av.length()];
                 for (int i = 0; i < v.length; i++) {
                     v[i] = (rng.nextDouble() * 2 - 1) * bound;
                 }
                 av.assign(Nd4j.create(v, av.shape(), DataType.DOUBLE).castTo(type));
-                b[l][t.ordinal()].assign(0);
+                b[l][m].assign(0);
             }
         }
     }
@@ -119,55 +141,57 @@ final class LoraAdapters {
         this.enabled = on;
     }
 
-    boolean targets(Target t) {
-        return modules.contains(t);
-    }
-
-    /** {@code out += s (inp Aᵀ) Bᵀ}; with {@code keep}, {@code inp Aᵀ} is kept for the backward. */
-    void forward(int layer, Target t, INDArray outArr, INDArray inp, boolean keep) {
-        if (!enabled || !modules.contains(t)) {
+    /** {@code out += s (inp Aᵀ) Bᵀ} for module {@code m} (an index into the family's modules); with {@code keep}, {@code inp Aᵀ} is kept for the backward. */
+    void forward(int layer, int m, INDArray outArr, INDArray inp, boolean keep) {
+        if (!enabled || !selected[m]) {
             return;
         }
         int n = (int) inp.rows();
         ensure(n);
-        int k = t.ordinal();
-        INDArray u = keep ? rows(uStore[layer][k], n, lora.r()) : rows(duStore, n, lora.r());
-        kernels.matmulForward(u, inp, a[layer][k], true, null);
+        INDArray u = keep ? rows(uStore[layer][m], n, lora.r()) : rows(duStore, n, lora.r());
+        kernels.matmulForward(u, inp, a[layer][m], true, null);
         kernels.scale(u, lora.scale());
-        INDArray tmp = rows(tmpStore, n, out[k]);
-        kernels.matmulForward(tmp, u, b[layer][k], true, null);
+        INDArray tmp = rows(tmpStore, n, candidates.get(m).out());
+        kernels.matmulForward(tmp, u, b[layer][m], true, null);
         kernels.add(outArr, outArr, tmp);
         if (keep) {
-            rowsKept[layer][k] = n;
+            rowsKept[layer][m] = n;
         }
     }
 
     /** Given {@code dout} of the module, adds the adapter's part to {@code dinp} and its gradients to dA and dB. */
-    void backward(int layer, Target t, INDArray dinp, INDArray dout, INDArray inp) {
-        if (!enabled || !modules.contains(t)) {
+    void backward(int layer, int m, INDArray dinp, INDArray dout, INDArray inp) {
+        if (!enabled || !selected[m]) {
             return;
         }
-        int k = t.ordinal();
         int n = (int) inp.rows();
-        if (rowsKept[layer][k] != n) {
+        if (rowsKept[layer][m] != n) {
             throw new IllegalStateException("LoRA backward without its forward");
         }
-        INDArray u = rows(uStore[layer][k], n, lora.r());
+        INDArray u = rows(uStore[layer][m], n, lora.r());
         INDArray du = rows(duStore, n, lora.r());
-        kernels.matmulBackward(du, db == null ? null : db[layer][k], null, dout, u, b[layer][k], true);
+        kernels.matmulBackward(du, db == null ? null : db[layer][m], null, dout, u, b[layer][m], true);
         kernels.scale(du, lora.scale());
-        INDArray dx = rows(dxStore, n, in[k]);
-        kernels.matmulBackward(dx, da == null ? null : da[layer][k], null, du, inp, a[layer][k], true);
+        INDArray dx = rows(dxStore, n, candidates.get(m).in());
+        kernels.matmulBackward(dx, da == null ? null : da[layer][m], null, du, inp, a[layer][m], true);
         kernels.add(dinp, dinp, dx);
     }
 
-    /** Adds each adapter's update {@code s Aᵀ Bᵀ} to its base weight (PEFT's merge for fan_in_fan_out). */
-    void mergeInto(ParameterSet params) {
+    /**
+     * Adds each adapter's update to its base weight, PEFT's merge: {@code W += s B A} for a
+     * {@code Linear [out, in]} weight, {@code W += s Aᵀ Bᵀ} for a Conv1D {@code [in, out]} one
+     * ({@code fan_in_fan_out}).
+     */
+    void mergeInto(ParameterSet params, boolean linearLayout) {
         for (int l = 0; l < layers; l++) {
-            for (Target t : modules) {
-                INDArray w = params.get("h." + l + "." + t.module + ".weight");
-                INDArray delta = a[l][t.ordinal()].transpose().mmul(b[l][t.ordinal()].transpose()).muli(lora.scale());
-                w.addi(delta);
+            for (int m = 0; m < candidates.size(); m++) {
+                if (!selected[m]) {
+                    continue;
+                }
+                INDArray w = params.get(blockPrefix.apply(l) + candidates.get(m).name() + ".weight");
+                INDArray delta = linearLayout ? b[l][m].mmul(a[l][m])
+                        : a[l][m].transpose().mmul(b[l][m].transpose());
+                w.addi(delta.muli(lora.scale()));
             }
         }
     }
@@ -179,14 +203,16 @@ final class LoraAdapters {
         capacity = n;
         long maxOut = 0;
         long maxIn = 0;
-        for (Target t : Target.values()) {
-            maxOut = Math.max(maxOut, out[t.ordinal()]);
-            maxIn = Math.max(maxIn, in[t.ordinal()]);
+        for (LoraConfig.Module m : candidates) {
+            maxOut = Math.max(maxOut, m.out());
+            maxIn = Math.max(maxIn, m.in());
         }
-        uStore = new INDArray[layers][Target.values().length];
+        uStore = new INDArray[layers][candidates.size()];
         for (int l = 0; l < layers; l++) {
-            for (Target t : modules) {
-                uStore[l][t.ordinal()] = Nd4j.zeros(type, (long) n * lora.r());
+            for (int m = 0; m < candidates.size(); m++) {
+                if (selected[m]) {
+                    uStore[l][m] = Nd4j.zeros(type, (long) n * lora.r());
+                }
             }
         }
         tmpStore = Nd4j.zeros(type, n * maxOut);

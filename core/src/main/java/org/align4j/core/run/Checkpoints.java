@@ -109,7 +109,7 @@ public final class Checkpoints {
             Path where = i == 0 ? checkpoint : checkpoint.resolve(m.name());
             if (m.model().lora() != null) {
                 // the adapter (and a head) is all that trains; the base, frozen, is already in place
-                PeftAdapter.loadInto(where, m.model().parameters());
+                PeftAdapter.loadInto(where, m.model());
             } else {
                 DecoderModel saved = ModelDirectory.load(where, m.model().kernels(), m.model().dataType(),
                         m.model().hasScoreHead());

@@ -2,13 +2,18 @@ package org.align4j.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,25 +23,48 @@ import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.testing.GoldenFixtures;
+import org.align4j.core.util.UserInputException;
 
 /**
- * LoRA against independent oracles: at initialisation (B = 0) and with the adapters switched off
- * the model is its base exactly; with trained-looking adapters its forward equals the forward of
- * the merged weights W + (alpha/r) Aᵀ Bᵀ; the gradients of A and B equal finite differences in
- * double; KV-cache decoding equals the full forward; the base gets no gradient.
+ * LoRA against independent oracles, for GPT-2 (Conv1D weights) and a Qwen2-shaped Llama-family
+ * model (Linear weights, q/k/v biases, grouped-query attention, adapters on all seven
+ * projections): at initialisation (B = 0) and with the adapters switched off the model is its base
+ * exactly; with trained-looking adapters its forward equals the forward of weights merged here by
+ * hand (W + s Aᵀ Bᵀ for Conv1D, W + s B A for Linear); the gradients of A and B equal finite
+ * differences in double; KV-cache decoding equals the full forward; the base gets no gradient.
  */
 class LoraTest {
 
-    private static final GptConfig CFG = GptConfig.of(13, 8, 12, 2, 2);
-    private static final LoraConfig LORA = new LoraConfig(3, 6.0, List.of("c_attn", "c_proj", "c_fc"));
+    enum Family { GPT2, LLAMA }
+
+    private static final GptConfig GPT = GptConfig.of(13, 8, 12, 2, 2);
+    private static final LlamaConfig LLAMA = new LlamaConfig("qwen2", 13, 16, 24, 2, 4, 2, 1e-6, 10000.0, null, 8,
+            false, true, null, List.of(12));
+    private static final LoraConfig GPT_LORA = new LoraConfig(3, 6.0, List.of("c_attn", "c_proj", "c_fc"));
+    private static final LoraConfig LLAMA_LORA = new LoraConfig(3, 6.0, List.of("q_proj", "k_proj", "v_proj",
+            "o_proj", "gate_proj", "up_proj", "down_proj"));
     private static final TokenBatch BATCH = TokenBatch.rightPadded(new int[][] {{3, 1, 4, 1, 5, 9}, {2, 6, 5}}, 0);
 
-    static List<Kernels> kernels() {
-        return GoldenFixtures.kernels().toList();
+    static Stream<Arguments> familiesAndKernels() {
+        List<Arguments> out = new ArrayList<>();
+        for (Family f : Family.values()) {
+            GoldenFixtures.kernels().forEach(k -> out.add(Arguments.of(f, k)));
+        }
+        return out.stream();
     }
 
-    private static GptModel withLora(GptModel base, Kernels k, DataType type, long seed) {
-        GptModel m = new GptModel(CFG, k, type, false, Trainable.ALL, LORA);
+    private static DecoderModel model(Family f, Kernels k, DataType type, LoraConfig lora) {
+        return f == Family.GPT2 ? new GptModel(GPT, k, type, false, Trainable.ALL, lora)
+                : new LlamaModel(LLAMA, k, type, false, Trainable.ALL, lora);
+    }
+
+    private static DecoderModel base(Family f, Kernels k, DataType type, long seed) {
+        DecoderModel m = model(f, k, type, null);
+        return f == Family.GPT2 ? ((GptModel) m).initialize(seed) : ((LlamaModel) m).initialize(seed);
+    }
+
+    private static DecoderModel withLora(Family f, DecoderModel base, Kernels k, DataType type, long seed) {
+        DecoderModel m = model(f, k, type, f == Family.GPT2 ? GPT_LORA : LLAMA_LORA);
         for (String n : base.parameters().names()) {
             m.parameters().get(n).assign(base.parameters().get(n));
         }
@@ -44,7 +72,7 @@ class LoraTest {
     }
 
     /** B random too, as after training. */
-    private static void randomizeB(GptModel m, long seed) {
+    private static void randomizeB(DecoderModel m, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         for (String n : m.parameters().names()) {
             if (n.contains("lora_B")) {
@@ -59,11 +87,11 @@ class LoraTest {
     }
 
     @ParameterizedTest
-    @MethodSource("kernels")
-    void startsAtTheBaseSwitchesOffAndEqualsTheMergedModel(Kernels k) {
-        GptModel base = new GptModel(CFG, k, DataType.FLOAT).initialize(2);
+    @MethodSource("familiesAndKernels")
+    void startsAtTheBaseSwitchesOffAndEqualsTheMergedModel(Family f, Kernels k) {
+        DecoderModel base = base(f, k, DataType.FLOAT, 2);
         INDArray want = base.forward(BATCH).dup();
-        GptModel lora = withLora(base, k, DataType.FLOAT, 5);
+        DecoderModel lora = withLora(f, base, k, DataType.FLOAT, 5);
         assertEquals(want, lora.forward(BATCH), "B = 0: exactly the base");
         randomizeB(lora, 9);
         INDArray adapted = lora.forward(BATCH).dup();
@@ -72,39 +100,43 @@ class LoraTest {
         assertEquals(want, lora.forward(BATCH), "adapters off: exactly the base");
         lora.setAdaptersEnabled(true);
 
-        GptModel merged = new GptModel(CFG, k, DataType.FLOAT);
+        DecoderModel merged = model(f, k, DataType.FLOAT, null);
         for (String n : base.parameters().names()) {
             merged.parameters().get(n).assign(lora.parameters().get(n));
         }
-        // W + s Aᵀ Bᵀ computed here independently of the adapter code
-        for (int l = 0; l < CFG.nLayer(); l++) {
-            for (LoraConfig.Target t : LORA.modules()) {
-                INDArray a = lora.parameters().get(LoraConfig.aName(l, t));
-                INDArray b = lora.parameters().get(LoraConfig.bName(l, t));
-                merged.parameters().get("h." + l + "." + t.module + ".weight")
-                        .addi(a.transpose().mmul(b.transpose()).muli(LORA.scale()));
+        // the merge computed here from the tensor names alone, independently of the adapter code
+        int adapters = 0;
+        for (String n : lora.parameters().names()) {
+            if (!n.endsWith(".lora_A.weight")) {
+                continue;
             }
+            String module = n.substring(0, n.length() - ".lora_A.weight".length());
+            INDArray a = lora.parameters().get(n);
+            INDArray b = lora.parameters().get(module + ".lora_B.weight");
+            INDArray delta = f == Family.GPT2 ? a.transpose().mmul(b.transpose()) : b.mmul(a);
+            merged.parameters().get(module + ".weight").addi(delta.muli(6.0 / 3));
+            adapters++;
         }
+        assertEquals(f == Family.GPT2 ? 2 * 4 : 2 * 7, adapters);
         double diff = merged.forward(BATCH).sub(adapted).amaxNumber().doubleValue();
         assertTrue(diff < 1e-4, "LoRA forward equals the merged model's: " + diff);
-        lora.mergeAdaptersIntoBase();
-        for (int l = 0; l < CFG.nLayer(); l++) {
-            String w = "h." + l + ".mlp.c_fc.weight";
-            assertTrue(lora.parameters().get(w).sub(merged.parameters().get(w)).amaxNumber().doubleValue() < 1e-6);
-        }
+        DecoderModel plain = lora.merged();
+        assertEquals(null, plain.lora());
+        assertTrue(plain.forward(BATCH).sub(adapted).amaxNumber().doubleValue() < 1e-4, "merge");
     }
 
-    @Test
-    void gradientsOfAAndBMatchFiniteDifferences() {
-        GptModel base = new GptModel(CFG, new GenericKernels(), DataType.DOUBLE).initialize(3);
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void gradientsOfAAndBMatchFiniteDifferences(Family f) {
+        DecoderModel base = base(f, new GenericKernels(), DataType.DOUBLE, 3);
         base.parameters().flat().muli(5);
-        GptModel m = withLora(base, new GenericKernels(), DataType.DOUBLE, 4);
+        DecoderModel m = withLora(f, base, new GenericKernels(), DataType.DOUBLE, 4);
         randomizeB(m, 6);
         int[] targets = new int[BATCH.rows()];
         float[] weights = new float[BATCH.rows()];
         SplittableRandom r = new SplittableRandom(8);
         for (int i = 0; i < targets.length; i++) {
-            targets[i] = r.nextInt(CFG.vocabSize());
+            targets[i] = r.nextInt(13);
             weights[i] = i % 5 == 4 ? 0f : 1f / targets.length;
         }
         m.zeroGradients();
@@ -119,7 +151,7 @@ class LoraTest {
             INDArray gf = g.reshape(s.size());
             for (int trial = 0; trial < 6; trial++) {
                 long i = r.nextLong(s.size());
-                double h = 1e-5;
+                double h = 1e-6;
                 double orig = p.getDouble(i);
                 p.putScalar(i, orig + h);
                 double up = LanguageModelLoss.evaluate(m, BATCH, targets, weights, null);
@@ -128,16 +160,16 @@ class LoraTest {
                 p.putScalar(i, orig);
                 double fd = (up - down) / (2 * h);
                 double an = gf.getDouble(i);
-                assertEquals(fd, an, 1e-7 + 1e-5 * Math.abs(fd), s.name() + "[" + i + "]");
+                assertEquals(fd, an, 1e-7 + 1e-5 * Math.abs(fd), f + " " + s.name() + "[" + i + "]");
             }
         }
     }
 
     @ParameterizedTest
-    @MethodSource("kernels")
-    void cachedDecodingEqualsTheFullForward(Kernels k) {
-        GptModel base = new GptModel(CFG, k, DataType.FLOAT).initialize(2);
-        GptModel m = withLora(base, k, DataType.FLOAT, 5);
+    @MethodSource("familiesAndKernels")
+    void cachedDecodingEqualsTheFullForward(Family f, Kernels k) {
+        DecoderModel base = base(f, k, DataType.FLOAT, 2);
+        DecoderModel m = withLora(f, base, k, DataType.FLOAT, 5);
         randomizeB(m, 1);
         int[] seq = {3, 1, 4, 1, 5};
         INDArray full = m.forward(TokenBatch.of(new int[][] {seq})).dup();
@@ -150,5 +182,18 @@ class LoraTest {
             INDArray next = m.forwardCached(cache, new int[] {seq[t]}, new int[] {t}, 1);
             assertTrue(next.sub(full.getRow(t)).amaxNumber().doubleValue() < 1e-4, "position " + t);
         }
+    }
+
+    @Test
+    void targetsAreMatchedAsPeftMatchesThemAndUnknownOnesAreNamed() {
+        List<LoraConfig.Module> gpt = GptModel.loraModules(GPT);
+        assertEquals(List.of(1, 3), new LoraConfig(2, 4, List.of("c_proj")).select(gpt, "GPT-2"));
+        assertEquals(List.of(1), new LoraConfig(2, 4, List.of("attn.c_proj")).select(gpt, "GPT-2"));
+        assertEquals(List.of(0, 2), new LoraConfig(2, 4, List.of("v_proj", "q_proj"))
+                .select(LlamaModel.loraModules(LLAMA), "qwen2"));
+        UserInputException e = assertThrows(UserInputException.class,
+                () -> new LoraConfig(2, 4, List.of("q_proj")).select(gpt, "GPT-2"));
+        assertTrue(e.getMessage().contains("unknown module 'q_proj'") && e.getMessage().contains("attn.c_attn"),
+                e.getMessage());
     }
 }
