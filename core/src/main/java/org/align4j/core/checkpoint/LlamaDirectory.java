@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,6 +24,7 @@ import org.align4j.core.model.DecoderConfig;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LlamaModel;
 import org.align4j.core.model.LoraConfig;
+import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.util.AtomicFiles;
@@ -53,7 +56,7 @@ public final class LlamaDirectory {
     }
 
     public static LlamaModel load(Path dir, Kernels kernels, DataType type) throws IOException {
-        return load(dir, kernels, type, false, c -> Trainable.ALL, null);
+        return load(dir, kernels, type, false, c -> Trainable.ALL, null, null);
     }
 
     /**
@@ -61,14 +64,18 @@ public final class LlamaDirectory {
      * {@code scoreHead} the model has {@code score.weight} (read when stored, else zero) and no
      * output layer (a stored {@code lm_head.weight} is ignored); without it a stored score head is
      * ignored, so a tied reward model loads as a language model too. With {@code lora}, its
-     * adapters (not read here) join the model and the base is frozen.
+     * adapters (not read here) join the model and the base is frozen; with {@code quantize} too,
+     * the projections are read one tensor at a time into their quantized form.
      */
     public static LlamaModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead,
-                                  Function<DecoderConfig, Trainable> trainable, LoraConfig lora) throws IOException {
+                                  Function<DecoderConfig, Trainable> trainable, LoraConfig lora,
+                                  QuantizedWeights.Kind quantize) throws IOException {
         LlamaConfig config = LlamaConfig.read(dir.resolve(ModelDirectory.CONFIG));
         List<ParameterSet.Spec> layout = LlamaModel.layout(config);
+        Map<String, long[]> expected = new HashMap<>();
+        layout.forEach(sp -> expected.put(sp.name(), sp.shape()));
         ModelDirectory.checkMemory(dir, layout, type);
-        LlamaModel m = new LlamaModel(config, kernels, type, scoreHead, trainable.apply(config), lora);
+        LlamaModel m = new LlamaModel(config, kernels, type, scoreHead, trainable.apply(config), lora, quantize);
         Set<String> found = new LinkedHashSet<>();
         List<String> unexpected = new ArrayList<>();
         for (Path file : ModelDirectory.weightFiles(dir)) {
@@ -77,6 +84,16 @@ public final class LlamaDirectory {
                     boolean unusedHead = name.equals("lm_head.weight") && (config.tieWordEmbeddings() || scoreHead);
                     boolean unusedScore = name.equals(DecoderModel.SCORE_HEAD) && !scoreHead;
                     if (IGNORED.matcher(name).matches() || unusedHead || unusedScore) {
+                        continue;
+                    }
+                    if (m.keepsQuantized(name)) {
+                        long[] stored = r.tensors().get(name).shape();
+                        if (!Arrays.equals(stored, expected.get(name))) {
+                            throw new IOException(file + ": tensor '" + name + "' has shape " + Arrays.toString(stored)
+                                    + ", config.json implies " + Arrays.toString(expected.get(name)));
+                        }
+                        m.quantized().put(name, stored, r.readFloats(name));
+                        found.add(name);
                         continue;
                     }
                     if (!m.parameters().has(name)) {
@@ -88,8 +105,9 @@ public final class LlamaDirectory {
                 }
             }
         }
-        List<String> missing = m.parameters().names().stream()
-                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD) && !n.contains(".lora_")).toList();
+        List<String> missing = new ArrayList<>(m.parameters().names().stream()
+                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD) && !n.contains(".lora_")).toList());
+        missing.addAll(m.missingQuantized());
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
             throw new IOException(dir + ": weights do not match config.json"
                     + (missing.isEmpty() ? "" : "; missing tensors: " + first(missing))

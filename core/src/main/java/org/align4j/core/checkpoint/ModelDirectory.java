@@ -142,13 +142,8 @@ public final class ModelDirectory {
             throw new IOException(configFile + ": missing; a model directory needs config.json");
         }
         if (LlamaDirectory.isLlama(dir)) {
-            if (quantize != null) {
-                throw new UserInputException(dir + ": --quantize-base is available for GPT-2 models only so far; train"
-                        + " this " + Json.readObjectFile(configFile).path("model_type").asText() + " model with"
-                        + " LoRA on an fp32 base (--lora-r without --quantize-base)");
-            }
             return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable,
-                    lora == null ? null : lora.orTargets(LlamaModel.DEFAULT_LORA_TARGETS));
+                    lora == null ? null : lora.orTargets(LlamaModel.DEFAULT_LORA_TARGETS), quantize);
         }
         GptConfig config = GptConfig.read(configFile);
         // everything is checked against the files' headers before a byte is allocated: a config that
@@ -255,7 +250,7 @@ public final class ModelDirectory {
                             || (name.equals(DecoderModel.SCORE_HEAD) && !params.has(DecoderModel.SCORE_HEAD))) {
                         continue;
                     }
-                    if (quantized != null && GptModel.isQuantizable(name)) {
+                    if (model.keepsQuantized(name)) {
                         // one tensor in fp32 at a time: the whole base never is
                         quantized.put(name, r.tensors().get(stored).shape(), r.readFloats(stored));
                         found.put(name, file.getFileName().toString());
@@ -277,6 +272,7 @@ public final class ModelDirectory {
                 missing.add(name);
             }
         }
+        missing.addAll(model.missingQuantized());
         if (!unexpected.isEmpty() || !missing.isEmpty()) {
             throw new IOException(dir + ": weights do not match config.json"
                     + (missing.isEmpty() ? "" : "; missing tensors: " + summarize(missing))

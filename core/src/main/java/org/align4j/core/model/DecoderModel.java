@@ -1,14 +1,18 @@
 package org.align4j.core.model;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
 
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
@@ -36,6 +40,11 @@ public abstract class DecoderModel {
     /** LoRA adapters, or null; set by the family once the buffer exists. */
     protected LoraAdapters lora;
     private String adapterBase;
+    private QuantizedWeights quantizedBase;
+    private Predicate<String> quantizable = name -> false;
+    /** Host buffers by matrix size (kernels upload exactly a matrix's length). */
+    private Map<Long, float[]> dequantHost;
+    private INDArray dequantStore;
     /** The batch of the last training forward, which a backward continues. */
     protected TokenBatch current;
     private final int vocabSize;
@@ -203,11 +212,80 @@ public abstract class DecoderModel {
 
     /** The quantized base weights, or null when the base is fp32. */
     public QuantizedWeights quantized() {
-        return null;
+        return quantizedBase;
+    }
+
+    /** Whether the stored tensor {@code name} is kept quantized, outside the parameter buffer. */
+    public boolean keepsQuantized(String name) {
+        return quantizedBase != null && quantizable.test(name);
+    }
+
+    /**
+     * QLoRA: the block matrices that {@code quantizable} names are kept as {@code kind} outside the
+     * parameter buffer (the family left them out of its layout) and dequantized, one matrix at a
+     * time into one shared scratch, where a layer uses them ({@link #weight}).
+     */
+    protected void keepQuantized(QuantizedWeights.Kind kind, Predicate<String> quantizable) {
+        this.quantizedBase = new QuantizedWeights(kind);
+        this.quantizable = quantizable;
+        long largest = 0;
+        for (LoraConfig.Module m : adapterModules()) {
+            largest = Math.max(largest, m.in() * m.out());
+        }
+        this.dequantHost = new HashMap<>();
+        this.dequantStore = Nd4j.zeros(dataType(), largest);
+    }
+
+    /** Block matrices a quantized base should hold and does not (after loading: what the files lacked). */
+    public List<String> missingQuantized() {
+        List<String> missing = new ArrayList<>();
+        if (quantizedBase == null) {
+            return missing;
+        }
+        for (int l = 0; l < config().layerCount(); l++) {
+            for (LoraConfig.Module m : adapterModules()) {
+                String name = blockName(l) + m.name() + ".weight";
+                if (quantizable.test(name) && !quantizedBase.has(name)) {
+                    missing.add(name);
+                }
+            }
+        }
+        return missing;
+    }
+
+    /** The family's block modules (input and output widths), in the order its module indices follow. */
+    protected abstract List<LoraConfig.Module> adapterModules();
+
+    /** The prefix of block {@code layer}'s tensor names ({@code h.0.}, {@code model.layers.0.}). */
+    protected abstract String blockName(int layer);
+
+    /** Block {@code layer}'s weight of {@code module}: its view in the buffer, or dequantized from a quantized base. */
+    protected INDArray weight(INDArray view, int layer, int module) {
+        if (quantizedBase == null) {
+            return view;
+        }
+        LoraConfig.Module m = adapterModules().get(module);
+        long size = m.in() * m.out();
+        float[] host = dequantHost.computeIfAbsent(size, k -> new float[(int) (long) k]);
+        quantizedBase.dequantize(blockName(layer) + m.name() + ".weight", host);
+        INDArray w = dequantStore.get(NDArrayIndex.interval(0, size))
+                .reshape(linearLayout() ? new long[] {m.out(), m.in()} : new long[] {m.in(), m.out()});
+        kernels.upload(w, host);
+        return w;
+    }
+
+    /** Refuses a quantized base without LoRA, which could not train. */
+    protected static void requireAdaptersForQuantized(QuantizedWeights.Kind quantize, LoraConfig lora) {
+        if (quantize != null && lora == null) {
+            throw new UserInputException("--quantize-base needs LoRA (--lora-r): a quantized base cannot train");
+        }
     }
 
     /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
     public void mergeAdaptersIntoBase() {
+        if (quantizedBase != null) {
+            throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
+        }
         if (lora != null) {
             lora.mergeInto(params, linearLayout());
         }

@@ -28,10 +28,6 @@ public final class GptModel extends DecoderModel {
     private final Layer[] layers;
     private Layer[] gradLayers;
     private final Activations acts;
-    private final QuantizedWeights quantized;
-    /** Host buffers by matrix size (kernels upload exactly a target's length). */
-    private final Map<Long, float[]> dequantHost;
-    private final INDArray dequantStore;
 
     /** Views of one block's parameters (or gradients), by their GPT-2 names. */
     private record Layer(INDArray ln1g, INDArray ln1b, INDArray qkvW, INDArray qkvB, INDArray projW, INDArray projB,
@@ -90,17 +86,7 @@ public final class GptModel extends DecoderModel {
                 withAdapters(trainable, lora));
         this.config = config;
         if (quantize != null) {
-            this.quantized = new QuantizedWeights(quantize);
-            long largest = 0;
-            for (LoraConfig.Module m : loraModules(config)) {
-                largest = Math.max(largest, m.in() * m.out());
-            }
-            this.dequantHost = new HashMap<>();
-            this.dequantStore = Nd4j.zeros(type, largest);
-        } else {
-            this.quantized = null;
-            this.dequantHost = null;
-            this.dequantStore = null;
+            keepQuantized(quantize, GptModel::isQuantizable);
         }
         this.embeddingsTrain = this.trainable.test("wte.weight") || this.trainable.test("wpe.weight");
         int lowest = config.nLayer();
@@ -142,9 +128,7 @@ public final class GptModel extends DecoderModel {
     /** The layout with a scalar head and adapters where asked, less the matrices a quantized base keeps outside. */
     private static List<ParameterSet.Spec> specs(GptConfig config, boolean scoreHead, LoraConfig lora,
                                                  QuantizedWeights.Kind quantize) {
-        if (quantize != null && lora == null) {
-            throw new UserInputException("--quantize-base needs LoRA (--lora-r): a quantized base cannot train");
-        }
+        requireAdaptersForQuantized(quantize, lora);
         List<ParameterSet.Spec> specs = new ArrayList<>(layout(config));
         if (scoreHead) {
             specs.add(scoreHeadSpec(config));
@@ -222,6 +206,16 @@ public final class GptModel extends DecoderModel {
     }
 
     @Override
+    protected List<LoraConfig.Module> adapterModules() {
+        return loraModules(config);
+    }
+
+    @Override
+    protected String blockName(int layer) {
+        return blockPrefix(layer);
+    }
+
+    @Override
     protected DecoderModel plainModel() {
         return new GptModel(config, kernels, dataType(), scoreHead);
     }
@@ -232,26 +226,6 @@ public final class GptModel extends DecoderModel {
                 || name.endsWith(".mlp.c_fc.weight") || name.endsWith(".mlp.c_proj.weight"));
     }
 
-    @Override
-    public QuantizedWeights quantized() {
-        return quantized;
-    }
-
-    /** A block's weight: its view in the buffer, or with a quantized base, dequantized into a shared scratch. */
-    private INDArray weight(INDArray view, int layer, int module) {
-        if (quantized == null) {
-            return view;
-        }
-        LoraConfig.Module m = loraModules(config).get(module);
-        String name = blockPrefix(layer) + m.name() + ".weight";
-        long in = m.in();
-        long out = m.out();
-        float[] host = dequantHost.computeIfAbsent(in * out, k -> new float[(int) (long) k]);
-        quantized.dequantize(name, host);
-        INDArray w = dequantStore.get(NDArrayIndex.interval(0, in * out)).reshape(in, out);
-        kernels.upload(w, host);
-        return w;
-    }
 
 
     @Override
@@ -268,14 +242,6 @@ public final class GptModel extends DecoderModel {
     }
 
 
-
-    @Override
-    public void mergeAdaptersIntoBase() {
-        if (quantized != null) {
-            throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
-        }
-        super.mergeAdaptersIntoBase();
-    }
 
     @Override
     public GptConfig config() {
@@ -338,7 +304,6 @@ public final class GptModel extends DecoderModel {
         return a.lnf;
     }
 
-
     // ---------------------------------------------------------------- backward
 
     @Override
@@ -350,7 +315,6 @@ public final class GptModel extends DecoderModel {
                 true);
         backwardFromNorm(a.dsmall);
     }
-
 
     @Override
     protected void backwardFromNorm(INDArray dlnf) {

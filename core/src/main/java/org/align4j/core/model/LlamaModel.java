@@ -63,8 +63,21 @@ public final class LlamaModel extends DecoderModel {
      */
     public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                       LoraConfig lora) {
-        super(config, kernels, type, specs(config, scoreHead, lora), scoreHead, withAdapters(trainable, lora));
+        this(config, kernels, type, scoreHead, trainable, lora, null);
+    }
+
+    /**
+     * With {@code quantize} (QLoRA), the blocks' seven projection matrices are kept quantized
+     * outside the parameter buffer and dequantized where a layer uses them; it needs LoRA.
+     */
+    public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
+                      LoraConfig lora, QuantizedWeights.Kind quantize) {
+        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
+                withAdapters(trainable, lora));
         this.config = config;
+        if (quantize != null) {
+            keepQuantized(quantize, LlamaModel::isQuantizable);
+        }
         this.lora = lora == null ? null : new LoraAdapters(loraModules(config), config.numLayers(),
                 LlamaModel::blockPrefix, lora, params, kernels);
         this.invFreq = config.inverseFrequencies();
@@ -86,8 +99,13 @@ public final class LlamaModel extends DecoderModel {
     }
 
 
-    private static List<ParameterSet.Spec> specs(LlamaConfig config, boolean scoreHead, LoraConfig lora) {
+    private static List<ParameterSet.Spec> specs(LlamaConfig config, boolean scoreHead, LoraConfig lora,
+                                                 QuantizedWeights.Kind quantize) {
+        requireAdaptersForQuantized(quantize, lora);
         List<ParameterSet.Spec> s = new ArrayList<>(layout(config));
+        if (quantize != null) {
+            s.removeIf(sp -> isQuantizable(sp.name()));
+        }
         if (scoreHead) {
             s.removeIf(sp -> sp.name().equals("lm_head.weight"));
             s.add(scoreHeadSpec(config));
@@ -128,6 +146,21 @@ public final class LlamaModel extends DecoderModel {
     @Override
     protected boolean linearLayout() {
         return true;
+    }
+
+    @Override
+    protected List<LoraConfig.Module> adapterModules() {
+        return loraModules(config);
+    }
+
+    @Override
+    protected String blockName(int layer) {
+        return blockPrefix(layer);
+    }
+
+    /** The block matrices a quantized base keeps outside the parameter buffer: the seven projections. */
+    public static boolean isQuantizable(String name) {
+        return name.startsWith("model.layers.") && name.endsWith("_proj.weight");
     }
 
     @Override
@@ -254,7 +287,7 @@ public final class LlamaModel extends DecoderModel {
             kernels.attentionForward(atty, act.get("probs." + l, batch.batch(), c.numHeads(), batch.time(),
                     batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
             INDArray res2 = act.get("res2." + l, n, h);
-            kernels.matmulForward(res2, atty, p.o(), true, null);
+            kernels.matmulForward(res2, atty, weight(p.o(), l, O), true, null);
             adapt(l, O, res2, atty, true);
             kernels.add(res2, res2, x);
             INDArray ln2 = act.get("ln2." + l, n, h);
@@ -262,13 +295,13 @@ public final class LlamaModel extends DecoderModel {
             INDArray gate = act.get("gate." + l, n, f);
             INDArray up = act.get("up." + l, n, f);
             INDArray swiglu = act.get("swiglu." + l, n, f);
-            kernels.matmulForward(gate, ln2, p.gate(), true, null);
+            kernels.matmulForward(gate, ln2, weight(p.gate(), l, GATE), true, null);
             adapt(l, GATE, gate, ln2, true);
-            kernels.matmulForward(up, ln2, p.up(), true, null);
+            kernels.matmulForward(up, ln2, weight(p.up(), l, UP), true, null);
             adapt(l, UP, up, ln2, true);
             kernels.swigluForward(swiglu, gate, up);
             INDArray res3 = act.get("res3." + l, n, h);
-            kernels.matmulForward(res3, swiglu, p.down(), true, null);
+            kernels.matmulForward(res3, swiglu, weight(p.down(), l, DOWN), true, null);
             adapt(l, DOWN, res3, swiglu, true);
             kernels.add(res3, res3, res2);
             x = res3;
@@ -287,11 +320,11 @@ public final class LlamaModel extends DecoderModel {
         INDArray q = s.get("q", n, h);
         INDArray k = s.get("k", n, kvw);
         INDArray v = s.get("v", n, kvw);
-        kernels.matmulForward(q, ln, p.q(), true, p.qBias());
+        kernels.matmulForward(q, ln, weight(p.q(), layer, Q), true, p.qBias());
         adapt(layer, Q, q, ln, keep);
-        kernels.matmulForward(k, ln, p.k(), true, p.kBias());
+        kernels.matmulForward(k, ln, weight(p.k(), layer, K), true, p.kBias());
         adapt(layer, K, k, ln, keep);
-        kernels.matmulForward(v, ln, p.v(), true, p.vBias());
+        kernels.matmulForward(v, ln, weight(p.v(), layer, V), true, p.vBias());
         adapt(layer, V, v, ln, keep);
         kernels.rope(q, positions, config.numHeads(), config.headSize(), invFreq, false);
         kernels.rope(k, positions, config.numKvHeads(), config.headSize(), invFreq, false);
@@ -362,22 +395,22 @@ public final class LlamaModel extends DecoderModel {
             // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
             INDArray dswiglu = act.get("dswiglu", n, f);
             INDArray swiglu = act.get("swiglu." + l, n, f);
-            kernels.matmulBackward(dswiglu, d.down(), null, dres, swiglu, p.down(), true);
+            kernels.matmulBackward(dswiglu, d.down(), null, dres, swiglu, weight(p.down(), l, DOWN), true);
             adaptBackward(l, DOWN, dswiglu, dres, swiglu);
             INDArray dgate = act.get("dgate", n, f);
             INDArray dup = act.get("dup", n, f);
             kernels.swigluBackward(dgate, dup, dswiglu, act.get("gate." + l, n, f), act.get("up." + l, n, f));
             INDArray ln2 = act.get("ln2." + l, n, h);
-            kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, p.gate(), true);
+            kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, weight(p.gate(), l, GATE), true);
             adaptBackward(l, GATE, dsmall, dgate, ln2);
-            kernels.matmulBackward(tmp, d.up(), null, dup, ln2, p.up(), true);
+            kernels.matmulBackward(tmp, d.up(), null, dup, ln2, weight(p.up(), l, UP), true);
             adaptBackward(l, UP, tmp, dup, ln2);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get("res2." + l, n, h), p.ln2(),
                     act.get("rstd2." + l, n));
             // attention: res2 = input + o(attention(rope(q), rope(k), v of ln1(input)))
             INDArray atty = act.get("atty." + l, n, h);
-            kernels.matmulBackward(dsmall, d.o(), null, dres, atty, p.o(), true);
+            kernels.matmulBackward(dsmall, d.o(), null, dres, atty, weight(p.o(), l, O), true);
             adaptBackward(l, O, dsmall, dres, atty);
             INDArray dqkv = act.get("dqkv", n, 3 * h);
             kernels.attentionBackward(dqkv, dsmall, act.get("probs." + l, current.batch(), c.numHeads(),
@@ -391,12 +424,12 @@ public final class LlamaModel extends DecoderModel {
             kernels.rope(dq, positions, c.numHeads(), c.headSize(), invFreq, true);
             kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
             INDArray ln1 = act.get("ln1." + l, n, h);
-            kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, p.q(), true);
+            kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, weight(p.q(), l, Q), true);
             adaptBackward(l, Q, dsmall, dq, ln1);
-            kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, p.k(), true);
+            kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, weight(p.k(), l, K), true);
             adaptBackward(l, K, tmp, dk, ln1);
             kernels.add(dsmall, dsmall, tmp);
-            kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, p.v(), true);
+            kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, weight(p.v(), l, V), true);
             adaptBackward(l, V, tmp, dv, ln1);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get("rstd1." + l, n));
@@ -447,16 +480,16 @@ public final class LlamaModel extends DecoderModel {
             attentionInputs(qkv, ln, p, l, positions, n, decode, false);
             kernels.attentionWithCache(atty, qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps, start,
                     c.numHeads());
-            kernels.matmulForward(out, atty, p.o(), true, null);
+            kernels.matmulForward(out, atty, weight(p.o(), l, O), true, null);
             adapt(l, O, out, atty, false);
             kernels.add(x, x, out);
             kernels.rmsNormForward(ln, rstd, x, p.ln2(), c.rmsNormEps());
-            kernels.matmulForward(gate, ln, p.gate(), true, null);
+            kernels.matmulForward(gate, ln, weight(p.gate(), l, GATE), true, null);
             adapt(l, GATE, gate, ln, false);
-            kernels.matmulForward(up, ln, p.up(), true, null);
+            kernels.matmulForward(up, ln, weight(p.up(), l, UP), true, null);
             adapt(l, UP, up, ln, false);
             kernels.swigluForward(gate, gate, up);
-            kernels.matmulForward(out, gate, p.down(), true, null);
+            kernels.matmulForward(out, gate, weight(p.down(), l, DOWN), true, null);
             adapt(l, DOWN, out, gate, false);
             kernels.add(x, x, out);
         }

@@ -79,16 +79,37 @@ class QuantizedBaseTest {
         return GoldenFixtures.kernels().toList();
     }
 
+    private static final LlamaConfig LLAMA = new LlamaConfig("llama", 13, 16, 24, 2, 4, 2, 1e-6, 10000.0, null, 8,
+            true, false, null, List.of(12));
+    private static final LoraConfig LLAMA_LORA = new LoraConfig(2, 4.0, List.of("q_proj", "v_proj", "down_proj"));
+
     @ParameterizedTest
     @MethodSource("kernels")
     void aQuantizedBaseBehavesAsTheDequantizedWeights(Kernels k) {
         for (QuantizedWeights.Kind kind : QuantizedWeights.Kind.values()) {
-            GptModel base = new GptModel(CFG, k, DataType.FLOAT).initialize(3);
-            GptModel q = new GptModel(CFG, k, DataType.FLOAT, false, Trainable.ALL, LORA, kind);
-            GptModel ref = new GptModel(CFG, k, DataType.FLOAT, false, Trainable.ALL, LORA);
+            compare(kind, new GptModel(CFG, k, DataType.FLOAT).initialize(3),
+                    new GptModel(CFG, k, DataType.FLOAT, false, Trainable.ALL, LORA, kind),
+                    new GptModel(CFG, k, DataType.FLOAT, false, Trainable.ALL, LORA));
+        }
+    }
+
+    /** The same for the Llama family's seven Linear projections (tied embedding, grouped-query attention). */
+    @ParameterizedTest
+    @MethodSource("kernels")
+    void aQuantizedLlamaBaseBehavesAsTheDequantizedWeights(Kernels k) {
+        for (QuantizedWeights.Kind kind : QuantizedWeights.Kind.values()) {
+            compare(kind, new LlamaModel(LLAMA, k, DataType.FLOAT).initialize(3),
+                    new LlamaModel(LLAMA, k, DataType.FLOAT, false, Trainable.ALL, LLAMA_LORA, kind),
+                    new LlamaModel(LLAMA, k, DataType.FLOAT, false, Trainable.ALL, LLAMA_LORA));
+        }
+    }
+
+    private static void compare(QuantizedWeights.Kind kind, DecoderModel base, DecoderModel q, DecoderModel ref) {
+        {
+            assertEquals(base instanceof GptModel ? 2 * 4 : 2 * 7, q.missingQuantized().size());
             for (String n : base.parameters().names()) {
                 INDArray w = base.parameters().get(n);
-                if (GptModel.isQuantizable(n)) {
+                if (q.keepsQuantized(n)) {
                     assertFalse(q.parameters().has(n), "not in the fp32 buffer: " + n);
                     q.quantized().put(n, w.shape(), w.dup().data().asFloat());
                     float[] deq = new float[(int) w.length()];
@@ -99,6 +120,7 @@ class QuantizedBaseTest {
                     ref.parameters().get(n).assign(w);
                 }
             }
+            assertEquals(List.of(), q.missingQuantized());
             q.initializeAdapters(5);
             ref.initializeAdapters(5);
             SplittableRandom r = new SplittableRandom(2);
