@@ -34,7 +34,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generate continuations from a model directory (Hugging Face GPT-2 layout).",
+        description = {"Generate continuations from a model directory (Hugging Face GPT-2, Llama or Qwen2 layout).",
                 "Prompts from --prompt, a JSONL file of {\"prompt\": ...} or {\"messages\": [...]} lines, or raw token ids."},
         footer = {"", "Examples:",
                 "  align4j generate --model examples/base-model --prompt 'Once upon a time' --max-new-tokens 40",

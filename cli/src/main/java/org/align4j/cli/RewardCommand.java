@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
                 + " optional margin) or K-way rankings with ties (every untied pair of a prompt counts, weighted"
                 + " so that each prompt counts once), including the output of 'label export'. Loss: -log"
                 + " sigmoid(r_chosen - r_rejected - margin). The model directory is Hugging Face's"
-                + " GPT2ForSequenceClassification layout; best/ is chosen by validation accuracy, and"
+                + " GPT2ForSequenceClassification (or LlamaForSequenceClassification) layout; best/ is chosen by validation accuracy, and"
                 + " reward_stats.json holds the mean and std of the training rewards (PPO normalises with them).",
         footer = {"", "Examples:",
                 "  align4j reward --model runs/sft/final --train pairs.jsonl --val pairs.val.jsonl --out runs/rm",

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
  */
 final class TrainingOptionsMixin {
 
-    @Option(names = "--model", paramLabel = "DIR", description = "model directory (Hugging Face GPT-2 layout, with tokenizer)")
+    @Option(names = "--model", paramLabel = "DIR", description = "model directory (Hugging Face GPT-2, Llama or Qwen2 layout, with tokenizer), or a LoRA adapter directory")
     String model;
     @Option(names = {"--train", "--train-file"}, paramLabel = "FILE", description = "training data (JSONL)")
     String train;
