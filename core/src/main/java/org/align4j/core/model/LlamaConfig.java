@@ -157,6 +157,10 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
             eos.add(e.asInt());
         }
         boolean qwen = type.equals("qwen2");
+        if (c.path("use_sliding_window").asBoolean(false)) {
+            throw new UserInputException(file + ": use_sliding_window = true is not supported (full causal attention"
+                    + " only); refusing rather than attending differently from the model");
+        }
         try {
             return new LlamaConfig(type, intKey(c, "vocab_size", where), hidden, intKey(c, "intermediate_size", where),
                     intKey(c, "num_hidden_layers", where), heads,

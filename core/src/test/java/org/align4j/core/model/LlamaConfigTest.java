@@ -62,6 +62,14 @@ class LlamaConfigTest {
         assertEquals(32.0, llama.ropeScaling().factor());
         assertEquals(8192, llama.ropeScaling().originalMaxPositions());
         assertEquals(4, llama.groupSize());
+        // Llama 3's scaling by hand: i = 16 has base 500000^-0.5 = 1/707.107, wavelength 2 pi 707.107 = 4442.9
+        // between 8192/4 and 8192/1, so smooth = (8192/4442.9 - 1)/3 = 0.28128 and the frequency is
+        // base ((1 - 0.28128)/32 + 0.28128); i = 0 (wavelength 2 pi) keeps 1; i = 31 (wavelength 2.1e6) is base/32
+        double[] f = llama.inverseFrequencies();
+        assertEquals(32, f.length);
+        assertEquals(1.0, f[0], 1e-12);
+        assertEquals(4.2955679655936815e-4, f[16], 1e-12);
+        assertEquals(Math.pow(500000.0, -62.0 / 64) / 32, f[31], 1e-15);
     }
 
     @Test
@@ -71,6 +79,11 @@ class LlamaConfigTest {
                  "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 16,
                  "rope_scaling": {"type": "yarn", "factor": 4.0}}"""));
         assertTrue(yarn.getMessage().contains("rope_scaling of type 'yarn' is not supported"), yarn.getMessage());
+        UserInputException window = assertThrows(UserInputException.class, () -> read("""
+                {"model_type": "qwen2", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,
+                 "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 16,
+                 "use_sliding_window": true, "sliding_window": 4}"""));
+        assertTrue(window.getMessage().contains("use_sliding_window"), window.getMessage());
         UserInputException gpt2 = assertThrows(UserInputException.class, () -> read("{\"model_type\": \"gpt2\"}"));
         assertTrue(gpt2.getMessage().contains("not a Llama-family model"), gpt2.getMessage());
         UserInputException kv = assertThrows(UserInputException.class, () -> read("""
