@@ -27,6 +27,11 @@ import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.checkpoint.LlamaDirectory;
+import org.align4j.core.model.Architecture;
+import org.align4j.core.model.LlamaModel;
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
@@ -137,6 +142,38 @@ class PipelineTest {
         assertFalse(Files.exists(out.resolve("sweep/dpo-beta0.1")));
         assertEquals(0.5, Json.MAPPER.readTree(out.resolve("sweep/dpo-beta0.5/config.json").toFile())
                 .get("beta").asDouble());
+    }
+
+    /** The whole pipeline on a tiny random Llama base (the embedded tokenizer, grouped-query attention). */
+    @Test
+    void aLlamaBaseRunsEveryStage() throws Exception {
+        Path base = tmp.resolve("llama-base");
+        Architecture arch = Architecture.LLAMA;
+        BpeTokenizer tok = TokenizerFiles.load(Path.of("../examples/base-model"));
+        LlamaModel m = (LlamaModel) arch.randomModel(arch.config(new Architecture.Shape(tok.vocabSize(), 128, 64, 2, 4,
+                2, 192, true, 10000.0), tok.specialId("<|endoftext|>").orElse(0)), Backend.get().kernels(), 3);
+        LlamaDirectory.save(m, base, "F32", Long.MAX_VALUE);
+        TokenizerFiles.save(tok, base);
+        ObjectNode cfg = (ObjectNode) Json.MAPPER.readTree(CONFIG.toFile());
+        cfg.put("base_model", base.toString());
+        cfg.remove("sweep");
+        Path config = tmp.resolve("llama-pipeline.json");
+        Files.writeString(config, cfg.toString());
+        Path out = tmp.resolve("llama");
+        Pipeline.Outcome done = Pipeline.prepare(new Pipeline.Options(config, out, false, null, null, false),
+                Backend.get().kernels(), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))
+                .run();
+        assertTrue(done.finished());
+        for (String stage : List.of("sft", "reward", "ppo", "ppo-ptx", "dpo")) {
+            assertEquals(RunDirectory.Status.SUCCEEDED, new RunDirectory(out.resolve(stage)).status(), stage);
+        }
+        assertEquals("llama", Json.MAPPER.readTree(out.resolve("dpo/final/config.json").toFile()).get("model_type")
+                .asText());
+        assertEquals("LlamaForSequenceClassification", Json.MAPPER.readTree(out.resolve("reward/final/config.json")
+                .toFile()).get("architectures").get(0).asText());
+        JsonNode policies = Json.MAPPER.readTree(out.resolve("report.json").toFile()).get("policies");
+        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo"), names(policies));
+        assertEquals(0.5, policies.get("sft").get("win_rate_vs_reference").asDouble(), 1e-12);
     }
 
     private static List<String> names(JsonNode o) {
