@@ -7,11 +7,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
@@ -20,18 +18,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
-import org.align4j.core.checkpoint.ModelDirectory;
-import org.align4j.core.generate.Generation;
-import org.align4j.core.generate.Generator;
-import org.align4j.core.generate.SamplingConfig;
-import org.align4j.core.model.DecoderModel;
-import org.align4j.core.tokenizer.BpeTokenizer;
-import org.align4j.core.tokenizer.SpecialTokens;
-import org.align4j.core.tokenizer.TokenizerFiles;
-import org.align4j.data.format.Content;
 import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.RecordJson;
-import org.align4j.data.jsonl.JsonlReader;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.data.label.Agreement;
 import org.align4j.data.label.Judgment;
@@ -45,7 +33,6 @@ import org.align4j.pipeline.Candidates;
 import org.align4j.pipeline.SimulatedAnnotator;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
-import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

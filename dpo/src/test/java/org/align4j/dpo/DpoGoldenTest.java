@@ -1,7 +1,6 @@
 package org.align4j.dpo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
 import static org.align4j.core.testing.GoldenFixtures.floats;
 import static org.align4j.core.testing.GoldenFixtures.ints;

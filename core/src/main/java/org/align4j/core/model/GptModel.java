@@ -1,18 +1,13 @@
 package org.align4j.core.model;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.tokenizer.BpeTokenizer;
-import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * GPT-2 with a hand-written backward pass: learned positions, pre-LayerNorm blocks, fused QKV,

@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.util.UserInputException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
