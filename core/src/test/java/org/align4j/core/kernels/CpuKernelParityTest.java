@@ -79,6 +79,26 @@ class CpuKernelParityTest {
     }
 
     @Test
+    void matmulOfAFewRowsAgainstALinearWeightInChunks() {
+        for (INDArray bias : new INDArray[] {null, randView(300)}) {
+            INDArray inp = rand(5, 24);
+            INDArray w = randView(300, 24); // with 24 inputs one chunk holds every row
+            INDArray a = Nd4j.create(DataType.FLOAT, 5, 300);
+            INDArray b = a.ulike();
+            generic.matmulForward(a, inp, w, true, bias);
+            fast.matmulForward(b, inp, w, true, bias);
+            close("few-row Linear matmul", a, b, 1e-5);
+        }
+        INDArray inp = rand(3, 1024);
+        INDArray w = randView(3000, 1024); // 512 rows per chunk: six chunks, the last one short
+        INDArray a = Nd4j.create(DataType.FLOAT, 3, 3000);
+        INDArray b = a.ulike();
+        generic.matmulForward(a, inp, w, true, null);
+        fast.matmulForward(b, inp, w, true, null);
+        close("few-row Linear matmul in chunks", a, b, 1e-4);
+    }
+
+    @Test
     void matmulOfOneRow() {
         for (boolean t : new boolean[] {false, true}) {
             INDArray inp = rand(1, 24);
