@@ -3,6 +3,7 @@ package org.align4j.core.kernels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 import org.align4j.core.model.LlamaConfig;
@@ -80,22 +81,19 @@ class CpuKernelParityTest {
 
     @Test
     void matmulOfAFewRowsAgainstALinearWeightInChunks() {
-        for (INDArray bias : new INDArray[] {null, randView(300)}) {
-            INDArray inp = rand(5, 24);
-            INDArray w = randView(300, 24); // with 24 inputs one chunk holds every row
-            INDArray a = Nd4j.create(DataType.FLOAT, 5, 300);
+        // {rows, inputs, outputs, bias}: 24 inputs fit every weight row in one 2 MB chunk; 1,024 inputs
+        // make chunks of 512 rows, so 3,000 outputs take six, the last one short
+        int[][] cases = {{5, 24, 300, 0}, {5, 24, 300, 1}, {3, 1024, 3000, 0}, {8, 1024, 3000, 1}};
+        for (int[] c : cases) {
+            INDArray inp = rand(c[0], c[1]);
+            INDArray w = randView(c[2], c[1]);
+            INDArray bias = c[3] == 1 ? randView(c[2]) : null;
+            INDArray a = Nd4j.create(DataType.FLOAT, c[0], c[2]);
             INDArray b = a.ulike();
             generic.matmulForward(a, inp, w, true, bias);
             fast.matmulForward(b, inp, w, true, bias);
-            close("few-row Linear matmul", a, b, 1e-5);
+            close("few-row Linear matmul " + Arrays.toString(c), a, b, 1e-4);
         }
-        INDArray inp = rand(3, 1024);
-        INDArray w = randView(3000, 1024); // 512 rows per chunk: six chunks, the last one short
-        INDArray a = Nd4j.create(DataType.FLOAT, 3, 3000);
-        INDArray b = a.ulike();
-        generic.matmulForward(a, inp, w, true, null);
-        fast.matmulForward(b, inp, w, true, null);
-        close("few-row Linear matmul in chunks", a, b, 1e-4);
     }
 
     @Test
