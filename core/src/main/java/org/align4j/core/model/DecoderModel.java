@@ -36,8 +36,10 @@ public abstract class DecoderModel {
     protected final Trainable trainable;
     protected final ParameterSet trainableParams;
     protected final boolean scoreHead;
+    /** How the family names and stores its block projections (adapters, quantized base, merge). */
+    private final BlockLayout blocks;
     protected ParameterSet grads;
-    /** LoRA adapters, or null; set by the family once the buffer exists. */
+    /** LoRA adapters, or null; attached by the family once the buffer exists. */
     protected LoraAdapters lora;
     private String adapterBase;
     private QuantizedWeights quantizedBase;
@@ -57,8 +59,9 @@ public abstract class DecoderModel {
      * so the order never shows outside the model.
      */
     protected DecoderModel(DecoderConfig config, Kernels kernels, DataType type, List<ParameterSet.Spec> specs,
-                           boolean scoreHead, Trainable trainable) {
+                           boolean scoreHead, Trainable trainable, BlockLayout blocks) {
         this.kernels = kernels;
+        this.blocks = blocks;
         this.scoreHead = scoreHead;
         this.trainable = trainable;
         this.vocabSize = config.vocabSize();
@@ -229,7 +232,7 @@ public abstract class DecoderModel {
         this.quantizedBase = new QuantizedWeights(kind);
         this.quantizable = quantizable;
         long largest = 0;
-        for (LoraConfig.Module m : adapterModules()) {
+        for (LoraConfig.Module m : blocks.modules()) {
             largest = Math.max(largest, m.in() * m.out());
         }
         this.dequantHost = new HashMap<>();
@@ -243,8 +246,8 @@ public abstract class DecoderModel {
             return missing;
         }
         for (int l = 0; l < config().layerCount(); l++) {
-            for (LoraConfig.Module m : adapterModules()) {
-                String name = blockName(l) + m.name() + ".weight";
+            for (LoraConfig.Module m : blocks.modules()) {
+                String name = blocks.weightName(l, m);
                 if (quantizable.test(name) && !quantizedBase.has(name)) {
                     missing.add(name);
                 }
@@ -253,23 +256,19 @@ public abstract class DecoderModel {
         return missing;
     }
 
-    /** The family's block modules (input and output widths), in the order its module indices follow. */
-    protected abstract List<LoraConfig.Module> adapterModules();
 
-    /** The prefix of block {@code layer}'s tensor names ({@code h.0.}, {@code model.layers.0.}). */
-    protected abstract String blockName(int layer);
 
     /** Block {@code layer}'s weight of {@code module}: its view in the buffer, or dequantized from a quantized base. */
     protected INDArray weight(INDArray view, int layer, int module) {
         if (quantizedBase == null) {
             return view;
         }
-        LoraConfig.Module m = adapterModules().get(module);
+        LoraConfig.Module m = blocks.modules().get(module);
         long size = m.in() * m.out();
         float[] host = dequantHost.computeIfAbsent(size, k -> new float[(int) (long) k]);
-        quantizedBase.dequantize(blockName(layer) + m.name() + ".weight", host);
+        quantizedBase.dequantize(blocks.weightName(layer, m), host);
         INDArray w = dequantStore.get(NDArrayIndex.interval(0, size))
-                .reshape(linearLayout() ? new long[] {m.out(), m.in()} : new long[] {m.in(), m.out()});
+                .reshape(blocks.linear() ? new long[] {m.out(), m.in()} : new long[] {m.in(), m.out()});
         kernels.upload(w, host);
         return w;
     }
@@ -287,7 +286,7 @@ public abstract class DecoderModel {
             throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
         }
         if (lora != null) {
-            lora.mergeInto(params, linearLayout());
+            lora.mergeInto(params);
         }
     }
 
@@ -307,8 +306,16 @@ public abstract class DecoderModel {
     /** A zero model of this family, config and head, without adapters. */
     protected abstract DecoderModel plainModel();
 
-    /** Whether block weights are stored as {@code Linear [out, in]} (else GPT-2's Conv1D {@code [in, out]}). */
-    protected abstract boolean linearLayout();
+
+    /** Puts LoRA adapters with {@code lora}'s settings on the family's blocks (their tensors are in the layout). */
+    protected void attachAdapters(LoraConfig lora) {
+        this.lora = lora == null ? null : new LoraAdapters(blocks, lora, params, kernels);
+    }
+
+    /** The adapters' tensors for a layout, when {@code lora} asks for them. */
+    protected static List<ParameterSet.Spec> adapterSpecs(BlockLayout blocks, LoraConfig lora) {
+        return lora == null ? List.of() : LoraAdapters.specs(blocks, lora);
+    }
 
     /** The adapter's share of module {@code m}'s output, when it has one. */
     protected void adapt(int layer, int m, INDArray out, INDArray inp, boolean keep) {

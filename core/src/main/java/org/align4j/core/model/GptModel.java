@@ -78,7 +78,7 @@ public final class GptModel extends DecoderModel {
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                     LoraConfig lora, QuantizedWeights.Kind quantize) {
         super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
-                withAdapters(trainable, lora));
+                withAdapters(trainable, lora), blocks(config));
         this.config = config;
         if (quantize != null) {
             keepQuantized(quantize, GptModel::isQuantizable);
@@ -91,8 +91,7 @@ public final class GptModel extends DecoderModel {
             }
         }
         this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
-        this.lora = lora == null ? null : new LoraAdapters(loraModules(config), config.nLayer(), GptModel::blockPrefix,
-                lora, params, kernels);
+        attachAdapters(lora);
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = Layer.of(params, i);
@@ -120,6 +119,10 @@ public final class GptModel extends DecoderModel {
         return "h." + layer + ".";
     }
 
+    static BlockLayout blocks(GptConfig c) {
+        return new BlockLayout(loraModules(c), GptModel::blockPrefix, false, c.nLayer(), "GPT-2");
+    }
+
     /** The layout with a scalar head and adapters where asked, less the matrices a quantized base keeps outside. */
     private static List<ParameterSet.Spec> specs(GptConfig config, boolean scoreHead, LoraConfig lora,
                                                  QuantizedWeights.Kind quantize) {
@@ -128,9 +131,7 @@ public final class GptModel extends DecoderModel {
         if (scoreHead) {
             specs.add(scoreHeadSpec(config));
         }
-        if (lora != null) {
-            specs.addAll(LoraAdapters.specs(loraModules(config), config.nLayer(), GptModel::blockPrefix, lora, "GPT-2"));
-        }
+        specs.addAll(adapterSpecs(blocks(config), lora));
         if (quantize != null) {
             specs.removeIf(sp -> isQuantizable(sp.name()));
         }
@@ -195,20 +196,8 @@ public final class GptModel extends DecoderModel {
         return this;
     }
 
-    @Override
-    protected boolean linearLayout() {
-        return false;
-    }
 
-    @Override
-    protected List<LoraConfig.Module> adapterModules() {
-        return loraModules(config);
-    }
 
-    @Override
-    protected String blockName(int layer) {
-        return blockPrefix(layer);
-    }
 
     @Override
     protected DecoderModel plainModel() {

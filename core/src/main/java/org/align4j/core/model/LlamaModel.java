@@ -72,13 +72,12 @@ public final class LlamaModel extends DecoderModel {
     public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                       LoraConfig lora, QuantizedWeights.Kind quantize) {
         super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
-                withAdapters(trainable, lora));
+                withAdapters(trainable, lora), blocks(config));
         this.config = config;
         if (quantize != null) {
             keepQuantized(quantize, LlamaModel::isQuantizable);
         }
-        this.lora = lora == null ? null : new LoraAdapters(loraModules(config), config.numLayers(),
-                LlamaModel::blockPrefix, lora, params, kernels);
+        attachAdapters(lora);
         this.invFreq = config.inverseFrequencies();
         this.blocks = new Block[config.numLayers()];
         for (int i = 0; i < blocks.length; i++) {
@@ -109,10 +108,7 @@ public final class LlamaModel extends DecoderModel {
             s.removeIf(sp -> sp.name().equals("lm_head.weight"));
             s.add(scoreHeadSpec(config));
         }
-        if (lora != null) {
-            s.addAll(LoraAdapters.specs(loraModules(config), config.numLayers(), LlamaModel::blockPrefix, lora,
-                    config.modelType()));
-        }
+        s.addAll(adapterSpecs(blocks(config), lora));
         return s;
     }
 
@@ -142,20 +138,12 @@ public final class LlamaModel extends DecoderModel {
         return "model.layers." + layer + ".";
     }
 
-    @Override
-    protected boolean linearLayout() {
-        return true;
+    static BlockLayout blocks(LlamaConfig c) {
+        return new BlockLayout(loraModules(c), LlamaModel::blockPrefix, true, c.numLayers(), c.modelType());
     }
 
-    @Override
-    protected List<LoraConfig.Module> adapterModules() {
-        return loraModules(config);
-    }
 
-    @Override
-    protected String blockName(int layer) {
-        return blockPrefix(layer);
-    }
+
 
     /** The block matrices a quantized base keeps outside the parameter buffer: the seven projections. */
     public static boolean isQuantizable(String name) {

@@ -34,6 +34,7 @@ final class LoraAdapters {
     private final int layers;
     private final List<LoraConfig.Module> candidates;
     private final IntFunction<String> blockPrefix;
+    private final boolean linear;
     private final boolean[] selected;
     private final INDArray[][] a;
     private final INDArray[][] b;
@@ -47,16 +48,16 @@ final class LoraAdapters {
     private INDArray dxStore;
     private final int[][] rowsKept;
 
-    LoraAdapters(List<LoraConfig.Module> candidates, int layers, IntFunction<String> blockPrefix, LoraConfig lora,
-                 ParameterSet params, Kernels kernels) {
+    LoraAdapters(BlockLayout blocks, LoraConfig lora, ParameterSet params, Kernels kernels) {
         this.lora = lora;
         this.kernels = kernels;
         this.type = params.flat().dataType();
-        this.layers = layers;
-        this.candidates = List.copyOf(candidates);
-        this.blockPrefix = blockPrefix;
+        this.layers = blocks.layers();
+        this.candidates = blocks.modules();
+        this.blockPrefix = blocks.prefix();
+        this.linear = blocks.linear();
         this.selected = new boolean[candidates.size()];
-        for (int i : lora.select(candidates, "the model")) {
+        for (int i : lora.select(candidates, blocks.family())) {
             selected[i] = true;
         }
         int n = candidates.size();
@@ -82,15 +83,14 @@ final class LoraAdapters {
     }
 
     /** The adapters' tensors, to append to a model's layout. */
-    static List<ParameterSet.Spec> specs(List<LoraConfig.Module> candidates, int layers,
-                                         IntFunction<String> blockPrefix, LoraConfig lora, String family) {
-        List<Integer> chosen = lora.select(candidates, family);
+    static List<ParameterSet.Spec> specs(BlockLayout blocks, LoraConfig lora) {
+        List<Integer> chosen = lora.select(blocks.modules(), blocks.family());
         List<ParameterSet.Spec> s = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
+        for (int l = 0; l < blocks.layers(); l++) {
             for (int i : chosen) {
-                LoraConfig.Module m = candidates.get(i);
-                s.add(new ParameterSet.Spec(aName(blockPrefix, l, m), new long[] {lora.r(), m.in()}, true));
-                s.add(new ParameterSet.Spec(bName(blockPrefix, l, m), new long[] {m.out(), lora.r()}, true));
+                LoraConfig.Module m = blocks.modules().get(i);
+                s.add(new ParameterSet.Spec(aName(blocks.prefix(), l, m), new long[] {lora.r(), m.in()}, true));
+                s.add(new ParameterSet.Spec(bName(blocks.prefix(), l, m), new long[] {m.out(), lora.r()}, true));
             }
         }
         return s;
@@ -182,14 +182,14 @@ final class LoraAdapters {
      * {@code Linear [out, in]} weight, {@code W += s Aᵀ Bᵀ} for a Conv1D {@code [in, out]} one
      * ({@code fan_in_fan_out}).
      */
-    void mergeInto(ParameterSet params, boolean linearLayout) {
+    void mergeInto(ParameterSet params) {
         for (int l = 0; l < layers; l++) {
             for (int m = 0; m < candidates.size(); m++) {
                 if (!selected[m]) {
                     continue;
                 }
                 INDArray w = params.get(blockPrefix.apply(l) + candidates.get(m).name() + ".weight");
-                INDArray delta = linearLayout ? b[l][m].mmul(a[l][m])
+                INDArray delta = linear ? b[l][m].mmul(a[l][m])
                         : a[l][m].transpose().mmul(b[l][m].transpose());
                 w.addi(delta.muli(lora.scale()));
             }
