@@ -332,29 +332,31 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             dgParts[chunk] = dg;
             dbParts[chunk] = db;
         });
-        float[] dgTotal = new float[c];
-        float[] dbTotal = new float[c];
-        for (int p = 0; p < dgParts.length; p++) {
-            for (int j = 0; j < c; j++) {
-                dgTotal[j] += dgParts[p][j];
-                dbTotal[j] += dbParts[p][j];
-            }
-        }
-        if (dgain != null) {
-            addInto(Mem.floats(dgain), dgTotal);
-        }
-        if (dbias != null) {
-            addInto(Mem.floats(dbias), dbTotal);
-        }
+        addParts(dgain, dgParts, c);
+        addParts(dbias, dbParts, c);
     }
 
-    private static void addInto(FloatBuffer target, float[] values) {
-        float[] cur = new float[values.length];
-        target.get(0, cur);
-        for (int j = 0; j < values.length; j++) {
-            cur[j] += values[j];
+    /**
+     * Adds per-chunk partial sums to a parameter gradient (null: frozen, nothing to do), summed in
+     * chunk order so that the result does not depend on which thread finished first.
+     */
+    private static void addParts(INDArray target, float[][] parts, int c) {
+        if (target == null) {
+            return;
         }
-        target.put(0, cur);
+        float[] total = new float[c];
+        for (float[] p : parts) {
+            for (int j = 0; j < c; j++) {
+                total[j] += p[j];
+            }
+        }
+        FloatBuffer t = Mem.floats(target);
+        float[] cur = new float[c];
+        t.get(0, cur);
+        for (int j = 0; j < c; j++) {
+            cur[j] += total[j];
+        }
+        t.put(0, cur);
     }
 
     // ---------------------------------------------------------------- elementwise
@@ -483,15 +485,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             }
             parts[parallel.chunkOf(from, n, ROWS_PER_THREAD)] = dg;
         });
-        if (dgain != null) {
-            float[] total = new float[c];
-            for (float[] p : parts) {
-                for (int j = 0; j < c; j++) {
-                    total[j] += p[j];
-                }
-            }
-            addInto(Mem.floats(dgain), total);
-        }
+        addParts(dgain, parts, c);
     }
 
     @Override
