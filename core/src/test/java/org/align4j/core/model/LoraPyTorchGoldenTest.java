@@ -1,6 +1,6 @@
 package org.align4j.core.model;
 
-import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
+import static org.align4j.core.testing.GoldenFixtures.assertGradients;
 import static org.align4j.core.testing.GoldenFixtures.floats;
 import static org.align4j.core.testing.GoldenFixtures.ints;
 import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
@@ -12,8 +12,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.Safetensors;
@@ -46,15 +44,9 @@ class LoraPyTorchGoldenTest {
         m.zeroGradients();
         double loss = LanguageModelLoss.forwardBackward(m, batch, targets, weights);
         assertEquals(meta.get("loss").asDouble(), loss, 1e-4 * Math.abs(loss));
-        int checked = 0;
+        int checked;
         try (Safetensors.Reader expected = Safetensors.open(FIXTURES.resolve("expected.safetensors"))) {
-            for (String name : m.trainableParameters().names()) {
-                INDArray g = m.gradients().get(name);
-                INDArray want = Nd4j.create(DataType.FLOAT, g.shape());
-                expected.readInto("grad." + name, want);
-                assertRelClose("grad " + name, want, g, 1e-4);
-                checked++;
-            }
+            checked = assertGradients(m, expected, 1e-4);
         }
         assertEquals(2 * 4 * 2, checked, "A and B of 4 modules in 2 blocks");
         JsonNode opt = meta.get("adamw");

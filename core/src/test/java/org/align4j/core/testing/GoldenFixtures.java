@@ -2,16 +2,20 @@ package org.align4j.core.testing;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.align4j.core.checkpoint.Safetensors;
 import org.align4j.core.kernels.CpuKernels;
 import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** What every PyTorch golden-fixture test needs: both kernel sets, fixture arrays, a relative comparison. */
 public final class GoldenFixtures {
@@ -60,6 +64,23 @@ public final class GoldenFixtures {
     }
 
     /** max |expected - actual| within {@code rel} times the largest |expected|. */
+    /**
+     * Every gradient of {@code model}'s trainable tensors against the fixture's {@code grad.NAME},
+     * within {@code rel} of its largest entry; returns how many were checked.
+     */
+    public static int assertGradients(DecoderModel model, Safetensors.Reader expected, double rel)
+            throws IOException {
+        int checked = 0;
+        for (String name : model.trainableParameters().names()) {
+            INDArray g = model.gradients().get(name);
+            INDArray want = Nd4j.create(DataType.FLOAT, g.shape());
+            expected.readInto("grad." + name, want);
+            assertRelClose("grad " + name, want, g, rel);
+            checked++;
+        }
+        return checked;
+    }
+
     public static void assertRelClose(String what, INDArray expected, INDArray actual, double rel) {
         double scale = expected.amaxNumber().doubleValue();
         double diff = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
