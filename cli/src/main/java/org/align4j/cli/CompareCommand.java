@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.checkpoint.ModelKind;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 import org.align4j.pipeline.PolicyComparison;
@@ -55,6 +57,15 @@ final class CompareCommand implements Callable<Integer> {
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw new UserError("--policy " + name + ": a name of letters, digits, '.', '_' and '-' (it names a file)");
             }
+        }
+        // every model is checked before any sampling: policies are causal LMs reading the reference's token ids
+        ModelKind.requireCausalLm(reference);
+        for (Map.Entry<String, Path> p : policies.entrySet()) {
+            ModelKind.requireCausalLm(p.getValue());
+            TokenizerFiles.requireSameTokenizer("--reference", reference, "--policy " + p.getKey(), p.getValue());
+        }
+        if (rewardModel != null) {
+            TokenizerFiles.requireSameTokenizer("--reference", reference, "--reward-model", rewardModel);
         }
         RewardFunction gold = RewardFunction.parse(judge);
         var prompts = PromptSource.read(this.prompts);

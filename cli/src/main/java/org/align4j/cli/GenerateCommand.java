@@ -124,6 +124,9 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new UserError("--ref-model needs --json and plain sampling (--temperature 1, --top-k 0,"
                         + " --top-p 1), so that the sampled log-probabilities are the model's own");
             }
+            if (tokenizerPath == null) {
+                TokenizerFiles.requireSameTokenizer("--model", model, "--ref-model", refModel);
+            }
             ref = ModelDirectory.load(refModel, backend.kernels(), DataType.FLOAT);
         }
         PrintStream out = Console.stdout();

@@ -11,9 +11,11 @@ import java.util.Map;
 import java.util.Set;
 
 import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.DecoderModel;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
 import org.align4j.data.batch.ExampleEncoder;
@@ -85,6 +87,13 @@ public final class DpoTrainer implements Objective {
     /** Trains as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        // the models are checked before the run directory is touched
+        Path model = Path.of(cfg.training().model());
+        ModelKind.requireCausalLm(model);
+        if (cfg.stage().refModel() != null) {
+            ModelKind.requireCausalLm(Path.of(cfg.stage().refModel()));
+            TokenizerFiles.requireSameTokenizer("--model", model, "--ref-model", Path.of(cfg.stage().refModel()));
+        }
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new DpoTrainer(cfg, kernels, log), resume);
     }
 

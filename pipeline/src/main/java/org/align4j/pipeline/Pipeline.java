@@ -15,8 +15,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.run.RunDirectory;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
@@ -118,6 +120,10 @@ public final class Pipeline {
                 throw new UserInputException(opts.configFile() + ": policies." + p.getKey() + ": " + p.getValue()
                         + " is not a directory");
             }
+            // compared with the stages' policies on the base model's token ids, before any stage runs
+            ModelKind.requireCausalLm(Path.of(p.getValue()));
+            TokenizerFiles.requireSameTokenizer(opts.configFile() + ": base_model", Path.of(cfg.baseModel()),
+                    opts.configFile() + ": policies." + p.getKey(), Path.of(p.getValue()));
         }
         if ((opts.judgments() == null) != (opts.tasks() == null)) {
             throw new UserInputException("--judgments and --tasks go together: the judgments of the tasks in a task"

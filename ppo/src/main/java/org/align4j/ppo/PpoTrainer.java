@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
@@ -27,6 +28,7 @@ import org.align4j.core.model.ScoreHead;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.tokenizer.SpecialTokens;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
 import org.align4j.data.batch.Collator;
@@ -196,6 +198,16 @@ public final class PpoTrainer implements Objective {
     /** Runs PPO as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        // the models are checked before the run directory is touched: a policy is a causal LM, and
+        // the reward and value models read the policy's token ids
+        Path model = Path.of(cfg.training().model());
+        ModelKind.requireCausalLm(model);
+        if (cfg.stage().rewardModel() != null) {
+            TokenizerFiles.requireSameTokenizer("--model", model, "--reward-model", Path.of(cfg.stage().rewardModel()));
+        }
+        if (cfg.stage().valueModel() != null) {
+            TokenizerFiles.requireSameTokenizer("--model", model, "--value-model", Path.of(cfg.stage().valueModel()));
+        }
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new PpoTrainer(cfg, kernels, log), resume);
     }
 

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.model.Architecture;
 import org.align4j.core.model.DecoderConfig;
 import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
@@ -63,8 +64,8 @@ public final class ModelDirectory {
     /**
      * Loads a model; with {@code scoreHead} the layout holds {@code score.weight}, read when the
      * directory has one (a reward model) and zero otherwise (an SFT or base model: every sequence
-     * then starts at score 0). Without it a stored head is ignored, so a reward model loads as a
-     * language model too.
+     * then starts at score 0). Without it the directory must be a causal LM: a reward model is
+     * refused ({@link ModelKind}), since its head would be dropped silently.
      */
     public static DecoderModel load(Path dir, Kernels kernels, DataType type, boolean scoreHead) throws IOException {
         return load(dir, kernels, type, Setup.plain(scoreHead));
@@ -87,6 +88,9 @@ public final class ModelDirectory {
      * adapters go on a plain model; an adapter directory trains further as it is.
      */
     public static DecoderModel load(Path dir, Kernels kernels, DataType type, Setup setup) throws IOException {
+        if (!setup.scoreHead()) {
+            ModelKind.requireCausalLm(dir);
+        }
         if (PeftAdapter.isAdapter(dir)) {
             if (setup.lora() != null) {
                 throw new UserInputException(dir + " is a LoRA adapter already: train it further without --lora-r,"
@@ -141,7 +145,7 @@ public final class ModelDirectory {
         if (!Files.isRegularFile(configFile)) {
             throw new IOException(configFile + ": missing; a model directory needs config.json");
         }
-        if (LlamaDirectory.isLlama(dir)) {
+        if (Architecture.of(Json.readObjectFile(configFile), configFile.toString()) != Architecture.GPT2) {
             return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable,
                     lora == null ? null : lora.orTargets(LlamaModel.DEFAULT_LORA_TARGETS), quantize);
         }

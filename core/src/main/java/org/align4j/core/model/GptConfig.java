@@ -80,6 +80,10 @@ public record GptConfig(int vocabSize, int nPositions, int nEmbd, int nLayer, in
         } catch (IOException e) {
             throw new IOException(file + ": not valid JSON: " + e.getMessage(), e);
         }
+        if (root.isObject() && Architecture.of(root, file.toString()) != Architecture.GPT2) {
+            throw new UserInputException(file + ": model_type '" + root.get("model_type").asText()
+                    + "' is not GPT-2's");
+        }
         try {
             return fromJson(root);
         } catch (IllegalArgumentException e) {

@@ -147,6 +147,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
                     + " qwen2)");
         }
         String where = file.toString();
+        Architecture.of(c, where);
         int hidden = intKey(c, "hidden_size", where);
         int heads = intKey(c, "num_attention_heads", where);
         List<Integer> eos = new ArrayList<>();
@@ -185,8 +186,30 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
             throw new UserInputException(where + ": rope_scaling of type '" + kind + "' is not supported (none, or"
                     + " llama3); refusing rather than computing positions wrongly");
         }
-        return new RopeScaling(s.path("factor").asDouble(), s.path("low_freq_factor").asDouble(),
-                s.path("high_freq_factor").asDouble(), s.path("original_max_position_embeddings").asInt());
+        // a missing or non-numeric field must not read as 0 (scaling silently off, and written back so)
+        double factor = ropeNumber(s, "factor", where);
+        double low = ropeNumber(s, "low_freq_factor", where);
+        double high = ropeNumber(s, "high_freq_factor", where);
+        JsonNode original = s.path("original_max_position_embeddings");
+        if (!original.isIntegralNumber() || !original.canConvertToInt() || original.asInt() < 1) {
+            throw new UserInputException(where + ": rope_scaling.original_max_position_embeddings must be a positive"
+                    + " whole number, got " + (original.isMissingNode() ? "nothing" : original));
+        }
+        if (factor < 1 || low <= 0 || high <= low) {
+            throw new UserInputException(where + ": rope_scaling needs factor >= 1 and 0 < low_freq_factor <"
+                    + " high_freq_factor, got factor " + factor + ", low_freq_factor " + low + ", high_freq_factor "
+                    + high);
+        }
+        return new RopeScaling(factor, low, high, original.asInt());
+    }
+
+    private static double ropeNumber(JsonNode s, String key, String where) {
+        JsonNode n = s.path(key);
+        if (!n.isNumber() || !Double.isFinite(n.asDouble())) {
+            throw new UserInputException(where + ": rope_scaling." + key + " must be a number, got "
+                    + (n.isMissingNode() ? "nothing" : n));
+        }
+        return n.asDouble();
     }
 
     private static int intKey(ObjectNode c, String key, String where) {

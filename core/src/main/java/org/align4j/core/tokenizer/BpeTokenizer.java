@@ -3,8 +3,11 @@ package org.align4j.core.tokenizer;
 import org.align4j.core.util.UserInputException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -144,6 +147,31 @@ public final class BpeTokenizer {
 
     public Map<String, Integer> specialTokens() {
         return specials;
+    }
+
+    /**
+     * A hash (SHA-256, hex) of what fixes the ids of every text: each id's token and whether it is
+     * special, the merges in rank order, the pre-tokenizer and {@code ignore_merges}. Equal for the
+     * same tokenizer in {@code tokenizer.json} or {@code vocab.json} + {@code merges.txt}; two models
+     * may share token ids only when theirs are equal.
+     */
+    public String fingerprint() {
+        MessageDigest d;
+        try {
+            d = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        StringBuilder sb = new StringBuilder(pre.name()).append(ignoreMerges ? "\u0001ignore_merges" : "")
+                .append('\u0000');
+        for (int id = 0; id < stringOf.length; id++) {
+            String kind = stringOf[id] == null ? "-" : specials.containsKey(stringOf[id]) ? "S" : "T";
+            sb.append(kind).append(stringOf[id] == null ? "" : stringOf[id]).append('\u0000');
+        }
+        for (Merge m : merges) {
+            sb.append(m.left()).append(' ').append(m.right()).append('\u0000');
+        }
+        return HexFormat.of().formatHex(d.digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
     public OptionalInt specialId(String token) {

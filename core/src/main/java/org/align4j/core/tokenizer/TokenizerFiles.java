@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.util.AtomicFiles;
+import org.align4j.core.util.UserInputException;
 
 /**
  * Reads and writes tokenizers in Hugging Face's {@code tokenizer.json} and in GPT-2's
@@ -58,6 +59,37 @@ public final class TokenizerFiles {
             return readVocabAndMerges(path.resolve(VOCAB_JSON), path.resolve(MERGES_TXT));
         }
         throw new IOException(path + ": no tokenizer.json, nor vocab.json with merges.txt");
+    }
+
+    /**
+     * Refuses two models whose tokenizers differ (their {@link BpeTokenizer#fingerprint}s), naming
+     * both as {@code whatA A} and {@code whatB B} (an option and its directory): token ids of one
+     * are other text to the other, so a reference, value or reward model would score or train on
+     * garbage, or fail deep inside with an id outside its vocabulary. A directory with no
+     * tokenizer files cannot be checked, and is refused too.
+     */
+    public static void requireSameTokenizer(String whatA, Path a, String whatB, Path b) throws IOException {
+        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            return;
+        }
+        String fa = fingerprintOf(whatA, a);
+        String fb = fingerprintOf(whatB, b);
+        if (!fa.equals(fb)) {
+            throw new UserInputException(whatB + " " + b + " has another tokenizer than " + whatA + " " + a
+                    + " (vocabulary, merges or special tokens differ; fingerprints " + fb.substring(0, 12) + " and "
+                    + fa.substring(0, 12) + "): models used together must share one tokenizer");
+        }
+    }
+
+    private static String fingerprintOf(String what, Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new UserInputException(what + " " + dir + ": not a model directory");
+        }
+        if (!exists(dir)) {
+            throw new UserInputException(what + " " + dir + ": no tokenizer files (tokenizer.json, or vocab.json +"
+                    + " merges.txt), so its tokenizer cannot be checked against the other model's");
+        }
+        return load(dir).fingerprint();
     }
 
     public static BpeTokenizer readTokenizerJson(Path file) throws IOException {
