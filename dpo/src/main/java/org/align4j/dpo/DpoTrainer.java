@@ -68,8 +68,7 @@ public final class DpoTrainer implements Objective {
                 log);
         this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
-        int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().contextLength())
-                : model.config().contextLength();
+        int maxLength = opts.sequenceLength(model.config().contextLength());
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
         this.train = pairs(trainData, enc, collator, log);
         this.val = valData == null ? null : pairs(valData, enc, collator, log);

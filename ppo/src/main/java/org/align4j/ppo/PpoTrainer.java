@@ -124,19 +124,24 @@ public final class PpoTrainer implements Objective {
         }
         this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         this.generator = new Generator(policy);
-        int keep = policy.config().contextLength() - ppo.maxNewTokens();
+        // a prompt and its response fit in --max-length (the context when 0), cut by --truncation as every stage does
+        int maxLength = opts.sequenceLength(policy.config().contextLength());
+        int keep = maxLength - ppo.maxNewTokens();
         if (keep < 1) {
             throw new UserInputException("--max-new-tokens " + ppo.maxNewTokens() + " leaves no room for a prompt in"
-                    + " the model's context of " + policy.config().contextLength() + " tokens");
+                    + (maxLength < policy.config().contextLength() ? " --max-length " + maxLength
+                    : " the model's context of " + maxLength + " tokens"));
         }
         int cut = 0;
         for (Content c : contents) {
             int[] ids = enc.promptIds(c);
+            int from = opts.truncation().start(ids.length, keep);
             cut += ids.length > keep ? 1 : 0;
-            prompts.add(ids.length > keep ? Arrays.copyOfRange(ids, ids.length - keep, ids.length) : ids);
+            prompts.add(ids.length > keep ? Arrays.copyOfRange(ids, from, from + keep) : ids);
             promptTexts.add(c instanceof Content.Text t ? t.text() : enc.tokenizer().decode(ids));
         }
-        log.printf("prompts: %s, %d (%d cut to their last %d tokens)%n", ppo.prompts(), prompts.size(), cut, keep);
+        log.printf("prompts: %s, %d (%d cut to %d tokens, %s truncation)%n", ppo.prompts(), prompts.size(), cut, keep,
+                opts.truncation());
         if (ppo.rewardModel() != null) {
             this.scorer = RewardScorer.load(Path.of(ppo.rewardModel()), kernels);
             this.stats = ppo.normalizeReward() ? RewardStats.read(Path.of(ppo.rewardModel())) : null;
@@ -173,7 +178,7 @@ public final class PpoTrainer implements Objective {
             for (DataRecord r : d.records()) {
                 ptx.add(enc.encode(r));
             }
-            this.ptxCollator = new Collator(policy.config().contextLength(), opts.truncation(), enc.eosTokenId());
+            this.ptxCollator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
             log.printf("PPO-ptx: %d records of %s, coefficient %s%n", ptx.size(), ppo.ptxData(), ppo.ptxCoef());
         } else {
             this.ptx = null;
@@ -575,6 +580,8 @@ public final class PpoTrainer implements Objective {
         for (Sample s : samples) {
             ObjectNode o = Json.MAPPER.createObjectNode();
             o.put("prompt", promptTexts.get(s.prompt));
+            // the tokens the rollout was conditioned on, after --max-length and --truncation
+            Arrays.stream(s.promptIds).forEach(o.putArray("prompt_tokens")::add);
             o.put("response", s.responseText);
             o.put("score", s.score);
             o.put("kl", sum(s.kl));

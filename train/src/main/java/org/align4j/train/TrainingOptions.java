@@ -36,6 +36,11 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
                 0, List.of(), null);
     }
 
+    /** Tokens per sequence for a model of {@code contextLength}: {@code --max-length}, at most the context; 0: the context. */
+    public int sequenceLength(int contextLength) {
+        return maxLength > 0 ? Math.min(maxLength, contextLength) : contextLength;
+    }
+
     /** Which tensors of a model of {@code nLayer} blocks train ({@code --freeze}, {@code --train-only}). */
     public Trainable trainable(int nLayer) {
         return Trainable.of(freeze, trainOnly, nLayer);

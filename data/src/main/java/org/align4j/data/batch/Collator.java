@@ -44,9 +44,7 @@ public final class Collator {
             int n = ids.length;
             if (n > maxLength + 1) {
                 truncated++;
-                if (truncation == Truncation.LEFT) {
-                    from = n - (maxLength + 1);
-                }
+                from = truncation.start(n, maxLength + 1);
                 n = maxLength + 1;
             }
             int len = Math.max(0, n - 1);

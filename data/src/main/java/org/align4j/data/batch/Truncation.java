@@ -16,6 +16,11 @@ public enum Truncation {
             return name().toLowerCase(Locale.ROOT);
         }
 
+        /** Where the {@code keep} tokens kept of a sequence of {@code length} start. */
+        public int start(int length, int keep) {
+            return this == LEFT ? Math.max(0, length - keep) : 0;
+        }
+
         public static Truncation parse(String s) {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
