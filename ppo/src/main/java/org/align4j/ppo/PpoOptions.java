@@ -3,6 +3,7 @@ package org.align4j.ppo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -62,6 +63,25 @@ public record PpoOptions(String prompts, String rewardModel, String rewardFn, Es
 
     public boolean criticFree() {
         return estimator != Estimator.GAE;
+    }
+
+    /** Settings only GAE's value model reads (--value-model has its own check in {@link #problems()}). */
+    private static final List<String> VALUE_MODEL_ONLY = List.of("gamma", "lam", "cliprange_value", "vf_coef",
+            "whiten_advantages");
+
+    /** RLOO and GRPO have no value model: a value-model setting given with them would be ignored, so it is refused. */
+    @Override
+    public List<String> unused(Set<String> given) {
+        List<String> p = new ArrayList<>();
+        if (criticFree()) {
+            for (String k : VALUE_MODEL_ONLY) {
+                if (given.contains(k)) {
+                    p.add("--" + k.replace('_', '-') + " (" + k + ") applies to the value model of --estimator gae;"
+                            + " --estimator " + estimator + " has none: leave it out");
+                }
+            }
+        }
+        return p;
     }
 
     @Override

@@ -57,6 +57,7 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
                                              String where, Map<String, JsonNode> flags, boolean needsTrainFile)
             throws IOException {
         ObjectNode tree = defaults.deepCopy();
+        Set<String> given = given(defaults, overlay, flags);
         if (overlay != null) {
             Iterator<Map.Entry<String, JsonNode>> it = overlay.fields();
             while (it.hasNext()) {
@@ -78,11 +79,32 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
         List<String> problems = new ArrayList<>(c.training().problems(needsTrainFile));
         if (c.stage() instanceof Validated v) {
             problems.addAll(v.problems());
+            problems.addAll(v.unused(given));
         }
         if (!problems.isEmpty()) {
             throw new SettingsException(problems);
         }
         return c;
+    }
+
+    /**
+     * The settings the user gave: every flag typed, and a config file's keys whose value is not the
+     * default (a run's whole config.json, reused as --config, gives nothing it did not change).
+     */
+    private static Set<String> given(ObjectNode defaults, ObjectNode overlay, Map<String, JsonNode> flags) {
+        Set<String> given = new TreeSet<>(flags.keySet());
+        if (overlay != null) {
+            overlay.fields().forEachRemaining(e -> {
+                JsonNode d = defaults.path(e.getKey());
+                JsonNode v = e.getValue();
+                boolean same = d.isNumber() && v.isNumber() ? d.decimalValue().compareTo(v.decimalValue()) == 0
+                        : d.isMissingNode() ? v.isNull() : d.equals(v);
+                if (!same) {
+                    given.add(e.getKey());
+                }
+            });
+        }
+        return given;
     }
 
     /** Reads a config as saved in a run directory (for the check on resume). */
@@ -112,5 +134,14 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
     public interface Validated {
         /** Problems, each naming its option; empty when the values are fine. */
         List<String> problems();
+
+        /**
+         * Settings in {@code given} (snake_case keys the user set: a flag, or a config file's value
+         * other than the default) that these settings never use, each naming its option: a setting
+         * given and silently ignored is a run other than the one asked for. None by default.
+         */
+        default List<String> unused(Set<String> given) {
+            return List.of();
+        }
     }
 }
