@@ -36,7 +36,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
                 0, List.of(), null);
     }
 
-    /** Tokens per sequence for a model of {@code contextLength}: {@code --max-length}, at most the context; 0: the context. */
+    /** Tokens per sequence for a model of {@code contextLength}: {@code --max-length} up to it; 0: all of it. */
     public int sequenceLength(int contextLength) {
         return maxLength > 0 ? Math.min(maxLength, contextLength) : contextLength;
     }

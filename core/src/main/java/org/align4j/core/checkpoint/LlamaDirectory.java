@@ -45,6 +45,16 @@ public final class LlamaDirectory {
     private LlamaDirectory() {
     }
 
+    /** Whether {@code dir}'s config names a Llama-family model. */
+    public static boolean isLlama(Path dir) {
+        try {
+            String type = Json.readObjectFile(dir.resolve(ModelDirectory.CONFIG)).path("model_type").asText("");
+            return type.equals("llama") || type.equals("qwen2");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public static LlamaModel load(Path dir, Kernels kernels, DataType type) throws IOException {
         return load(dir, kernels, type, false, c -> Trainable.ALL, null, null);
     }

@@ -17,7 +17,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 public enum Architecture {
     GPT2, LLAMA, QWEN2;
 
-    /** Hugging Face's class names of each family: the prefix, then the causal LM's suffix, ForSequenceClassification or Model. */
+    /** Hugging Face's class-name prefix of each family (then LMHeadModel or ForCausalLM, ForSequenceClassification). */
     private static final Map<Architecture, String> CLASS_PREFIX = Map.of(GPT2, "GPT2", LLAMA, "Llama", QWEN2, "Qwen2");
 
     @Override

@@ -173,7 +173,8 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
                     qwen || c.path("attention_bias").asBoolean(false),
                     c.path("bos_token_id").canConvertToInt() ? c.get("bos_token_id").asInt() : null, eos);
         } catch (UserInputException ex) {
-            throw new UserInputException(file + ": " + ex.getMessage());
+            // the record's own checks do not know the file; the key readers name it already
+            throw ex.getMessage().startsWith(where) ? ex : new UserInputException(file + ": " + ex.getMessage());
         }
     }
 

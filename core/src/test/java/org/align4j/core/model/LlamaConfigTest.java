@@ -95,4 +95,42 @@ class LlamaConfigTest {
                 {"model_type": "llama", "vocab_size": 10, "intermediate_size": 16}"""));
         assertTrue(missing.getMessage().contains("'hidden_size' (a whole number) is missing"), missing.getMessage());
     }
+    @Test
+    void anIncompleteOrNonNumericRopeScalingIsRefusedNamingFileAndKey() throws Exception {
+        String shape = """
+                {"model_type": "llama", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,
+                 "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 16,
+                 "rope_scaling": %s}""";
+        String file = tmp.resolve("config.json").toString();
+        // each of these used to read the missing or textual field as 0: scaling silently off, and written back so
+        String[][] cases = {
+            {"{\"rope_type\": \"llama3\", \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0,"
+                    + " \"original_max_position_embeddings\": 8}", "rope_scaling.factor must be a number, got nothing"},
+            {"{\"rope_type\": \"llama3\", \"factor\": \"8\", \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0,"
+                    + " \"original_max_position_embeddings\": 8}", "rope_scaling.factor must be a number, got \"8\""},
+            {"{\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0}",
+                    "rope_scaling.original_max_position_embeddings must be a positive whole number, got nothing"},
+            {"{\"rope_type\": \"llama3\", \"factor\": 8.0, \"high_freq_factor\": 4.0,"
+                    + " \"original_max_position_embeddings\": 8}", "rope_scaling.low_freq_factor must be a number"},
+            {"{\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 4.0, \"high_freq_factor\": 4.0,"
+                    + " \"original_max_position_embeddings\": 8}", "0 < low_freq_factor < high_freq_factor"},
+        };
+        for (String[] c : cases) {
+            UserInputException e = assertThrows(UserInputException.class, () -> read(shape.formatted(c[0])), c[0]);
+            assertTrue(e.getMessage().startsWith(file + ": rope_scaling") && e.getMessage().contains(c[1]), e.getMessage());
+        }
+        LlamaConfig whole = read(shape.formatted("{\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\":"
+                + " 1, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 8}"));
+        assertEquals(new LlamaConfig.RopeScaling(8.0, 1.0, 4.0, 8), whole.ropeScaling());
+    }
+
+    @Test
+    void architecturesOfAnotherFamilyAreRefused() throws Exception {
+        UserInputException e = assertThrows(UserInputException.class, () -> read("""
+                {"model_type": "llama", "architectures": ["MistralForCausalLM"], "vocab_size": 10, "hidden_size": 8,
+                 "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                 "max_position_embeddings": 16}"""));
+        assertTrue(e.getMessage().startsWith(tmp.resolve("config.json") + ": architectures names \"MistralForCausalLM\""),
+                e.getMessage());
+    }
 }
