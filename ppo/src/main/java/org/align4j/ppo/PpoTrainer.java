@@ -208,6 +208,7 @@ public final class PpoTrainer implements Objective {
         Path model = Path.of(cfg.training().model());
         ModelKind.requireCausalLm(model);
         if (cfg.stage().rewardModel() != null) {
+            RewardScorer.requireRewardModel(Path.of(cfg.stage().rewardModel()));
             TokenizerFiles.requireSameTokenizer("--model", model, "--reward-model", Path.of(cfg.stage().rewardModel()));
         }
         if (cfg.stage().valueModel() != null) {

@@ -36,12 +36,17 @@ public final class RewardScorer {
 
     /** A reward model directory (it must hold {@code score.weight}) and its tokenizer. */
     public static RewardScorer load(Path dir, Kernels kernels) throws IOException {
+        requireRewardModel(dir);
+        DecoderModel model = ModelDirectory.load(dir, kernels, DataType.FLOAT, true);
+        return new RewardScorer(model, ExampleEncoder.forModel(dir, model.config().eosTokenId()), 0);
+    }
+
+    /** Refuses a directory without a scalar head (a causal LM would score every text 0). */
+    public static void requireRewardModel(Path dir) throws IOException {
         if (!ModelDirectory.hasScoreHead(dir)) {
             throw new IOException(dir + ": not a reward model (its weights hold no score.weight); train one with"
                     + " align4j reward");
         }
-        DecoderModel model = ModelDirectory.load(dir, kernels, DataType.FLOAT, true);
-        return new RewardScorer(model, ExampleEncoder.forModel(dir, model.config().eosTokenId()), 0);
     }
 
     public ExampleEncoder encoder() {

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.model.DecoderModel;
@@ -75,6 +76,8 @@ public final class SftTrainer implements Objective {
     /** Runs SFT as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<SftOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        // a reward model is refused before the run directory is touched
+        ModelKind.requireCausalLm(Path.of(cfg.training().model()));
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new SftTrainer(cfg, kernels, log), resume);
     }
 
