@@ -232,4 +232,33 @@ class ModelCombinationTest {
         assertTrue(Arrays.equals(wa, PpoRunTest.weights(b)), "the ptx batches of --max-length 24 are the cut texts");
         assertFalse(Arrays.equals(wa, PpoRunTest.weights(c)), "and not the whole texts");
     }
+    @Test
+    void valueModelSettingsGivenToACriticFreeEstimatorAreRefused() throws Exception {
+        Path out = tmp.resolve("critic-free");
+        String[][] cases = {{"grpo", "--lam", "0.9"}, {"grpo", "--lam", "0.95"}, {"rloo", "--vf-coef", "0.5"},
+            {"grpo", "--cliprange-value", "0.3"}, {"rloo", "--gamma", "0.99"}, {"grpo", "--no-whiten-advantages"}};
+        for (String[] c : cases) {
+            List<String> extra = new ArrayList<>(List.of("--estimator", c[0]));
+            extra.addAll(Arrays.asList(c).subList(1, c.length));
+            String option = c[1].replace("--no-", "--");
+            refused(ppo(out, extra.toArray(new String[0])), option + " (" + option.substring(2).replace('-', '_')
+                    + ") applies to the value model of --estimator gae; --estimator " + c[0] + " has none");
+        }
+        // in a config file alike
+        Path config = tmp.resolve("grpo.json");
+        Files.writeString(config, "{\"estimator\": \"grpo\", \"lam\": 0.9}");
+        refused(ppo(out, "--config", config.toString()), "--lam (lam) applies to the value model");
+        assertFalse(Files.exists(out), "refused before any work");
+        Path pipeline = tmp.resolve("grpo-pipeline.json");
+        Files.writeString(pipeline, "{\"base_model\": " + Json.MAPPER.writeValueAsString(model.toString())
+                + ", \"ppo\": {\"estimator\": \"grpo\", \"samples_per_prompt\": 2, \"vf_coef\": 0.5}}");
+        refused(run("", "pipeline", "--config", pipeline.toString(), "--out", out.toString()),
+                "--vf-coef (vf_coef) applies to the value model of --estimator gae; --estimator grpo has none");
+        assertFalse(Files.exists(out), "nothing written");
+        // a config that only repeats the defaults (a run's own config.json, say) gives nothing
+        Files.writeString(config, "{\"estimator\": \"grpo\", \"lam\": 0.95, \"gamma\": 1, \"vf_coef\": 0.1,"
+                + " \"whiten_advantages\": true, \"value_model\": null}");
+        String[] ok = ppo(out, "--config", config.toString(), "--max-new-tokens", "4");
+        assertEquals("0", ok[0], ok[2]);
+    }
 }
