@@ -171,4 +171,16 @@ class GradersTest {
                 "cat", -1)));
         assertEquals("{{item.answer}}", g.checkItem(item("{}")));
     }
+
+    @Test
+    void theReadmeExample() throws Exception {
+        Grader g = parse("""
+                {"type": "multi", "name": "answer", "calculate_output": "0.9 * correct + 0.1 * boxed",
+                 "graders": {
+                   "correct": {"type": "math_answer", "name": "correct", "reference": "{{item.answer}}"},
+                   "boxed":   {"type": "regex", "name": "boxed", "pattern": "\\\\\\\\boxed\\\\{"}}}""");
+        assertEquals(1.0, grade(g, "{\"answer\": \"7\"}", "3 + 4 = \\boxed{7}"), 1e-12);
+        assertEquals(0.9, grade(g, "{\"answer\": \"7\"}", "3 + 4 = 7"), 1e-12);
+        assertEquals(0.1, grade(g, "{\"answer\": \"7\"}", "\\boxed{8}"), 1e-12);
+    }
 }
