@@ -88,6 +88,18 @@ class GradeCommandTest {
     }
 
     @Test
+    void helpNamesTheGraderTypesAndAnExample() {
+        Object[] r = BadInputTest.run(null, "grade", "--help");
+        assertEquals(0, r[0]);
+        String help = (String) r[1];
+        assertTrue(help.contains("graders/run") && help.contains("math_answer") && help.contains("--concurrency=N")
+                && help.contains("(default: 4)") && help.contains("align4j grade --grader math.json"), help);
+        Object[] p = BadInputTest.run(null, "ppo", "--help");
+        assertTrue(((String) p[1]).contains("--grader=FILE") && ((String) p[1]).contains("--grader-concurrency=N"),
+                (String) p[1]);
+    }
+
+    @Test
     void mistakesAreRefusedBeforeAnyGrading() throws Exception {
         Path grader = write("answer.json", MULTI);
         Path data = write("samples.jsonl", "{\"answer\": \"5\", \"response\": \"5\"}\n");

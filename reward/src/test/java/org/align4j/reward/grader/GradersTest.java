@@ -86,6 +86,13 @@ class GradersTest {
         Grader red = parse("{\"type\": \"regex\", \"name\": \"red\", \"pattern\": \"\\\\bred\\\\b\"}");
         assertEquals(1, grade(red, "{}", "a red ball"), 0);
         assertEquals(0, grade(red, "{}", "a reddish ball"), 0);
+        // catastrophic backtracking fails the sample after the time limit instead of hanging
+        // (a backreference defeats java.util.regex's loop memoisation: ((a+)+)\2b on 28 a's takes about 17 s)
+        Grader slow = parse("{\"type\": \"regex\", \"name\": \"slow\", \"pattern\": \"((a+)+)\\\\2b\"}");
+        long t0 = System.nanoTime();
+        GraderException timeout = assertThrows(GraderException.class, () -> grade(slow, "{}", "a".repeat(28)));
+        assertTrue(timeout.getMessage().contains("ran over 2 s"), timeout.getMessage());
+        assertTrue(System.nanoTime() - t0 < 10_000_000_000L);
         Grader len = parse("{\"type\": \"length\", \"name\": \"len\", \"target\": 10}");
         assertEquals(0.5, len.grade(new GraderInput(item("{}"), "", 15)), 1e-12);
         assertTrue(len.needsTokens());
