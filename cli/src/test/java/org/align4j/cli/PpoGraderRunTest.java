@@ -109,10 +109,10 @@ class PpoGraderRunTest {
     void mistakesAreRefusedBeforeAnyWork() throws Exception {
         Path lacking = tmp.resolve("lacking.jsonl");
         Files.writeString(lacking, "{\"prompt\": \"the cat\", \"word\": \"red\", \"answer\": \"1\"}\n"
-                + "{\"prompt\": \"the dog\", \"answer\": \"1\"}\n");
+                + "\n{\"prompt\": \"the dog\", \"answer\": \"1\"}\n"); // line 3, past a blank line
         Path out = tmp.resolve("refused");
         BadInputTest.expectFailure(BadInputTest.run(null, args(out, "--prompts", lacking.toString())),
-                lacking + ": prompt 2 lacks {{item.word}}, which the grader " + grader + " reads");
+                lacking + ":3: lacks {{item.word}}, which the grader " + grader + " reads");
         BadInputTest.expectFailure(BadInputTest.run(null, args(out, "--reward-fn", "sentiment")),
                 "give exactly one of --reward-model DIR, --reward-fn NAME and --grader FILE.json");
         Path python = tmp.resolve("python.json");

@@ -117,6 +117,8 @@ public final class PpoTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         this.runDir = Path.of(opts.outputDir());
         List<PromptSource.Prompt> records = PromptSource.readItems(Path.of(ppo.prompts()));
+        // a grader file and the prompts' fields are checked before any model is loaded
+        Grader g = ppo.rewardModel() != null ? null : grader(ppo, records, kernels);
         this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         // with LoRA the reference is the policy with its adapters off: no second copy of the weights
         DecoderModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
@@ -154,16 +156,6 @@ public final class PpoTrainer implements Objective {
         } else {
             this.scorer = null;
             this.stats = null;
-            Grader g = ppo.grader() != null ? GraderParser.read(Path.of(ppo.grader()), dir -> RewardScorer.load(dir,
-                    kernels)) : GraderParser.rewardFn(ppo.rewardFn());
-            // every prompt record must hold what the grader reads, or every sample of it would score 0
-            for (int i = 0; i < items.size(); i++) {
-                String missing = g.checkItem(items.get(i));
-                if (missing != null) {
-                    throw new UserInputException(ppo.prompts() + ": prompt " + (i + 1) + " lacks " + missing + ", which"
-                            + " the grader " + (ppo.grader() != null ? ppo.grader() : ppo.rewardFn()) + " reads");
-                }
-            }
             this.grader = new GraderRunner(g, ppo.graderConcurrency());
             log.println("reward: " + (ppo.grader() != null ? ppo.grader() + ": " + g.name() : ppo.rewardFn()) + ": "
                     + g.describe());
@@ -199,6 +191,20 @@ public final class PpoTrainer implements Objective {
             this.ptxCollator = null;
         }
         this.kl = new KlController(ppo.klCoef(), ppo.targetKl(), ppo.klHorizon());
+    }
+
+    /** The grader of --grader or --reward-fn, once every prompt record holds what it reads (else every sample of it would score 0). */
+    private static Grader grader(PpoOptions ppo, List<PromptSource.Prompt> records, Kernels kernels) throws IOException {
+        Grader g = ppo.grader() != null ? GraderParser.read(Path.of(ppo.grader()), dir -> RewardScorer.load(dir, kernels))
+                : GraderParser.rewardFn(ppo.rewardFn());
+        for (int i = 0; i < records.size(); i++) {
+            String missing = g.checkItem(records.get(i).item());
+            if (missing != null) {
+                throw new UserInputException(ppo.prompts() + ":" + records.get(i).line() + ": lacks " + missing
+                        + ", which the grader " + (ppo.grader() != null ? ppo.grader() : ppo.rewardFn()) + " reads");
+            }
+        }
+        return g;
     }
 
     /** The reference's log-probabilities of the rollout: a frozen copy, or the policy with its adapters off. */

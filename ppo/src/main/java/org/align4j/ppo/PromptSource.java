@@ -24,8 +24,8 @@ import org.align4j.data.jsonl.JsonlReader;
  */
 public final class PromptSource {
 
-    /** One prompt and the record it came from. */
-    public record Prompt(Content content, JsonNode item) {
+    /** One prompt, the record it came from and that record's line. */
+    public record Prompt(Content content, JsonNode item, long line) {
     }
 
     private PromptSource() {
@@ -53,7 +53,7 @@ public final class PromptSource {
                     break;
                 }
                 if (j.path("prompt").isTextual() && !j.get("prompt").asText().isEmpty()) {
-                    out.add(new Prompt(new Content.Text(j.get("prompt").asText()), j));
+                    out.add(new Prompt(new Content.Text(j.get("prompt").asText()), j, line.number()));
                 } else if (j.path("messages").isArray() && j.get("messages").size() > 0) {
                     List<ChatMessage> msgs = new ArrayList<>();
                     for (JsonNode m : j.get("messages")) {
@@ -64,7 +64,7 @@ public final class PromptSource {
                                     + e.getMessage());
                         }
                     }
-                    out.add(new Prompt(new Content.Messages(msgs), j));
+                    out.add(new Prompt(new Content.Messages(msgs), j, line.number()));
                 } else {
                     throw new UserInputException(file + ":" + line.number() + ": needs a non-empty 'prompt' or"
                             + " 'messages' (or use an SFT or preference file)");
@@ -90,19 +90,20 @@ public final class PromptSource {
         }
         for (int i = 0; i < d.records().size(); i++) {
             DataRecord r = d.records().get(i);
-            JsonNode item = raw.get(d.lines().get(i));
+            long number = d.lines().get(i);
+            JsonNode item = raw.get(number);
             if (r instanceof DataRecord.Completion c) {
-                out.add(new Prompt(new Content.Text(c.prompt()), item));
+                out.add(new Prompt(new Content.Text(c.prompt()), item, number));
             } else if (r instanceof DataRecord.Preference p) {
-                out.add(new Prompt(p.prompt(), item));
+                out.add(new Prompt(p.prompt(), item, number));
             } else if (r instanceof DataRecord.Ranking k) {
-                out.add(new Prompt(new Content.Text(k.prompt()), item));
+                out.add(new Prompt(new Content.Text(k.prompt()), item, number));
             } else if (r instanceof DataRecord.Chat c) {
                 int last = c.messages().size() - 1;
                 while (last >= 0 && !c.messages().get(last).role().equals("assistant")) {
                     last--;
                 }
-                out.add(new Prompt(new Content.Messages(c.messages().subList(0, Math.max(0, last))), item));
+                out.add(new Prompt(new Content.Messages(c.messages().subList(0, Math.max(0, last))), item, number));
             } else {
                 throw new UserInputException(file + ": text records hold no prompts; give prompts or an SFT or"
                         + " preference file");

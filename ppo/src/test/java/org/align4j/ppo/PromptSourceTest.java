@@ -40,6 +40,7 @@ class PromptSourceTest {
         assertEquals(new Content.Text("1+1?"), p.get(1).content());
         // an SFT file's completion is a reference answer a grader can read: the record of its own line
         assertEquals(" 2", p.get(1).item().get("completion").asText(), "its own line, past a blank one");
+        assertEquals(3, p.get(1).line());
 
         Path pairs = tmp.resolve("pairs.jsonl");
         Files.writeString(pairs, "{\"prompt\": \"hi\", \"chosen\": \" a\", \"rejected\": \" b\"}\n");
