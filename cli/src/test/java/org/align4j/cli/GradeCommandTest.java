@@ -12,6 +12,8 @@ import java.util.SplittableRandom;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import org.align4j.core.tokenizer.BpeTokenizer;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -175,6 +177,17 @@ class GradeCommandTest {
         List<JsonNode> clipped = lines((String) c[1]);
         double top = Math.max(clipped.get(0).get("score").asDouble(), clipped.get(1).get("score").asDouble());
         assertEquals(cap, top, 1e-9, "the higher score is clipped to the range");
+        // a length grader counts the response's tokens with --tokenizer: 1 - |n - 4| / 4
+        Path length = write("length.json", "{\"type\": \"length\", \"name\": \"len\", \"target\": 4}");
+        Object[] l = BadInputTest.run(null, "grade", "--grader", length.toString(), "--tokenizer", model.toString(),
+                "--data", samples.toString());
+        assertEquals(0, l[0], (String) l[1]);
+        List<JsonNode> lengths = lines((String) l[1]);
+        BpeTokenizer tok = TokenizerFiles.load(model);
+        for (int i = 0; i < 2; i++) {
+            int n = tok.encode(lengths.get(i).get("response").asText()).length;
+            assertEquals(Math.max(0, 1 - Math.abs(n - 4) / 4.0), lengths.get(i).get("score").asDouble(), 1e-12);
+        }
         BadInputTest.expectFailure(BadInputTest.run(null, "grade", "--grader", write("notrm.json",
                 judge.replace(Json.MAPPER.writeValueAsString(fin.toString()), Json.MAPPER.writeValueAsString(
                 model.toString()))).toString(), "--data", samples.toString()), "$.model:", "not a reward model");
