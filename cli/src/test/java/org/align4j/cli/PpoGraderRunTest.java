@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -53,7 +54,7 @@ class PpoGraderRunTest {
     }
 
     static String[] args(Path out, String... extra) {
-        List<String> a = new java.util.ArrayList<>(List.of("ppo", "--model", model.toString(), "--grader",
+        List<String> a = new ArrayList<>(List.of("ppo", "--model", model.toString(), "--grader",
                 grader.toString(), "--prompts", prompts.toString(), "--out", out.toString(), "--max-steps", "2",
                 "--batch-size", "8", "--samples-per-prompt", "4", "--estimator", "grpo", "--max-new-tokens", "12",
                 "--seed", "3", "--sample-every", "1", "--grader-concurrency", "3"));
