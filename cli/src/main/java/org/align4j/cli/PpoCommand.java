@@ -23,13 +23,16 @@ import picocli.CommandLine.Spec;
                 + " objective/scores, policy/clipfrac_avg, loss/value_avg, ...), samples/step-N.jsonl, checkpoints"
                 + " with the policy, the value model, both optimizers and the KL controller, and final/ (the policy;"
                 + " final/value/ the value model).",
-        footer = {"", "Rewards: --reward-model DIR (scores normalised with its reward_stats.json) or --reward-fn"
-                + " sentiment | regex:PATTERN | length:N.", "", "Examples:",
+        footer = {"", "Rewards: --reward-model DIR (scores normalised with its reward_stats.json), --reward-fn"
+                + " sentiment | regex:PATTERN | length:N, or --grader FILE.json. A sample its grader fails on scores 0;"
+                + " objective/grader_errors counts them and samples/step-N.jsonl holds the message.", "", "Examples:",
                 "  align4j ppo --model runs/sft/final --reward-model runs/rm/final --prompts prompts.jsonl --out runs/ppo",
                 "  align4j ppo --model runs/sft/final --reward-fn sentiment --prompts prompts.jsonl --out runs/ppo-ptx \\",
                 "      --ptx-data corpus.jsonl --ptx-coef 1",
                 "  align4j ppo --model runs/sft/final --reward-fn 'regex:\\(party\\)' --prompts p.jsonl --out runs/grpo \\",
                 "      --estimator grpo --samples-per-prompt 4",
+                "  align4j ppo --model runs/sft/final --grader math.json --prompts problems.jsonl --out runs/rlvr \\",
+                "      --estimator grpo --samples-per-prompt 8      (problems.jsonl: {\"prompt\": ..., \"answer\": ...})",
                 "  align4j ppo --config ppo.json --resume           (continue after a crash or cancel)"})
 final class PpoCommand implements Callable<Integer> {
 
@@ -49,6 +52,11 @@ final class PpoCommand implements Callable<Integer> {
     String rewardModel;
     @Option(names = "--reward-fn", paramLabel = "NAME", description = "programmatic reward: sentiment, regex:PATTERN or length:N")
     String rewardFn;
+    @Option(names = "--grader", paramLabel = "FILE", description = "grader JSON in OpenAI's shape (string_check, text_similarity, score_model, multi, or align4j's regex, length, sentiment, json_schema, math_answer); {{item.FIELD}} reads the prompt's record; check it first with align4j grade")
+    String grader;
+    @Range(min = 1, max = 256)
+    @Option(names = "--grader-concurrency", paramLabel = "N", description = "samples graded at once (a local reward model grades one at a time) (default: ${DEFAULT-VALUE})")
+    Integer graderConcurrency;
     @Option(names = "--estimator", description = "${COMPLETION-CANDIDATES}: GAE with a value model, or critic-free (default: ${DEFAULT-VALUE})")
     PpoOptions.Estimator estimator;
     @Range(min = 1, max = 64)

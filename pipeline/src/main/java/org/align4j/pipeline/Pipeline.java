@@ -206,7 +206,7 @@ public final class Pipeline {
         } else if (r.stage() == PPO) {
             f.put("model", text(finalModel("sft")));
             f.put("prompts", text(task().trainPrompts()));
-            if (!r.overlay().hasNonNull("reward_fn")) {
+            if (!r.overlay().hasNonNull("reward_fn") && !r.overlay().hasNonNull("grader")) {
                 f.put("reward_model", text(finalModel("reward")));
             }
         } else {

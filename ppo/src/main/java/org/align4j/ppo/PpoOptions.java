@@ -21,12 +21,13 @@ import org.align4j.train.TrainingOptions;
  * text like a token of the policy's own responses. InstructGPT's 27.8 (DeepSpeed-Chat's default)
  * scaled a per-sequence loss; ours defaults to 1.
  */
-public record PpoOptions(String prompts, String rewardModel, String rewardFn, Estimator estimator,
+public record PpoOptions(String prompts, String rewardModel, String rewardFn, String grader, Estimator estimator,
                          int samplesPerPrompt, String valueModel, int maxNewTokens, double temperature,
                          KlEstimator klEstimator, double klCoef, Double targetKl, double klHorizon, double gamma,
                          double lam, int ppoEpochs, int miniBatches, double cliprange, double cliprangeValue,
                          double vfCoef, boolean normalizeReward, double rewardClip, Double missingEosPenalty,
-                         boolean whitenAdvantages, String ptxData, double ptxCoef, int sampleEvery)
+                         boolean whitenAdvantages, String ptxData, double ptxCoef, int sampleEvery,
+                         int graderConcurrency)
         implements StageConfig.Validated {
 
     /** How advantages are estimated: a critic with GAE, or the critic-free RLOO and GRPO. */
@@ -48,8 +49,8 @@ public record PpoOptions(String prompts, String rewardModel, String rewardFn, Es
     }
 
     public static PpoOptions defaults() {
-        return new PpoOptions(null, null, null, Estimator.GAE, 1, null, 48, 1.0, KlEstimator.K1, 0.05, null, 10000,
-                1.0, 0.95, 4, 1, 0.2, 0.2, 0.1, true, 0, null, true, null, 1.0, 0);
+        return new PpoOptions(null, null, null, null, Estimator.GAE, 1, null, 48, 1.0, KlEstimator.K1, 0.05, null, 10000,
+                1.0, 0.95, 4, 1, 0.2, 0.2, 0.1, true, 0, null, true, null, 1.0, 0, 4);
     }
 
     /** PPO's defaults: the shared ones with AdamW at 1e-5, 8 prompts per iteration, left truncation of prompts. */
@@ -90,8 +91,8 @@ public record PpoOptions(String prompts, String rewardModel, String rewardFn, Es
         if (prompts == null) {
             p.add("--prompts is required (JSONL of prompts, or any SFT or preference file)");
         }
-        if ((rewardModel == null) == (rewardFn == null)) {
-            p.add("give exactly one of --reward-model DIR and --reward-fn NAME");
+        if ((rewardModel != null ? 1 : 0) + (rewardFn != null ? 1 : 0) + (grader != null ? 1 : 0) != 1) {
+            p.add("give exactly one of --reward-model DIR, --reward-fn NAME and --grader FILE.json");
         }
         if (criticFree() && samplesPerPrompt < 2) {
             p.add("--estimator " + estimator + " needs --samples-per-prompt of at least 2, got " + samplesPerPrompt);
@@ -117,6 +118,7 @@ public record PpoOptions(String prompts, String rewardModel, String rewardFn, Es
         check(p, rewardClip >= 0, "--reward-clip must be >= 0 (0: off), got " + rewardClip);
         check(p, ptxCoef >= 0, "--ptx-coef must be >= 0, got " + ptxCoef);
         check(p, sampleEvery >= 0, "--sample-every must be >= 0, got " + sampleEvery);
+        check(p, graderConcurrency >= 1, "--grader-concurrency must be at least 1, got " + graderConcurrency);
         return p;
     }
 

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,7 +43,10 @@ import org.align4j.data.format.RecordKind;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.RewardStats;
-import org.align4j.reward.fn.RewardFunction;
+import org.align4j.reward.grader.Grader;
+import org.align4j.reward.grader.GraderInput;
+import org.align4j.reward.grader.GraderParser;
+import org.align4j.reward.grader.GraderRunner;
 import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
@@ -79,9 +83,11 @@ public final class PpoTrainer implements Objective {
     private final Set<Integer> stops;
     private final RewardScorer scorer;
     private final RewardStats stats;
-    private final RewardFunction rewardFn;
+    private final GraderRunner grader;
     private final List<int[]> prompts = new ArrayList<>();
     private final List<String> promptTexts = new ArrayList<>();
+    /** Each prompt's whole record, which a grader's {{item.FIELD}} reads. */
+    private final List<JsonNode> items = new ArrayList<>();
     private final List<Example> ptx;
     private final Collator ptxCollator;
     private final KlController kl;
@@ -102,6 +108,8 @@ public final class PpoTrainer implements Objective {
         double[] advantages;
         double[] returns;
         String responseText;
+        String graderError;
+        Map<String, Double> graderParts = Map.of();
     }
 
     private PpoTrainer(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
@@ -110,7 +118,9 @@ public final class PpoTrainer implements Objective {
         this.log = log;
         this.modelDir = Path.of(opts.model());
         this.runDir = Path.of(opts.outputDir());
-        List<Content> contents = PromptSource.read(Path.of(ppo.prompts()));
+        List<PromptSource.Prompt> records = PromptSource.readItems(Path.of(ppo.prompts()));
+        // a grader file and the prompts' fields are checked before any model is loaded
+        Grader g = ppo.rewardModel() != null ? null : grader(ppo, records, kernels);
         this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
         // with LoRA the reference is the policy with its adapters off: no second copy of the weights
         DecoderModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
@@ -133,7 +143,9 @@ public final class PpoTrainer implements Objective {
                     : " the model's context of " + maxLength + " tokens"));
         }
         int cut = 0;
-        for (Content c : contents) {
+        for (PromptSource.Prompt record : records) {
+            Content c = record.content();
+            items.add(record.item());
             int[] ids = enc.promptIds(c);
             int from = opts.truncation().start(ids.length, keep);
             cut += ids.length > keep ? 1 : 0;
@@ -145,14 +157,15 @@ public final class PpoTrainer implements Objective {
         if (ppo.rewardModel() != null) {
             this.scorer = RewardScorer.load(Path.of(ppo.rewardModel()), kernels);
             this.stats = ppo.normalizeReward() ? RewardStats.read(Path.of(ppo.rewardModel())) : null;
-            this.rewardFn = null;
+            this.grader = null;
             log.println("reward: " + ppo.rewardModel() + (stats == null ? " (scores not normalised)"
                     : String.format(" (normalised with its mean %.4f, std %.4f)", stats.mean(), stats.std())));
         } else {
             this.scorer = null;
             this.stats = null;
-            this.rewardFn = RewardFunction.parse(ppo.rewardFn());
-            log.println("reward: " + ppo.rewardFn() + ": " + rewardFn.describe());
+            this.grader = new GraderRunner(g, ppo.graderConcurrency());
+            log.println("reward: " + (ppo.grader() != null ? ppo.grader() + ": " + g.name() : ppo.rewardFn()) + ": "
+                    + g.describe());
         }
         if (ppo.criticFree()) {
             this.value = null;
@@ -185,6 +198,20 @@ public final class PpoTrainer implements Objective {
             this.ptxCollator = null;
         }
         this.kl = new KlController(ppo.klCoef(), ppo.targetKl(), ppo.klHorizon());
+    }
+
+    /** The grader of --grader or --reward-fn, once every prompt record holds what it reads (else every sample of it would score 0). */
+    private static Grader grader(PpoOptions ppo, List<PromptSource.Prompt> records, Kernels kernels) throws IOException {
+        Grader g = ppo.grader() != null ? GraderParser.read(Path.of(ppo.grader()), dir -> RewardScorer.load(dir, kernels))
+                : GraderParser.rewardFn(ppo.rewardFn());
+        for (int i = 0; i < records.size(); i++) {
+            String missing = g.checkItem(records.get(i).item());
+            if (missing != null) {
+                throw new UserInputException(ppo.prompts() + ":" + records.get(i).line() + ": lacks " + missing
+                        + ", which the grader " + (ppo.grader() != null ? ppo.grader() : ppo.rewardFn()) + " reads");
+            }
+        }
+        return g;
     }
 
     /** The reference's log-probabilities of the rollout: a frozen copy, or the policy with its adapters off. */
@@ -404,6 +431,9 @@ public final class PpoTrainer implements Objective {
         m.mean("objective/non_score_reward", -beta * sum(klSums), samples.size());
         m.mean("objective/rlhf_reward", sum(rlhf), samples.size());
         m.mean("objective/scores", sum(scores), samples.size());
+        if (grader != null) {
+            graderMetrics(samples, m);
+        }
         m.total("kl_coef", beta);
         m.total("episode", episodes);
         m.total("time/rollout", rolloutSeconds);
@@ -417,6 +447,7 @@ public final class PpoTrainer implements Objective {
     private double[] score(List<Sample> samples) {
         double[] scores = new double[samples.size()];
         List<int[]> seqs = new ArrayList<>();
+        List<GraderInput> graded = new ArrayList<>();
         for (int b = 0; b < samples.size(); b++) {
             Sample s = samples.get(b);
             int n = s.ended ? s.response.length - 1 : s.response.length;
@@ -427,7 +458,16 @@ public final class PpoTrainer implements Objective {
                 System.arraycopy(body, 0, seq, s.promptIds.length, n);
                 seqs.add(seq);
             } else {
-                scores[b] = rewardFn.score(promptTexts.get(s.prompt), s.responseText, n);
+                graded.add(new GraderInput(items.get(s.prompt), s.responseText, n));
+            }
+        }
+        if (grader != null) {
+            List<GraderRunner.Grade> grades = grader.gradeAll(graded);
+            for (int b = 0; b < scores.length; b++) {
+                GraderRunner.Grade g = grades.get(b);
+                scores[b] = g.score();
+                samples.get(b).graderError = g.error();
+                samples.get(b).graderParts = g.parts();
             }
         }
         if (scorer != null) {
@@ -445,6 +485,30 @@ public final class PpoTrainer implements Objective {
             }
         }
         return scores;
+    }
+
+    /** Failed gradings (scored 0; the first message logged, all in the samples file) and a multi grader's parts. */
+    private void graderMetrics(List<Sample> samples, Metrics m) {
+        int errors = 0;
+        String first = null;
+        Map<String, double[]> parts = new LinkedHashMap<>();
+        for (Sample s : samples) {
+            if (s.graderError != null) {
+                errors++;
+                first = first == null ? s.graderError : first;
+            }
+            s.graderParts.forEach((k, v) -> {
+                double[] a = parts.computeIfAbsent(k, x -> new double[2]);
+                a[0] += v;
+                a[1]++;
+            });
+        }
+        m.total("objective/grader_errors", errors);
+        parts.forEach((k, a) -> m.mean("objective/grader/" + k, a[0], a[1]));
+        if (errors > 0) {
+            log.printf("iteration %d: the grader failed on %d of %d samples (scored 0), first: %s%n", iteration, errors,
+                    samples.size(), first);
+        }
     }
 
     private void update(List<Sample> samples, Updater updater, Metrics m, double beta) {
@@ -587,6 +651,9 @@ public final class PpoTrainer implements Objective {
             o.put("score", s.score);
             o.put("kl", sum(s.kl));
             o.put("ended", s.ended);
+            if (s.graderError != null) {
+                o.put("grader_error", s.graderError);
+            }
             rows.add(o);
         }
         try {

@@ -1,16 +1,20 @@
 package org.align4j.reward.fn;
 
 import java.io.IOException;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
-import org.align4j.core.util.UserInputException;
+import org.align4j.core.util.Json;
+import org.align4j.reward.grader.Grader;
+import org.align4j.reward.grader.GraderException;
+import org.align4j.reward.grader.GraderInput;
+import org.align4j.reward.grader.GraderParser;
 
 /**
- * A programmatic reward of a response to a prompt, so the same RL trainer serves reward models and
- * verifiable rewards: {@code sentiment} (the AFINN-165 judge of the controlled task),
+ * A programmatic reward of a response to a prompt, as the pipeline's gold judges and simulated
+ * annotators use it: {@code sentiment} (the AFINN-165 judge of the controlled task),
  * {@code regex:PATTERN} (1 when the response contains a match, else 0) and {@code length:N}
- * (1 at exactly N tokens, falling linearly to 0 at 0 and 2N tokens).
+ * (1 at exactly N tokens, falling linearly to 0 at 0 and 2N tokens). The values parse into the
+ * graders {@code ppo} and {@code grade} use ({@link GraderParser#rewardFn}), so each rule has one
+ * implementation.
  */
 public interface RewardFunction {
 
@@ -21,47 +25,25 @@ public interface RewardFunction {
 
     /** Parses a {@code --reward-fn} value; errors name the option. */
     static RewardFunction parse(String spec) throws IOException {
-        if (spec.equals("sentiment")) {
-            return SentimentJudge.load();
-        }
-        if (spec.startsWith("regex:")) {
-            String re = spec.substring("regex:".length());
-            Pattern p;
-            try {
-                p = Pattern.compile(re);
-            } catch (PatternSyntaxException e) {
-                throw new UserInputException("--reward-fn regex: not a valid regular expression: " + e.getDescription());
-            }
-            return new RewardFunction() {
-                public double score(String prompt, String response, int tokens) {
-                    return p.matcher(response).find() ? 1 : 0;
-                }
+        return of(GraderParser.rewardFn(spec));
+    }
 
-                public String describe() {
-                    return "1 when the response contains a match of /" + re + "/, else 0";
+    /** A grader that reads no item field beyond the prompt, as a reward function. */
+    static RewardFunction of(Grader grader) {
+        return new RewardFunction() {
+            public double score(String prompt, String response, int tokens) {
+                try {
+                    return grader.grade(new GraderInput(Json.MAPPER.createObjectNode().put("prompt", prompt), response,
+                            tokens));
+                } catch (GraderException e) {
+                    // the --reward-fn graders read only the response and its length, which are always there
+                    throw new IllegalStateException(e.getMessage(), e);
                 }
-            };
-        }
-        if (spec.startsWith("length:")) {
-            int n;
-            try {
-                n = Integer.parseInt(spec.substring("length:".length()));
-            } catch (NumberFormatException e) {
-                throw new UserInputException("--reward-fn length:N needs a whole number of tokens, got '" + spec + "'");
             }
-            if (n < 1) {
-                throw new UserInputException("--reward-fn length:N needs N >= 1, got " + n);
-            }
-            return new RewardFunction() {
-                public double score(String prompt, String response, int tokens) {
-                    return Math.max(0, 1 - Math.abs(tokens - n) / (double) n);
-                }
 
-                public String describe() {
-                    return "1 at " + n + " tokens, falling linearly to 0 at 0 and " + 2 * n;
-                }
-            };
-        }
-        throw new UserInputException("--reward-fn: unknown function '" + spec + "' (sentiment, regex:PATTERN, length:N)");
+            public String describe() {
+                return grader.describe();
+            }
+        };
     }
 }

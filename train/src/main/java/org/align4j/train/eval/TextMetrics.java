@@ -15,7 +15,14 @@ import java.util.Map;
  *       multiset overlap);</li>
  *   <li>corpus BLEU-4 (Papineni et al.: clipped n-gram precisions pooled over the corpus,
  *       geometric mean, brevity penalty), no smoothing, case-sensitive;</li>
- *   <li>ROUGE-L F1 (longest common subsequence, beta = 1), lower case, averaged over pairs.</li>
+ *   <li>ROUGE-L F1 (longest common subsequence, beta = 1), lower case, averaged over pairs;</li>
+ *   <li>for one pair (the graders' text similarity): ROUGE-N F1 (clipped n-gram overlap, lower
+ *       case), GLEU (Wu et al. 2016, as NLTK's {@code sentence_gleu}: matching 1- to 4-grams over
+ *       the larger of the two n-gram totals, case-sensitive), METEOR (Banerjee and Lavie 2005,
+ *       exact-match stage only: no stemming or synonyms, lower case; Fmean = 10PR / (R + 9P),
+ *       penalty 0.5 (chunks / matches)^3, the alignment taking the longest common runs first so
+ *       that chunks are few), and the fuzzy ratio of two strings (rapidfuzz's {@code fuzz.ratio}
+ *       / 100: 2 x the longest common subsequence of characters over the summed lengths).</li>
  * </ul>
  */
 public final class TextMetrics {
@@ -123,5 +130,117 @@ public final class TextMetrics {
         double precision = (double) l / p.length;
         double recall = (double) l / r.length;
         return 2 * precision * recall / (precision + recall);
+    }
+
+    /** BLEU-4 of one prediction against one reference, as {@link #corpusBleu} of a corpus of one. */
+    public static double sentenceBleu(String prediction, String reference) {
+        return corpusBleu(List.of(prediction), List.of(reference));
+    }
+
+    /** ROUGE-N F1 of one pair (lower case whitespace tokens, clipped n-gram counts); 0 when either has no n-gram. */
+    public static double rougeN(String prediction, String reference, int n) {
+        String[] p = tokens(prediction.toLowerCase(Locale.ROOT));
+        String[] r = tokens(reference.toLowerCase(Locale.ROOT));
+        int pTotal = Math.max(0, p.length - n + 1);
+        int rTotal = Math.max(0, r.length - n + 1);
+        if (pTotal == 0 || rTotal == 0) {
+            return 0.0;
+        }
+        int overlap = overlap(ngrams(p, n), ngrams(r, n));
+        if (overlap == 0) {
+            return 0.0;
+        }
+        double precision = (double) overlap / pTotal;
+        double recall = (double) overlap / rTotal;
+        return 2 * precision * recall / (precision + recall);
+    }
+
+    /** Google-BLEU of one pair: matching 1- to 4-grams over max(prediction's, reference's n-gram count). */
+    public static double gleu(String prediction, String reference) {
+        String[] p = tokens(prediction);
+        String[] r = tokens(reference);
+        long matches = 0;
+        long pTotal = 0;
+        long rTotal = 0;
+        for (int n = 1; n <= 4; n++) {
+            matches += overlap(ngrams(p, n), ngrams(r, n));
+            pTotal += Math.max(0, p.length - n + 1);
+            rTotal += Math.max(0, r.length - n + 1);
+        }
+        long all = Math.max(pTotal, rTotal);
+        return all == 0 ? 0.0 : (double) matches / all;
+    }
+
+    private static int overlap(Map<String, Integer> a, Map<String, Integer> b) {
+        int o = 0;
+        for (Map.Entry<String, Integer> e : a.entrySet()) {
+            o += Math.min(e.getValue(), b.getOrDefault(e.getKey(), 0));
+        }
+        return o;
+    }
+
+    /** METEOR of one pair with exact matches only (see the class comment). */
+    public static double meteor(String prediction, String reference) {
+        String[] p = tokens(prediction.toLowerCase(Locale.ROOT));
+        String[] r = tokens(reference.toLowerCase(Locale.ROOT));
+        boolean[] pUsed = new boolean[p.length];
+        boolean[] rUsed = new boolean[r.length];
+        int matches = 0;
+        int chunks = 0;
+        // each pass aligns the longest run of consecutive equal, unaligned words (the earliest on ties)
+        while (true) {
+            int best = 0;
+            int bi = -1;
+            int bj = -1;
+            for (int i = 0; i < p.length; i++) {
+                for (int j = 0; j < r.length; j++) {
+                    int k = 0;
+                    while (i + k < p.length && j + k < r.length && !pUsed[i + k] && !rUsed[j + k]
+                            && p[i + k].equals(r[j + k])) {
+                        k++;
+                    }
+                    if (k > best) {
+                        best = k;
+                        bi = i;
+                        bj = j;
+                    }
+                }
+            }
+            if (best == 0) {
+                break;
+            }
+            for (int k = 0; k < best; k++) {
+                pUsed[bi + k] = true;
+                rUsed[bj + k] = true;
+            }
+            matches += best;
+            chunks++;
+        }
+        if (matches == 0) {
+            return 0.0;
+        }
+        double precision = (double) matches / p.length;
+        double recall = (double) matches / r.length;
+        double fmean = 10 * precision * recall / (recall + 9 * precision);
+        double penalty = 0.5 * Math.pow((double) chunks / matches, 3);
+        return fmean * (1 - penalty);
+    }
+
+    /** 2 x LCS(characters) / (|a| + |b|): 1 for equal strings (two empty ones too), 0 for nothing in common. */
+    public static double fuzzyRatio(String a, String b) {
+        if (a.isEmpty() && b.isEmpty()) {
+            return 1.0;
+        }
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = a.charAt(i - 1) == b.charAt(j - 1) ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return 2.0 * prev[b.length()] / (a.length() + b.length());
     }
 }

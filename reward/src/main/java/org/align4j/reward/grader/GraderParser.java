@@ -1,0 +1,354 @@
+package org.align4j.reward.grader;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.chat.ChatMessage;
+import org.align4j.core.util.InputFiles;
+import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
+import org.align4j.reward.RewardScorer;
+import org.align4j.reward.fn.SentimentJudge;
+
+/**
+ * Reads a grader from JSON in OpenAI's shape ({@code string_check}, {@code text_similarity},
+ * {@code score_model} with a local reward model, {@code multi}) or one of align4j's own
+ * ({@code regex}, {@code length}, {@code sentiment}, {@code json_schema}, {@code math_answer}),
+ * and the {@code --reward-fn} values, which become the same grader objects. The whole file is
+ * checked before any work: an unknown key or type, a missing field, a bad operation, metric,
+ * template, pattern, schema or formula is one error naming the file and the JSON path
+ * ({@code graders.json: $.graders.accuracy.operation: ...}).
+ */
+public final class GraderParser {
+
+    /** Loads the reward model a local {@code score_model} names. */
+    @FunctionalInterface
+    public interface ModelLoader {
+        RewardScorer load(Path dir) throws IOException;
+    }
+
+    private static final List<String> TYPES = List.of("string_check", "text_similarity", "score_model", "multi",
+            "regex", "length", "sentiment", "json_schema", "math_answer");
+
+    private final String source;
+    private final ModelLoader loader;
+
+    private GraderParser(String source, ModelLoader loader) {
+        this.source = source;
+        this.loader = loader;
+    }
+
+    /** Reads and checks a grader file. */
+    public static Grader read(Path file, ModelLoader loader) throws IOException {
+        InputFiles.requireReadableFile(file);
+        JsonNode root;
+        try (JsonParser p = Json.MAPPER.getFactory().createParser(Files.readAllBytes(file))) {
+            p.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            root = Json.MAPPER.readTree(p);
+            if (p.nextToken() != null) {
+                throw new UserInputException(file + ":" + p.getCurrentLocation().getLineNr()
+                        + ": not valid JSON: more than one value in the file");
+            }
+        } catch (JacksonException e) {
+            throw new UserInputException(file + ":" + e.getLocation().getLineNr() + ": not valid JSON: "
+                    + e.getOriginalMessage());
+        }
+        if (root == null) {
+            throw new UserInputException(file + ": empty; expected a grader object");
+        }
+        return parse(root, file.toString(), loader);
+    }
+
+    /** Checks and builds a grader from JSON; {@code source} names where it came from in every error. */
+    public static Grader parse(JsonNode root, String source, ModelLoader loader) throws IOException {
+        return new GraderParser(source, loader).grader(root, "$");
+    }
+
+    /** A {@code --reward-fn} value as a grader: sentiment, regex:PATTERN or length:N. */
+    public static Grader rewardFn(String spec) throws IOException {
+        if (spec.equals("sentiment")) {
+            return new SentimentGrader("sentiment", Template.OUTPUT_TEXT, SentimentJudge.load());
+        }
+        if (spec.startsWith("regex:")) {
+            try {
+                return new RegexGrader(spec, Template.OUTPUT_TEXT, Pattern.compile(spec.substring("regex:".length())));
+            } catch (PatternSyntaxException e) {
+                throw new UserInputException("--reward-fn regex: not a valid regular expression: " + e.getDescription());
+            }
+        }
+        if (spec.startsWith("length:")) {
+            int n;
+            try {
+                n = Integer.parseInt(spec.substring("length:".length()));
+            } catch (NumberFormatException e) {
+                throw new UserInputException("--reward-fn length:N needs a whole number of tokens, got '" + spec + "'");
+            }
+            if (n < 1) {
+                throw new UserInputException("--reward-fn length:N needs N >= 1, got " + n);
+            }
+            return new LengthGrader(spec, n);
+        }
+        throw new UserInputException("--reward-fn: unknown function '" + spec + "' (sentiment, regex:PATTERN, length:N;"
+                + " or --grader FILE.json)");
+    }
+
+    private UserInputException error(String path, String message) {
+        return new UserInputException(source + ": " + path + ": " + message);
+    }
+
+    private Grader grader(JsonNode g, String path) throws IOException {
+        if (!g.isObject()) {
+            throw error(path, "a grader must be a JSON object with a 'type', got " + g.getNodeType().toString()
+                    .toLowerCase(Locale.ROOT));
+        }
+        String type = text(g, "type", path);
+        switch (type) {
+            case "python" -> throw error(path, "type 'python' is not supported: align4j does not run Python code;"
+                    + " use regex, json_schema, math_answer, string_check or text_similarity, combined with multi");
+            case "label_model" -> throw error(path, "type 'label_model' is not supported (it needs a chat model as"
+                    + " judge); use score_model with a local reward model, or string_check");
+            default -> {
+                if (!TYPES.contains(type)) {
+                    throw error(path + ".type", "unknown grader type '" + type + "' (" + String.join(", ", TYPES) + ")");
+                }
+            }
+        }
+        String name = text(g, "name", path);
+        return switch (type) {
+            case "string_check" -> {
+                keys(g, path, "input", "reference", "operation");
+                String op = text(g, "operation", path);
+                StringCheckGrader.Operation operation = Arrays.stream(StringCheckGrader.Operation.values())
+                        .filter(o -> o.toString().equals(op)).findFirst()
+                        .orElseThrow(() -> error(path + ".operation", "unknown operation '" + op + "' (eq, ne, like,"
+                                + " ilike)"));
+                yield new StringCheckGrader(name, template(g, "input", path), template(g, "reference", path), operation);
+            }
+            case "text_similarity" -> {
+                keys(g, path, "input", "reference", "evaluation_metric", "pass_threshold");
+                optionalNumber(g, "pass_threshold", path);
+                String m = text(g, "evaluation_metric", path);
+                if (m.equals("cosine")) {
+                    throw error(path + ".evaluation_metric", "'cosine' needs an embeddings model, which align4j does"
+                            + " not have; use fuzzy_match, bleu, gleu, meteor, rouge_1..rouge_5 or rouge_l");
+                }
+                TextSimilarityGrader.Metric metric = Arrays.stream(TextSimilarityGrader.Metric.values())
+                        .filter(x -> x.toString().equals(m)).findFirst()
+                        .orElseThrow(() -> error(path + ".evaluation_metric", "unknown metric '" + m + "' ("
+                                + String.join(", ", Arrays.stream(TextSimilarityGrader.Metric.values())
+                                .map(Object::toString).toList()) + ")"));
+                yield new TextSimilarityGrader(name, template(g, "input", path), template(g, "reference", path), metric);
+            }
+            case "score_model" -> scoreModel(g, name, path);
+            case "multi" -> multi(g, name, path);
+            case "regex" -> {
+                keys(g, path, "input", "pattern");
+                String p = text(g, "pattern", path);
+                try {
+                    yield new RegexGrader(name, optionalTemplate(g, path), Pattern.compile(p));
+                } catch (PatternSyntaxException e) {
+                    throw error(path + ".pattern", "not a valid regular expression: " + e.getDescription());
+                }
+            }
+            case "length" -> {
+                keys(g, path, "target");
+                JsonNode t = required(g, "target", path);
+                if (!t.isIntegralNumber() || t.asLong() < 1 || t.asLong() > Integer.MAX_VALUE) {
+                    throw error(path + ".target", "must be a whole number of tokens >= 1, got " + t);
+                }
+                yield new LengthGrader(name, t.asInt());
+            }
+            case "sentiment" -> {
+                keys(g, path, "input");
+                yield new SentimentGrader(name, optionalTemplate(g, path), SentimentJudge.load());
+            }
+            case "json_schema" -> {
+                keys(g, path, "input", "schema");
+                try {
+                    yield new JsonSchemaGrader(name, optionalTemplate(g, path), JsonSchema.compile(required(g, "schema",
+                            path), path + ".schema"));
+                } catch (IllegalArgumentException e) {
+                    throw new UserInputException(source + ": " + e.getMessage());
+                }
+            }
+            default -> { // math_answer
+                keys(g, path, "input", "reference", "tolerance");
+                Double tol = optionalNumber(g, "tolerance", path);
+                if (tol != null && tol < 0) {
+                    throw error(path + ".tolerance", "must be >= 0, got " + tol);
+                }
+                yield new MathAnswerGrader(name, optionalTemplate(g, path), template(g, "reference", path),
+                        tol == null ? 1e-6 : tol);
+            }
+        };
+    }
+
+    private Grader scoreModel(JsonNode g, String name, String path) throws IOException {
+        keys(g, path, "model", "input", "range", "pass_threshold", "sampling_params");
+        if (g.has("sampling_params")) {
+            throw error(path + ".sampling_params", "applies to a chat model as judge, which align4j does not support"
+                    + " yet (it comes with the server); a local reward model samples nothing");
+        }
+        optionalNumber(g, "pass_threshold", path);
+        String model = text(g, "model", path);
+        Path dir = Path.of(model);
+        if (!Files.isDirectory(dir)) {
+            throw error(path + ".model", "'" + model + "' is not a directory: score_model needs a local reward-model"
+                    + " directory (align4j reward's final/); a chat model behind an OpenAI-compatible endpoint as"
+                    + " judge is not supported yet (it comes with the server)");
+        }
+        List<ScoreModelGrader.Message> input = null;
+        if (g.has("input")) {
+            JsonNode in = g.get("input");
+            if (!in.isArray() || in.isEmpty()) {
+                throw error(path + ".input", "must be a non-empty array of {\"role\", \"content\"} messages");
+            }
+            input = new ArrayList<>();
+            for (int i = 0; i < in.size(); i++) {
+                String mp = path + ".input[" + i + "]";
+                JsonNode m = in.get(i);
+                if (!m.isObject()) {
+                    throw error(mp, "must be a {\"role\", \"content\"} message");
+                }
+                allowOnly(m, mp, Set.of("role", "content", "type"));
+                if (m.has("type") && !m.get("type").asText().equals("message")) {
+                    throw error(mp + ".type", "must be 'message', got " + m.get("type"));
+                }
+                String role = text(m, "role", mp);
+                String r = role.equals("developer") ? "system" : role;
+                if (!ChatMessage.ROLES.contains(r)) {
+                    throw error(mp + ".role", "unknown role '" + role + "' (system, developer, user, assistant)");
+                }
+                if (!m.path("content").isTextual()) {
+                    throw error(mp + ".content", "must be text (align4j's judges read text only)");
+                }
+                input.add(new ScoreModelGrader.Message(r, template(m, "content", mp)));
+            }
+            if (!input.get(input.size() - 1).role().equals("assistant")) {
+                throw error(path + ".input[" + (in.size() - 1) + "].role", "the last message must be the assistant's"
+                        + " reply the reward model scores, e.g. {\"role\": \"assistant\", \"content\":"
+                        + " \"{{sample.output_text}}\"}");
+            }
+        }
+        double[] range = null;
+        if (g.has("range")) {
+            JsonNode r = g.get("range");
+            if (!r.isArray() || r.size() != 2 || !r.get(0).isNumber() || !r.get(1).isNumber()
+                    || r.get(0).asDouble() >= r.get(1).asDouble()) {
+                throw error(path + ".range", "must be [low, high] with low < high, got " + r);
+            }
+            range = new double[] {r.get(0).asDouble(), r.get(1).asDouble()};
+        }
+        if (loader == null) {
+            throw error(path, "score_model cannot be used here (no backend to run a reward model)");
+        }
+        RewardScorer scorer;
+        try {
+            scorer = loader.load(dir);
+        } catch (IOException | IllegalArgumentException e) {
+            throw error(path + ".model", e.getMessage());
+        }
+        return new ScoreModelGrader(name, model, scorer, input, range);
+    }
+
+    private Grader multi(JsonNode g, String name, String path) throws IOException {
+        keys(g, path, "graders", "calculate_output");
+        JsonNode gs = required(g, "graders", path);
+        if (!gs.isObject() || gs.isEmpty()) {
+            throw error(path + ".graders", "must be a non-empty object of named graders");
+        }
+        Map<String, Grader> graders = new LinkedHashMap<>();
+        for (var it = gs.fields(); it.hasNext(); ) {
+            var e = it.next();
+            graders.put(e.getKey(), grader(e.getValue(), path + ".graders." + e.getKey()));
+        }
+        String expr = text(g, "calculate_output", path);
+        Formula f;
+        try {
+            f = Formula.parse(expr);
+        } catch (IllegalArgumentException e) {
+            throw error(path + ".calculate_output", e.getMessage());
+        }
+        for (String n : f.names()) {
+            if (!graders.containsKey(n)) {
+                throw error(path + ".calculate_output", "'" + n + "' is not one of the graders ("
+                        + String.join(", ", graders.keySet()) + ")");
+            }
+        }
+        return new MultiGrader(name, graders, f);
+    }
+
+    /** Refuses a grader's keys other than type, name and {@code allowed}. */
+    private void keys(JsonNode g, String path, String... allowed) {
+        Set<String> ok = new TreeSet<>(List.of(allowed));
+        ok.add("type");
+        ok.add("name");
+        allowOnly(g, path, ok);
+    }
+
+    private void allowOnly(JsonNode g, String path, Set<String> allowed) {
+        Set<String> ok = new TreeSet<>(allowed);
+        for (var it = g.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!ok.contains(k)) {
+                throw error(path + "." + k, "unknown key (allowed here: " + String.join(", ", ok) + ")");
+            }
+        }
+    }
+
+    private JsonNode required(JsonNode g, String key, String path) {
+        JsonNode v = g.get(key);
+        if (v == null || v.isNull()) {
+            throw error(path, "missing '" + key + "'");
+        }
+        return v;
+    }
+
+    private String text(JsonNode g, String key, String path) {
+        JsonNode v = required(g, key, path);
+        if (!v.isTextual()) {
+            throw error(path + "." + key, "must be a string, got " + v);
+        }
+        return v.asText();
+    }
+
+    private Double optionalNumber(JsonNode g, String key, String path) {
+        JsonNode v = g.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isNumber()) {
+            throw error(path + "." + key, "must be a number, got " + v);
+        }
+        return v.asDouble();
+    }
+
+    private Template template(JsonNode g, String key, String path) {
+        String s = text(g, key, path);
+        try {
+            return Template.parse(s);
+        } catch (IllegalArgumentException e) {
+            throw error(path + "." + key, e.getMessage());
+        }
+    }
+
+    /** The optional 'input' of align4j's own graders: the response when absent. */
+    private Template optionalTemplate(JsonNode g, String path) {
+        return g.has("input") ? template(g, "input", path) : Template.OUTPUT_TEXT;
+    }
+}
