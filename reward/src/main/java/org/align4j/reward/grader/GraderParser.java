@@ -42,8 +42,18 @@ public final class GraderParser {
         RewardScorer load(Path dir) throws IOException;
     }
 
-    private static final List<String> TYPES = List.of("string_check", "text_similarity", "score_model", "multi",
-            "regex", "length", "sentiment", "json_schema", "math_answer");
+    /** The grader types align4j runs: OpenAI's four, then its own. */
+    enum Type { STRING_CHECK, TEXT_SIMILARITY, SCORE_MODEL, MULTI, REGEX, LENGTH, SENTIMENT, JSON_SCHEMA, MATH_ANSWER;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static String known() {
+            return String.join(", ", Arrays.stream(values()).map(Type::toString).toList());
+        }
+    }
 
     private final String source;
     private final ModelLoader loader;
@@ -116,21 +126,21 @@ public final class GraderParser {
             throw error(path, "a grader must be a JSON object with a 'type', got " + g.getNodeType().toString()
                     .toLowerCase(Locale.ROOT));
         }
-        String type = text(g, "type", path);
-        switch (type) {
-            case "python" -> throw error(path, "type 'python' is not supported: align4j does not run Python code;"
-                    + " use regex, json_schema, math_answer, string_check or text_similarity, combined with multi");
-            case "label_model" -> throw error(path, "type 'label_model' is not supported (it needs a chat model as"
-                    + " judge); use score_model with a local reward model, or string_check");
-            default -> {
-                if (!TYPES.contains(type)) {
-                    throw error(path + ".type", "unknown grader type '" + type + "' (" + String.join(", ", TYPES) + ")");
-                }
-            }
+        String typeName = text(g, "type", path);
+        if (typeName.equals("python")) {
+            throw error(path, "type 'python' is not supported: align4j does not run Python code; use regex,"
+                    + " json_schema, math_answer, string_check or text_similarity, combined with multi");
         }
+        if (typeName.equals("label_model")) {
+            throw error(path, "type 'label_model' is not supported (it needs a chat model as judge); use score_model"
+                    + " with a local reward model, or string_check");
+        }
+        Type type = Arrays.stream(Type.values()).filter(t -> t.toString().equals(typeName)).findFirst()
+                .orElseThrow(() -> error(path + ".type", "unknown grader type '" + typeName + "' (" + Type.known()
+                        + ")"));
         String name = text(g, "name", path);
         return switch (type) {
-            case "string_check" -> {
+            case STRING_CHECK -> {
                 keys(g, path, "input", "reference", "operation");
                 String op = text(g, "operation", path);
                 StringCheckGrader.Operation operation = Arrays.stream(StringCheckGrader.Operation.values())
@@ -139,7 +149,7 @@ public final class GraderParser {
                                 + " ilike)"));
                 yield new StringCheckGrader(name, template(g, "input", path), template(g, "reference", path), operation);
             }
-            case "text_similarity" -> {
+            case TEXT_SIMILARITY -> {
                 keys(g, path, "input", "reference", "evaluation_metric", "pass_threshold");
                 optionalNumber(g, "pass_threshold", path);
                 String m = text(g, "evaluation_metric", path);
@@ -154,9 +164,9 @@ public final class GraderParser {
                                 .map(Object::toString).toList()) + ")"));
                 yield new TextSimilarityGrader(name, template(g, "input", path), template(g, "reference", path), metric);
             }
-            case "score_model" -> scoreModel(g, name, path);
-            case "multi" -> multi(g, name, path);
-            case "regex" -> {
+            case SCORE_MODEL -> scoreModel(g, name, path);
+            case MULTI -> multi(g, name, path);
+            case REGEX -> {
                 keys(g, path, "input", "pattern");
                 String p = text(g, "pattern", path);
                 try {
@@ -165,7 +175,7 @@ public final class GraderParser {
                     throw error(path + ".pattern", "not a valid regular expression: " + e.getDescription());
                 }
             }
-            case "length" -> {
+            case LENGTH -> {
                 keys(g, path, "target");
                 JsonNode t = required(g, "target", path);
                 if (!t.isIntegralNumber() || t.asLong() < 1 || t.asLong() > Integer.MAX_VALUE) {
@@ -173,11 +183,11 @@ public final class GraderParser {
                 }
                 yield new LengthGrader(name, t.asInt());
             }
-            case "sentiment" -> {
+            case SENTIMENT -> {
                 keys(g, path, "input");
                 yield new SentimentGrader(name, optionalTemplate(g, path), SentimentJudge.load());
             }
-            case "json_schema" -> {
+            case JSON_SCHEMA -> {
                 keys(g, path, "input", "schema");
                 try {
                     yield new JsonSchemaGrader(name, optionalTemplate(g, path), JsonSchema.compile(required(g, "schema",
@@ -186,7 +196,7 @@ public final class GraderParser {
                     throw new UserInputException(source + ": " + e.getMessage());
                 }
             }
-            default -> { // math_answer
+            case MATH_ANSWER -> {
                 keys(g, path, "input", "reference", "tolerance");
                 Double tol = optionalNumber(g, "tolerance", path);
                 if (tol != null && tol < 0) {
