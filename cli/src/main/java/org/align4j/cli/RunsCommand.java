@@ -211,8 +211,13 @@ final class RunsCommand implements Runnable {
         public Integer call() throws Exception {
             RunDirectory run = require(dir);
             String name = RealPaths.real(dir).getFileName().toString();
-            Path file = out == null ? dir.resolve("curves.png") : Files.isDirectory(out) ? out.resolve(name + ".png")
-                    : out;
+            Path file = out == null ? dir.resolve("curves.png") : out;
+            if (out != null && Files.isDirectory(out)) {
+                // a directory of plots, or a run's or a pipeline's own; a model directory is not a place for one
+                OutputCheck.of("--out", out).replaces(PathKind.DIRECTORY, PathKind.RUN, PathKind.PIPELINE,
+                        PathKind.COMPARISON).check(force.force);
+                file = out.resolve(name + ".png");
+            }
             OutputCheck.of("--out", file).replaces(PathKind.IMAGE).input("the run's metrics", run.metricsFile())
                     .input("the run's events", run.eventsFile()).input("the run's config", run.configFile())
                     .check(force.force);
