@@ -120,7 +120,7 @@ class WritersTest {
     void aPipelineDirectoryTakesOneWriter() throws Exception {
         Path out = tmp.resolve("pipeline");
         Path log = tmp.resolve("hold.log");
-        Process holder = start(log, HoldLock.class.getName(), out.toString());
+        Process holder = start(log, "org.align4j.cli.HoldLock", out.toString());
         try {
             awaitContent(holder, out.resolve(".lock"), Long.toString(holder.pid()), log);
             Path config = tmp.resolve("pipeline.json");

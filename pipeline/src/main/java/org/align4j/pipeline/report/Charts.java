@@ -98,7 +98,8 @@ public final class Charts {
                         x.add(r.get("step").asDouble());
                         y.add(v.asDouble());
                     } else if (bad++ == 0) {
-                        firstBad = run.metricsFile() + ":" + row.line() + ": " + metric + " is " + v
+                        firstBad = run.metricsFile() + ":" + row.line() + ": " + metric + " is "
+                                + (v.isNumber() ? String.valueOf(v.asDouble()) : v.toString())
                                 + ", not a finite number";
                     }
                 }
