@@ -154,6 +154,8 @@ class OutputsTest {
     @Test
     void plotsAndComparisonsNeverLandOnARunsFiles() throws Exception {
         Map<Path, byte[]> runFiles = contents(run);
+        refused(run("", "runs", "plot", run.toString(), "--out", run.resolve("metrics.jsonl").toString()),
+                "is this command's the run's metrics");
         refused(run("", "runs", "plot", run.toString(), "--out", run.resolve("metrics.jsonl").toString(), "--force"),
                 "is this command's the run's metrics");
         refused(run("", "runs", "plot", run.toString(), "--out", adapter.toString()),
