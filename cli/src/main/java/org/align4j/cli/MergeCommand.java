@@ -43,7 +43,7 @@ final class MergeCommand implements Callable<Integer> {
         PeftAdapter.Info info = PeftAdapter.read(adapterDir);
         // the base as the adapter names it, read from here or from the adapter's directory
         Path named = Path.of(info.baseModel());
-        OutputCheck.of("--out", out).input("--model", model).input("--adapter", adapter)
+        OutputCheck.of("--out", out).asWholeDirectory().input("--model", model).input("--adapter", adapter)
                 .input("base of the adapter", adapter != null ? null : named)
                 .input("base of the adapter", adapter != null ? null : adapterDir.resolve(named))
                 .check(force.force);

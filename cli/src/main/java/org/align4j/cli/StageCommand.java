@@ -53,7 +53,10 @@ final class StageCommand {
         return cfg;
     }
 
-    /** --out is none of the run's inputs (every setting that names an existing path) and no other artifact. */
+    /**
+     * --out is none of the run's inputs (every setting that names an existing path) and no other
+     * artifact. A run directory may hold its inputs (resuming with --config RUN_DIR/config.json).
+     */
     private static void checkOutput(StageConfig<?> cfg, TrainingOptionsMixin mixin) {
         OutputCheck check = OutputCheck.of("--out", Path.of(cfg.training().outputDir())).replaces(PathKind.RUN)
                 .input("--config", mixin.config);

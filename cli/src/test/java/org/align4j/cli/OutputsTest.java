@@ -191,7 +191,7 @@ class OutputsTest {
         refused(run("", "sft", "--model", data.model().toString(), "--train", data.text().toString(), "--out",
                 data.model() + "/."), "is this command's --model");
         refused(run("", "sft", "--model", data.model().toString(), "--train", data.text().toString(), "--out",
-                tmp.toString()), "holds this command's --model");
+                tmp.toString()), tmp + ": is a directory holding other files");
         refused(run("", "dpo", "--model", data.model().toString(), "--train", data.pairs().toString(), "--out",
                 tasks.toString()), tasks + ": is a label task file");
         assertUnchanged(pairBytes, data.pairs());

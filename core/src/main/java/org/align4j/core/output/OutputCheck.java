@@ -11,10 +11,10 @@ import org.align4j.core.util.UserInputException;
 
 /**
  * The rule every command that writes follows, checked before any work: an output is never one of
- * the same command's inputs (nor a directory holding one), and it replaces an existing file or
- * directory only when that is of a kind the command itself writes there, unless {@code --force}.
- * An appending store (judgments) takes only its own format, with or without {@code --force}.
- * Paths are compared by their real location ({@link RealPaths}).
+ * the same command's inputs (nor, for a directory replaced as a whole, a directory holding one),
+ * and it replaces an existing file or directory only when that is of a kind the command itself
+ * writes there, unless {@code --force}. An appending store (judgments) takes only its own format,
+ * with or without {@code --force}. Paths are compared by their real location ({@link RealPaths}).
  */
 public final class OutputCheck {
 
@@ -25,6 +25,7 @@ public final class OutputCheck {
     private final Path out;
     private final Set<PathKind> own = EnumSet.noneOf(PathKind.class);
     private final List<Input> inputs = new ArrayList<>();
+    private boolean whole;
 
     private OutputCheck(String option, Path out) {
         this.option = option;
@@ -39,6 +40,15 @@ public final class OutputCheck {
     /** Kinds the command writes there itself, so they may be replaced or continued without --force. */
     public OutputCheck replaces(PathKind... kinds) {
         own.addAll(List.of(kinds));
+        return this;
+    }
+
+    /**
+     * The output is a directory whose contents the command replaces (a model directory, a run's
+     * checkpoints and final model): an input inside it would be lost too, so that is refused as well.
+     */
+    public OutputCheck asWholeDirectory() {
+        whole = true;
         return this;
     }
 
@@ -94,7 +104,7 @@ public final class OutputCheck {
                 throw new UserInputException(option + " " + out + " is this command's " + in.option() + " "
                         + in.path() + ": writing it would destroy what the command reads; choose another " + option);
             }
-            if (RealPaths.within(in.path(), out)) {
+            if (whole && RealPaths.within(in.path(), out)) {
                 throw new UserInputException(option + " " + out + " holds this command's " + in.option() + " "
                         + in.path() + ": writing there could replace it; choose another " + option);
             }

@@ -60,8 +60,10 @@ class PathKindTest {
         UserInputException e = assertThrows(UserInputException.class,
                 () -> OutputCheck.of("--out", model).input("--model", Path.of(model + "/")).check(true));
         assertTrue(e.getMessage().contains("--out " + model + " is this command's --model"), e.getMessage());
+        assertEquals(PathKind.DIRECTORY, OutputCheck.of("--out", tmp).input("--model", model).check(true),
+                "a directory written file by file may hold an input");
         e = assertThrows(UserInputException.class,
-                () -> OutputCheck.of("--out", tmp).input("--model", model).check(true));
+                () -> OutputCheck.of("--out", tmp).asWholeDirectory().input("--model", model).check(true));
         assertTrue(e.getMessage().contains("holds this command's --model"), e.getMessage());
         e = assertThrows(UserInputException.class, () -> OutputCheck.of("--out", model).check(false));
         assertEquals(model + ": is a model directory; --out would replace it. Choose another --out, or pass --force to"
