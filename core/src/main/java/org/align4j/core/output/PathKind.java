@@ -50,7 +50,8 @@ public enum PathKind {
     /** The marker of a comparison directory. */
     public static final String COMPARISON_MARKER = "comparison.json";
 
-    private static final Set<String> RUN_MARKERS = Set.of("events.jsonl", "metrics.jsonl", "checkpoints");
+    /** Files only a run directory holds; CANCEL may come first (a run cancelled before it starts). */
+    private static final Set<String> RUN_MARKERS = Set.of("events.jsonl", "metrics.jsonl", "checkpoints", "CANCEL");
     private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G'};
 
     private final String description;

@@ -36,6 +36,7 @@ class PathKindTest {
         assertEquals(PathKind.ADAPTER, PathKind.of(dir("adapter", "adapter_config.json", "adapter_model.safetensors")));
         Path run = dir("run", "config.json", "events.jsonl");
         assertEquals(PathKind.RUN, PathKind.of(run));
+        assertEquals(PathKind.RUN, PathKind.of(dir("cancelled", "CANCEL")), "cancelled before it started");
         assertEquals(PathKind.PIPELINE, PathKind.of(dir("pipe", "pipeline.json", "state.json")));
         assertEquals(PathKind.TOKENIZER, PathKind.of(dir("tok", "vocab.json", "merges.txt")));
         assertEquals(PathKind.DIRECTORY, PathKind.of(dir("other", "notes.txt")));
