@@ -194,6 +194,12 @@ class OutputsTest {
                 tmp.toString()), tmp + ": is a directory holding other files");
         refused(run("", "dpo", "--model", data.model().toString(), "--train", data.pairs().toString(), "--out",
                 tasks.toString()), tasks + ": is a label task file");
+        Path config = tmp.resolve("tiny-pipeline.json");
+        Files.writeString(config, PipelineCommandTest.TINY);
+        refused(run("", "pipeline", "--config", config.toString(), "--out", data.model().toString()),
+                data.model() + ": is a model directory, not a pipeline directory");
+        refused(run("", "pipeline", "--config", config.toString(), "--tasks", tasks.toString(), "--judgments",
+                judgments.toString(), "--out", judgments.toString()), "is this command's --judgments");
         assertUnchanged(pairBytes, data.pairs());
         assertUnchanged(modelFiles, data.model());
     }

@@ -89,7 +89,9 @@ public enum PathKind {
         if (Files.exists(d.resolve(ModelDirectory.WEIGHTS)) || Files.exists(d.resolve(ModelDirectory.WEIGHTS_INDEX))) {
             return MODEL;
         }
-        if (Files.exists(d.resolve(PIPELINE_MARKER))) {
+        // pipeline.json alone may be a pipeline's config file; a pipeline directory also holds its state or task
+        if (Files.exists(d.resolve(PIPELINE_MARKER))
+                && (Files.exists(d.resolve("state.json")) || Files.isDirectory(d.resolve("task")))) {
             return PIPELINE;
         }
         if (Files.exists(d.resolve(ModelDirectory.CONFIG)) || RUN_MARKERS.stream().anyMatch(m -> Files.exists(d.resolve(m)))) {

@@ -38,6 +38,7 @@ class PathKindTest {
         assertEquals(PathKind.RUN, PathKind.of(run));
         assertEquals(PathKind.RUN, PathKind.of(dir("cancelled", "CANCEL")), "cancelled before it started");
         assertEquals(PathKind.PIPELINE, PathKind.of(dir("pipe", "pipeline.json", "state.json")));
+        assertEquals(PathKind.DIRECTORY, PathKind.of(dir("configs", "pipeline.json")), "a pipeline's config file");
         assertEquals(PathKind.TOKENIZER, PathKind.of(dir("tok", "vocab.json", "merges.txt")));
         assertEquals(PathKind.DIRECTORY, PathKind.of(dir("other", "notes.txt")));
         assertEquals(PathKind.JUDGMENTS, PathKind.of(file("j.jsonl", "{\"type\":\"judgment\",\"id\":\"1\","
