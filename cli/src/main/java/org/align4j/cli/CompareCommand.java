@@ -9,6 +9,8 @@ import java.util.concurrent.Callable;
 
 import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelKind;
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
@@ -16,6 +18,7 @@ import org.align4j.pipeline.PolicyComparison;
 import org.align4j.ppo.PromptSource;
 import org.align4j.reward.fn.RewardFunction;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
@@ -50,6 +53,8 @@ final class CompareCommand implements Callable<Integer> {
     int batchSize;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "directory for the samples and comparison.json")
     Path out;
+    @Mixin
+    ForceOption force;
 
     @Override
     public Integer call() throws Exception {
@@ -66,6 +71,14 @@ final class CompareCommand implements Callable<Integer> {
         }
         if (rewardModel != null) {
             TokenizerFiles.requireSameTokenizer("--reference", reference, "--reward-model", rewardModel);
+        }
+        OutputCheck.of("--out", out).replaces(PathKind.COMPARISON).input("--reference", reference)
+                .inputs("--policy", policies.values()).input("--prompts", prompts).input("--reward-model", rewardModel)
+                .check(force.force);
+        // a policy's samples never land on another artifact, not even with --force (a policy named "metrics")
+        for (String name : policies.keySet()) {
+            OutputCheck.of("--policy name", out.resolve(name + ".jsonl")).replaces(PathKind.SAMPLES)
+                    .checkStrict();
         }
         RewardFunction gold = RewardFunction.parse(judge);
         var prompts = PromptSource.read(this.prompts);

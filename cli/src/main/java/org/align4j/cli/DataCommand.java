@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.chat.ChatTemplate;
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
@@ -24,6 +26,7 @@ import org.align4j.data.prepare.DataSplit;
 import org.align4j.data.validate.ValidationReport;
 import org.align4j.data.validate.Validator;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -168,12 +171,18 @@ final class DataCommand implements Runnable {
         boolean dedup;
         @Option(names = "--out-dir", description = "where to write (default: beside the input)")
         Path outDir;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
-            DataSplit.Result r = DataSplit.split(file, train, val, test, seed, stratifyBy, dedup);
             Path dir = outDir != null ? outDir : file.toAbsolutePath().getParent();
             String base = file.getFileName().toString().replaceFirst("\\.jsonl?$", "");
+            for (String part : List.of("train", "val", "test")) {
+                OutputCheck.of("--out-dir", dir.resolve(base + "." + part + ".jsonl")).replaces(PathKind.DATA)
+                        .input("FILE", file).check(force.force);
+            }
+            DataSplit.Result r = DataSplit.split(file, train, val, test, seed, stratifyBy, dedup);
             Map<String, List<JsonNode>> parts = new java.util.LinkedHashMap<>();
             parts.put("train", r.train());
             parts.put("val", r.val());
@@ -222,9 +231,12 @@ final class DataCommand implements Runnable {
         boolean hh;
         @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).input("FILE", file).check(force.force);
             List<JsonNode> rows = DataConvert.convert(file, inputFormat, new DataConvert.Mapping(RecordKind.parse(to),
                     promptField, completionField, textField, chosenField, rejectedField, system, hh));
             JsonlWriter.write(out, rows);
@@ -241,9 +253,12 @@ final class DataCommand implements Runnable {
         Path file;
         @Option(names = "--out", required = true, description = "JSONL file of preference pairs to write")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).input("FILE", file).check(force.force);
             List<JsonNode> rows = DataConvert.rankingsToPairs(file);
             JsonlWriter.write(out, rows);
             System.err.printf("%s: %d preference pairs%n", out, rows.size());

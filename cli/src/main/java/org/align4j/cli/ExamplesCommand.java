@@ -8,6 +8,8 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.examples.EmojiBotData;
@@ -15,6 +17,7 @@ import org.align4j.examples.ReviewData;
 import org.align4j.examples.StoryCorpus;
 import org.align4j.pipeline.PositiveStories;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "examples", mixinStandardHelpOptions = true,
@@ -39,9 +42,13 @@ final class ExamplesCommand implements Runnable {
         long seed;
         @Option(names = "--out", required = true, description = "path without extension")
         String out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", Path.of(out + ".txt")).check(force.force);
+            OutputCheck.of("--out", Path.of(out + ".jsonl")).replaces(PathKind.DATA).check(force.force);
             List<String> stories = StoryCorpus.stories(count, seed);
             AtomicFiles.writeString(Path.of(out + ".txt"), String.join("\n", stories) + "\n");
             ObjectMapper om = new ObjectMapper();
@@ -65,9 +72,12 @@ final class ExamplesCommand implements Runnable {
         boolean heldOut;
         @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).check(force.force);
             JsonlWriter.write(out, EmojiBotData.conversations(count, seed, heldOut));
             System.err.printf("%d conversations in %s%n", count, out);
             return 0;
@@ -84,9 +94,12 @@ final class ExamplesCommand implements Runnable {
         long seed;
         @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).check(force.force);
             JsonlWriter.write(out, ReviewData.reviews(count, seed));
             System.err.printf("%d reviews in %s%n", count, out);
             return 0;
@@ -100,6 +113,8 @@ final class ExamplesCommand implements Runnable {
     static final class PositiveStoriesTask implements Callable<Integer> {
         @Option(names = "--out", required = true, description = "directory to write")
         Path out;
+        @Mixin
+        ForceOption force;
         @Range(min = 1, max = 1000000)
         @Option(names = "--train-prompts", defaultValue = "1000", description = "training prompts (default: ${DEFAULT-VALUE})")
         int trainPrompts;
@@ -121,6 +136,7 @@ final class ExamplesCommand implements Runnable {
             if (seed == PositiveStories.BASE_SEED) {
                 throw new UserError("--seed 0 is the base model's own corpus; choose another");
             }
+            OutputCheck.of("--out", out).check(force.force);
             PositiveStories.TaskFiles f = PositiveStories.write(out, trainPrompts, heldOut, sftTrain, sftVal, seed);
             System.err.printf("%s: %s, %s, %s, %s%n", out, f.trainPrompts().getFileName(),
                     f.heldOutPrompts().getFileName(), f.sftTrain().getFileName(), f.sftVal().getFileName());

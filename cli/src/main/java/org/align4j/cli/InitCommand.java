@@ -1,6 +1,5 @@
 package org.align4j.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -10,6 +9,7 @@ import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.model.Architecture;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LlamaModel;
+import org.align4j.core.output.OutputCheck;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
@@ -51,6 +51,8 @@ final class InitCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "model directory to write")
     Path out;
     @Mixin
+    ForceOption force;
+    @Mixin
     ArchitectureOptions architecture;
 
     /** How Llama-family weights are stored. */
@@ -66,9 +68,7 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (Files.exists(out.resolve(ModelDirectory.WEIGHTS)) || Files.exists(out.resolve(ModelDirectory.WEIGHTS_INDEX))) {
-            throw new UserError(out + ": already holds a model");
-        }
+        OutputCheck.of("--out", out).input("--tokenizer", tokenizer).check(force.force);
         BpeTokenizer tok = TokenizerFiles.load(tokenizer);
         int eos = SpecialTokens.endOfSequence(tok, tok.vocabSize() - 1);
         int vocab = vocabSize == null ? tok.vocabSize() : vocabSize;

@@ -18,6 +18,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
+import org.align4j.core.output.WriterLock;
 import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.RecordJson;
 import org.align4j.data.jsonl.JsonlWriter;
@@ -34,6 +37,7 @@ import org.align4j.pipeline.SimulatedAnnotator;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "label", mixinStandardHelpOptions = true,
@@ -95,9 +99,14 @@ final class LabelCommand implements Runnable {
         @Range(min = 1)
         @Option(names = "--budget", paramLabel = "N", description = "keep only N tasks (default: all)")
         Integer budget;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            // a task file may already be judged: new responses under old ids would pair old rankings with them
+            OutputCheck.of("--out", out).input("--model", model).input("--prompts", prompts)
+                    .input("--reward-model", rewardModel).check(force.force);
             if (budget != null && budget < 1) {
                 throw new UserError("--budget must be at least 1, got " + budget);
             }
@@ -142,12 +151,16 @@ final class LabelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).input("--tasks", tasks).checkAppendsTo(PathKind.JUDGMENTS);
             boolean terminal = System.console() != null;
             int width = terminalWidth(terminal);
-            LabelSession s = new LabelSession(LabelTask.read(tasks), new JudgmentStore(out), annotator, seed,
-                    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), Console.stdout(), terminal,
-                    width);
-            LabelSession.Summary sum = s.run();
+            JudgmentStore store = new JudgmentStore(out);
+            LabelSession.Summary sum;
+            try (WriterLock lock = store.lock(annotator)) {
+                sum = new LabelSession(LabelTask.read(tasks), store, annotator, seed,
+                        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), Console.stdout(),
+                        terminal, width).run();
+            }
             System.err.printf("this session: %d judged (%d flagged), %d skipped, %d undone; %d remaining%n",
                     sum.judged(), sum.flagged(), sum.skipped(), sum.undone(), sum.remaining());
             return 0;
@@ -196,12 +209,16 @@ final class LabelCommand implements Runnable {
         int minAnnotators;
         @Option(names = "--out", required = true, description = "JSONL file to write")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
             if (!to.equals("pairs") && !to.equals("rankings")) {
                 throw new UserError("--to must be pairs or rankings");
             }
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).inputs("--in", in).input("--tasks", tasks)
+                    .check(force.force);
             LabelExport.Result r = LabelExport.export(JudgmentStore.read(in), taskMap(tasks), majority,
                     minAnnotators);
             List<JsonNode> rows = new ArrayList<>();
@@ -298,9 +315,13 @@ final class LabelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).input("--tasks", tasks).checkAppendsTo(PathKind.JUDGMENTS);
             List<LabelTask> all = LabelTask.read(tasks);
             SimulatedAnnotator a = new SimulatedAnnotator(RewardFunction.parse(judge), temperature, seed, annotator);
-            int n = a.judge(all, out);
+            int n;
+            try (WriterLock lock = new JudgmentStore(out).lock(annotator)) {
+                n = a.judge(all, out);
+            }
             System.err.printf("%s: %d task(s) judged by %s now, %d already (%s, temperature %s)%n", out, n, annotator,
                     all.size() - n, judge, temperature);
             return 0;

@@ -10,8 +10,10 @@ import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.model.DecoderModel;
+import org.align4j.core.output.OutputCheck;
 import org.align4j.core.run.Checkpoints;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "merge", mixinStandardHelpOptions = true, sortOptions = false,
@@ -29,6 +31,8 @@ final class MergeCommand implements Callable<Integer> {
     Path adapter;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "the merged model directory to write")
     Path out;
+    @Mixin
+    ForceOption force;
 
     @Override
     public Integer call() throws Exception {
@@ -36,7 +40,14 @@ final class MergeCommand implements Callable<Integer> {
         if (!PeftAdapter.isAdapter(adapterDir)) {
             throw new UserError(adapterDir + ": not a LoRA adapter (no " + PeftAdapter.CONFIG + ")");
         }
-        boolean head = PeftAdapter.read(adapterDir).scoreHead();
+        PeftAdapter.Info info = PeftAdapter.read(adapterDir);
+        // the base as the adapter names it, read from here or from the adapter's directory
+        Path named = Path.of(info.baseModel());
+        OutputCheck.of("--out", out).asWholeDirectory().input("--model", model).input("--adapter", adapter)
+                .input("base of the adapter", adapter != null ? null : named)
+                .input("base of the adapter", adapter != null ? null : adapterDir.resolve(named))
+                .check(force.force);
+        boolean head = info.scoreHead();
         DecoderModel adapted = ModelDirectory.loadAdapter(adapterDir, adapter != null ? model : null,
                 Backend.get().kernels(), DataType.FLOAT, head);
         DecoderModel merged = adapted.merged();

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.output.OutputCheck;
 import org.align4j.pipeline.Pipeline;
 import org.align4j.pipeline.PolicyComparison;
 import picocli.CommandLine.Command;
@@ -55,6 +56,9 @@ final class PipelineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // what --out already holds is Pipeline.prepare's to judge (only a pipeline directory is continued)
+        OutputCheck.of("--out", out).input("--config", config).input("--judgments", judgments).input("--tasks", tasks)
+                .checkInputs();
         Pipeline p = Pipeline.prepare(new Pipeline.Options(config, out, resume, judgments, tasks, sweep),
                 Backend.get().kernels(), System.err);
         return TrainingCommands.guarded(() -> {

@@ -12,12 +12,16 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
+import org.align4j.core.output.RealPaths;
 import org.align4j.core.run.Checkpoints;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.pipeline.report.Charts;
 import org.knowm.xchart.XYChart;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -197,16 +201,30 @@ final class RunsCommand implements Runnable {
     static final class Plot implements Callable<Integer> {
         @Parameters(paramLabel = "RUN_DIR", description = "the run directory")
         Path dir;
-        @Option(names = "--out", paramLabel = "FILE.png", description = "image to write (default: RUN_DIR/curves.png)")
+        @Option(names = "--out", paramLabel = "FILE.png", description = "image to write, or a directory to write"
+                + " RUN_NAME.png into (default: RUN_DIR/curves.png)")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
-            List<XYChart> charts = Charts.runCurves(dir, dir.getFileName().toString());
+            RunDirectory run = require(dir);
+            String name = RealPaths.real(dir).getFileName().toString();
+            Path file = out == null ? dir.resolve("curves.png") : out;
+            if (out != null && Files.isDirectory(out)) {
+                // a directory of plots, or a run's or a pipeline's own; a model directory is not a place for one
+                OutputCheck.of("--out", out).replaces(PathKind.DIRECTORY, PathKind.RUN, PathKind.PIPELINE,
+                        PathKind.COMPARISON).check(force.force);
+                file = out.resolve(name + ".png");
+            }
+            OutputCheck.of("--out", file).replaces(PathKind.IMAGE).input("the run's metrics", run.metricsFile())
+                    .input("the run's events", run.eventsFile()).input("the run's config", run.configFile())
+                    .check(force.force);
+            List<XYChart> charts = Charts.runCurves(dir, name, System.err::println);
             if (charts.isEmpty()) {
                 throw new UserError(dir + ": no metrics logged yet (metrics.jsonl is empty)");
             }
-            Path file = out != null ? out : dir.resolve("curves.png");
             byte[] png = Charts.grid(charts, 2);
             AtomicFiles.write(file, o -> o.write(png));
             Console.stdout().println(file + ": " + charts.size() + " chart(s)");

@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.util.Json;
 import org.align4j.data.format.Content;
 import org.align4j.data.format.DataRecord;
@@ -21,6 +23,7 @@ import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.reward.RewardGroup;
 import org.align4j.reward.RewardScorer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "score", mixinStandardHelpOptions = true, sortOptions = false,
@@ -40,6 +43,8 @@ final class ScoreCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", paramLabel = "FILE", description = "write the scored records here (default: stdout)")
     Path out;
+    @Mixin
+    ForceOption force;
     @Range(min = 1, max = 65536)
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "16",
             description = "sequences scored together (default: ${DEFAULT-VALUE})")
@@ -49,6 +54,10 @@ final class ScoreCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batchSize < 1) {
             throw new UserError("--batch-size must be at least 1, got " + batchSize);
+        }
+        if (out != null) {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).input("--model", model).input("--data", data)
+                    .check(force.force);
         }
         Dataset d = Dataset.read(data, null, false, null);
         Map<Long, JsonNode> raw = new HashMap<>();

@@ -1,6 +1,9 @@
 package org.align4j.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -8,6 +11,8 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.util.Json;
 import org.align4j.train.StageConfig;
 import picocli.CommandLine;
@@ -24,7 +29,7 @@ import picocli.CommandLine.Model.OptionSpec;
 final class StageCommand {
 
     /** Options that steer the command rather than set a setting. */
-    private static final Set<String> NOT_SETTINGS = Set.of("config", "resume", "help", "version");
+    private static final Set<String> NOT_SETTINGS = Set.of("config", "resume", "force", "help", "version");
 
     private StageCommand() {
     }
@@ -43,7 +48,31 @@ final class StageCommand {
                 flags.put(k, Json.MAPPER.valueToTree(o.getValue()));
             }
         }
-        return StageConfig.resolve(defaults, stageType, mixin.config, flags, needsTrainFile);
+        StageConfig<S> cfg = StageConfig.resolve(defaults, stageType, mixin.config, flags, needsTrainFile);
+        checkOutput(cfg, mixin);
+        return cfg;
+    }
+
+    /**
+     * --out is none of the run's inputs (every setting that names an existing path) and no other
+     * artifact. A run directory may hold its inputs (resuming with --config RUN_DIR/config.json).
+     */
+    private static void checkOutput(StageConfig<?> cfg, TrainingOptionsMixin mixin) {
+        OutputCheck check = OutputCheck.of("--out", Path.of(cfg.training().outputDir())).replaces(PathKind.RUN)
+                .input("--config", mixin.config);
+        cfg.toJson().fields().forEachRemaining(e -> {
+            if (e.getValue().isTextual() && !e.getKey().equals("output_dir")) {
+                try {
+                    Path p = Path.of(e.getValue().asText());
+                    if (Files.exists(p)) {
+                        check.input("--" + e.getKey().replace('_', '-'), p);
+                    }
+                } catch (InvalidPathException notAPath) {
+                    // a setting that is not a path
+                }
+            }
+        });
+        check.check(mixin.force.force);
     }
 
     /** Shows a stage's own defaults as {@code ${DEFAULT-VALUE}} in its help. */

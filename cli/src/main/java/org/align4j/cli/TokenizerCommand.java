@@ -9,12 +9,15 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.BpeTrainer;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Utf8;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "tokenizer", mixinStandardHelpOptions = true,
@@ -49,9 +52,12 @@ final class TokenizerCommand implements Runnable {
         int minFrequency;
         @Option(names = "--out", required = true, description = "output directory")
         Path out;
+        @Mixin
+        ForceOption force;
 
         @Override
         public Integer call() throws Exception {
+            OutputCheck.of("--out", out).replaces(PathKind.TOKENIZER).inputs("FILE", inputs).check(force.force);
             List<String> sp = specials == null ? List.of("<|endoftext|>") : specials;
             BpeTrainer trainer = new BpeTrainer(vocabSize, sp, minFrequency, 4_000_000);
             long start = System.nanoTime();

@@ -7,6 +7,7 @@ import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
 import org.align4j.data.batch.Truncation;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -31,6 +32,8 @@ final class TrainingOptionsMixin {
     Path config;
     @Option(names = "--resume", description = "continue the run in --out from its latest checkpoint")
     boolean resume;
+    @Mixin
+    ForceOption force;
 
     @Range(min = 0)
     @Option(paramLabel = "N", names = "--epochs", description = "passes over the training data (default: ${DEFAULT-VALUE})")

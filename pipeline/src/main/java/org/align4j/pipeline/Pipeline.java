@@ -17,6 +17,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.output.PathKind;
+import org.align4j.core.output.WriterLock;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
@@ -261,16 +263,20 @@ public final class Pipeline {
                 throw new UserInputException(saved + ": the settings differ from this command's (" + diff
                         + "); resume with the same settings, or choose another --out");
             }
-        } else if (Files.isDirectory(out)) {
-            try (var s = Files.list(out)) {
-                if (s.findAny().isPresent()) {
-                    throw new UserInputException(out + ": exists and is not a pipeline directory; choose another --out");
-                }
-            }
+        } else if (!PathKind.of(out).isVacant()) {
+            throw new UserInputException(out + ": is " + PathKind.of(out).description() + ", not a pipeline"
+                    + " directory; choose another --out");
         }
     }
 
+    /** Runs the pipeline holding its directory's lock: a second process is refused with this one's PID. */
     public Outcome run() throws IOException {
+        try (WriterLock lock = WriterLock.directory(out, "pipeline directory")) {
+            return runLocked();
+        }
+    }
+
+    private Outcome runLocked() throws IOException {
         Files.createDirectories(out);
         Path saved = out.resolve("pipeline.json");
         if (!Files.exists(saved)) {

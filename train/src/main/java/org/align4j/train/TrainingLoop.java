@@ -17,6 +17,8 @@ import org.align4j.core.optim.AdamW;
 import org.align4j.core.optim.AdamWConfig;
 import org.align4j.core.optim.GradientClipping;
 import org.align4j.core.optim.LrSchedule;
+import org.align4j.core.output.CreatedPaths;
+import org.align4j.core.output.WriterLock;
 import org.align4j.core.run.Checkpoints;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
@@ -48,6 +50,8 @@ public final class TrainingLoop {
     private final TrainingOptions opts;
     private final ObjectNode config;
     private final PrintStream log;
+    /** Set once a step has run: a run that fails before that leaves nothing behind. */
+    private boolean stepped;
 
     /** {@code config} is the resolved configuration written to {@code config.json} and checked on resume. */
     public TrainingLoop(TrainingOptions opts, ObjectNode config, PrintStream log) {
@@ -56,7 +60,28 @@ public final class TrainingLoop {
         this.log = log;
     }
 
+    /**
+     * Runs while holding the run directory's lock (a second process is refused with this one's PID).
+     * A run that fails before its first step (bad data, a bad model) removes what it created, so the
+     * same --out starts again without --resume.
+     */
     public LoopResult run(ObjectiveFactory factory, boolean resume) throws IOException {
+        Path root = Path.of(opts.outputDir());
+        CreatedPaths created = CreatedPaths.createDirectories(root);
+        try (WriterLock lock = WriterLock.directory(root, "run directory")) {
+            created.snapshot();
+            try {
+                return runLocked(factory, resume);
+            } catch (IOException | RuntimeException e) {
+                if (!stepped) {
+                    created.removeCreated();
+                }
+                throw e;
+            }
+        }
+    }
+
+    private LoopResult runLocked(ObjectiveFactory factory, boolean resume) throws IOException {
         RunDirectory run = new RunDirectory(Path.of(opts.outputDir()));
         if (run.exists() && !resume) {
             throw new IOException(run.root() + ": already holds a run; pass --resume to continue it, or choose another"
@@ -210,6 +235,7 @@ public final class TrainingLoop {
                 double loss = checkLoss(values, stepNumber, checkpoints);
                 double gradNorm = norms[0];
                 step++;
+                stepped = true;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokensPerS = inputTokens / seconds;
                 ObjectNode row = Json.MAPPER.createObjectNode();

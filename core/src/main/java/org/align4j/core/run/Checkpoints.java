@@ -235,7 +235,7 @@ public final class Checkpoints {
         AtomicFiles.syncDirectory(to.toAbsolutePath().getParent());
     }
 
-    static void deleteTree(Path p) throws IOException {
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
         }

@@ -12,8 +12,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.util.AtomicFiles;
@@ -29,6 +31,13 @@ public final class RunDirectory {
     public enum Status { PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Reads NaN and Infinity as numbers, so a tool that reports them can say on which line they are. */
+    private static final ObjectMapper LENIENT = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+
+    /** One row of a JSONL file of the run, with its 1-based line number. */
+    public record Row(long line, JsonNode json) {
+    }
 
     private final Path root;
 
@@ -125,6 +134,11 @@ public final class RunDirectory {
         return Files.isRegularFile(metricsFile()) ? readJsonl(metricsFile()) : List.of();
     }
 
+    /** The rows of metrics.jsonl with their line numbers. */
+    public List<Row> metricRows() throws IOException {
+        return Files.isRegularFile(metricsFile()) ? readRows(metricsFile()) : List.of();
+    }
+
     public List<JsonNode> events() throws IOException {
         return Files.isRegularFile(eventsFile()) ? readJsonl(eventsFile()) : List.of();
     }
@@ -152,19 +166,26 @@ public final class RunDirectory {
 
     /** Reads a JSONL file; a torn last line (a crash mid-write) is ignored. */
     static List<JsonNode> readJsonl(Path file) throws IOException {
-        List<JsonNode> rows = new ArrayList<>();
+        return readRows(file).stream().map(Row::json).toList();
+    }
+
+    /** Reads a JSONL file with line numbers; a torn last line is ignored, any other bad line named by FILE:LINE. */
+    static List<Row> readRows(Path file) throws IOException {
+        List<Row> rows = new ArrayList<>();
         try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
+            long number = 0;
             while ((line = r.readLine()) != null) {
+                number++;
                 if (line.isBlank()) {
                     continue;
                 }
                 try {
-                    rows.add(JSON.readTree(line));
+                    rows.add(new Row(number, LENIENT.readTree(line)));
                 } catch (com.fasterxml.jackson.core.JacksonException torn) {
                     // only the last line can be torn by a crash; anything else is reported
                     if (r.readLine() != null) {
-                        throw new IOException(file + ": corrupt line: " + torn.getOriginalMessage());
+                        throw new IOException(file + ":" + number + ": corrupt line: " + torn.getOriginalMessage());
                     }
                 }
             }

@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -26,6 +27,9 @@ public final class AtomicFiles {
     }
 
     public static void write(Path target, Writer writer) throws IOException {
+        if (Files.isDirectory(target)) {
+            throw new IOException(target + ": is a directory, not a file");
+        }
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
@@ -50,9 +54,13 @@ public final class AtomicFiles {
             }
             syncDirectory(dir);
         } catch (IOException e) {
-            // "No space left on device" alone does not say where: name the file
-            throw e.getMessage() != null && e.getMessage().contains(target.getFileName().toString()) ? e
-                    : new IOException(target + ": " + e.getMessage(), e);
+            // "No space left on device" alone does not say where: name the file, and never the temporary one
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            if (message.contains(tmp.getFileName().toString())) {
+                throw new IOException(target + ": " + (e instanceof FileSystemException f
+                        && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName()), e);
+            }
+            throw message.contains(target.getFileName().toString()) ? e : new IOException(target + ": " + message, e);
         } finally {
             Files.deleteIfExists(tmp);
         }

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.output.WriterLock;
 import org.align4j.data.jsonl.JsonlReader;
 
 /**
@@ -42,6 +43,17 @@ public final class JudgmentStore {
 
     public Path file() {
         return file;
+    }
+
+    /**
+     * Holds the store for one annotator while a session or a simulated annotator appends to it: two
+     * writers for the same annotator would judge the same tasks twice, while different annotators
+     * may share a store (each append is locked on its own). The lock file sits beside the store.
+     */
+    public WriterLock lock(String annotator) throws IOException {
+        String name = "." + file.getFileName() + "." + annotator.replaceAll("[^A-Za-z0-9._-]", "_") + ".lock";
+        return WriterLock.acquire(file.toAbsolutePath().resolveSibling(name), "judgments store " + file
+                + " (annotator " + annotator + ")");
     }
 
     public Judgment append(String taskId, String annotator, Ranking ranking, List<String> flags, String rationale,

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import javax.imageio.ImageIO;
 
@@ -66,23 +67,45 @@ public final class Charts {
 
     /** One chart per group of metrics the run logged, against the step (PPO: the iteration). */
     public static List<XYChart> runCurves(Path runDir, String title) throws IOException {
+        return runCurves(runDir, title, warning -> { });
+    }
+
+    /**
+     * As {@link #runCurves(Path, String)}; a value that is not a finite number (NaN, Infinity, a
+     * string) is left out of its curve and reported to {@code warnings} as FILE:LINE.
+     */
+    public static List<XYChart> runCurves(Path runDir, String title, Consumer<String> warnings) throws IOException {
         RunDirectory run = new RunDirectory(runDir);
         if (!run.exists()) {
             throw new UserInputException(runDir + ": not a run directory (no events.jsonl or config.json)");
         }
-        List<JsonNode> rows = run.metrics();
+        List<RunDirectory.Row> rows = run.metricRows();
         List<XYChart> charts = new ArrayList<>();
         for (Group group : GROUPS) {
             XYChart c = null;
             for (String metric : group.metrics()) {
                 List<Double> x = new ArrayList<>();
                 List<Double> y = new ArrayList<>();
-                for (JsonNode r : rows) {
+                String firstBad = null;
+                int bad = 0;
+                for (RunDirectory.Row row : rows) {
+                    JsonNode r = row.json();
                     JsonNode v = r.get(metric);
-                    if (v != null && v.isNumber() && Double.isFinite(v.asDouble()) && r.has("step")) {
+                    if (v == null || v.isNull() || !r.has("step")) {
+                        continue;
+                    }
+                    if (v.isNumber() && Double.isFinite(v.asDouble())) {
                         x.add(r.get("step").asDouble());
                         y.add(v.asDouble());
+                    } else if (bad++ == 0) {
+                        firstBad = run.metricsFile() + ":" + row.line() + ": " + metric + " is "
+                                + (v.isNumber() ? String.valueOf(v.asDouble()) : v.toString())
+                                + ", not a finite number";
                     }
+                }
+                if (bad > 0) {
+                    warnings.accept(firstBad + (bad > 1 ? " (and on " + (bad - 1) + " more line(s))" : "")
+                            + "; left out of the plot");
                 }
                 if (x.isEmpty()) {
                     continue;
