@@ -5,6 +5,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -14,8 +15,12 @@ import org.align4j.train.TrainingOptions;
  * {@code alpha} (an NLL term on the chosen response added to any loss), and the reference model
  * ({@code --model} when absent).
  */
-public record DpoOptions(DpoLossType loss, double beta, double labelSmoothing, double simpoGamma, double orpoLambda,
-                         double rpoAlpha, String refModel) implements StageConfig.Validated {
+public record DpoOptions(DpoLossType loss,
+                         @SettingRange(min = 0, minExclusive = true) double beta,
+                         @SettingRange(min = 0, max = 0.5, maxExclusive = true) double labelSmoothing,
+                         @SettingRange(min = 0) double simpoGamma,
+                         @SettingRange(min = 0) double orpoLambda,
+                         @SettingRange(min = 0) double rpoAlpha, String refModel) implements StageConfig.Validated {
 
     public static DpoOptions defaults() {
         return new DpoOptions(DpoLossType.SIGMOID, 0.1, 0, 0.5, 0.1, 0, null);

@@ -231,7 +231,8 @@ public final class Pipeline {
             return StageConfig.resolve(r.stage().defaults(), r.stage().type(), r.overlay(), where, fixed,
                     r.stage().needsTrain());
         } catch (SettingsException e) {
-            throw new SettingsException(e.problems().stream().map(p -> where + ": " + p).toList());
+            throw new SettingsException(e.problems().stream().map(p -> p.startsWith(where) ? p : where + ": " + p)
+                    .toList());
         }
     }
 

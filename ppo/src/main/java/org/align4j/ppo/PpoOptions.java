@@ -6,6 +6,7 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -21,11 +22,25 @@ import org.align4j.train.TrainingOptions;
  * scaled a per-sequence loss; ours defaults to 1.
  */
 public record PpoOptions(String prompts, String rewardModel, String rewardFn, Estimator estimator,
-                         int samplesPerPrompt, String valueModel, int maxNewTokens, double temperature,
-                         KlEstimator klEstimator, double klCoef, Double targetKl, double klHorizon, double gamma,
-                         double lam, int ppoEpochs, int miniBatches, double cliprange, double cliprangeValue,
-                         double vfCoef, boolean normalizeReward, double rewardClip, Double missingEosPenalty,
-                         boolean whitenAdvantages, String ptxData, double ptxCoef, int sampleEvery)
+                         @SettingRange(min = 1, max = 64) int samplesPerPrompt, String valueModel,
+                         @SettingRange(min = 1) int maxNewTokens,
+                         @SettingRange(min = 0, minExclusive = true, max = 100) double temperature,
+                         KlEstimator klEstimator,
+                         @SettingRange(min = 0) double klCoef,
+                         @SettingRange(min = 0, minExclusive = true) Double targetKl,
+                         @SettingRange(min = 0, minExclusive = true) double klHorizon,
+                         @SettingRange(min = 0, max = 1) double gamma,
+                         @SettingRange(min = 0, max = 1) double lam,
+                         @SettingRange(min = 1) int ppoEpochs,
+                         @SettingRange(min = 1) int miniBatches,
+                         @SettingRange(min = 0, minExclusive = true, max = 1, maxExclusive = true) double cliprange,
+                         @SettingRange(min = 0, minExclusive = true) double cliprangeValue,
+                         @SettingRange(min = 0) double vfCoef, boolean normalizeReward,
+                         @SettingRange(min = 0) double rewardClip,
+                         @SettingRange Double missingEosPenalty,
+                         boolean whitenAdvantages, String ptxData,
+                         @SettingRange(min = 0) double ptxCoef,
+                         @SettingRange(min = 0) int sampleEvery)
         implements StageConfig.Validated {
 
     /** How advantages are estimated: a critic with GAE, or the critic-free RLOO and GRPO. */

@@ -5,6 +5,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -13,7 +14,7 @@ import org.align4j.train.TrainingOptions;
  * {@code center_rewards_coefficient} adds {@code c · (r_chosen + r_rejected)^2} to each pair's
  * loss (TRL's name), keeping rewards centred on zero; 0 leaves it out.
  */
-public record RewardOptions(double centerRewardsCoefficient) implements StageConfig.Validated {
+public record RewardOptions(@SettingRange(min = 0) double centerRewardsCoefficient) implements StageConfig.Validated {
 
     public static RewardOptions defaults() {
         return new RewardOptions(0);

@@ -3,6 +3,7 @@ package org.align4j.sft;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -11,7 +12,7 @@ import org.align4j.train.TrainingOptions;
  * text records into full sequences (pretraining mode); {@code show_samples} prints the trained
  * model's greedy answers to the first validation prompts at the end.
  */
-public record SftOptions(boolean packing, int showSamples) implements StageConfig.Validated {
+public record SftOptions(boolean packing, @SettingRange(min = 0) int showSamples) implements StageConfig.Validated {
 
     public static SftOptions defaults() {
         return new SftOptions(true, 0);

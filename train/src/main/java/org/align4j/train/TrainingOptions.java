@@ -15,15 +15,34 @@ import org.align4j.data.batch.Truncation;
  * ({@code --batch-size} is {@code batch_size} in a config file and in {@code RUN_DIR/config.json}).
  * A stage's own settings sit beside these in its {@link StageConfig}.
  */
-public record TrainingOptions(String model, String trainFile, String valFile, String outputDir, int epochs,
-                              int maxSteps, int batchSize, int gradAccum, double lr, int warmupSteps,
-                              double warmupRatio, LrSchedule.Kind schedule, double minLrRatio, double weightDecay,
-                              double adamBeta1, double adamBeta2, double adamEps, double maxGradNorm, int maxLength,
-                              Truncation truncation, int evalEvery, int saveEvery, int keepLast,
-                              int earlyStoppingPatience, int logEvery, long seed, String format,
-                              boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly, int loraR,
-                              double loraAlpha, double loraDropout, List<String> loraTargets,
-                              QuantizedWeights.Kind quantizeBase) {
+public record TrainingOptions(String model, String trainFile, String valFile, String outputDir,
+                              @SettingRange(min = 0) int epochs,
+                              @SettingRange(min = 0) int maxSteps,
+                              @SettingRange(min = 1, max = 65536) int batchSize,
+                              @SettingRange(min = 1) int gradAccum,
+                              @SettingRange(min = 0, minExclusive = true) double lr,
+                              @SettingRange(min = 0) int warmupSteps,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double warmupRatio,
+                              LrSchedule.Kind schedule,
+                              @SettingRange(min = 0, max = 1) double minLrRatio,
+                              @SettingRange(min = 0) double weightDecay,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double adamBeta1,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double adamBeta2,
+                              @SettingRange(min = 0, minExclusive = true) double adamEps,
+                              @SettingRange(min = 0) double maxGradNorm,
+                              @SettingRange(min = 0) int maxLength,
+                              Truncation truncation,
+                              @SettingRange(min = 0) int evalEvery,
+                              @SettingRange(min = 0) int saveEvery,
+                              @SettingRange(min = 0) int keepLast,
+                              @SettingRange(min = 0) int earlyStoppingPatience,
+                              @SettingRange(min = 1) int logEvery,
+                              @SettingRange long seed,
+                              String format, boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly,
+                              @SettingRange(min = 0, max = 4096) int loraR,
+                              @SettingRange(min = 0, minExclusive = true) double loraAlpha,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double loraDropout,
+                              List<String> loraTargets, QuantizedWeights.Kind quantizeBase) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
