@@ -202,8 +202,10 @@ final class LabelCommand implements Runnable {
             if (!to.equals("pairs") && !to.equals("rankings")) {
                 throw new UserError("--to must be pairs or rankings");
             }
-            LabelExport.Result r = LabelExport.export(JudgmentStore.read(in), taskMap(tasks), majority,
-                    minAnnotators);
+            JudgmentStore.Contents judgments = JudgmentStore.readInputs(in);
+            Map<String, LabelTask> taskMap = taskMap(tasks);
+            judgments.checkAgainst(taskMap, tasks);
+            LabelExport.Result r = LabelExport.export(judgments, taskMap, majority, minAnnotators);
             List<JsonNode> rows = new ArrayList<>();
             for (DataRecord.Ranking k : r.rankings()) {
                 if (to.equals("rankings")) {
@@ -235,7 +237,11 @@ final class LabelCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Map<String, LabelTask> t = tasks == null ? Map.of() : taskMap(tasks);
-            Agreement.Report r = Agreement.compute(JudgmentStore.read(in).effective(), t);
+            JudgmentStore.Contents judgments = JudgmentStore.readInputs(in);
+            if (tasks != null) {
+                judgments.checkAgainst(t, tasks);
+            }
+            Agreement.Report r = Agreement.compute(judgments.effective(), t);
             PrintStream o = Console.stdout();
             if (json) {
                 ObjectMapper om = new ObjectMapper();
@@ -316,7 +322,7 @@ final class LabelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            JudgmentStore.Contents c = JudgmentStore.read(in);
+            JudgmentStore.Contents c = JudgmentStore.readInputs(in);
             Map<String, long[]> per = new TreeMap<>(); // judged, flagged, ties, retracted
             Map<String, List<Double>> seconds = new TreeMap<>();
             for (Judgment j : c.judgments()) {

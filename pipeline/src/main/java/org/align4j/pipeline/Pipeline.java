@@ -18,9 +18,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.AtomicFiles;
-import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
+import org.align4j.data.label.JudgmentStore;
 import org.align4j.data.label.LabelTask;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
@@ -124,8 +124,10 @@ public final class Pipeline {
                     + " file (label prepare, then label session)");
         }
         if (opts.judgments() != null) {
-            InputFiles.requireReadableFile(opts.judgments());
-            LabelTask.read(opts.tasks());
+            // every judgment against its task now, not after SFT: a judgment of another task file is FILE:LINE
+            Map<String, LabelTask> tasks = new LinkedHashMap<>();
+            LabelTask.read(opts.tasks()).forEach(t -> tasks.put(t.id(), t));
+            JudgmentStore.readInputs(List.of(opts.judgments())).checkAgainst(tasks, opts.tasks());
         }
         Pipeline p = new Pipeline(cfg, opts, kernels, log);
         p.planRuns();
