@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.AtomicFiles;
+import org.align4j.core.util.Fingerprint;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
 import org.align4j.data.label.JudgmentStore;
@@ -83,6 +84,11 @@ public final class Pipeline {
     private final PipelineState state;
     private final RewardFunction judge;
     private final List<Planned> plan = new ArrayList<>();
+    private ObjectNode fingerprints;
+
+    /** A file or directory the user gave, by its name in messages, and the step that reads it. */
+    private record Input(String name, Path path, String step, String stepTitle) {
+    }
 
     /** A training run the pipeline will make: its stage, its directory name, its settings on top of the defaults. */
     private record Planned(Stage<?> stage, String name, String title, String section, ObjectNode overlay,
@@ -238,12 +244,47 @@ public final class Pipeline {
         }
     }
 
-    /** The pipeline's own record of its settings; resuming with other settings is refused. */
-    private ObjectNode identity() {
+    /** The pipeline's own record of its settings and its inputs' fingerprints; resuming with other ones is refused. */
+    private ObjectNode identity() throws IOException {
         ObjectNode o = cfg.toJson();
         o.put("judgments", opts.judgments() == null ? null : opts.judgments().toString());
         o.put("tasks", opts.tasks() == null ? null : opts.tasks().toString());
+        if (fingerprints == null) {
+            fingerprints = Json.MAPPER.createObjectNode();
+            for (Input in : inputs()) {
+                fingerprints.put(in.name(), Fingerprint.of(in.path()));
+            }
+        }
+        o.set("inputs", fingerprints);
         return o;
+    }
+
+    /** Every file and model the user gave, with the step that reads it. */
+    private List<Input> inputs() {
+        List<Input> in = new ArrayList<>();
+        in.add(new Input("base_model", Path.of(cfg.baseModel()), "sft", "SFT"));
+        if (opts.tasks() != null) {
+            in.add(new Input("--tasks", opts.tasks(), "candidates", "candidates"));
+            in.add(new Input("--judgments", opts.judgments(), "labels", "labels"));
+        }
+        cfg.extraPolicies().forEach((k, v) -> in.add(new Input("policies." + k, Path.of(v), "eval", "evaluation")));
+        return in;
+    }
+
+    /**
+     * Refuses to resume over an input that changed after a finished step read it (its results would
+     * mix two inputs); an input whose step has not run yet may change, and is recorded anew.
+     */
+    private void checkInputs(JsonNode saved, JsonNode now) throws IOException {
+        state.load();
+        for (Input in : inputs()) {
+            JsonNode before = saved.get(in.name());
+            if (before != null && !before.equals(now.get(in.name())) && state.done(in.step())) {
+                throw new UserInputException(in.path() + " (" + in.name() + ") changed since the pipeline's "
+                        + in.stepTitle() + " step used it; resume with the " + (in.name().startsWith("--") ? "file"
+                        : "model") + " it used, or run the pipeline into another --out");
+            }
+        }
     }
 
     private void checkOutputDirectory() throws IOException {
@@ -253,7 +294,13 @@ public final class Pipeline {
                 throw new UserInputException(out + ": already holds a pipeline; pass --resume to continue it (finished"
                         + " stages are skipped), or choose another --out");
             }
-            String diff = TrainingLoop.firstDifference(Json.MAPPER.readTree(saved.toFile()), identity());
+            ObjectNode before = (ObjectNode) Json.MAPPER.readTree(saved.toFile());
+            ObjectNode now = identity();
+            checkInputs(before.path("inputs"), now.path("inputs"));
+            before.remove("inputs");
+            now = now.deepCopy();
+            now.remove("inputs");
+            String diff = TrainingLoop.firstDifference(before, now);
             if (diff != null) {
                 throw new UserInputException(saved + ": the settings differ from this command's (" + diff
                         + "); resume with the same settings, or choose another --out");
@@ -269,11 +316,9 @@ public final class Pipeline {
 
     public Outcome run() throws IOException {
         Files.createDirectories(out);
-        Path saved = out.resolve("pipeline.json");
-        if (!Files.exists(saved)) {
-            AtomicFiles.writeString(saved, Json.MAPPER.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(identity()) + "\n");
-        }
+        // written again on resume: the settings are the same, and the fingerprints of inputs not yet read are new
+        AtomicFiles.writeString(out.resolve("pipeline.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(identity()) + "\n");
         state.load();
         // the plan's training runs, and task, candidates, labels, evaluation, report
         int total = plan.size() + 5;
