@@ -24,8 +24,17 @@ public final class PromptSource {
     private PromptSource() {
     }
 
+    /** A prompt and the line of its file, for messages. */
+    public record Sourced(Content content, long line) {
+    }
+
     public static List<Content> read(Path file) throws IOException {
-        List<Content> out = new ArrayList<>();
+        return readWithLines(file).stream().map(Sourced::content).toList();
+    }
+
+    /** As {@link #read}, each prompt with its line. */
+    public static List<Sourced> readWithLines(Path file) throws IOException {
+        List<Sourced> out = new ArrayList<>();
         boolean promptOnly = true;
         try (JsonlReader in = new JsonlReader(file)) {
             JsonlReader.Line line;
@@ -41,7 +50,7 @@ public final class PromptSource {
                     break;
                 }
                 if (j.path("prompt").isTextual() && !j.get("prompt").asText().isEmpty()) {
-                    out.add(new Content.Text(j.get("prompt").asText()));
+                    out.add(new Sourced(new Content.Text(j.get("prompt").asText()), line.number()));
                 } else if (j.path("messages").isArray() && j.get("messages").size() > 0) {
                     List<ChatMessage> msgs = new ArrayList<>();
                     for (JsonNode m : j.get("messages")) {
@@ -52,7 +61,7 @@ public final class PromptSource {
                                     + e.getMessage());
                         }
                     }
-                    out.add(new Content.Messages(msgs));
+                    out.add(new Sourced(new Content.Messages(msgs), line.number()));
                 } else {
                     throw new UserInputException(file + ":" + line.number() + ": needs a non-empty 'prompt' or"
                             + " 'messages' (or use an SFT or preference file)");
@@ -66,19 +75,22 @@ public final class PromptSource {
             return out;
         }
         out.clear();
-        for (DataRecord r : Dataset.read(file, null, false).records()) {
+        Dataset data = Dataset.read(file, null, false);
+        for (int i = 0; i < data.records().size(); i++) {
+            DataRecord r = data.records().get(i);
+            long line = data.lines().get(i);
             if (r instanceof DataRecord.Completion c) {
-                out.add(new Content.Text(c.prompt()));
+                out.add(new Sourced(new Content.Text(c.prompt()), line));
             } else if (r instanceof DataRecord.Preference p) {
-                out.add(p.prompt());
+                out.add(new Sourced(p.prompt(), line));
             } else if (r instanceof DataRecord.Ranking k) {
-                out.add(new Content.Text(k.prompt()));
+                out.add(new Sourced(new Content.Text(k.prompt()), line));
             } else if (r instanceof DataRecord.Chat c) {
                 int last = c.messages().size() - 1;
                 while (last >= 0 && !c.messages().get(last).role().equals("assistant")) {
                     last--;
                 }
-                out.add(new Content.Messages(c.messages().subList(0, Math.max(0, last))));
+                out.add(new Sourced(new Content.Messages(c.messages().subList(0, Math.max(0, last))), line));
             } else {
                 throw new UserInputException(file + ": text records hold no prompts; give prompts or an SFT or"
                         + " preference file");
