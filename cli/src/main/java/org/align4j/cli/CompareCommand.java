@@ -71,7 +71,7 @@ final class CompareCommand implements Callable<Integer> {
                 throw new UserError("--policy " + name + ": a name of letters, digits, '.', '_' and '-' (it names a file)");
             }
         }
-        RewardFunction gold = RewardFunction.parse(judge);
+        RewardFunction gold = RewardFunction.parse(judge, "--judge");
         var sourced = PromptSource.readWithLines(this.prompts);
         PolicyComparison c = new PolicyComparison(reference, gold, rewardModel, maxNewTokens, seed,
                 Backend.get().kernels());

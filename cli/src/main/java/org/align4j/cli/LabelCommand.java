@@ -305,7 +305,7 @@ final class LabelCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             List<LabelTask> all = LabelTask.read(tasks);
-            SimulatedAnnotator a = new SimulatedAnnotator(RewardFunction.parse(judge), temperature, seed, annotator);
+            SimulatedAnnotator a = new SimulatedAnnotator(RewardFunction.parse(judge, "--judge"), temperature, seed, annotator);
             int n = a.judge(all, out);
             System.err.printf("%s: %d task(s) judged by %s now, %d already (%s, temperature %s)%n", out, n, annotator,
                     all.size() - n, judge, temperature);

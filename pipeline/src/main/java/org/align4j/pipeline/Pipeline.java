@@ -101,7 +101,8 @@ public final class Pipeline {
         this.kernels = kernels;
         this.log = log;
         this.out = opts.out();
-        this.judge = RewardFunction.parse(cfg.annotators().judge());
+        this.judge = RewardFunction.parse(cfg.annotators().judge(),
+                opts.configFile() + ": setting 'annotators.judge'");
         this.state = new PipelineState(out.resolve("state.json"));
     }
 

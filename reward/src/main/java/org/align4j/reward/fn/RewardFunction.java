@@ -21,6 +21,14 @@ public interface RewardFunction {
 
     /** Parses a {@code --reward-fn} value; errors name the option. */
     static RewardFunction parse(String spec) throws IOException {
+        return parse(spec, "--reward-fn");
+    }
+
+    /**
+     * Parses a judge's name as given to {@code option} (a flag such as {@code --judge}, or a config
+     * file's key): errors name that option and the valid values.
+     */
+    static RewardFunction parse(String spec, String option) throws IOException {
         if (spec.equals("sentiment")) {
             return SentimentJudge.load();
         }
@@ -30,7 +38,7 @@ public interface RewardFunction {
             try {
                 p = Pattern.compile(re);
             } catch (PatternSyntaxException e) {
-                throw new UserInputException("--reward-fn regex: not a valid regular expression: " + e.getDescription());
+                throw new UserInputException(option + " regex: not a valid regular expression: " + e.getDescription());
             }
             return new RewardFunction() {
                 public double score(String prompt, String response, int tokens) {
@@ -47,10 +55,10 @@ public interface RewardFunction {
             try {
                 n = Integer.parseInt(spec.substring("length:".length()));
             } catch (NumberFormatException e) {
-                throw new UserInputException("--reward-fn length:N needs a whole number of tokens, got '" + spec + "'");
+                throw new UserInputException(option + " length:N needs a whole number of tokens, got '" + spec + "'");
             }
             if (n < 1) {
-                throw new UserInputException("--reward-fn length:N needs N >= 1, got " + n);
+                throw new UserInputException(option + " length:N needs N >= 1, got " + n);
             }
             return new RewardFunction() {
                 public double score(String prompt, String response, int tokens) {
@@ -62,6 +70,7 @@ public interface RewardFunction {
                 }
             };
         }
-        throw new UserInputException("--reward-fn: unknown function '" + spec + "' (sentiment, regex:PATTERN, length:N)");
+        throw new UserInputException(option + ": unknown function '" + spec + "'; valid values: sentiment,"
+                + " regex:PATTERN, length:N");
     }
 }
