@@ -14,14 +14,35 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code pipeline --resume} notices an input that changed after a finished step read it: judgments
- * appended after the labels step are refused, naming the file and the step, and nothing is redone
- * or rewritten.
+ * The pipeline's inputs: what a stage section names (a reward function, a value model, PPO-ptx
+ * text) is checked before any stage runs, and {@code --resume} notices an input that changed after a
+ * finished step read it: judgments appended after the labels step are refused, naming the file and
+ * the step, and nothing is redone or rewritten.
  */
 class PipelineInputsTest {
 
     @TempDir
     Path tmp;
+
+    @Test
+    void whatAStageSectionNamesIsCheckedBeforeAnyStage() throws Exception {
+        Path config = tmp.resolve("p.json");
+        Path out = tmp.resolve("never");
+        String[][] cases = {
+            {"\"ppo\": {\"reward_fn\": \"bogus\"}}", "section 'ppo': setting 'reward_fn': unknown function 'bogus';"
+                    + " valid values: sentiment, regex:PATTERN, length:N"},
+            {"\"ppo_ptx\": {\"ptx_data\": \"" + tmp.resolve("missing.jsonl") + "\"}}", "section 'ppo_ptx': setting"
+                    + " 'ptx_data': " + tmp.resolve("missing.jsonl") + ": no such file"},
+            {"\"ppo\": {\"value_model\": \"" + tmp.resolve("nowhere") + "\"}}", "section 'ppo': setting 'value_model': "
+                    + tmp.resolve("nowhere") + " is not a model directory"}};
+        for (String[] c : cases) {
+            Files.writeString(config, PipelineCommandTest.BASE + c[0]);
+            String[] r = run("", "pipeline", "--config", config.toString(), "--out", out.toString());
+            assertEquals("1", r[0], r[2]);
+            assertEquals("align4j: " + config + ": " + c[1], r[2].trim());
+            assertTrue(!Files.exists(out), "no stage ran");
+        }
+    }
 
     @Test
     void resumeRefusesJudgmentsThatChangedAfterTheLabelsStep() throws Exception {

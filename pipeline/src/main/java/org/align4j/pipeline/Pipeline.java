@@ -19,6 +19,7 @@ import org.align4j.core.kernels.Kernels;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Fingerprint;
+import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
 import org.align4j.data.label.JudgmentStore;
@@ -140,7 +141,9 @@ public final class Pipeline {
         p.planRuns();
         Map<String, JsonNode> settings = new LinkedHashMap<>();
         for (Planned r : p.plan) {
-            ObjectNode resolved = p.resolve(r, true).toJson();
+            StageConfig<?> stage = p.resolve(r, true);
+            p.checkStageInputs(r, stage);
+            ObjectNode resolved = stage.toJson();
             resolved.remove("output_dir");
             settings.put(r.name(), resolved);
         }
@@ -245,6 +248,31 @@ public final class Pipeline {
         }
     }
 
+    /**
+     * What a stage reads that its section names (a reward function, a value model, PPO-ptx text) is
+     * checked now, so a mistake in the last stage is not found after the first ones trained.
+     */
+    private void checkStageInputs(Planned r, StageConfig<?> stage) throws IOException {
+        if (!(stage.stage() instanceof PpoOptions ppo)) {
+            return;
+        }
+        String where = where(r.section());
+        if (ppo.rewardFn() != null) {
+            RewardFunction.parse(ppo.rewardFn(), where + ": setting 'reward_fn'");
+        }
+        if (ppo.valueModel() != null && !Files.isDirectory(Path.of(ppo.valueModel()))) {
+            throw new UserInputException(where + ": setting 'value_model': " + ppo.valueModel()
+                    + " is not a model directory");
+        }
+        if (ppo.ptxData() != null && !Path.of(ppo.ptxData()).equals(task().sftTrain())) {
+            try {
+                InputFiles.requireReadableFile(Path.of(ppo.ptxData()));
+            } catch (IOException e) {
+                throw new UserInputException(where + ": setting 'ptx_data': " + e.getMessage());
+            }
+        }
+    }
+
     /** The pipeline's own record of its settings and its inputs' fingerprints; resuming with other ones is refused. */
     private ObjectNode identity() throws IOException {
         ObjectNode o = cfg.toJson();
@@ -268,6 +296,17 @@ public final class Pipeline {
             in.add(new Input("--tasks", opts.tasks(), "candidates", "candidates"));
             in.add(new Input("--judgments", opts.judgments(), "labels", "labels"));
         }
+        // what a stage section names itself (the pipeline's own files are not inputs)
+        for (Planned r : plan) {
+            JsonNode section = cfg.section(r.section());
+            for (String key : List.of("value_model", "ptx_data")) {
+                if (section.path(key).isTextual() && in.stream().noneMatch(i -> i.name().endsWith("." + key)
+                        && i.path().equals(Path.of(section.get(key).asText())))) {
+                    in.add(new Input(r.section() + "." + key, Path.of(section.get(key).asText()), r.name(),
+                            r.title()));
+                }
+            }
+        }
         cfg.extraPolicies().forEach((k, v) -> in.add(new Input("policies." + k, Path.of(v), "eval", "evaluation")));
         return in;
     }
@@ -282,8 +321,8 @@ public final class Pipeline {
             JsonNode before = saved.get(in.name());
             if (before != null && !before.equals(now.get(in.name())) && state.done(in.step())) {
                 throw new UserInputException(in.path() + " (" + in.name() + ") changed since the pipeline's "
-                        + in.stepTitle() + " step used it; resume with the " + (in.name().startsWith("--") ? "file"
-                        : "model") + " it used, or run the pipeline into another --out");
+                        + in.stepTitle() + " step used it; resume with the " + (Files.isDirectory(in.path()) ? "model"
+                        : "file") + " it used, or run the pipeline into another --out");
             }
         }
     }
