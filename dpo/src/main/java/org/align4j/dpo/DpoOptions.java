@@ -43,26 +43,12 @@ public record DpoOptions(DpoLossType loss,
         return new DpoLoss.Settings(loss, beta, labelSmoothing, simpoGamma, orpoLambda, rpoAlpha);
     }
 
+    /** Combinations that cannot run; each value's range is the settings table's ({@link SettingRange}). */
     @Override
     public List<String> problems() {
         List<String> p = new ArrayList<>();
-        if (!(beta > 0) || Double.isInfinite(beta)) {
-            p.add("--beta must be positive, got " + beta);
-        }
-        if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) {
-            p.add("--label-smoothing must be in [0, 0.5), got " + labelSmoothing);
-        }
         if (labelSmoothing > 0 && loss != DpoLossType.SIGMOID && loss != DpoLossType.ROBUST) {
             p.add("--label-smoothing applies to --loss sigmoid (cDPO) and robust, not " + loss);
-        }
-        if (!(simpoGamma >= 0)) {
-            p.add("--simpo-gamma must be >= 0, got " + simpoGamma);
-        }
-        if (!(orpoLambda >= 0)) {
-            p.add("--orpo-lambda must be >= 0, got " + orpoLambda);
-        }
-        if (!(rpoAlpha >= 0)) {
-            p.add("--rpo-alpha must be >= 0, got " + rpoAlpha);
         }
         if (refModel != null && !loss.needsReference()) {
             p.add("--ref-model is not used by --loss " + loss + " (reference-free)");
