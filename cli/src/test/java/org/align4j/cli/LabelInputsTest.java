@@ -96,6 +96,11 @@ class LabelInputsTest {
                     + " of another task file?)", r[2].trim());
             assertFalse(Files.exists(out), "no output");
         }
+        Path order = write("order.jsonl", judgment("j1", "t1", "[[1], [0]]", "[1, 1]"));
+        String[] o = export(out, "pairs", order.toString());
+        assertEquals("1", o[0], o[2]);
+        assertEquals("align4j: " + order + ":1: field 'display_order' [1, 1] is not a permutation of the task's"
+                + " responses 0..1", o[2].trim());
         Path unknown = write("unknown.jsonl", judgment("j1", "t9", "[[1], [0]]", "[0, 1]"));
         String[] r = export(out, "pairs", unknown.toString());
         assertEquals("1", r[0], r[2]);

@@ -115,6 +115,10 @@ public final class JudgmentStore {
                     throw new UserInputException(where + ": ranks " + ranked + " responses, but task '" + t.id()
                             + "' in " + taskFile + " has " + t.k() + " (judgments of another task file?)");
                 }
+                if (!j.displayOrder().isEmpty() && !new HashSet<>(j.displayOrder()).equals(indices(t.k()))) {
+                    throw new UserInputException(where + ": field 'display_order' " + j.displayOrder()
+                            + " is not a permutation of the task's responses 0.." + (t.k() - 1));
+                }
             }
         }
 
@@ -130,6 +134,14 @@ public final class JudgmentStore {
 
     public Contents read() throws IOException {
         return read(List.of(file));
+    }
+
+    private static Set<Integer> indices(int k) {
+        Set<Integer> s = new HashSet<>();
+        for (int i = 0; i < k; i++) {
+            s.add(i);
+        }
+        return s;
     }
 
     /** Reads stores that may not exist yet (a session's own file): a missing file holds nothing. */
