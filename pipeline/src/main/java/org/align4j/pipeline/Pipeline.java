@@ -312,14 +312,17 @@ public final class Pipeline {
     }
 
     /**
-     * Refuses to resume over an input that changed after a finished step read it (its results would
-     * mix two inputs); an input whose step has not run yet may change, and is recorded anew.
+     * Refuses to resume over an input that changed after a step read it (finished, or a training run
+     * begun: its results would mix two inputs); an input whose step has not run yet may change, and is
+     * recorded anew.
      */
     private void checkInputs(JsonNode saved, JsonNode now) throws IOException {
         state.load();
         for (Input in : inputs()) {
             JsonNode before = saved.get(in.name());
-            if (before != null && !before.equals(now.get(in.name())) && state.done(in.step())) {
+            boolean used = state.done(in.step()) || (plan.stream().anyMatch(r -> r.name().equals(in.step()))
+                    && Files.isDirectory(out.resolve(in.step())));
+            if (before != null && !before.equals(now.get(in.name())) && used) {
                 throw new UserInputException(in.path() + " (" + in.name() + ") changed since the pipeline's "
                         + in.stepTitle() + " step used it; resume with the " + (Files.isDirectory(in.path()) ? "model"
                         : "file") + " it used, or run the pipeline into another --out");
