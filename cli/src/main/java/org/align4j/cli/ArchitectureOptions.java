@@ -1,5 +1,7 @@
 package org.align4j.cli;
 
+import java.util.Locale;
+
 import org.align4j.core.model.Architecture;
 import picocli.CommandLine.Option;
 
@@ -26,8 +28,14 @@ final class ArchitectureOptions {
     double ropeTheta;
 
     Architecture.Shape shape(int vocab, int context, int hidden, int layers, int heads) {
+        if (hidden % heads != 0) {
+            throw new UserError("--heads " + heads + " must divide --d-model " + hidden + " (each head gets --d-model"
+                    + " / --heads dimensions)");
+        }
         if (arch != Architecture.GPT2 && (hidden / heads) % 2 != 0) {
-            throw new UserError("--d-model / --heads must be even for rotary embeddings, got " + hidden / heads);
+            throw new UserError("--d-model " + hidden + " / --heads " + heads + " = " + hidden / heads + ": --arch "
+                    + arch.name().toLowerCase(Locale.ROOT) + " needs an even head size (rotary embeddings turn"
+                    + " pairs of dimensions)");
         }
         int kv = kvHeads == null ? heads : kvHeads;
         if (heads % kv != 0) {

@@ -2,6 +2,7 @@ package org.align4j.cli;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +35,9 @@ final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--reference", required = true, paramLabel = "DIR", description = "the reference policy (the SFT model): KL and win rate are measured against it")
     Path reference;
+    // a list, not a Map option: a map would keep only the last of two policies given one name
     @Option(names = "--policy", required = true, paramLabel = "NAME=DIR", description = "a policy to compare (repeatable)")
+    List<String> policyArgs = new ArrayList<>();
     Map<String, Path> policies = new LinkedHashMap<>();
     @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "held-out prompts: JSONL of prompts, or any SFT or preference file")
     Path prompts;
@@ -58,6 +61,18 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        for (String arg : policyArgs) {
+            int eq = arg.indexOf('=');
+            if (eq < 0) {
+                throw new UserError("--policy " + arg + ": expected NAME=DIR");
+            }
+            String name = arg.substring(0, eq);
+            Path previous = policies.putIfAbsent(name, Path.of(arg.substring(eq + 1)));
+            if (previous != null) {
+                throw new UserError("--policy " + name + " is given twice (" + name + "=" + previous + " and " + arg
+                        + "): give each policy its own name");
+            }
+        }
         for (String name : policies.keySet()) {
             if (!name.matches("[A-Za-z0-9._-]+")) {
                 throw new UserError("--policy " + name + ": a name of letters, digits, '.', '_' and '-' (it names a file)");
@@ -80,10 +95,12 @@ final class CompareCommand implements Callable<Integer> {
             OutputCheck.of("--policy name", out.resolve(name + ".jsonl")).replaces(PathKind.SAMPLES)
                     .checkStrict();
         }
-        RewardFunction gold = RewardFunction.parse(judge);
-        var prompts = PromptSource.read(this.prompts);
+        RewardFunction gold = RewardFunction.parse(judge, "--judge");
+        var sourced = PromptSource.readItems(this.prompts);
         PolicyComparison c = new PolicyComparison(reference, gold, rewardModel, maxNewTokens, seed,
                 Backend.get().kernels());
+        c.requireFit(this.prompts, sourced, reference);
+        var prompts = sourced.stream().map(PromptSource.Prompt::content).toList();
         List<PolicyComparison.Result> results = c.compare(prompts, policies, out, batchSize, System.err);
         AtomicFiles.writeString(out.resolve("comparison.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(PolicyComparison.toJson(results)) + "\n");

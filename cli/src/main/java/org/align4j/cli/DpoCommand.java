@@ -42,6 +42,10 @@ final class DpoCommand implements Callable<Integer> {
         ObjectNode defaults() {
             return DpoOptions.defaultSettings();
         }
+
+        Class<?> stageType() {
+            return DpoOptions.class;
+        }
     }
 
     @Spec
@@ -50,20 +54,15 @@ final class DpoCommand implements Callable<Integer> {
     TrainingOptionsMixin training;
     @Option(names = "--loss", description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     DpoLossType loss;
-    @Range(min = 0, minExclusive = true)
     @Option(names = "--beta", paramLabel = "X", description = "strength of the KL regularisation (default: ${DEFAULT-VALUE})")
     Double beta;
-    @Range(min = 0, max = 0.5, maxExclusive = true)
     @Option(names = "--label-smoothing", paramLabel = "E",
             description = "assumed fraction of flipped labels, sigmoid (cDPO) and robust (default: ${DEFAULT-VALUE})")
     Double labelSmoothing;
-    @Range(min = 0)
     @Option(names = "--simpo-gamma", paramLabel = "X", description = "SimPO's target margin (default: ${DEFAULT-VALUE})")
     Double simpoGamma;
-    @Range(min = 0)
     @Option(names = "--orpo-lambda", paramLabel = "X", description = "ORPO's odds-ratio weight (default: ${DEFAULT-VALUE})")
     Double orpoLambda;
-    @Range(min = 0)
     @Option(names = "--rpo-alpha", paramLabel = "X", description = "weight of an NLL term on the chosen response (default: ${DEFAULT-VALUE})")
     Double rpoAlpha;
     @Option(names = "--ref-model", paramLabel = "DIR", description = "frozen reference model (default: --model)")

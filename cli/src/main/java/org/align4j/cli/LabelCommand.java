@@ -219,8 +219,10 @@ final class LabelCommand implements Runnable {
             }
             OutputCheck.of("--out", out).replaces(PathKind.DATA).inputs("--in", in).input("--tasks", tasks)
                     .check(force.force);
-            LabelExport.Result r = LabelExport.export(JudgmentStore.read(in), taskMap(tasks), majority,
-                    minAnnotators);
+            JudgmentStore.Contents judgments = JudgmentStore.readInputs(in);
+            Map<String, LabelTask> taskMap = taskMap(tasks);
+            judgments.checkAgainst(taskMap, tasks);
+            LabelExport.Result r = LabelExport.export(judgments, taskMap, majority, minAnnotators);
             List<JsonNode> rows = new ArrayList<>();
             for (DataRecord.Ranking k : r.rankings()) {
                 if (to.equals("rankings")) {
@@ -252,7 +254,11 @@ final class LabelCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Map<String, LabelTask> t = tasks == null ? Map.of() : taskMap(tasks);
-            Agreement.Report r = Agreement.compute(JudgmentStore.read(in).effective(), t);
+            JudgmentStore.Contents judgments = JudgmentStore.readInputs(in);
+            if (tasks != null) {
+                judgments.checkAgainst(t, tasks);
+            }
+            Agreement.Report r = Agreement.compute(judgments.effective(), t);
             PrintStream o = Console.stdout();
             if (json) {
                 ObjectMapper om = new ObjectMapper();
@@ -317,7 +323,8 @@ final class LabelCommand implements Runnable {
         public Integer call() throws Exception {
             OutputCheck.of("--out", out).input("--tasks", tasks).checkAppendsTo(PathKind.JUDGMENTS);
             List<LabelTask> all = LabelTask.read(tasks);
-            SimulatedAnnotator a = new SimulatedAnnotator(RewardFunction.parse(judge), temperature, seed, annotator);
+            SimulatedAnnotator a = new SimulatedAnnotator(RewardFunction.parse(judge, "--judge"), temperature, seed,
+                    annotator);
             int n;
             try (WriterLock lock = new JudgmentStore(out).lock(annotator)) {
                 n = a.judge(all, out);
@@ -337,7 +344,7 @@ final class LabelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            JudgmentStore.Contents c = JudgmentStore.read(in);
+            JudgmentStore.Contents c = JudgmentStore.readInputs(in);
             Map<String, long[]> per = new TreeMap<>(); // judged, flagged, ties, retracted
             Map<String, List<Double>> seconds = new TreeMap<>();
             for (Judgment j : c.judgments()) {

@@ -1,11 +1,20 @@
 package org.align4j.cli;
 
 import java.lang.reflect.Field;
+import java.util.Map;
 
+import org.align4j.train.SettingRanges;
+import org.align4j.train.TrainingOptions;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParseResult;
 
-/** Checks the {@link Range} of every numeric option given on the command line, before any work. */
+/**
+ * Checks the range of every numeric option given on the command line, before any work. A training
+ * stage's options are settings: their ranges come from the settings records' table
+ * ({@link SettingRanges}), the same that checks config files; other commands' options declare a
+ * {@link Range} on the field.
+ */
 final class OptionRanges {
 
     private OptionRanges() {
@@ -15,10 +24,10 @@ final class OptionRanges {
     static void check(ParseResult parsed) {
         for (ParseResult p = parsed; p != null; p = p.subcommand()) {
             for (OptionSpec o : p.matchedOptions()) {
-                Range r = rangeOf(o);
+                SettingRanges.Entry r = rangeOf(p.commandSpec(), o);
                 Object v = o.getValue();
                 if (r != null && v instanceof Number n) {
-                    String problem = problem(r, n.doubleValue());
+                    String problem = r.problem(n.doubleValue());
                     if (problem != null) {
                         throw new UserError(o.longestName() + " " + problem + ", got " + v);
                     }
@@ -27,25 +36,24 @@ final class OptionRanges {
         }
     }
 
-    static Range rangeOf(OptionSpec o) {
+    /** The option's range: its setting's for a training stage, else the field's {@link Range}; null if none. */
+    static SettingRanges.Entry rangeOf(CommandSpec command, OptionSpec o) {
+        SettingRanges.Entry setting = settings(command).get(StageCommand.key(o));
+        if (setting != null) {
+            return setting;
+        }
+        Range r = fieldRange(o);
+        return r == null ? null : new SettingRanges.Entry(o.longestName(), r.min(), r.max(), r.minExclusive(),
+                r.maxExclusive(), o.type(), false);
+    }
+
+    /** The range table of a training stage's settings; empty for other commands. */
+    static Map<String, SettingRanges.Entry> settings(CommandSpec command) {
+        return command.defaultValueProvider() instanceof StageCommand.Defaults d
+                ? SettingRanges.of(TrainingOptions.class, d.stageType()) : Map.of();
+    }
+
+    static Range fieldRange(OptionSpec o) {
         return o.userObject() instanceof Field f ? f.getAnnotation(Range.class) : null;
-    }
-
-    static String problem(Range r, double v) {
-        if (Double.isNaN(v)) {
-            return "must be a number";
-        }
-        boolean lowOk = r.minExclusive() ? v > r.min() : v >= r.min();
-        boolean highOk = r.maxExclusive() ? v < r.max() : v <= r.max();
-        if (lowOk && highOk) {
-            return null;
-        }
-        String low = Double.isInfinite(r.min()) ? null : (r.minExclusive() ? "above " : "at least ") + fmt(r.min());
-        String high = Double.isInfinite(r.max()) ? null : (r.maxExclusive() ? "below " : "at most ") + fmt(r.max());
-        return "must be " + (low != null && high != null ? low + " and " + high : low != null ? low : high);
-    }
-
-    private static String fmt(double d) {
-        return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
     }
 }

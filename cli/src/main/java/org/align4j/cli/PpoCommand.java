@@ -40,6 +40,10 @@ final class PpoCommand implements Callable<Integer> {
         ObjectNode defaults() {
             return PpoOptions.defaultSettings();
         }
+
+        Class<?> stageType() {
+            return PpoOptions.class;
+        }
     }
 
     @Spec
@@ -54,70 +58,52 @@ final class PpoCommand implements Callable<Integer> {
     String rewardFn;
     @Option(names = "--grader", paramLabel = "FILE", description = "grader JSON in OpenAI's shape (string_check, text_similarity, score_model, multi, or align4j's regex, length, sentiment, json_schema, math_answer); {{item.FIELD}} reads the prompt's record; check it first with align4j grade")
     String grader;
-    @Range(min = 1, max = 256)
     @Option(names = "--grader-concurrency", paramLabel = "N", description = "samples graded at once (a local reward model grades one at a time) (default: ${DEFAULT-VALUE})")
     Integer graderConcurrency;
     @Option(names = "--estimator", description = "${COMPLETION-CANDIDATES}: GAE with a value model, or critic-free (default: ${DEFAULT-VALUE})")
     PpoOptions.Estimator estimator;
-    @Range(min = 1, max = 64)
     @Option(names = "--samples-per-prompt", paramLabel = "K", description = "responses per prompt; rloo and grpo need 2 or more (default: ${DEFAULT-VALUE})")
     Integer samplesPerPrompt;
     @Option(names = "--value-model", paramLabel = "DIR", description = "initial value model (default: the reward model, else --model with a zero head)")
     String valueModel;
-    @Range(min = 1)
     @Option(names = "--max-new-tokens", paramLabel = "N", description = "response length limit (default: ${DEFAULT-VALUE})")
     Integer maxNewTokens;
-    @Range(min = 0, minExclusive = true, max = 100)
     @Option(names = "--temperature", paramLabel = "X", description = "sampling temperature; no top-k/top-p, so log-probabilities are the policy's (default: ${DEFAULT-VALUE})")
     Double temperature;
     @Option(names = "--kl-estimator", description = "per-token KL: k1 = logp - logp_ref, or k3 (default: ${DEFAULT-VALUE})")
     PpoOptions.KlEstimator klEstimator;
-    @Range(min = 0)
     @Option(names = "--kl-coef", paramLabel = "BETA", description = "(initial) KL coefficient (default: ${DEFAULT-VALUE})")
     Double klCoef;
-    @Range(min = 0, minExclusive = true)
     @Option(names = "--target-kl", paramLabel = "X", description = "adapt the KL coefficient towards this KL per response (Ziegler et al.); default: fixed")
     Double targetKl;
-    @Range(min = 0, minExclusive = true)
     @Option(names = "--kl-horizon", paramLabel = "N", description = "the adaptive controller's horizon (default: ${DEFAULT-VALUE})")
     Double klHorizon;
-    @Range(min = 0, max = 1)
     @Option(names = "--gamma", paramLabel = "X", description = "discount (default: ${DEFAULT-VALUE})")
     Double gamma;
-    @Range(min = 0, max = 1)
     @Option(names = "--lam", paramLabel = "X", description = "GAE lambda (default: ${DEFAULT-VALUE})")
     Double lam;
-    @Range(min = 1)
     @Option(names = "--ppo-epochs", paramLabel = "N", description = "passes over each iteration's responses (default: ${DEFAULT-VALUE})")
     Integer ppoEpochs;
-    @Range(min = 1)
     @Option(names = "--mini-batches", paramLabel = "N", description = "updates per pass (default: ${DEFAULT-VALUE})")
     Integer miniBatches;
-    @Range(min = 0, minExclusive = true, max = 1, maxExclusive = true)
     @Option(names = "--cliprange", paramLabel = "EPS", description = "policy ratio clipping (default: ${DEFAULT-VALUE})")
     Double cliprange;
-    @Range(min = 0, minExclusive = true)
     @Option(names = "--cliprange-value", paramLabel = "EPS", description = "value clipping (default: ${DEFAULT-VALUE})")
     Double cliprangeValue;
-    @Range(min = 0)
     @Option(names = "--vf-coef", paramLabel = "X", description = "weight of the value loss (default: ${DEFAULT-VALUE})")
     Double vfCoef;
     @Option(names = "--normalize-reward", negatable = true, description = "normalise reward-model scores with its stored mean and std (default: ${DEFAULT-VALUE})")
     Boolean normalizeReward;
-    @Range(min = 0)
     @Option(names = "--reward-clip", paramLabel = "X", description = "clip scores to [-X, X]; 0: off (default: ${DEFAULT-VALUE})")
     Double rewardClip;
-    @Range
     @Option(names = "--missing-eos-penalty", paramLabel = "X", description = "score given to a response that never ended (default: none)")
     Double missingEosPenalty;
     @Option(names = "--whiten-advantages", negatable = true, description = "whiten GAE advantages per iteration (default: ${DEFAULT-VALUE})")
     Boolean whitenAdvantages;
     @Option(names = "--ptx-data", paramLabel = "FILE", description = "PPO-ptx: pretraining text (text, completion or chat JSONL) whose LM loss joins every update")
     String ptxData;
-    @Range(min = 0)
     @Option(names = "--ptx-coef", paramLabel = "G", description = "PPO-ptx: weight of a token of --ptx-data against one of the policy objective (default: ${DEFAULT-VALUE})")
     Double ptxCoef;
-    @Range(min = 0)
     @Option(names = "--sample-every", paramLabel = "N", description = "write samples/step-N.jsonl every N iterations; 0: as --save-every, else 10 (default: ${DEFAULT-VALUE})")
     Integer sampleEvery;
 

@@ -6,9 +6,11 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * The values a numeric option accepts; every numeric option has one (a test walks them all).
- * Checked by {@link OptionRanges} for each option given, before the command does any work.
- * {@code @Range} with no bounds says that every value is valid (seeds).
+ * The values a numeric option accepts, for options that are not a training stage's settings (a
+ * setting's range is declared once, on its settings record, as {@code @SettingRange}, and serves
+ * its flag and its config key alike). Every numeric option has one or the other (a test walks them
+ * all). Checked by {@link OptionRanges} for each option given, before the command does any work.
+ * {@code @Range} with no bounds says that every finite value is valid (seeds).
  */
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.FIELD)

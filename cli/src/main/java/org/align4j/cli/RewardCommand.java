@@ -35,13 +35,16 @@ final class RewardCommand implements Callable<Integer> {
         ObjectNode defaults() {
             return RewardOptions.defaultSettings();
         }
+
+        Class<?> stageType() {
+            return RewardOptions.class;
+        }
     }
 
     @Spec
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
-    @Range(min = 0)
     @Option(names = "--center-rewards-coefficient", paramLabel = "C",
             description = "adds C * (r_chosen + r_rejected)^2 to each pair's loss; 0: off (default: ${DEFAULT-VALUE})")
     Double centerRewardsCoefficient;

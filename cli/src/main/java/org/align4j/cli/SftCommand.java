@@ -30,6 +30,10 @@ final class SftCommand implements Callable<Integer> {
         ObjectNode defaults() {
             return SftOptions.defaultSettings();
         }
+
+        Class<?> stageType() {
+            return SftOptions.class;
+        }
     }
 
     @Spec
@@ -38,7 +42,6 @@ final class SftCommand implements Callable<Integer> {
     TrainingOptionsMixin training;
     @Option(names = "--packing", negatable = true, description = "pack text records into full sequences (default: ${DEFAULT-VALUE})")
     Boolean packing;
-    @Range(min = 0)
     @Option(names = "--show-samples", description = "at the end, print answers to this many validation prompts (default: ${DEFAULT-VALUE})")
     Integer showSamples;
 

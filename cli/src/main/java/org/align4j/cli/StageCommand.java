@@ -80,6 +80,9 @@ final class StageCommand {
 
         abstract ObjectNode defaults();
 
+        /** The stage's own settings record, whose ranges (with the shared ones) check its options. */
+        abstract Class<?> stageType();
+
         @Override
         public String defaultValue(ArgSpec arg) {
             if (!(arg instanceof OptionSpec o)) {

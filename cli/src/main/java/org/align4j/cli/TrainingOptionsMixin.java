@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
  * without dashes and in snake_case, is its key in a {@code --config} file and in
  * {@code RUN_DIR/config.json}; defaults come from the stage ({@link StageCommand}). The fields
  * are read through the parse result, never one by one, so adding an option here adds the
- * setting everywhere.
+ * setting everywhere. Numeric options have no range here: theirs is the setting's, declared on
+ * {@link org.align4j.train.TrainingOptions} and checked for flags and config files alike.
  */
 final class TrainingOptionsMixin {
 
@@ -35,68 +36,48 @@ final class TrainingOptionsMixin {
     @Mixin
     ForceOption force;
 
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--epochs", description = "passes over the training data (default: ${DEFAULT-VALUE})")
     Integer epochs;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--max-steps", description = "optimizer steps; overrides --epochs when > 0 (default: ${DEFAULT-VALUE})")
     Integer maxSteps;
-    @Range(min = 1, max = 65536)
     @Option(paramLabel = "N", names = "--batch-size", description = "examples per micro-batch (default: ${DEFAULT-VALUE})")
     Integer batchSize;
-    @Range(min = 1)
     @Option(paramLabel = "N", names = "--grad-accum", description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})")
     Integer gradAccum;
-    @Range(min = 0, minExclusive = true)
     @Option(paramLabel = "X", names = "--lr", description = "peak learning rate (default: ${DEFAULT-VALUE})")
     Double lr;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--warmup-steps", description = "linear warmup steps; 0 uses --warmup-ratio (default: ${DEFAULT-VALUE})")
     Integer warmupSteps;
-    @Range(min = 0, max = 1, maxExclusive = true)
     @Option(paramLabel = "X", names = "--warmup-ratio", description = "warmup as a fraction of all steps (default: ${DEFAULT-VALUE})")
     Double warmupRatio;
     @Option(names = "--schedule", description = "learning-rate decay after warmup: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     LrSchedule.Kind schedule;
-    @Range(min = 0, max = 1)
     @Option(paramLabel = "X", names = "--min-lr-ratio", description = "final learning rate as a fraction of --lr (default: ${DEFAULT-VALUE})")
     Double minLrRatio;
-    @Range(min = 0)
     @Option(paramLabel = "X", names = "--weight-decay", description = "AdamW decoupled weight decay, not on biases and norms (default: ${DEFAULT-VALUE})")
     Double weightDecay;
-    @Range(min = 0, max = 1, maxExclusive = true)
     @Option(paramLabel = "X", names = "--adam-beta1", description = "AdamW beta1 (default: ${DEFAULT-VALUE})")
     Double adamBeta1;
-    @Range(min = 0, max = 1, maxExclusive = true)
     @Option(paramLabel = "X", names = "--adam-beta2", description = "AdamW beta2 (default: ${DEFAULT-VALUE})")
     Double adamBeta2;
-    @Range(min = 0, minExclusive = true)
     @Option(paramLabel = "X", names = "--adam-eps", description = "AdamW epsilon (default: ${DEFAULT-VALUE})")
     Double adamEps;
-    @Range(min = 0)
     @Option(paramLabel = "X", names = "--max-grad-norm", description = "clip the global gradient norm; 0: no clipping (default: ${DEFAULT-VALUE})")
     Double maxGradNorm;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--max-length", description = "tokens per sequence; 0: the model's n_positions (default: ${DEFAULT-VALUE})")
     Integer maxLength;
     @Option(names = "--truncation", description = "what to cut from longer sequences: right (the end) or left (the start) (default: ${DEFAULT-VALUE})")
     Truncation truncation;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--eval-every", description = "steps between evaluations; 0: ten per run (default: ${DEFAULT-VALUE})")
     Integer evalEvery;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--save-every", description = "steps between checkpoints; 0: ten per run (default: ${DEFAULT-VALUE})")
     Integer saveEvery;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--keep-last", description = "checkpoints to keep; 0: all (default: ${DEFAULT-VALUE})")
     Integer keepLast;
-    @Range(min = 0)
     @Option(paramLabel = "N", names = "--early-stopping-patience", description = "stop after this many evaluations without improvement; 0: never (default: ${DEFAULT-VALUE})")
     Integer earlyStoppingPatience;
-    @Range(min = 1)
     @Option(paramLabel = "N", names = "--log-every", description = "steps between rows of metrics.jsonl (default: ${DEFAULT-VALUE})")
     Integer logEvery;
-    @Range()
     @Option(paramLabel = "N", names = "--seed", description = "fixes data order, initialisation and sampling (default: ${DEFAULT-VALUE})")
     Long seed;
     @Option(names = "--format", description = "force the record format of the data files (default: detected)")
@@ -110,13 +91,10 @@ final class TrainingOptionsMixin {
     @Option(names = "--train-only", paramLabel = "KIND",
             description = "train only ${COMPLETION-CANDIDATES} (biases: BitFit); a scalar head always trains")
     Trainable.Only trainOnly;
-    @Range(min = 0, max = 4096)
     @Option(names = "--lora-r", paramLabel = "R", description = "LoRA rank: train adapters of rank R on --lora-targets, the base frozen; 0: full fine-tuning (default: ${DEFAULT-VALUE})")
     Integer loraR;
-    @Range(min = 0, minExclusive = true)
     @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA scaling: the update is multiplied by A / R (default: ${DEFAULT-VALUE})")
     Double loraAlpha;
-    @Range(min = 0, max = 1, maxExclusive = true)
     @Option(names = "--lora-dropout", paramLabel = "P", description = "dropout on the adapters' input; only 0 for now (default: ${DEFAULT-VALUE})")
     Double loraDropout;
     @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE",

@@ -114,8 +114,8 @@ class BadInputTest {
         b.write("\"}\n".getBytes(StandardCharsets.UTF_8));
         b.write(good);
         Files.write(data, b.toByteArray());
-        expectFailure(run(null, "data", "validate", data.toString()), data + ":500: not valid UTF-8 (byte 19 of the"
-                + " line is 0xc3)");
+        expectFailure(run(null, "data", "validate", data.toString()), data + ":500: not_utf8: not valid UTF-8 (byte 19"
+                + " of the line is 0xc3)");
         expectFailure(run(null, "generate", "--model", model.toString(), "--prompts", data.toString(),
                 "--max-new-tokens", "2"), data + ":500: not valid UTF-8");
         // tokenizer encode refuses rather than replace bytes with U+FFFD

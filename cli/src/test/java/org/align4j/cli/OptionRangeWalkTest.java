@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.align4j.train.SettingRanges;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgGroupSpec;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 
 /**
- * Every numeric option of every command, the training stages included, declares its range, and
+ * Every numeric option of every command, the training stages included, has a range (a training
+ * stage's from its settings' table, see {@link ConfigRangeWalkTest}, another command's @Range), and
  * 0, -1 and a huge value outside it are refused with a one-line message naming the option and
  * exit code 1, before the command does any work (the other required arguments are dummies that
  * the command never reaches).
@@ -88,10 +90,14 @@ class OptionRangeWalkTest {
                     continue;
                 }
                 numeric++;
-                Range r = OptionRanges.rangeOf(o);
+                SettingRanges.Entry r = OptionRanges.rangeOf(spec, o);
                 assertNotNull(r, "align4j " + String.join(" ", path) + " " + o.longestName() + " declares no @Range");
+                // a setting's range is the settings table's alone: a second one on the flag could disagree
+                assertFalse(OptionRanges.settings(spec).containsKey(StageCommand.key(o))
+                        && OptionRanges.fieldRange(o) != null, "align4j " + String.join(" ", path) + " "
+                        + o.longestName() + " has a @Range besides its setting's");
                 for (String value : List.of("0", "-1", huge(o.type()))) {
-                    if (OptionRanges.problem(r, Double.parseDouble(value)) == null) {
+                    if (r.problem(Double.parseDouble(value)) == null) {
                         continue; // a valid value: nothing to refuse
                     }
                     List<String> args = new ArrayList<>(path);

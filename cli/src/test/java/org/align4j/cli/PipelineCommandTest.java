@@ -106,7 +106,7 @@ class PipelineCommandTest {
         Files.writeString(bad, BASE + "\"ppo\": {\"lr\": -1}}");
         r = run("", "pipeline", "--config", bad.toString(), "--out", out.toString());
         assertEquals("1", r[0]);
-        assertTrue(r[2].contains("--lr"), r[2]);
+        assertTrue(r[2].contains(bad + ": section 'ppo': setting 'lr' must be above 0, got -1"), r[2]);
         r = run("", "pipeline", "--config", bad.toString(), "--judgments", bad.toString(), "--out", out.toString());
         assertEquals("1", r[0]);
         assertTrue(r[2].contains("--judgments and --tasks go together"), r[2]);

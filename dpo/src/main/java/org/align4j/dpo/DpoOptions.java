@@ -5,6 +5,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -14,8 +15,12 @@ import org.align4j.train.TrainingOptions;
  * {@code alpha} (an NLL term on the chosen response added to any loss), and the reference model
  * ({@code --model} when absent).
  */
-public record DpoOptions(DpoLossType loss, double beta, double labelSmoothing, double simpoGamma, double orpoLambda,
-                         double rpoAlpha, String refModel) implements StageConfig.Validated {
+public record DpoOptions(DpoLossType loss,
+                         @SettingRange(min = 0, minExclusive = true) double beta,
+                         @SettingRange(min = 0, max = 0.5, maxExclusive = true) double labelSmoothing,
+                         @SettingRange(min = 0) double simpoGamma,
+                         @SettingRange(min = 0) double orpoLambda,
+                         @SettingRange(min = 0) double rpoAlpha, String refModel) implements StageConfig.Validated {
 
     public static DpoOptions defaults() {
         return new DpoOptions(DpoLossType.SIGMOID, 0.1, 0, 0.5, 0.1, 0, null);
@@ -38,26 +43,12 @@ public record DpoOptions(DpoLossType loss, double beta, double labelSmoothing, d
         return new DpoLoss.Settings(loss, beta, labelSmoothing, simpoGamma, orpoLambda, rpoAlpha);
     }
 
+    /** Combinations that cannot run; each value's range is the settings table's ({@link SettingRange}). */
     @Override
     public List<String> problems() {
         List<String> p = new ArrayList<>();
-        if (!(beta > 0) || Double.isInfinite(beta)) {
-            p.add("--beta must be positive, got " + beta);
-        }
-        if (!(labelSmoothing >= 0 && labelSmoothing < 0.5)) {
-            p.add("--label-smoothing must be in [0, 0.5), got " + labelSmoothing);
-        }
         if (labelSmoothing > 0 && loss != DpoLossType.SIGMOID && loss != DpoLossType.ROBUST) {
             p.add("--label-smoothing applies to --loss sigmoid (cDPO) and robust, not " + loss);
-        }
-        if (!(simpoGamma >= 0)) {
-            p.add("--simpo-gamma must be >= 0, got " + simpoGamma);
-        }
-        if (!(orpoLambda >= 0)) {
-            p.add("--orpo-lambda must be >= 0, got " + orpoLambda);
-        }
-        if (!(rpoAlpha >= 0)) {
-            p.add("--rpo-alpha must be >= 0, got " + rpoAlpha);
         }
         if (refModel != null && !loss.needsReference()) {
             p.add("--ref-model is not used by --loss " + loss + " (reference-free)");

@@ -103,12 +103,16 @@ public final class DpoTrainer implements Objective {
     static List<PreferencePair> pairs(Dataset d, ExampleEncoder enc, Collator collator, PrintStream log) {
         List<PreferencePair> out = new ArrayList<>();
         List<Long> empty = new ArrayList<>();
+        List<Long> tied = new ArrayList<>();
         int truncated = 0;
         for (int i = 0; i < d.records().size(); i++) {
             DataRecord r = d.records().get(i);
             long line = d.lines().get(i);
             List<DataRecord.Preference> prefs = r instanceof DataRecord.Ranking k ? RankingPairs.expand(k)
                     : List.of((DataRecord.Preference) r);
+            if (prefs.isEmpty()) {
+                tied.add(line);
+            }
             for (DataRecord.Preference p : prefs) {
                 int[] prompt = enc.promptIds(p.prompt());
                 Example c = ExampleEncoder.promptAndCompletion(prompt, enc.responseIds(p.chosen()));
@@ -130,9 +134,17 @@ public final class DpoTrainer implements Objective {
             log.printf("%s: %d pair(s) left out: a response is empty after truncation to %d tokens, at line(s) %s%n",
                     d.file(), empty.size(), collator.maxLength(), summarize(empty));
         }
+        if (!tied.isEmpty()) {
+            log.printf("%s: %d ranking(s) left out: every response tied, no pair to learn from, at line(s) %s%n",
+                    d.file(), tied.size(), summarize(tied));
+        }
         if (out.isEmpty()) {
-            throw new UserInputException(d.file() + ": no pair keeps a token of both responses within"
-                    + " --max-length " + collator.maxLength() + "; raise it or use --truncation left");
+            // say what happened: truncation is to blame only when it emptied a response
+            throw new UserInputException(empty.isEmpty()
+                    ? d.file() + ": no record gives a preference pair: every ranking ties all its responses, at"
+                            + " line(s) " + summarize(tied) + "; rank the responses, or label them again"
+                    : d.file() + ": no pair keeps a token of both responses within --max-length "
+                            + collator.maxLength() + "; raise it or use --truncation left");
         }
         return out;
     }

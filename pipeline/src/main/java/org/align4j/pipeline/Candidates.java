@@ -82,6 +82,11 @@ public final class Candidates {
         m.limitVocabulary(tok);
         Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
         Generator gen = new Generator(m);
+        // every prompt is checked before any sampling, so a long one is named by its line, not found midway
+        for (Prompt p : prompts) {
+            requireFits(promptFile + ":" + p.line(), tok.encode(p.text()).length, m.config().contextLength(),
+                    modelDir);
+        }
         List<LabelTask> tasks = new ArrayList<>();
         // the first round samples several prompts together (batches of 8 x K run several times
         // faster than K alone); a prompt still short of K distinct responses retries alone
@@ -116,6 +121,15 @@ public final class Candidates {
         }
         log.println();
         return tasks;
+    }
+
+    /** Refuses a prompt that leaves no room for a response in the model's context, naming where it is. */
+    static void requireFits(String where, int promptTokens, int context, Path modelDir) {
+        if (promptTokens >= context) {
+            throw new UserInputException(where + ": the prompt has " + promptTokens + " tokens and leaves no room for"
+                    + " a response in the context of " + modelDir + " (" + context + " positions); shorten it to at"
+                    + " most " + (context - 1) + " tokens");
+        }
     }
 
     private static SamplingConfig config(Sampling s, Prompt p, int round, Set<Integer> stops) {

@@ -22,9 +22,11 @@ import org.align4j.core.output.WriterLock;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
+import org.align4j.core.util.Fingerprint;
 import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
+import org.align4j.data.label.JudgmentStore;
 import org.align4j.data.label.LabelTask;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
@@ -87,6 +89,11 @@ public final class Pipeline {
     private final PipelineState state;
     private final RewardFunction judge;
     private final List<Planned> plan = new ArrayList<>();
+    private ObjectNode fingerprints;
+
+    /** A file or directory the user gave, by its name in messages, and the step that reads it. */
+    private record Input(String name, Path path, String step, String stepTitle) {
+    }
 
     /** A training run the pipeline will make: its stage, its directory name, its settings on top of the defaults. */
     private record Planned(Stage<?> stage, String name, String title, String section, ObjectNode overlay,
@@ -99,7 +106,8 @@ public final class Pipeline {
         this.kernels = kernels;
         this.log = log;
         this.out = opts.out();
-        this.judge = RewardFunction.parse(cfg.annotators().judge());
+        this.judge = RewardFunction.parse(cfg.annotators().judge(),
+                opts.configFile() + ": setting 'annotators.judge'");
         this.state = new PipelineState(out.resolve("state.json"));
     }
 
@@ -132,14 +140,18 @@ public final class Pipeline {
                     + " file (label prepare, then label session)");
         }
         if (opts.judgments() != null) {
-            InputFiles.requireReadableFile(opts.judgments());
-            LabelTask.read(opts.tasks());
+            // every judgment against its task now, not after SFT: a judgment of another task file is FILE:LINE
+            Map<String, LabelTask> tasks = new LinkedHashMap<>();
+            LabelTask.read(opts.tasks()).forEach(t -> tasks.put(t.id(), t));
+            JudgmentStore.readInputs(List.of(opts.judgments())).checkAgainst(tasks, opts.tasks());
         }
         Pipeline p = new Pipeline(cfg, opts, kernels, log);
         p.planRuns();
         Map<String, JsonNode> settings = new LinkedHashMap<>();
         for (Planned r : p.plan) {
-            ObjectNode resolved = p.resolve(r, true).toJson();
+            StageConfig<?> stage = p.resolve(r, true);
+            p.checkStageInputs(r, stage);
+            ObjectNode resolved = stage.toJson();
             resolved.remove("output_dir");
             settings.put(r.name(), resolved);
         }
@@ -239,16 +251,91 @@ public final class Pipeline {
             return StageConfig.resolve(r.stage().defaults(), r.stage().type(), r.overlay(), where, fixed,
                     r.stage().needsTrain());
         } catch (SettingsException e) {
-            throw new SettingsException(e.problems().stream().map(p -> where + ": " + p).toList());
+            throw new SettingsException(e.problems().stream().map(p -> p.startsWith(where) ? p : where + ": " + p)
+                    .toList());
         }
     }
 
-    /** The pipeline's own record of its settings; resuming with other settings is refused. */
-    private ObjectNode identity() {
+    /**
+     * What a stage reads that its section names (a reward function, a value model, PPO-ptx text) is
+     * checked now, so a mistake in the last stage is not found after the first ones trained.
+     */
+    private void checkStageInputs(Planned r, StageConfig<?> stage) throws IOException {
+        if (!(stage.stage() instanceof PpoOptions ppo)) {
+            return;
+        }
+        String where = where(r.section());
+        if (ppo.rewardFn() != null) {
+            RewardFunction.parse(ppo.rewardFn(), where + ": setting 'reward_fn'");
+        }
+        if (ppo.valueModel() != null && !Files.isDirectory(Path.of(ppo.valueModel()))) {
+            throw new UserInputException(where + ": setting 'value_model': " + ppo.valueModel()
+                    + " is not a model directory");
+        }
+        if (ppo.ptxData() != null && !Path.of(ppo.ptxData()).equals(task().sftTrain())) {
+            try {
+                InputFiles.requireReadableFile(Path.of(ppo.ptxData()));
+            } catch (IOException e) {
+                throw new UserInputException(where + ": setting 'ptx_data': " + e.getMessage());
+            }
+        }
+    }
+
+    /** The pipeline's own record of its settings and its inputs' fingerprints; resuming with other ones is refused. */
+    private ObjectNode identity() throws IOException {
         ObjectNode o = cfg.toJson();
         o.put("judgments", opts.judgments() == null ? null : opts.judgments().toString());
         o.put("tasks", opts.tasks() == null ? null : opts.tasks().toString());
+        if (fingerprints == null) {
+            fingerprints = Json.MAPPER.createObjectNode();
+            for (Input in : inputs()) {
+                fingerprints.put(in.name(), Fingerprint.of(in.path()));
+            }
+        }
+        o.set("inputs", fingerprints);
         return o;
+    }
+
+    /** Every file and model the user gave, with the step that reads it. */
+    private List<Input> inputs() {
+        List<Input> in = new ArrayList<>();
+        in.add(new Input("base_model", Path.of(cfg.baseModel()), "sft", "SFT"));
+        if (opts.tasks() != null) {
+            in.add(new Input("--tasks", opts.tasks(), "candidates", "candidates"));
+            in.add(new Input("--judgments", opts.judgments(), "labels", "labels"));
+        }
+        // what a stage section names itself (the pipeline's own files are not inputs)
+        for (Planned r : plan) {
+            JsonNode section = cfg.section(r.section());
+            for (String key : List.of("value_model", "ptx_data")) {
+                if (section.path(key).isTextual() && in.stream().noneMatch(i -> i.name().endsWith("." + key)
+                        && i.path().equals(Path.of(section.get(key).asText())))) {
+                    in.add(new Input(r.section() + "." + key, Path.of(section.get(key).asText()), r.name(),
+                            r.title()));
+                }
+            }
+        }
+        cfg.extraPolicies().forEach((k, v) -> in.add(new Input("policies." + k, Path.of(v), "eval", "evaluation")));
+        return in;
+    }
+
+    /**
+     * Refuses to resume over an input that changed after a step read it (finished, or a training run
+     * begun: its results would mix two inputs); an input whose step has not run yet may change, and is
+     * recorded anew.
+     */
+    private void checkInputs(JsonNode saved, JsonNode now) throws IOException {
+        state.load();
+        for (Input in : inputs()) {
+            JsonNode before = saved.get(in.name());
+            boolean used = state.done(in.step()) || (plan.stream().anyMatch(r -> r.name().equals(in.step()))
+                    && Files.isDirectory(out.resolve(in.step())));
+            if (before != null && !before.equals(now.get(in.name())) && used) {
+                throw new UserInputException(in.path() + " (" + in.name() + ") changed since the pipeline's "
+                        + in.stepTitle() + " step used it; resume with the " + (Files.isDirectory(in.path()) ? "model"
+                        : "file") + " it used, or run the pipeline into another --out");
+            }
+        }
     }
 
     private void checkOutputDirectory() throws IOException {
@@ -258,7 +345,13 @@ public final class Pipeline {
                 throw new UserInputException(out + ": already holds a pipeline; pass --resume to continue it (finished"
                         + " stages are skipped), or choose another --out");
             }
-            String diff = TrainingLoop.firstDifference(Json.MAPPER.readTree(saved.toFile()), identity());
+            ObjectNode before = (ObjectNode) Json.MAPPER.readTree(saved.toFile());
+            ObjectNode now = identity();
+            checkInputs(before.path("inputs"), now.path("inputs"));
+            before.remove("inputs");
+            now = now.deepCopy();
+            now.remove("inputs");
+            String diff = TrainingLoop.firstDifference(before, now);
             if (diff != null) {
                 throw new UserInputException(saved + ": the settings differ from this command's (" + diff
                         + "); resume with the same settings, or choose another --out");
@@ -278,11 +371,9 @@ public final class Pipeline {
 
     private Outcome runLocked() throws IOException {
         Files.createDirectories(out);
-        Path saved = out.resolve("pipeline.json");
-        if (!Files.exists(saved)) {
-            AtomicFiles.writeString(saved, Json.MAPPER.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(identity()) + "\n");
-        }
+        // written again on resume: the settings are the same, and the fingerprints of inputs not yet read are new
+        AtomicFiles.writeString(out.resolve("pipeline.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(identity()) + "\n");
         state.load();
         // the plan's training runs, and task, candidates, labels, evaluation, report
         int total = plan.size() + 5;

@@ -15,25 +15,36 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
+import org.align4j.data.label.LabelTask;
+import org.align4j.train.SettingRange;
+import org.align4j.train.SettingRanges;
+import org.align4j.train.SettingsException;
 
 /**
  * The settings of {@code align4j pipeline}: the base model, one seed, the size of the controlled
  * task, how candidates are sampled and labeled, each training stage's settings (a section holding
  * exactly what that stage's {@code --config} file would, less the paths the pipeline fills in),
  * extra policies to evaluate, the evaluation's sampling and the sweep. A section left out keeps
- * its defaults; an unknown key is an error naming the file and the section.
+ * its defaults; an unknown key is an error naming the file and the section, and a number outside
+ * its {@link SettingRange} one naming the file and {@code section.key}.
  */
-public record PipelineConfig(String baseModel, long seed, Task task, CandidateSettings candidates,
+public record PipelineConfig(String baseModel, @SettingRange long seed, Task task, CandidateSettings candidates,
                              Annotators annotators, ObjectNode sft, ObjectNode reward, ObjectNode ppo,
                              ObjectNode ppoPtx, ObjectNode dpo, Map<String, String> policies, Eval eval,
                              Sweep sweep) {
 
     /** How many prompts and SFT examples the controlled task draws from the story generator. */
-    public record Task(int trainPrompts, int heldoutPrompts, int sftTrain, int sftVal) {
+    public record Task(@SettingRange(min = 2, max = 1000000) int trainPrompts,
+                       @SettingRange(min = 2, max = 1000000) int heldoutPrompts,
+                       @SettingRange(min = 1, max = 1000000) int sftTrain,
+                       @SettingRange(min = 1, max = 1000000) int sftVal) {
     }
 
     /** Candidates sampled from the SFT model for each training prompt. */
-    public record CandidateSettings(int k, double temperature, double topP, int maxNewTokens) {
+    public record CandidateSettings(@SettingRange(min = LabelTask.MIN_K, max = LabelTask.MAX_K) int k,
+                                    @SettingRange(min = 0, minExclusive = true, max = 100) double temperature,
+                                    @SettingRange(min = 0, minExclusive = true, max = 1) double topP,
+                                    @SettingRange(min = 1) int maxNewTokens) {
     }
 
     /**
@@ -41,15 +52,19 @@ public record PipelineConfig(String baseModel, long seed, Task task, CandidateSe
      * and their Bradley-Terry temperature; {@code validationFraction} of the tasks is held out from
      * reward-model and DPO training, labeled by a second annotator too for the agreement ceiling.
      */
-    public record Annotators(String judge, double temperature, double validationFraction) {
+    public record Annotators(String judge, @SettingRange(min = 0, max = 100) double temperature,
+                             @SettingRange(min = 0, minExclusive = true, max = 1, maxExclusive = true)
+                             double validationFraction) {
     }
 
     /** The evaluation's sampling (temperature 1, one seed for every policy) and the examples the report shows. */
-    public record Eval(int maxNewTokens, long seed, int batchSize, int examples) {
+    public record Eval(@SettingRange(min = 1) int maxNewTokens, @SettingRange long seed,
+                       @SettingRange(min = 1, max = 65536) int batchSize, @SettingRange(min = 0) int examples) {
     }
 
     /** With {@code --sweep}: DPO at each beta and PPO at each KL coefficient. */
-    public record Sweep(List<Double> dpoBeta, List<Double> ppoKlCoef) {
+    public record Sweep(@SettingRange(min = 0, minExclusive = true) List<Double> dpoBeta,
+                        @SettingRange(min = 0) List<Double> ppoKlCoef) {
     }
 
     /** The stage sections, by key. */
@@ -71,6 +86,11 @@ public record PipelineConfig(String baseModel, long seed, Task task, CandidateSe
         ObjectNode node = Json.readObjectFile(file);
         ObjectNode tree = defaults();
         merge(tree, node, file.toString(), "");
+        // the stage sections are checked against their stages' tables when they are resolved
+        List<String> outOfRange = SettingRanges.check(node, SettingRanges.of(PipelineConfig.class), file.toString());
+        if (!outOfRange.isEmpty()) {
+            throw new SettingsException(outOfRange);
+        }
         try {
             return Json.MAPPER.treeToValue(tree, PipelineConfig.class);
         } catch (JsonMappingException e) {
@@ -110,26 +130,10 @@ public record PipelineConfig(String baseModel, long seed, Task task, CandidateSe
     public List<String> problems() {
         List<String> p = new ArrayList<>();
         check(p, baseModel != null && !baseModel.isBlank(), "base_model is required (a model directory)");
-        check(p, task.trainPrompts() >= 2, "task.train_prompts must be at least 2");
-        check(p, task.heldoutPrompts() >= 2, "task.heldout_prompts must be at least 2");
-        check(p, task.sftTrain() >= 1, "task.sft_train must be at least 1");
-        check(p, task.sftVal() >= 1, "task.sft_val must be at least 1");
-        check(p, candidates.k() >= 2 && candidates.k() <= 9, "candidates.k must be between 2 and 9");
-        check(p, candidates.temperature() > 0, "candidates.temperature must be above 0");
-        check(p, candidates.topP() > 0 && candidates.topP() <= 1, "candidates.top_p must be in (0, 1]");
-        check(p, candidates.maxNewTokens() >= 1, "candidates.max_new_tokens must be at least 1");
-        check(p, annotators.temperature() >= 0, "annotators.temperature must be >= 0");
-        check(p, annotators.validationFraction() > 0 && annotators.validationFraction() < 1,
-                "annotators.validation_fraction must be in (0, 1)");
-        check(p, eval.maxNewTokens() >= 1, "eval.max_new_tokens must be at least 1");
-        check(p, eval.batchSize() >= 1, "eval.batch_size must be at least 1");
-        check(p, eval.examples() >= 0, "eval.examples must be >= 0");
         for (String name : policies.keySet()) {
             check(p, name.matches("[A-Za-z0-9._-]+"), "policies: '" + name
                     + "' must be letters, digits, '.', '_' and '-' (it names a file)");
         }
-        sweep.dpoBeta().forEach(b -> check(p, b > 0, "sweep.dpo_beta: " + b + " must be above 0"));
-        sweep.ppoKlCoef().forEach(b -> check(p, b >= 0, "sweep.ppo_kl_coef: " + b + " must be >= 0"));
         return p;
     }
 

@@ -27,6 +27,7 @@ import org.align4j.core.util.Json;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Content;
 import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.ppo.PromptSource;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -68,6 +69,14 @@ public final class PolicyComparison {
         this.scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, kernels);
         this.maxNewTokens = maxNewTokens;
         this.seed = seed;
+    }
+
+    /** Refuses, before any sampling, a prompt of {@code file} that leaves the reference no room for a response. */
+    public void requireFit(Path file, List<PromptSource.Prompt> prompts, Path referenceDir) {
+        for (PromptSource.Prompt p : prompts) {
+            Candidates.requireFits(file + ":" + p.line(), enc.promptIds(p.content()).length,
+                    reference.config().contextLength(), referenceDir);
+        }
     }
 
     /** Compares {@code policies} (name to model directory; the reference may be among them) on {@code prompts}. */

@@ -7,6 +7,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -22,12 +23,26 @@ import org.align4j.train.TrainingOptions;
  * scaled a per-sequence loss; ours defaults to 1.
  */
 public record PpoOptions(String prompts, String rewardModel, String rewardFn, String grader, Estimator estimator,
-                         int samplesPerPrompt, String valueModel, int maxNewTokens, double temperature,
-                         KlEstimator klEstimator, double klCoef, Double targetKl, double klHorizon, double gamma,
-                         double lam, int ppoEpochs, int miniBatches, double cliprange, double cliprangeValue,
-                         double vfCoef, boolean normalizeReward, double rewardClip, Double missingEosPenalty,
-                         boolean whitenAdvantages, String ptxData, double ptxCoef, int sampleEvery,
-                         int graderConcurrency)
+                         @SettingRange(min = 1, max = 64) int samplesPerPrompt, String valueModel,
+                         @SettingRange(min = 1) int maxNewTokens,
+                         @SettingRange(min = 0, minExclusive = true, max = 100) double temperature,
+                         KlEstimator klEstimator,
+                         @SettingRange(min = 0) double klCoef,
+                         @SettingRange(min = 0, minExclusive = true) Double targetKl,
+                         @SettingRange(min = 0, minExclusive = true) double klHorizon,
+                         @SettingRange(min = 0, max = 1) double gamma,
+                         @SettingRange(min = 0, max = 1) double lam,
+                         @SettingRange(min = 1) int ppoEpochs,
+                         @SettingRange(min = 1) int miniBatches,
+                         @SettingRange(min = 0, minExclusive = true, max = 1, maxExclusive = true) double cliprange,
+                         @SettingRange(min = 0, minExclusive = true) double cliprangeValue,
+                         @SettingRange(min = 0) double vfCoef, boolean normalizeReward,
+                         @SettingRange(min = 0) double rewardClip,
+                         @SettingRange Double missingEosPenalty,
+                         boolean whitenAdvantages, String ptxData,
+                         @SettingRange(min = 0) double ptxCoef,
+                         @SettingRange(min = 0) int sampleEvery,
+                         @SettingRange(min = 1, max = 256) int graderConcurrency)
         implements StageConfig.Validated {
 
     /** How advantages are estimated: a critic with GAE, or the critic-free RLOO and GRPO. */
@@ -97,34 +112,10 @@ public record PpoOptions(String prompts, String rewardModel, String rewardFn, St
         if (criticFree() && samplesPerPrompt < 2) {
             p.add("--estimator " + estimator + " needs --samples-per-prompt of at least 2, got " + samplesPerPrompt);
         }
-        if (samplesPerPrompt < 1) {
-            p.add("--samples-per-prompt must be at least 1, got " + samplesPerPrompt);
-        }
         if (criticFree() && valueModel != null) {
             p.add("--value-model is not used by --estimator " + estimator + " (no critic)");
         }
-        check(p, maxNewTokens >= 1, "--max-new-tokens must be at least 1, got " + maxNewTokens);
-        check(p, temperature > 0, "--temperature must be above 0, got " + temperature);
-        check(p, klCoef >= 0, "--kl-coef must be >= 0, got " + klCoef);
-        check(p, targetKl == null || targetKl > 0, "--target-kl must be above 0, got " + targetKl);
-        check(p, klHorizon > 0, "--kl-horizon must be above 0, got " + klHorizon);
-        check(p, gamma >= 0 && gamma <= 1, "--gamma must be in [0, 1], got " + gamma);
-        check(p, lam >= 0 && lam <= 1, "--lam must be in [0, 1], got " + lam);
-        check(p, ppoEpochs >= 1, "--ppo-epochs must be at least 1, got " + ppoEpochs);
-        check(p, miniBatches >= 1, "--mini-batches must be at least 1, got " + miniBatches);
-        check(p, cliprange > 0 && cliprange < 1, "--cliprange must be in (0, 1), got " + cliprange);
-        check(p, cliprangeValue > 0, "--cliprange-value must be above 0, got " + cliprangeValue);
-        check(p, vfCoef >= 0, "--vf-coef must be >= 0, got " + vfCoef);
-        check(p, rewardClip >= 0, "--reward-clip must be >= 0 (0: off), got " + rewardClip);
-        check(p, ptxCoef >= 0, "--ptx-coef must be >= 0, got " + ptxCoef);
-        check(p, sampleEvery >= 0, "--sample-every must be >= 0, got " + sampleEvery);
-        check(p, graderConcurrency >= 1, "--grader-concurrency must be at least 1, got " + graderConcurrency);
         return p;
     }
 
-    private static void check(List<String> p, boolean ok, String message) {
-        if (!ok) {
-            p.add(message);
-        }
-    }
 }

@@ -51,6 +51,7 @@ import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
 import org.align4j.train.StageConfig;
+import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -186,7 +187,7 @@ public final class PpoTrainer implements Objective {
         }
         if (ppo.ptxData() != null) {
             Dataset d = Dataset.read(Path.of(ppo.ptxData()), null, opts.skipBadRecords(), Set.of(RecordKind.TEXT,
-                    RecordKind.COMPLETION, RecordKind.CHAT));
+                    RecordKind.COMPLETION, RecordKind.CHAT), TrainingData.SKIP_OPTION);
             this.ptx = new ArrayList<>();
             for (DataRecord r : d.records()) {
                 ptx.add(enc.encode(r));

@@ -1,10 +1,8 @@
 package org.align4j.reward;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -13,7 +11,7 @@ import org.align4j.train.TrainingOptions;
  * {@code center_rewards_coefficient} adds {@code c · (r_chosen + r_rejected)^2} to each pair's
  * loss (TRL's name), keeping rewards centred on zero; 0 leaves it out.
  */
-public record RewardOptions(double centerRewardsCoefficient) implements StageConfig.Validated {
+public record RewardOptions(@SettingRange(min = 0) double centerRewardsCoefficient) {
 
     public static RewardOptions defaults() {
         return new RewardOptions(0);
@@ -30,14 +28,5 @@ public record RewardOptions(double centerRewardsCoefficient) implements StageCon
         d.put("epochs", 1);
         d.put("truncation", "left");
         return d;
-    }
-
-    @Override
-    public List<String> problems() {
-        List<String> p = new ArrayList<>();
-        if (!(centerRewardsCoefficient >= 0) || Double.isInfinite(centerRewardsCoefficient)) {
-            p.add("--center-rewards-coefficient must be >= 0, got " + centerRewardsCoefficient);
-        }
-        return p;
     }
 }

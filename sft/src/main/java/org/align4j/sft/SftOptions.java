@@ -1,8 +1,6 @@
 package org.align4j.sft;
 
-import java.util.ArrayList;
-import java.util.List;
-
+import org.align4j.train.SettingRange;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingOptions;
 
@@ -11,7 +9,7 @@ import org.align4j.train.TrainingOptions;
  * text records into full sequences (pretraining mode); {@code show_samples} prints the trained
  * model's greedy answers to the first validation prompts at the end.
  */
-public record SftOptions(boolean packing, int showSamples) implements StageConfig.Validated {
+public record SftOptions(boolean packing, @SettingRange(min = 0) int showSamples) {
 
     public static SftOptions defaults() {
         return new SftOptions(true, 0);
@@ -20,14 +18,5 @@ public record SftOptions(boolean packing, int showSamples) implements StageConfi
     /** SFT's defaults: the shared ones with AdamW at 2e-4. */
     public static com.fasterxml.jackson.databind.node.ObjectNode defaultSettings() {
         return StageConfig.defaults(TrainingOptions.defaults(), defaults());
-    }
-
-    @Override
-    public List<String> problems() {
-        List<String> p = new ArrayList<>();
-        if (showSamples < 0) {
-            p.add("--show-samples must be >= 0, got " + showSamples);
-        }
-        return p;
     }
 }

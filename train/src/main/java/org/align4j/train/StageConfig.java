@@ -3,15 +3,20 @@ package org.align4j.train;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.util.Json;
@@ -58,6 +63,18 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
             throws IOException {
         ObjectNode tree = defaults.deepCopy();
         Set<String> given = given(defaults, overlay, flags);
+        Map<String, SettingRanges.Entry> ranges = SettingRanges.of(TrainingOptions.class, stageType);
+        List<String> outOfRange = new ArrayList<>();
+        if (overlay != null) {
+            outOfRange.addAll(SettingRanges.check(overlay, ranges, where));
+        }
+        flags.forEach((k, v) -> {
+            SettingRanges.Entry r = ranges.get(k);
+            String p = r != null && v.isNumber() ? r.problem(v.asDouble()) : null;
+            if (p != null) {
+                outOfRange.add("--" + k.replace('_', '-') + " " + p + ", got " + v.asText());
+            }
+        });
         if (overlay != null) {
             Iterator<Map.Entry<String, JsonNode>> it = overlay.fields();
             while (it.hasNext()) {
@@ -75,6 +92,10 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
             }
             tree.set(k, v);
         });
+        // out of range (a fraction for a whole number, infinity) before the reader rounds or accepts it
+        if (!outOfRange.isEmpty()) {
+            throw new SettingsException(outOfRange);
+        }
         StageConfig<S> c = new StageConfig<>(read(tree, TrainingOptions.class, where), read(tree, stageType, where));
         List<String> problems = new ArrayList<>(c.training().problems(needsTrainFile));
         if (c.stage() instanceof Validated v) {
@@ -117,11 +138,45 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
             return Json.MAPPER.readerFor(type).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                     .readValue(tree);
         } catch (JacksonException e) {
-            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()
+            String field = e instanceof JsonMappingException m && !m.getPath().isEmpty()
                     ? m.getPath().get(m.getPath().size() - 1).getFieldName() : null;
+            String expected = e instanceof MismatchedInputException m && field != null
+                    ? expected(m.getTargetType(), field, tree.get(field)) : null;
             throw new IOException(where + ": " + (field == null ? "" : "setting '" + field + "' (--"
-                    + field.replace('_', '-') + "): ") + e.getOriginalMessage());
+                    + field.replace('_', '-') + ")") + (expected != null ? " " + expected
+                    : (field == null ? "" : ": ") + e.getOriginalMessage()));
         }
+    }
+
+    /** What a setting of this type looks like, with an example made of the value given; null if unknown. */
+    static String expected(Class<?> type, String key, JsonNode given) {
+        if (type == null) {
+            return null;
+        }
+        String got = ", got " + given;
+        if (Collection.class.isAssignableFrom(type)) {
+            List<String> items = given != null && given.isTextual() ? List.of(given.asText().split(","))
+                    : List.of("...");
+            return "must be a JSON list of strings, e.g. \"" + key + "\": " + Json.MAPPER.valueToTree(items.stream()
+                    .map(String::trim).toList()) + got;
+        }
+        if (type.isEnum()) {
+            return "must be one of " + String.join(", ", Arrays.stream(type.getEnumConstants())
+                    .map(c -> c.toString().toLowerCase(Locale.ROOT)).toList()) + got;
+        }
+        if (type == int.class || type == Integer.class || type == long.class || type == Long.class) {
+            return "must be a whole number, e.g. \"" + key + "\": 1" + got;
+        }
+        if (type == double.class || type == Double.class) {
+            return "must be a number, e.g. \"" + key + "\": 0.5" + got;
+        }
+        if (type == boolean.class || type == Boolean.class) {
+            return "must be true or false" + got;
+        }
+        if (type == String.class) {
+            return "must be a string, e.g. \"" + key + "\": \"...\"" + got;
+        }
+        return null;
     }
 
     private static Set<String> keys(ObjectNode tree) {

@@ -14,6 +14,9 @@ public final class TrainingData {
     private TrainingData() {
     }
 
+    /** How a training stage skips bad records: the flag, or its key in a config file or a pipeline section. */
+    public static final String SKIP_OPTION = "--skip-bad-records (skip_bad_records: true in a config file)";
+
     /**
      * Reads {@code file} (records of one of {@code kinds}; {@code --format} forces the kind); bad
      * records stop the run with FILE:LINE, unless {@code --skip-bad-records}, which lists them.
@@ -21,7 +24,7 @@ public final class TrainingData {
     public static Dataset read(TrainingOptions opts, String file, String what, Set<RecordKind> kinds, PrintStream log)
             throws IOException {
         Dataset d = Dataset.read(Path.of(file), opts.format() == null ? null : RecordKind.parse(opts.format()),
-                opts.skipBadRecords(), kinds);
+                opts.skipBadRecords(), kinds, SKIP_OPTION);
         if (!d.skipped().isEmpty()) {
             log.printf("%s: skipped %d bad record(s) (--skip-bad-records) at line(s) %s%n", file,
                     d.skippedLines().size(), d.skippedLines());

@@ -15,15 +15,34 @@ import org.align4j.data.batch.Truncation;
  * ({@code --batch-size} is {@code batch_size} in a config file and in {@code RUN_DIR/config.json}).
  * A stage's own settings sit beside these in its {@link StageConfig}.
  */
-public record TrainingOptions(String model, String trainFile, String valFile, String outputDir, int epochs,
-                              int maxSteps, int batchSize, int gradAccum, double lr, int warmupSteps,
-                              double warmupRatio, LrSchedule.Kind schedule, double minLrRatio, double weightDecay,
-                              double adamBeta1, double adamBeta2, double adamEps, double maxGradNorm, int maxLength,
-                              Truncation truncation, int evalEvery, int saveEvery, int keepLast,
-                              int earlyStoppingPatience, int logEvery, long seed, String format,
-                              boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly, int loraR,
-                              double loraAlpha, double loraDropout, List<String> loraTargets,
-                              QuantizedWeights.Kind quantizeBase) {
+public record TrainingOptions(String model, String trainFile, String valFile, String outputDir,
+                              @SettingRange(min = 0) int epochs,
+                              @SettingRange(min = 0) int maxSteps,
+                              @SettingRange(min = 1, max = 65536) int batchSize,
+                              @SettingRange(min = 1) int gradAccum,
+                              @SettingRange(min = 0, minExclusive = true) double lr,
+                              @SettingRange(min = 0) int warmupSteps,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double warmupRatio,
+                              LrSchedule.Kind schedule,
+                              @SettingRange(min = 0, max = 1) double minLrRatio,
+                              @SettingRange(min = 0) double weightDecay,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double adamBeta1,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double adamBeta2,
+                              @SettingRange(min = 0, minExclusive = true) double adamEps,
+                              @SettingRange(min = 0) double maxGradNorm,
+                              @SettingRange(min = 0) int maxLength,
+                              Truncation truncation,
+                              @SettingRange(min = 0) int evalEvery,
+                              @SettingRange(min = 0) int saveEvery,
+                              @SettingRange(min = 0) int keepLast,
+                              @SettingRange(min = 0) int earlyStoppingPatience,
+                              @SettingRange(min = 1) int logEvery,
+                              @SettingRange long seed,
+                              String format, boolean skipBadRecords, List<String> freeze, Trainable.Only trainOnly,
+                              @SettingRange(min = 0, max = 4096) int loraR,
+                              @SettingRange(min = 0, minExclusive = true) double loraAlpha,
+                              @SettingRange(min = 0, max = 1, maxExclusive = true) double loraDropout,
+                              List<String> loraTargets, QuantizedWeights.Kind quantizeBase) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -56,7 +75,10 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
         return new ModelDirectory.Setup(scoreHead, c -> trainable(c.layerCount()), lora(), seed, quantizeBase);
     }
 
-    /** Problems with the values, each naming its option; empty when they are fine. */
+    /**
+     * Problems with the values, each naming its option; empty when they are fine. A value's range is
+     * not checked here: {@link SettingRanges} did that for the flag or config key that gave it.
+     */
     public List<String> problems(boolean needsTrainFile) {
         List<String> p = new ArrayList<>();
         check(p, model != null, "--model is required (a model directory)");
@@ -64,42 +86,13 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
         check(p, outputDir != null, "--out is required (the run directory)");
         check(p, epochs > 0 || maxSteps > 0, "--epochs or --max-steps must be positive (got " + epochs + " and "
                 + maxSteps + ")");
-        check(p, epochs >= 0 && maxSteps >= 0, "--epochs and --max-steps must be >= 0");
-        positive(p, "--batch-size", batchSize);
-        positive(p, "--grad-accum", gradAccum);
-        check(p, lr > 0 && Double.isFinite(lr), "--lr must be a positive number, got " + lr);
-        nonNegative(p, "--warmup-steps", warmupSteps);
-        check(p, warmupRatio >= 0 && warmupRatio < 1, "--warmup-ratio must be in [0, 1), got " + warmupRatio);
-        check(p, minLrRatio >= 0 && minLrRatio <= 1, "--min-lr-ratio must be in [0, 1], got " + minLrRatio);
-        check(p, weightDecay >= 0 && Double.isFinite(weightDecay), "--weight-decay must be >= 0, got " + weightDecay);
-        check(p, adamBeta1 >= 0 && adamBeta1 < 1, "--adam-beta1 must be in [0, 1), got " + adamBeta1);
-        check(p, adamBeta2 >= 0 && adamBeta2 < 1, "--adam-beta2 must be in [0, 1), got " + adamBeta2);
-        check(p, adamEps > 0, "--adam-eps must be positive, got " + adamEps);
-        check(p, maxGradNorm >= 0 && Double.isFinite(maxGradNorm), "--max-grad-norm must be >= 0 (0: no clipping), got "
-                + maxGradNorm);
-        nonNegative(p, "--max-length", maxLength);
-        nonNegative(p, "--eval-every", evalEvery);
-        nonNegative(p, "--save-every", saveEvery);
-        nonNegative(p, "--keep-last", keepLast);
-        nonNegative(p, "--early-stopping-patience", earlyStoppingPatience);
-        positive(p, "--log-every", logEvery);
         check(p, freeze == null || freeze.isEmpty() || trainOnly == null,
                 "--freeze and --train-only exclude each other: give one");
-        nonNegative(p, "--lora-r", loraR);
         check(p, loraR == 0 || ((freeze == null || freeze.isEmpty()) && trainOnly == null),
                 "--lora-r trains the adapters only: --freeze and --train-only do not apply with it");
-        check(p, loraAlpha > 0, "--lora-alpha must be above 0, got " + loraAlpha);
         check(p, loraDropout == 0, "--lora-dropout: only 0 is supported yet, got " + loraDropout);
         check(p, quantizeBase == null || loraR > 0, "--quantize-base needs --lora-r: a quantized base cannot train");
         return p;
-    }
-
-    private static void positive(List<String> p, String option, int v) {
-        check(p, v > 0, option + " must be at least 1, got " + v);
-    }
-
-    private static void nonNegative(List<String> p, String option, int v) {
-        check(p, v >= 0, option + " must be >= 0, got " + v);
     }
 
     private static void check(List<String> p, boolean ok, String message) {

@@ -19,9 +19,18 @@ public record Dataset(Path file, RecordKind kind, List<DataRecord> records, List
         return read(file, forced, skipBad, null);
     }
 
-    /** Reads a file whose kind must be one of {@code accepted} (null: any). */
+    /** Reads a file whose kind must be one of {@code accepted} (null: any); bad records are refused. */
     public static Dataset read(Path file, RecordKind forced, boolean skipBad, Set<RecordKind> accepted)
             throws IOException {
+        return read(file, forced, skipBad, accepted, null);
+    }
+
+    /**
+     * As {@link #read(Path, RecordKind, boolean, Set)}; {@code skipOption} is how the command lets
+     * bad records be skipped, suggested when they are refused (null: the command has no such option).
+     */
+    public static Dataset read(Path file, RecordKind forced, boolean skipBad, Set<RecordKind> accepted,
+                               String skipOption) throws IOException {
         RecordKind kind = forced;
         List<DataRecord> records = new ArrayList<>();
         List<Long> lines = new ArrayList<>();
@@ -62,8 +71,8 @@ public record Dataset(Path file, RecordKind kind, List<DataRecord> records, List
                     + accepted.stream().map(RecordKind::id).sorted().toList());
         }
         if (!problems.isEmpty() && !skipBad) {
-            throw new DataException(file + ": " + badLines.size() + " bad record(s); fix them or pass"
-                    + " --skip-bad-records:", problems);
+            throw new DataException(file + ": " + badLines.size() + " bad record(s); fix them"
+                    + (skipOption == null ? "" : " or pass " + skipOption) + ":", problems);
         }
         if (records.isEmpty()) {
             throw new IOException(file + ": no usable records");

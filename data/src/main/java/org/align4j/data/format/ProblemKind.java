@@ -8,6 +8,8 @@ import java.util.Locale;
  */
 public enum ProblemKind {
     NOT_JSON,
+    /** A line whose bytes are not UTF-8 (JSON Lines are UTF-8). */
+    NOT_UTF8,
     /** OpenAI: data_type. */
     NOT_AN_OBJECT,
     MISSING_MESSAGES_LIST,

@@ -32,6 +32,8 @@ public final class RecordParser {
     private static final Set<String> TEXT_KEYS = Set.of("text", "id", "meta", "metadata");
     private static final Set<String> COMPLETION_KEYS = Set.of("prompt", "completion", "id", "meta", "metadata");
     private static final Set<String> CHAT_KEYS = Set.of("messages", "id", "meta", "metadata", "tools");
+    /** The largest margin a preference pair may ask for (in reward units). */
+    public static final int MAX_MARGIN = 100;
     private static final Set<String> PREFERENCE_KEYS = Set.of("prompt", "chosen", "rejected", "margin", "id", "meta",
             "metadata");
     private static final Set<String> RANKING_KEYS = Set.of("prompt", "responses", "ranking", "id", "meta", "metadata");
@@ -204,8 +206,10 @@ public final class RecordParser {
         Double margin = null;
         if (o.has("margin")) {
             JsonNode m = o.get("margin");
-            if (!m.isNumber() || !Double.isFinite(m.asDouble())) {
-                issues.add(new Issue(ProblemKind.BAD_MARGIN, "field 'margin' must be a finite number, got " + m));
+            // beyond +-MAX_MARGIN the pair's sigmoid is saturated in float32: a larger margin only overflows the loss
+            if (!m.isNumber() || !(Math.abs(m.asDouble()) <= MAX_MARGIN)) {
+                issues.add(new Issue(ProblemKind.BAD_MARGIN, "field 'margin' must be a number between -" + MAX_MARGIN
+                        + " and " + MAX_MARGIN + ", got " + m));
                 return null;
             }
             margin = m.asDouble();

@@ -33,6 +33,30 @@ public final class JsonlReader implements Closeable {
         }
     }
 
+    /**
+     * A line that is not valid UTF-8, with its number; the line is consumed, so a reader that reports
+     * every problem (the validator) may go on with the next one.
+     */
+    public static final class InvalidUtf8Exception extends IOException {
+        private final long line;
+        private final String detail;
+
+        InvalidUtf8Exception(Path path, long line, String detail) {
+            super(path + ":" + line + ": " + detail);
+            this.line = line;
+            this.detail = detail;
+        }
+
+        public long line() {
+            return line;
+        }
+
+        /** What is wrong, without the file and line. */
+        public String detail() {
+            return detail;
+        }
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path path;
@@ -88,7 +112,7 @@ public final class JsonlReader implements Closeable {
         }
         int bad = Utf8.firstInvalid(line, n);
         if (bad >= 0) {
-            throw new IOException(path + ":" + lineNumber + ": not valid UTF-8 (byte " + (bad + 1) + " of the line is "
+            throw new InvalidUtf8Exception(path, lineNumber, "not valid UTF-8 (byte " + (bad + 1) + " of the line is "
                     + String.format("0x%02x)", line[bad] & 0xff));
         }
         return decoder.reset().decode(ByteBuffer.wrap(line, 0, n)).toString();

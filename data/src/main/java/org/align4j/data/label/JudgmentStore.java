@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +23,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.output.WriterLock;
+import org.align4j.core.util.InputFiles;
+import org.align4j.core.util.UserInputException;
 import org.align4j.data.jsonl.JsonlReader;
 
 /**
@@ -99,8 +102,37 @@ public final class JudgmentStore {
         }
     }
 
-    /** What a file holds: judgments in order, which of them are retracted, and torn lines skipped. */
-    public record Contents(List<Judgment> judgments, Set<String> retracted, int tornLines) {
+    /**
+     * What a file holds: judgments in order, which of them are retracted, torn lines skipped, and
+     * where each judgment was read ({@code FILE:LINE} by judgment id), for messages.
+     */
+    public record Contents(List<Judgment> judgments, Set<String> retracted, int tornLines,
+                           Map<String, String> sources) {
+
+        /**
+         * Refuses a judgment that does not fit the tasks it names: a task id not in {@code taskFile},
+         * or a ranking of another number of responses than the task has (judgments of another task
+         * file); the message names the judgment's FILE:LINE.
+         */
+        public void checkAgainst(Map<String, LabelTask> tasks, Path taskFile) {
+            for (Judgment j : effective()) {
+                String where = sources.getOrDefault(j.id(), "judgment " + j.id());
+                LabelTask t = tasks.get(j.taskId());
+                if (t == null) {
+                    throw new UserInputException(where + ": task_id '" + j.taskId() + "' is not in " + taskFile
+                            + " (judgments of another task file?)");
+                }
+                int ranked = j.ranking() != null ? j.ranking().size() : j.displayOrder().size();
+                if ((j.ranking() != null || !j.displayOrder().isEmpty()) && ranked != t.k()) {
+                    throw new UserInputException(where + ": ranks " + ranked + " responses, but task '" + t.id()
+                            + "' in " + taskFile + " has " + t.k() + " (judgments of another task file?)");
+                }
+                if (!j.displayOrder().isEmpty() && !new HashSet<>(j.displayOrder()).equals(indices(t.k()))) {
+                    throw new UserInputException(where + ": field 'display_order' " + j.displayOrder()
+                            + " is not a permutation of the task's responses 0.." + (t.k() - 1));
+                }
+            }
+        }
 
         /** Judgments not retracted, in file order. */
         public List<Judgment> effective() {
@@ -116,8 +148,34 @@ public final class JudgmentStore {
         return read(List.of(file));
     }
 
+    private static Set<Integer> indices(int k) {
+        Set<Integer> s = new HashSet<>();
+        for (int i = 0; i < k; i++) {
+            s.add(i);
+        }
+        return s;
+    }
+
+    /** Reads stores that may not exist yet (a session's own file): a missing file holds nothing. */
     public static Contents read(List<Path> files) throws IOException {
+        return read(files, false);
+    }
+
+    /**
+     * Reads judgment files a user names as input: each must exist and be a judgments store (lines
+     * of type judgment or retraction, as 'label session' and 'label simulate' write), else an error
+     * naming it, so a typo is not read as an empty store.
+     */
+    public static Contents readInputs(List<Path> files) throws IOException {
+        for (Path f : files) {
+            InputFiles.requireReadableFile(f);
+        }
+        return read(files, true);
+    }
+
+    private static Contents read(List<Path> files, boolean inputs) throws IOException {
         List<Judgment> judgments = new ArrayList<>();
+        Map<String, String> sources = new HashMap<>();
         Set<String> retracted = new HashSet<>();
         Map<String, Boolean> seen = new LinkedHashMap<>();
         int torn = 0;
@@ -125,6 +183,7 @@ public final class JudgmentStore {
             if (!Files.exists(f)) {
                 continue;
             }
+            int rows = 0;
             try (JsonlReader in = new JsonlReader(f)) {
                 JsonlReader.Line line;
                 while ((line = in.next()) != null) {
@@ -134,18 +193,31 @@ public final class JudgmentStore {
                     }
                     JsonNode o = line.json();
                     String type = o.path("type").asText("judgment");
+                    if (inputs && (!o.isObject() || !o.path("task_id").isTextual()
+                            || !(type.equals("judgment") || type.equals("retraction")))) {
+                        throw new IOException(f + ":" + line.number() + ": not a judgment (a judgments file holds"
+                                + " the lines of 'label session' or 'label simulate', each with a task_id and type"
+                                + " judgment or retraction)");
+                    }
+                    rows++;
                     if (type.equals("retraction")) {
                         retracted.add(o.path("retracts").asText());
                     } else if (seen.putIfAbsent(o.path("id").asText(), true) == null) {
                         try {
-                            judgments.add(Judgment.fromJson(o));
+                            Judgment j = Judgment.fromJson(o);
+                            judgments.add(j);
+                            sources.put(j.id(), f + ":" + line.number());
                         } catch (IllegalArgumentException e) {
                             throw new IOException(f + ":" + line.number() + ": field 'ranking': " + e.getMessage());
                         }
                     }
                 }
             }
+            if (inputs && rows == 0) {
+                throw new IOException(f + ": holds no judgments (write them with 'label session' or 'label"
+                        + " simulate')");
+            }
         }
-        return new Contents(judgments, retracted, torn);
+        return new Contents(judgments, retracted, torn, sources);
     }
 }

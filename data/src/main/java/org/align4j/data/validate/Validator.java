@@ -48,6 +48,14 @@ public final class Validator {
         this.sink = sink == null ? p -> { } : sink;
     }
 
+    private void report(Problem p, Map<ProblemKind, Long> counts, List<Problem> kept) {
+        counts.merge(p.kind(), 1L, Long::sum);
+        if (kept.size() < KEPT_PROBLEMS) {
+            kept.add(p);
+        }
+        sink.accept(p);
+    }
+
     public ValidationReport validate(List<Path> files) throws IOException {
         Map<RecordKind, Long> byKind = new EnumMap<>(RecordKind.class);
         Map<ProblemKind, Long> problemCounts = new EnumMap<>(ProblemKind.class);
@@ -67,8 +75,23 @@ public final class Validator {
             long fileRecords = 0;
             long fileInvalid = 0;
             try (JsonlReader in = new JsonlReader(file)) {
-                JsonlReader.Line line;
-                while ((line = in.next()) != null) {
+                while (true) {
+                    JsonlReader.Line line;
+                    try {
+                        line = in.next();
+                    } catch (JsonlReader.InvalidUtf8Exception e) {
+                        // reported at its line, then the rest of this file and the other files are still checked
+                        records++;
+                        fileRecords++;
+                        invalid++;
+                        fileInvalid++;
+                        report(new Problem(file.toString(), e.line(), ProblemKind.NOT_UTF8, e.detail()), problemCounts,
+                                kept);
+                        continue;
+                    }
+                    if (line == null) {
+                        break;
+                    }
                     records++;
                     fileRecords++;
                     List<RecordParser.Issue> issues = new ArrayList<>();
@@ -94,12 +117,8 @@ public final class Validator {
                         invalid++;
                         fileInvalid++;
                         for (RecordParser.Issue i : issues) {
-                            Problem p = new Problem(file.toString(), line.number(), i.kind(), i.message());
-                            problemCounts.merge(i.kind(), 1L, Long::sum);
-                            if (kept.size() < KEPT_PROBLEMS) {
-                                kept.add(p);
-                            }
-                            sink.accept(p);
+                            report(new Problem(file.toString(), line.number(), i.kind(), i.message()), problemCounts,
+                                    kept);
                         }
                         continue;
                     }

@@ -89,6 +89,12 @@ class ValidatorTest {
                 + "{\"prompt\": \"q\", \"chosen\": \"a\", \"rejected\": \"b\", \"margin\": \"big\"}\n"
                 + "{\"chosen\": \"Q: hi A: yes\", \"rejected\": \"Q: hi A: no\", \"margin\": 1.5}\n", null);
         has(p, ProblemKind.CHOSEN_EQUALS_REJECTED, 2);
+        // finite, but far beyond any reward difference: the loss would overflow
+        Run m = validate("m.jsonl", "{\"prompt\": \"q\", \"chosen\": \"a\", \"rejected\": \"b\", \"margin\": 100}\n"
+                + "{\"prompt\": \"q\", \"chosen\": \"a\", \"rejected\": \"b\", \"margin\": 1e308}\n", null);
+        has(m, ProblemKind.BAD_MARGIN, 2);
+        assertTrue(m.printed().get(0).message().contains("field 'margin' must be a number between -100 and 100, got"
+                + " 1.0E308"), m.printed().toString());
         has(p, ProblemKind.NO_SHARED_PROMPT, 3);
         has(p, ProblemKind.BAD_MARGIN, 4);
         assertEquals(2, p.report().validRecords());

@@ -25,7 +25,15 @@ public interface RewardFunction {
 
     /** Parses a {@code --reward-fn} value; errors name the option. */
     static RewardFunction parse(String spec) throws IOException {
-        return of(GraderParser.rewardFn(spec));
+        return parse(spec, "--reward-fn");
+    }
+
+    /**
+     * Parses a judge's name as given to {@code option} (a flag such as {@code --judge}, or a config
+     * file's key): errors name that option and the valid values.
+     */
+    static RewardFunction parse(String spec, String option) throws IOException {
+        return of(GraderParser.rewardFn(spec, option));
     }
 
     /** A grader that reads no item field beyond the prompt, as a reward function. */

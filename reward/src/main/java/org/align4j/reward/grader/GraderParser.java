@@ -91,6 +91,11 @@ public final class GraderParser {
 
     /** A {@code --reward-fn} value as a grader: sentiment, regex:PATTERN or length:N. */
     public static Grader rewardFn(String spec) throws IOException {
+        return rewardFn(spec, "--reward-fn");
+    }
+
+    /** As {@link #rewardFn(String)} for a judge given to {@code option} (a flag or a config file's key). */
+    public static Grader rewardFn(String spec, String option) throws IOException {
         if (spec.equals("sentiment")) {
             return new SentimentGrader("sentiment", Template.OUTPUT_TEXT, SentimentJudge.load());
         }
@@ -98,7 +103,7 @@ public final class GraderParser {
             try {
                 return new RegexGrader(spec, Template.OUTPUT_TEXT, Pattern.compile(spec.substring("regex:".length())));
             } catch (PatternSyntaxException e) {
-                throw new UserInputException("--reward-fn regex: not a valid regular expression: " + e.getDescription());
+                throw new UserInputException(option + " regex: not a valid regular expression: " + e.getDescription());
             }
         }
         if (spec.startsWith("length:")) {
@@ -106,15 +111,15 @@ public final class GraderParser {
             try {
                 n = Integer.parseInt(spec.substring("length:".length()));
             } catch (NumberFormatException e) {
-                throw new UserInputException("--reward-fn length:N needs a whole number of tokens, got '" + spec + "'");
+                throw new UserInputException(option + " length:N needs a whole number of tokens, got '" + spec + "'");
             }
             if (n < 1) {
-                throw new UserInputException("--reward-fn length:N needs N >= 1, got " + n);
+                throw new UserInputException(option + " length:N needs N >= 1, got " + n);
             }
             return new LengthGrader(spec, n);
         }
-        throw new UserInputException("--reward-fn: unknown function '" + spec + "' (sentiment, regex:PATTERN, length:N;"
-                + " or --grader FILE.json)");
+        throw new UserInputException(option + ": unknown function '" + spec + "'; valid values: sentiment,"
+                + " regex:PATTERN, length:N" + (option.equals("--reward-fn") ? " (or --grader FILE.json)" : ""));
     }
 
     private UserInputException error(String path, String message) {
