@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.AtomicFiles;
@@ -291,7 +292,7 @@ public final class Pipeline {
             if (opts.tasks() == null) {
                 PipelineConfig.CandidateSettings c = cfg.candidates();
                 Path prompts = task().trainPrompts();
-                tasks = Candidates.sample(finalModel("sft"), prompts, Candidates.readPrompts(prompts),
+                tasks = Candidates.sample(ModelSource.of(finalModel("sft")), prompts, Candidates.readPrompts(prompts),
                         new Candidates.Sampling(c.k(), c.temperature(), c.topP(), c.maxNewTokens(), cfg.seed()),
                         kernels, log);
             } else {

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.model.DecoderModel;
@@ -62,7 +61,7 @@ public final class SftTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         Dataset trainData = read(opts.trainFile(), "train");
         this.valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
+        this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         this.enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
         int maxLength = opts.maxLength() > 0 ? Math.min(opts.maxLength(), model.config().contextLength())
                 : model.config().contextLength();
