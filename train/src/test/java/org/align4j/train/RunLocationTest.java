@@ -42,9 +42,9 @@ class RunLocationTest {
     @Test
     void theLoopIgnoresOnlyTheRunsOwnLocation() {
         ObjectNode saved = settings("/a/runs", "dpo", "/a/models/sft");
-        assertTrue(TrainingLoop.firstDifference(saved, settings("/b/x", "dpo2", "/a/models/sft")) == null,
+        assertTrue(TrainingLoop.firstDifference(saved, saved.deepCopy().put("output_dir", "/b/x/dpo2")) == null,
                 "output_dir is not a setting");
-        String diff = TrainingLoop.firstDifference(saved, settings("/a/runs", "dpo", "/a/models/other"));
+        String diff = TrainingLoop.firstDifference(saved, saved.deepCopy().put("model", "/a/models/other"));
         assertTrue(diff != null && diff.startsWith("model: "), diff);
     }
 }
