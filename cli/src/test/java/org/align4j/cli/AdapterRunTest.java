@@ -42,7 +42,8 @@ class AdapterRunTest {
     static void adapterFarFromItsBase() throws Exception {
         data = TinyModel.textAndPairs(tmp, 7, 200);
         String relativeBase = Path.of("").toAbsolutePath().relativize(data.model().toAbsolutePath()).toString();
-        Path out = tmp.resolve("sft-lora");
+        // deeper than the working directory: a path relative to one is not relative to the other
+        Path out = tmp.resolve("runs/lora/sft");
         String[] r = run("", "sft", "--model", relativeBase, "--train", data.text().toString(), "--out",
                 out.toString(), "--max-steps", "15", "--batch-size", "8", "--lr", "2e-2", "--seed", "5",
                 "--max-length", "32", "--no-packing", "--lora-r", "4", "--lora-alpha", "16", "--lora-targets",
@@ -193,7 +194,7 @@ class AdapterRunTest {
         assertEquals(data.model().toRealPath(), adapter.resolve(named).toRealPath(), "relative to the adapter");
 
         // a process started in another directory loads it
-        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere"));
+        Path elsewhere = Files.createDirectories(tmp.resolve("elsewhere/a/b"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "org.align4j.cli.Align4j", "eval", "--model",
                 adapter.toAbsolutePath().toString(), "--data", data.text().toAbsolutePath().toString(), "--json"));
@@ -206,7 +207,7 @@ class AdapterRunTest {
                 Json.MAPPER.readTree(Files.readString(log)).get("loss").asDouble());
 
         // an adapter written before: its base relative to the working directory, still read
-        Path old = Files.createDirectories(tmp.resolve("old-style"));
+        Path old = Files.createDirectories(tmp.resolve("old/style/adapter"));
         for (String f : List.of(PeftAdapter.CONFIG, PeftAdapter.WEIGHTS, "vocab.json", "merges.txt")) {
             if (Files.exists(adapter.resolve(f))) {
                 Files.copy(adapter.resolve(f), old.resolve(f));
