@@ -127,6 +127,18 @@ class AdapterRunTest {
     }
 
     @Test
+    void onlyThePipelinesSftTakesAnAdapter() throws Exception {
+        Path config = tmp.resolve("adapter-on-dpo.json");
+        Files.writeString(config, PipelineCommandTest.TINY.replace("\"dpo\": {", "\"dpo\": {\"adapter\": \""
+                + adapter + "\", "));
+        Path out = tmp.resolve("never-pipeline");
+        String[] r = run("", "pipeline", "--config", config.toString(), "--out", out.toString());
+        assertEquals("1", r[0], r[2]);
+        assertTrue(r[2].contains("section 'dpo'") && r[2].contains("'adapter' is set by the pipeline"), r[2]);
+        assertFalse(Files.exists(out.resolve("sft")), "refused before any stage");
+    }
+
+    @Test
     void aQloraRewardModelScoresOnTheQuantizedBaseItWasTrainedOn() throws Exception {
         Path out = tmp.resolve("rm-nf4");
         String[] r = run("", "reward", "--model", data.model().toString(), "--train", data.pairs().toString(), "--out",

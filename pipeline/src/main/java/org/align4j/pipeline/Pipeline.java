@@ -212,6 +212,10 @@ public final class Pipeline {
                 f.put("ref_model", text(finalModel("sft")));
             }
         }
+        if (r.stage() != SFT) {
+            // these stages start from the SFT model (an adapter itself with sft.lora_r): nothing goes on it
+            f.put("adapter", NullNode.getInstance());
+        }
         return f;
     }
 
