@@ -326,7 +326,9 @@ public final class TrainingLoop {
         if (a.isNumber() && b.isNumber()) {
             return a.decimalValue().compareTo(b.decimalValue()) == 0;
         }
-        return a.equals(b) || (a.isTextual() && b.isTextual() && location.samePath(a.asText(), b.asText()));
+        // a setting added since the run was saved, unset now, is the run as it was
+        return a.equals(b) || (a.isMissingNode() && b.isNull())
+                || (a.isTextual() && b.isTextual() && location.samePath(a.asText(), b.asText()));
     }
 
     /**

@@ -44,6 +44,8 @@ class RunLocationTest {
         ObjectNode saved = settings("/a/runs", "dpo", "/a/models/sft");
         assertTrue(TrainingLoop.firstDifference(saved, saved.deepCopy().put("output_dir", "/b/x/dpo2")) == null,
                 "output_dir is not a setting");
+        assertTrue(TrainingLoop.firstDifference(saved, saved.deepCopy().putNull("adapter")) == null,
+                "a setting added since, unset, is not a difference");
         String diff = TrainingLoop.firstDifference(saved, saved.deepCopy().put("model", "/a/models/other"));
         assertTrue(diff != null && diff.startsWith("model: "), diff);
     }
