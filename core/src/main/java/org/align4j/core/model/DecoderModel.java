@@ -320,7 +320,8 @@ public abstract class DecoderModel {
         for (String name : params.names()) {
             INDArray v = params.get(name);
             if (target.keepsQuantized(name)) {
-                target.quantized().put(name, v.shape(), v.castTo(DataType.FLOAT).toFloatVector());
+                target.quantized().put(name, v.shape(), v.castTo(DataType.FLOAT).dup('c').reshape(v.length())
+                        .toFloatVector());
             } else if (target.parameters().has(name)) {
                 target.parameters().get(name).assign(v);
             }
