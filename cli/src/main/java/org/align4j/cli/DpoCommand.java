@@ -65,7 +65,7 @@ final class DpoCommand implements Callable<Integer> {
     Double orpoLambda;
     @Option(names = "--rpo-alpha", paramLabel = "X", description = "weight of an NLL term on the chosen response (default: ${DEFAULT-VALUE})")
     Double rpoAlpha;
-    @Option(names = "--ref-model", paramLabel = "DIR", description = "frozen reference model (default: --model)")
+    @Option(names = "--ref-model", paramLabel = "DIR", description = "frozen reference model, a model or adapter directory (default: --model and --adapter, as the run starts)")
     String refModel;
 
     @Override

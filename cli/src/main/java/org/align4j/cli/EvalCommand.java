@@ -9,8 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import picocli.CommandLine.Mixin;
 import org.align4j.core.backend.Backend;
-import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Dataset;
@@ -34,6 +34,8 @@ final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "model directory to evaluate")
     Path model;
+    @Mixin
+    AdapterOption adapter;
     @Option(names = "--data", required = true, description = "JSONL: text, completion or chat records")
     Path data;
     @Option(names = "--generate", description = "also generate answers and score them")
@@ -54,7 +56,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DecoderModel m = ModelDirectory.load(model, Backend.get().kernels(), DataType.FLOAT);
+        DecoderModel m = adapter.source(model).load(Backend.get().kernels(), DataType.FLOAT, false);
         ExampleEncoder enc = ExampleEncoder.forModel(model, m.config().eosTokenId());
         m.limitVocabulary(enc.tokenizer());
         Dataset d = Dataset.read(data, null, false, Evaluator.KINDS);

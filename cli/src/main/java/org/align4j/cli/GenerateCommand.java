@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import picocli.CommandLine.Mixin;
 import org.align4j.core.backend.Backend;
 import org.align4j.core.chat.ChatMessage;
 import org.align4j.core.chat.ChatTemplate;
@@ -43,6 +44,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "model directory")
     Path model;
+    @Mixin
+    AdapterOption adapter;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Source source;
@@ -92,7 +95,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Backend backend = Backend.get();
-        DecoderModel m = ModelDirectory.load(model, backend.kernels(), DataType.FLOAT);
+        DecoderModel m = adapter.source(model).load(backend.kernels(), DataType.FLOAT, false);
         Path tokPath = tokenizerPath != null ? tokenizerPath : model;
         BpeTokenizer tok = TokenizerFiles.exists(tokPath) ? TokenizerFiles.load(tokPath) : null;
         if (tok != null) {

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import picocli.CommandLine.Mixin;
 import org.align4j.core.backend.Backend;
 import org.align4j.core.output.OutputCheck;
 import org.align4j.core.output.PathKind;
@@ -72,6 +73,8 @@ final class LabelCommand implements Runnable {
     static final class Prepare implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "model that samples the candidates")
         Path model;
+        @Mixin
+        AdapterOption adapter;
         @Option(names = "--prompts", required = true, description = "JSONL with a 'prompt' per line (optional 'id')")
         Path prompts;
         @Range(min = 2, max = 9)
@@ -117,7 +120,7 @@ final class LabelCommand implements Runnable {
                 throw new UserError("--k must be between 2 and 9");
             }
             RewardScorer scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, Backend.get().kernels());
-            List<LabelTask> tasks = Candidates.sample(model, prompts, Candidates.readPrompts(prompts),
+            List<LabelTask> tasks = Candidates.sample(adapter.source(model), prompts, Candidates.readPrompts(prompts),
                     new Candidates.Sampling(k, temperature, topP, maxNewTokens, seed), Backend.get().kernels(),
                     System.err);
             if (budget != null && budget < tasks.size()) {

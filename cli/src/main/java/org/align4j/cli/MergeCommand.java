@@ -56,7 +56,7 @@ final class MergeCommand implements Callable<Integer> {
         }
         // tokenizer files travel with align4j's adapters; a PEFT adapter from elsewhere has them on its base
         Path tokenizer = Files.isRegularFile(adapterDir.resolve("vocab.json"))
-                || Files.isRegularFile(adapterDir.resolve("tokenizer.json")) ? adapterDir : Path.of(adapted.adapterBase());
+                || Files.isRegularFile(adapterDir.resolve("tokenizer.json")) ? adapterDir : adapted.adapterBase();
         Checkpoints.writeModel(merged, tokenizer, out);
         Console.stdout().printf("%s: %s merged into %s (%,d parameters)%n", out, adapterDir, adapted.adapterBase(),
                 merged.parameterCount());

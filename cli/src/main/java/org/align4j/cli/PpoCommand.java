@@ -52,7 +52,7 @@ final class PpoCommand implements Callable<Integer> {
     TrainingOptionsMixin training;
     @Option(names = "--prompts", paramLabel = "FILE", description = "prompts: JSONL of {\"prompt\"} or {\"messages\"}, or any SFT or preference file")
     String prompts;
-    @Option(names = "--reward-model", paramLabel = "DIR", description = "reward model scoring the responses")
+    @Option(names = "--reward-model", paramLabel = "DIR", description = "reward model scoring the responses: a model directory or an adapter directory, which names its base")
     String rewardModel;
     @Option(names = "--reward-fn", paramLabel = "NAME", description = "programmatic reward: sentiment, regex:PATTERN or length:N")
     String rewardFn;
@@ -64,7 +64,7 @@ final class PpoCommand implements Callable<Integer> {
     PpoOptions.Estimator estimator;
     @Option(names = "--samples-per-prompt", paramLabel = "K", description = "responses per prompt; rloo and grpo need 2 or more (default: ${DEFAULT-VALUE})")
     Integer samplesPerPrompt;
-    @Option(names = "--value-model", paramLabel = "DIR", description = "initial value model (default: the reward model, else --model with a zero head)")
+    @Option(names = "--value-model", paramLabel = "DIR", description = "initial value model, a model or adapter directory (default: the reward model, else --model and --adapter with a zero head)")
     String valueModel;
     @Option(names = "--max-new-tokens", paramLabel = "N", description = "response length limit (default: ${DEFAULT-VALUE})")
     Integer maxNewTokens;

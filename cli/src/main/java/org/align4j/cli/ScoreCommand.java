@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import picocli.CommandLine.Mixin;
 import org.align4j.core.backend.Backend;
 import org.align4j.core.output.OutputCheck;
 import org.align4j.core.output.PathKind;
@@ -38,6 +39,8 @@ final class ScoreCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "RM_DIR", description = "reward model directory")
     Path model;
+    @Mixin
+    AdapterOption adapter;
     @Option(names = "--data", required = true, paramLabel = "FILE",
             description = "JSONL of text, completion, chat, preference or ranking records")
     Path data;
@@ -69,7 +72,7 @@ final class ScoreCommand implements Callable<Integer> {
                 }
             }
         }
-        RewardScorer scorer = RewardScorer.load(model, Backend.get().kernels());
+        RewardScorer scorer = RewardScorer.load(adapter.source(model), Backend.get().kernels());
         List<int[]> seqs = new ArrayList<>();
         int[] offsets = new int[d.records().size()];
         for (int i = 0; i < d.records().size(); i++) {

@@ -22,6 +22,8 @@ final class TrainingOptionsMixin {
 
     @Option(names = "--model", paramLabel = "DIR", description = "model directory (Hugging Face GPT-2, Llama or Qwen2 layout, with tokenizer), or a LoRA adapter directory")
     String model;
+    @Option(names = "--adapter", paramLabel = "DIR", description = "a LoRA adapter directory to put on --model (its base); the run starts from that adapter's model")
+    String adapter;
     @Option(names = {"--train", "--train-file"}, paramLabel = "FILE", description = "training data (JSONL)")
     String train;
     @Option(names = {"--val", "--val-file"}, paramLabel = "FILE", description = "validation data (JSONL)")

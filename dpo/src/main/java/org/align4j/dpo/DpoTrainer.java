@@ -12,6 +12,7 @@ import java.util.Set;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.ModelKind;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.DecoderModel;
@@ -66,7 +67,7 @@ public final class DpoTrainer implements Objective {
         Dataset trainData = TrainingData.read(opts, opts.trainFile(), "train", KINDS, log);
         Dataset valData = opts.valFile() == null ? null : TrainingData.read(opts, opts.valFile(), "validation", KINDS,
                 log);
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
+        this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
         int maxLength = opts.sequenceLength(model.config().contextLength());
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
@@ -74,8 +75,9 @@ public final class DpoTrainer implements Objective {
         this.val = valData == null ? null : pairs(valData, enc, collator, log);
         this.logProbs = new SequenceLogProbs(model);
         if (loss.type().needsReference()) {
-            Path refDir = Path.of(cfg.stage().refModel() != null ? cfg.stage().refModel() : opts.model());
-            this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refDir, train, val, collator, opts.batchSize(),
+            ModelSource refSource = cfg.stage().refModel() != null ? ModelSource.of(Path.of(cfg.stage().refModel()))
+                    : opts.source();
+            this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, train, val, collator, opts.batchSize(),
                     kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model : null);
         } else {
             this.ref = null;

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.DecoderModel;
@@ -40,7 +40,7 @@ public final class ReferenceCache {
     public record LogProbs(double[][] train, double[][] val) {
     }
 
-    static String fingerprint(Path refDir, List<PreferencePair> train, List<PreferencePair> val) {
+    static String fingerprint(ModelSource refSource, List<PreferencePair> train, List<PreferencePair> val) {
         long h = 0xcbf29ce484222325L;
         for (List<PreferencePair> pairs : java.util.Arrays.asList(train, val)) {
             if (pairs == null) {
@@ -59,19 +59,22 @@ public final class ReferenceCache {
             }
             h = (h ^ 0xfe) * 0x100000001b3L;
         }
-        return refDir.toAbsolutePath().normalize() + "#" + Long.toHexString(h);
+        return refSource.model().toAbsolutePath().normalize() + (refSource.adapter() == null ? ""
+                : "+" + refSource.adapter().toAbsolutePath().normalize()) + "#" + Long.toHexString(h);
     }
 
     /**
      * The reference's log-probabilities of every pair, from the cache when it matches. With
-     * {@code adapted} (a policy whose fresh LoRA adapters sit on {@code refDir}), they come from
-     * that model with its adapters off, which is the reference exactly: no second copy is loaded.
+     * {@code adapted} (a policy whose fresh LoRA adapters, created by this run, sit on
+     * {@code refSource}), they come from that model with its adapters off, which is the reference
+     * exactly: no second copy is loaded. A reference loaded from an adapter directory keeps its
+     * adapters on: that adapter's model is the reference.
      */
-    public static LogProbs load(Path runDir, Path refDir, List<PreferencePair> train, List<PreferencePair> val,
+    public static LogProbs load(Path runDir, ModelSource refSource, List<PreferencePair> train, List<PreferencePair> val,
                                 Collator collator, int batchSize, Kernels kernels, PrintStream log, DecoderModel adapted)
             throws IOException {
         Path file = runDir.resolve(FILE);
-        String fp = fingerprint(refDir, train, val);
+        String fp = fingerprint(refSource, train, val);
         if (Files.isRegularFile(file)) {
             JsonNode root = Json.MAPPER.readTree(file.toFile());
             if (fp.equals(root.path("fingerprint").asText())) {
@@ -82,15 +85,19 @@ public final class ReferenceCache {
                     + " computing them again");
         }
         long t0 = System.nanoTime();
-        DecoderModel ref = adapted != null ? adapted : ModelDirectory.load(refDir, kernels, DataType.FLOAT);
-        ref.setAdaptersEnabled(false);
+        DecoderModel ref = adapted != null ? adapted : refSource.load(kernels, DataType.FLOAT, false);
+        if (adapted != null) {
+            adapted.setAdaptersEnabled(false);
+        }
         double[][] tr;
         double[][] va;
         try {
             tr = compute(ref, train, collator, batchSize);
             va = val == null ? null : compute(ref, val, collator, batchSize);
         } finally {
-            ref.setAdaptersEnabled(true);
+            if (adapted != null) {
+                adapted.setAdaptersEnabled(true);
+            }
         }
         ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("fingerprint", fp);
@@ -98,7 +105,7 @@ public final class ReferenceCache {
         root.set("val", va == null ? null : write(va));
         AtomicFiles.writeString(file, Json.MAPPER.writeValueAsString(root));
         log.printf("reference log-probabilities of %d pair(s) from %s in %.1f s (cached in %s)%n",
-                train.size() + (val == null ? 0 : val.size()), refDir, (System.nanoTime() - t0) / 1e9, file);
+                train.size() + (val == null ? 0 : val.size()), refSource, (System.nanoTime() - t0) / 1e9, file);
         return new LogProbs(tr, va);
     }
 

@@ -11,7 +11,7 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
@@ -28,6 +28,7 @@ import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.data.label.LabelTask;
 import org.align4j.reward.ActiveSelection;
 import org.align4j.reward.RewardScorer;
+import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * Labeling tasks: K distinct responses sampled from a model for each prompt (what {@code label
@@ -70,22 +71,22 @@ public final class Candidates {
 
     /**
      * Samples {@code s.k()} distinct, non-blank responses per prompt from the model in
-     * {@code modelDir}, trying up to 8 rounds; a prompt that yields fewer is an error naming its line.
+     * {@code source}, trying up to 8 rounds; a prompt that yields fewer is an error naming its line.
      */
-    public static List<LabelTask> sample(Path modelDir, Path promptFile, List<Prompt> prompts, Sampling s,
+    public static List<LabelTask> sample(ModelSource source, Path promptFile, List<Prompt> prompts, Sampling s,
                                          Kernels kernels, PrintStream log) throws IOException {
         if (s.k() < LabelTask.MIN_K || s.k() > LabelTask.MAX_K) {
             throw new UserInputException("k must be between " + LabelTask.MIN_K + " and " + LabelTask.MAX_K);
         }
-        DecoderModel m = ModelDirectory.load(modelDir, kernels, org.nd4j.linalg.api.buffer.DataType.FLOAT);
-        BpeTokenizer tok = TokenizerFiles.load(modelDir);
+        DecoderModel m = source.load(kernels, DataType.FLOAT, false);
+        BpeTokenizer tok = TokenizerFiles.load(source.tokenizerDir());
         m.limitVocabulary(tok);
         Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
         Generator gen = new Generator(m);
         // every prompt is checked before any sampling, so a long one is named by its line, not found midway
         for (Prompt p : prompts) {
             requireFits(promptFile + ":" + p.line(), tok.encode(p.text()).length, m.config().contextLength(),
-                    modelDir);
+                    source.model());
         }
         List<LabelTask> tasks = new ArrayList<>();
         // the first round samples several prompts together (batches of 8 x K run several times

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelKind;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.output.PathKind;
 import org.align4j.core.output.WriterLock;
@@ -231,6 +232,10 @@ public final class Pipeline {
                 f.put("ref_model", text(finalModel("sft")));
             }
         }
+        if (r.stage() != SFT) {
+            // these stages start from the SFT model (an adapter itself with sft.lora_r): nothing goes on it
+            f.put("adapter", NullNode.getInstance());
+        }
         return f;
     }
 
@@ -394,7 +399,7 @@ public final class Pipeline {
             if (opts.tasks() == null) {
                 PipelineConfig.CandidateSettings c = cfg.candidates();
                 Path prompts = task().trainPrompts();
-                tasks = Candidates.sample(finalModel("sft"), prompts, Candidates.readPrompts(prompts),
+                tasks = Candidates.sample(ModelSource.of(finalModel("sft")), prompts, Candidates.readPrompts(prompts),
                         new Candidates.Sampling(c.k(), c.temperature(), c.topP(), c.maxNewTokens(), cfg.seed()),
                         kernels, log);
             } else {

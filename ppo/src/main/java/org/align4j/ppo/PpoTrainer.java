@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.ModelKind;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.generate.Generation;
 import org.align4j.core.generate.Generator;
@@ -122,9 +123,11 @@ public final class PpoTrainer implements Objective {
         List<PromptSource.Prompt> records = PromptSource.readItems(Path.of(ppo.prompts()));
         // a grader file and the prompts' fields are checked before any model is loaded
         Grader g = ppo.rewardModel() != null ? null : grader(ppo, records, kernels);
-        this.policy = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
-        // with LoRA the reference is the policy with its adapters off: no second copy of the weights
-        DecoderModel reference = policy.lora() != null ? null : ModelDirectory.load(modelDir, kernels, DataType.FLOAT);
+        this.policy = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
+        // with --lora-r the reference is the policy with the adapters this run created switched off: no
+        // second copy of the weights. Adapters it loaded (--model an adapter directory) are part of the
+        // starting model, so the reference is then a frozen copy of that model, adapters on.
+        DecoderModel reference = opts.lora() != null ? null : opts.source().load(kernels, DataType.FLOAT, false);
         this.policyLogProbs = new SequenceLogProbs(policy);
         this.refLogProbs = reference == null ? null : new SequenceLogProbs(reference);
         this.enc = ExampleEncoder.forModel(modelDir, policy.config().eosTokenId());
@@ -174,15 +177,17 @@ public final class PpoTrainer implements Objective {
             this.valueHead = null;
             log.println("--estimator " + ppo.estimator() + ": no value model");
         } else {
-            this.valueSource = Path.of(ppo.valueModel() != null ? ppo.valueModel()
-                    : ppo.rewardModel() != null ? ppo.rewardModel() : opts.model());
+            ModelSource from = ppo.valueModel() != null || ppo.rewardModel() != null ? ModelSource.of(Path.of(
+                    ppo.valueModel() != null ? ppo.valueModel() : ppo.rewardModel())) : opts.source();
+            this.valueSource = from.tokenizerDir();
             // with LoRA the value model is the reward model (or --model) with adapters of its own and
             // its head trained: its base weights are frozen, so no optimizer state for them
             ModelDirectory.Setup s = opts.setup(true);
-            this.value = ModelDirectory.load(valueSource, kernels, DataType.FLOAT, new ModelDirectory.Setup(true,
-                    s.trainable(), PeftAdapter.isAdapter(valueSource) ? null : s.lora(), s.seed() + 1, s.quantize()));
+            boolean adapter = from.adapter() != null || PeftAdapter.isAdapter(from.model());
+            this.value = from.load(kernels, DataType.FLOAT, new ModelDirectory.Setup(true, s.trainable(),
+                    adapter ? null : s.lora(), s.seed() + 1, s.quantize()));
             this.valueHead = new ScoreHead(value);
-            log.println("value model initialised from " + valueSource + (ModelDirectory.hasScoreHead(valueSource) ? ""
+            log.println("value model initialised from " + from + (from.hasScoreHead() ? ""
                     : " (head at zero)"));
         }
         if (ppo.ptxData() != null) {

@@ -7,7 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.IntStream;
 
-import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.ScoreHead;
@@ -36,17 +36,26 @@ public final class RewardScorer {
 
     /** A reward model directory (it must hold {@code score.weight}) and its tokenizer. */
     public static RewardScorer load(Path dir, Kernels kernels) throws IOException {
-        requireRewardModel(dir);
-        DecoderModel model = ModelDirectory.load(dir, kernels, DataType.FLOAT, true);
-        return new RewardScorer(model, ExampleEncoder.forModel(dir, model.config().eosTokenId()), 0);
+        return load(ModelSource.of(dir), kernels);
     }
 
     /** Refuses a directory without a scalar head (a causal LM would score every text 0). */
     public static void requireRewardModel(Path dir) throws IOException {
-        if (!ModelDirectory.hasScoreHead(dir)) {
-            throw new IOException(dir + ": not a reward model (its weights hold no score.weight); train one with"
+        requireRewardModel(ModelSource.of(dir));
+    }
+
+    private static void requireRewardModel(ModelSource source) throws IOException {
+        if (!source.hasScoreHead()) {
+            throw new IOException(source + ": not a reward model (its weights hold no score.weight); train one with"
                     + " align4j reward");
         }
+    }
+
+    /** A reward model (an adapter's head, with one) and its tokenizer; an adapter on the base it was trained on. */
+    public static RewardScorer load(ModelSource source, Kernels kernels) throws IOException {
+        requireRewardModel(source);
+        DecoderModel model = source.load(kernels, DataType.FLOAT, true);
+        return new RewardScorer(model, ExampleEncoder.forModel(source.tokenizerDir(), model.config().eosTokenId()), 0);
     }
 
     public ExampleEncoder encoder() {

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.ScoreHead;
@@ -64,8 +63,8 @@ public final class RewardTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         Dataset trainData = read(opts.trainFile(), "train");
         Dataset valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
-        boolean hadHead = ModelDirectory.hasScoreHead(modelDir);
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(true));
+        boolean hadHead = opts.source().hasScoreHead();
+        this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(true));
         log.println(hadHead ? "continuing the reward model in " + modelDir
                 : "score head initialised to zero on " + modelDir + " (every response starts at reward 0)");
         this.head = new ScoreHead(model);

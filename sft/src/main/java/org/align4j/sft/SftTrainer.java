@@ -63,7 +63,7 @@ public final class SftTrainer implements Objective {
         this.modelDir = Path.of(opts.model());
         Dataset trainData = read(opts.trainFile(), "train");
         this.valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
-        this.model = ModelDirectory.load(modelDir, kernels, DataType.FLOAT, opts.setup(false));
+        this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         this.enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
         int maxLength = opts.sequenceLength(model.config().contextLength());
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());

@@ -89,7 +89,7 @@ public final class TrainingLoop {
         }
         if (resume && Files.isRegularFile(run.configFile())) {
             JsonNode saved = Json.MAPPER.readTree(run.configFile().toFile());
-            String difference = firstDifference(saved, config);
+            String difference = firstDifference(saved, config, "", RunLocation.of(saved, config));
             if (difference != null) {
                 throw new IOException(run.configFile() + ": the settings differ from this command's (" + difference
                         + "); resume with the same settings");
@@ -344,31 +344,42 @@ public final class TrainingLoop {
         }
     }
 
-    /** Equal values; numbers compare by value (a seed read back as an int equals the long it was). */
-    private static boolean sameValue(JsonNode a, JsonNode b) {
+    /**
+     * Equal values; numbers compare by value (a seed read back as an int equals the long it was),
+     * and strings that differ as text may still be one path, spelled or placed otherwise.
+     */
+    private static boolean sameValue(JsonNode a, JsonNode b, RunLocation location) {
         if (a.isNumber() && b.isNumber()) {
             return a.decimalValue().compareTo(b.decimalValue()) == 0;
         }
-        return a.equals(b);
+        // a setting added since the run was saved, unset now, is the run as it was
+        return a.equals(b) || (a.isMissingNode() && b.isNull())
+                || (a.isTextual() && b.isTextual() && location.samePath(a.asText(), b.asText()));
     }
 
-    /** The first setting whose value differs, or null when none does; nested objects compare key by key. */
+    /**
+     * The first setting whose value differs, or null when none does; nested objects compare key by
+     * key, and paths by the place they lead to.
+     */
     public static String firstDifference(JsonNode saved, JsonNode now) {
-        return firstDifference(saved, now, "");
+        return firstDifference(saved, now, "", RunLocation.none());
     }
 
-    private static String firstDifference(JsonNode saved, JsonNode now, String prefix) {
+    private static String firstDifference(JsonNode saved, JsonNode now, String prefix, RunLocation location) {
         Iterator<String> it = now.fieldNames();
         while (it.hasNext()) {
             String k = it.next();
             JsonNode a = saved.path(k);
             JsonNode b = now.path(k);
+            if (prefix.isEmpty() && k.equals(RunLocation.KEY)) {
+                continue; // where the run is, not how it runs
+            }
             if (a.isObject() && b.isObject()) {
-                String inner = firstDifference(a, b, prefix + k + ".");
+                String inner = firstDifference(a, b, prefix + k + ".", location);
                 if (inner != null) {
                     return inner;
                 }
-            } else if (!sameValue(a, b)) {
+            } else if (!sameValue(a, b, location)) {
                 return prefix + k + ": " + a + " then, " + b + " now";
             }
         }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
@@ -15,7 +16,7 @@ import org.align4j.data.batch.Truncation;
  * ({@code --batch-size} is {@code batch_size} in a config file and in {@code RUN_DIR/config.json}).
  * A stage's own settings sit beside these in its {@link StageConfig}.
  */
-public record TrainingOptions(String model, String trainFile, String valFile, String outputDir,
+public record TrainingOptions(String model, String adapter, String trainFile, String valFile, String outputDir,
                               @SettingRange(min = 0) int epochs,
                               @SettingRange(min = 0) int maxSteps,
                               @SettingRange(min = 1, max = 65536) int batchSize,
@@ -50,7 +51,7 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
      * about ten times per run, the two newest checkpoints kept. Stages change the learning rate.
      */
     public static TrainingOptions defaults() {
-        return new TrainingOptions(null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
+        return new TrainingOptions(null, null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
                 0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
                 0, List.of(), null);
     }
@@ -68,6 +69,11 @@ public record TrainingOptions(String model, String trainFile, String valFile, St
     /** LoRA's settings with {@code --lora-r} above 0, else null (full fine-tuning). */
     public LoraConfig lora() {
         return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets) : null;
+    }
+
+    /** The model the stage starts from: {@code model}, with {@code adapter} on it when given. */
+    public ModelSource source() {
+        return ModelSource.of(model, adapter);
     }
 
     /** How a stage loads the model it trains: what trains, LoRA, a quantized base; adapters drawn from the seed. */

@@ -88,50 +88,105 @@ public final class ModelDirectory {
      * adapters go on a plain model; an adapter directory trains further as it is.
      */
     public static DecoderModel load(Path dir, Kernels kernels, DataType type, Setup setup) throws IOException {
+        return load(dir, null, kernels, type, setup);
+    }
+
+    /**
+     * The one place that turns (model, adapter, quantization) into a model. {@code adapter} (may be
+     * null) is put on {@code model} as its base; without it {@code model} may itself be an adapter
+     * directory, which names its base. A stored adapter without {@code setup.lora()} is loaded to
+     * train further (or to run); with it, the adapter's model becomes the base of fresh adapters:
+     * merged into the base weights in memory, so that switching the fresh adapters off (the
+     * reference of DPO and PPO) gives the adapter's model exactly, as the run started from it, and
+     * the new adapter names the old one as its base.
+     */
+    public static DecoderModel load(Path model, Path adapter, Kernels kernels, DataType type, Setup setup)
+            throws IOException {
         if (!setup.scoreHead()) {
-            ModelKind.requireCausalLm(dir);
-        }
-        if (PeftAdapter.isAdapter(dir)) {
-            if (setup.lora() != null) {
-                throw new UserInputException(dir + " is a LoRA adapter already: train it further without --lora-r,"
-                        + " or merge it into its base first (align4j merge)");
+            ModelKind.requireCausalLm(model);
+            if (adapter != null) {
+                ModelKind.requireCausalLm(adapter);
             }
-            return loadAdapter(dir, null, kernels, type, setup.scoreHead(), setup.quantize());
         }
-        DecoderModel m = loadPlain(dir, kernels, type, setup.scoreHead(), setup.trainable(), setup.lora(),
+        Path adapterDir = adapter != null ? adapter : PeftAdapter.isAdapter(model) ? model : null;
+        if (adapterDir == null) {
+            DecoderModel m = loadPlain(model, kernels, type, setup.scoreHead(), setup.trainable(), setup.lora(),
+                    setup.quantize());
+            return withFreshAdapters(m, model, setup);
+        }
+        if (setup.lora() == null) {
+            return loadAdapter(adapterDir, adapter != null ? model : null, kernels, type, setup.scoreHead(),
+                    setup.quantize());
+        }
+        DecoderModel base = mergedAdapter(adapterDir, adapter != null ? model : null, kernels, type,
+                setup.scoreHead());
+        DecoderModel m = base.asBaseOf(setup.scoreHead(), setup.trainable().apply(base.config()), setup.lora(),
                 setup.quantize());
+        return withFreshAdapters(m, adapterDir, setup);
+    }
+
+    private static DecoderModel withFreshAdapters(DecoderModel m, Path base, Setup setup) {
         if (setup.lora() != null) {
             m.initializeAdapters(setup.seed());
-            m.setAdapterBase(dir.toString());
+            m.setAdapterBase(base);
         }
         return m;
     }
 
+    /** An adapter's model as one plain fp32 model (its adapters merged into its base's weights). */
+    private static DecoderModel mergedAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead)
+            throws IOException {
+        DecoderModel adapted = loadAdapter(dir, base, kernels, type, scoreHead);
+        if (adapted.quantized() != null) {
+            throw new UserInputException(dir + " was trained on a quantized base, which cannot take new adapters"
+                    + " merged under them: train it further without --lora-r");
+        }
+        return adapted.merged();
+    }
+
     /**
      * A PEFT adapter directory on its base: {@code base}, or when null the directory its
-     * {@code adapter_config.json} names (a path, relative to the working directory).
+     * {@code adapter_config.json} names (relative to the adapter directory, or as adapters written
+     * before that named it, to the working directory). The base is quantized as the adapter
+     * records it was trained on.
      */
     public static DecoderModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead)
             throws IOException {
         return loadAdapter(dir, base, kernels, type, scoreHead, null);
     }
 
-    /** As {@link #loadAdapter(Path, Path, Kernels, DataType, boolean)}, the base quantized with {@code quantize}. */
+    /** As {@link #loadAdapter(Path, Path, Kernels, DataType, boolean)}, the base quantized with {@code quantize} when given. */
     public static DecoderModel loadAdapter(Path dir, Path base, Kernels kernels, DataType type, boolean scoreHead,
                                        QuantizedWeights.Kind quantize) throws IOException {
         if (!PeftAdapter.isAdapter(dir)) {
-            throw new IOException(dir + ": not a LoRA adapter directory (no " + PeftAdapter.CONFIG + ")");
+            throw new UserInputException(dir + ": not a LoRA adapter directory (no " + PeftAdapter.CONFIG + ")");
         }
         PeftAdapter.Info info = PeftAdapter.read(dir);
-        Path b = base != null ? base : Path.of(info.baseModel());
-        if (!Files.isDirectory(b) || PeftAdapter.isAdapter(b)) {
-            throw new IOException((base != null ? b.toString() : dir.resolve(PeftAdapter.CONFIG)
-                    + ": base_model_name_or_path '" + info.baseModel() + "'")
-                    + " is not a model directory here (a path, relative to the working directory)");
+        Path b = base != null ? base : PeftAdapter.base(dir, info);
+        if (b == null || !Files.isDirectory(b)) {
+            throw new UserInputException(base != null ? base + ": not a model directory"
+                    : dir.resolve(PeftAdapter.CONFIG) + ": base_model_name_or_path '" + info.baseModel() + "' is not a"
+                    + " model directory relative to the adapter (" + dir.resolve(info.baseModel()).normalize()
+                    + ") or to the working directory; give the base as --model BASE --adapter " + dir);
         }
-        DecoderModel m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora(), quantize);
+        QuantizedWeights.Kind q = quantize != null ? quantize : PeftAdapter.quantization(dir);
+        DecoderModel m;
+        try {
+            if (PeftAdapter.isAdapter(b)) {
+                // an adapter trained on top of another one: that one's model, merged, is its base
+                m = mergedAdapter(b, null, kernels, type, scoreHead).asBaseOf(scoreHead, Trainable.ADAPTERS,
+                        info.lora(), q);
+            } else {
+                m = loadPlain(b, kernels, type, scoreHead, c -> Trainable.ADAPTERS, info.lora(), q);
+            }
+        } catch (LoraConfig.UnknownTargetException e) {
+            // not a --lora-targets mistake: the adapter comes from another family's model
+            throw new UserInputException(dir + ": the adapter was trained on another model family or base (its config"
+                    + " names '" + info.baseModel() + "'): its target_modules " + info.lora().targets()
+                    + " are not modules of the base " + b + ", a " + e.family() + " model");
+        }
         PeftAdapter.loadInto(dir, m);
-        m.setAdapterBase(b.toString());
+        m.setAdapterBase(b);
         return m;
     }
 

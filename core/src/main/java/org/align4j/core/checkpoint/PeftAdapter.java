@@ -16,6 +16,7 @@ import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.GptModel;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
+import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 
@@ -30,11 +31,19 @@ import org.align4j.core.util.Json;
  * {@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight} {@code [r, in]},
  * {@code ...lora_B.weight} {@code [out, r]}; a reward model's head as
  * {@code base_model.model.score.weight}, PEFT's {@code modules_to_save}).
+ *
+ * <p>An adapter align4j writes names its base relative to itself, so that it is found from any
+ * working directory and when a run directory moves together with its base. What PEFT's config has
+ * no key for (the base's quantization, QLoRA) sits in align4j's own file beside it
+ * ({@value #ALIGN4J}), which PEFT's readers never open: scoring an adapter then uses the base it
+ * was trained on.
  */
 public final class PeftAdapter {
 
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
+    /** align4j's own settings of an adapter, beside PEFT's config. */
+    public static final String ALIGN4J = "align4j_adapter.json";
     private static final String PREFIX = "base_model.model.";
     private static final String HEAD = "base_model.model.score.weight";
 
@@ -83,14 +92,57 @@ public final class PeftAdapter {
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
     }
 
-    /** Writes the adapter (and a scalar head) of {@code model} into {@code dir}. */
-    public static void write(DecoderModel model, String baseModel, Path dir) throws IOException {
+    /**
+     * Where an adapter's base is: {@code base_model_name_or_path} as an absolute path, else relative
+     * to the adapter directory; adapters written before align4j named it that way hold a path
+     * relative to the working directory, which is tried next. Null when neither is a directory.
+     */
+    public static Path base(Path dir, Info info) {
+        Path named = Path.of(info.baseModel());
+        if (named.isAbsolute()) {
+            return Files.isDirectory(named) ? named : null;
+        }
+        Path nearAdapter = dir.resolve(named).normalize();
+        if (Files.isDirectory(nearAdapter)) {
+            return nearAdapter;
+        }
+        return Files.isDirectory(named) ? named : null;
+    }
+
+    /** The quantization of the base the adapter was trained on (QLoRA), or null for an fp32 base. */
+    public static QuantizedWeights.Kind quantization(Path dir) throws IOException {
+        Path file = dir.resolve(ALIGN4J);
+        if (!Files.isRegularFile(file)) {
+            return null;
+        }
+        JsonNode q = Json.readObjectFile(file).path("quantize_base");
+        if (q.isNull() || q.isMissingNode()) {
+            return null;
+        }
+        for (QuantizedWeights.Kind k : QuantizedWeights.Kind.values()) {
+            if (k.name().equalsIgnoreCase(q.asText())) {
+                return k;
+            }
+        }
+        throw new IOException(file + ": quantize_base '" + q.asText() + "' is none of "
+                + List.of(QuantizedWeights.Kind.values()).toString().toLowerCase());
+    }
+
+    /**
+     * Writes the adapter (and a scalar head) of {@code model} into {@code dir}, on the base
+     * {@code baseModel} (named relative to {@code dir}) and with its quantization recorded.
+     */
+    public static void write(DecoderModel model, Path baseModel, Path dir) throws IOException {
         LoraConfig lora = model.lora();
         Files.createDirectories(dir);
         ObjectNode c = Json.MAPPER.createObjectNode();
         c.put("peft_type", "LORA");
         c.put("task_type", model.hasScoreHead() ? "SEQ_CLS" : "CAUSAL_LM");
-        c.put("base_model_name_or_path", baseModel);
+        // a checkpoint is written into a sibling of its final place: the relative path is the same
+        Path here = dir.toAbsolutePath().normalize();
+        Path base = baseModel.toAbsolutePath().normalize();
+        c.put("base_model_name_or_path", here.getRoot().equals(base.getRoot()) ? here.relativize(base).toString()
+                : base.toString());
         c.put("r", lora.r());
         c.put("lora_alpha", lora.alpha());
         c.put("lora_dropout", 0.0);
@@ -116,6 +168,14 @@ public final class PeftAdapter {
             }
         }
         Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+        QuantizedWeights q = model.quantized();
+        if (q != null) {
+            ObjectNode own = Json.MAPPER.createObjectNode().put("quantize_base", q.kind().name().toLowerCase());
+            AtomicFiles.writeString(dir.resolve(ALIGN4J), Json.MAPPER.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(own) + "\n");
+        } else {
+            Files.deleteIfExists(dir.resolve(ALIGN4J));
+        }
         AtomicFiles.writeString(dir.resolve(CONFIG), Json.MAPPER.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(c) + "\n");
     }

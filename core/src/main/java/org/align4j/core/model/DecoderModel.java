@@ -1,5 +1,6 @@
 package org.align4j.core.model;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,7 +42,7 @@ public abstract class DecoderModel {
     protected ParameterSet grads;
     /** LoRA adapters, or null; attached by the family once the buffer exists. */
     protected LoraAdapters lora;
-    private String adapterBase;
+    private Path adapterBase;
     private QuantizedWeights quantizedBase;
     private Predicate<String> quantizable = name -> false;
     /** Host buffers by matrix size (kernels upload exactly a matrix's length). */
@@ -204,13 +205,16 @@ public abstract class DecoderModel {
         return lora != null && lora.enabled();
     }
 
-    /** The base model an adapter sits on, as its adapter_config.json names it. */
-    public String adapterBase() {
+    /**
+     * The directory an adapter sits on, absolute: a model directory, or an adapter merged into a
+     * base (new adapters on a loaded one). A saved adapter names it relative to itself.
+     */
+    public Path adapterBase() {
         return adapterBase;
     }
 
-    public void setAdapterBase(String base) {
-        this.adapterBase = base;
+    public void setAdapterBase(Path base) {
+        this.adapterBase = base.toAbsolutePath().normalize();
     }
 
     /** The quantized base weights, or null when the base is fp32. */
@@ -296,16 +300,38 @@ public abstract class DecoderModel {
      */
     public DecoderModel merged() {
         mergeAdaptersIntoBase();
-        DecoderModel plain = plainModel();
-        for (String name : plain.parameters().names()) {
-            plain.parameters().get(name).assign(params.get(name));
-        }
-        return plain;
+        return copyInto(familyModel(scoreHead, Trainable.ALL, null, null));
     }
 
-    /** A zero model of this family, config and head, without adapters. */
-    protected abstract DecoderModel plainModel();
+    /**
+     * A model of this family and config whose base weights are this (plain, fp32) model's, set up
+     * for training: what trains, fresh-to-be adapters {@code lora} (with their targets), and the
+     * base kept as {@code quantize} when given. A stored head is kept; a new one is zero.
+     */
+    public DecoderModel asBaseOf(boolean withHead, Trainable trainable, LoraConfig lora, QuantizedWeights.Kind quantize) {
+        if (this.lora != null || quantizedBase != null) {
+            throw new IllegalStateException("a base must be a plain fp32 model: merge its adapters first");
+        }
+        return copyInto(familyModel(withHead, trainable, lora, quantize));
+    }
 
+    /** Copies this model's tensors into {@code target} by name (quantizing those it keeps quantized). */
+    private DecoderModel copyInto(DecoderModel target) {
+        for (String name : params.names()) {
+            INDArray v = params.get(name);
+            if (target.keepsQuantized(name)) {
+                target.quantized().put(name, v.shape(), v.castTo(DataType.FLOAT).dup('c').reshape(v.length())
+                        .toFloatVector());
+            } else if (target.parameters().has(name)) {
+                target.parameters().get(name).assign(v);
+            }
+        }
+        return target;
+    }
+
+    /** A zero model of this family and config with this head, trainable set, adapters and quantized base. */
+    protected abstract DecoderModel familyModel(boolean withHead, Trainable trainable, LoraConfig lora,
+                                                QuantizedWeights.Kind quantize);
 
     /** Puts LoRA adapters with {@code lora}'s settings on the family's blocks (their tensors are in the layout). */
     protected void attachAdapters(LoraConfig lora) {

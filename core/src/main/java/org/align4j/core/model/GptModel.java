@@ -200,8 +200,10 @@ public final class GptModel extends DecoderModel {
 
 
     @Override
-    protected DecoderModel plainModel() {
-        return new GptModel(config, kernels, dataType(), scoreHead);
+    protected DecoderModel familyModel(boolean withHead, Trainable trainable, LoraConfig lora,
+                                       QuantizedWeights.Kind quantize) {
+        return new GptModel(config, kernels, dataType(), withHead, trainable,
+                lora == null ? null : lora.orTargets(DEFAULT_LORA_TARGETS), quantize);
     }
 
     /** The block weight matrices a quantized base keeps outside the parameter buffer. */

@@ -151,8 +151,10 @@ public final class LlamaModel extends DecoderModel {
     }
 
     @Override
-    protected DecoderModel plainModel() {
-        return new LlamaModel(config, kernels, dataType(), scoreHead, Trainable.ALL);
+    protected DecoderModel familyModel(boolean withHead, Trainable trainable, LoraConfig lora,
+                                       QuantizedWeights.Kind quantize) {
+        return new LlamaModel(config, kernels, dataType(), withHead, trainable,
+                lora == null ? null : lora.orTargets(DEFAULT_LORA_TARGETS), quantize);
     }
 
     /** The causal LM's layout with Hugging Face's names and {@code Linear} shapes. */

@@ -19,6 +19,24 @@ public record LoraConfig(int r, double alpha, List<String> targets) {
     public record Module(String name, long in, long out) {
     }
 
+    /**
+     * A target that names no module of the family. Typed, so that a loader can say what it means
+     * there: a stored adapter whose targets are another family's was trained on another base.
+     */
+    public static final class UnknownTargetException extends UserInputException {
+        private final String family;
+
+        UnknownTargetException(String target, String family, List<Module> candidates) {
+            super("--lora-targets: unknown module '" + target + "'; " + family + "'s are "
+                    + String.join(", ", candidates.stream().map(Module::name).toList()));
+            this.family = family;
+        }
+
+        public String family() {
+            return family;
+        }
+    }
+
     public LoraConfig {
         if (r < 1) {
             throw new UserInputException("--lora-r must be at least 1, got " + r);
@@ -58,8 +76,7 @@ public record LoraConfig(int r, double alpha, List<String> targets) {
                 }
             }
             if (!any) {
-                throw new UserInputException("--lora-targets: unknown module '" + t + "'; " + family + "'s are "
-                        + String.join(", ", candidates.stream().map(Module::name).toList()));
+                throw new UnknownTargetException(t, family, candidates);
             }
         }
         List<Integer> out = new ArrayList<>();
