@@ -62,7 +62,6 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
                                              String where, Map<String, JsonNode> flags, boolean needsTrainFile)
             throws IOException {
         ObjectNode tree = defaults.deepCopy();
-        Set<String> given = given(defaults, overlay, flags);
         Map<String, SettingRanges.Entry> ranges = SettingRanges.of(TrainingOptions.class, stageType);
         List<String> outOfRange = new ArrayList<>();
         if (overlay != null) {
@@ -96,6 +95,7 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
         if (!outOfRange.isEmpty()) {
             throw new SettingsException(outOfRange);
         }
+        Set<String> given = given(defaults, overlay, flags);
         StageConfig<S> c = new StageConfig<>(read(tree, TrainingOptions.class, where), read(tree, stageType, where));
         List<String> problems = new ArrayList<>(c.training().problems(needsTrainFile));
         if (c.stage() instanceof Validated v) {
@@ -118,7 +118,7 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
             overlay.fields().forEachRemaining(e -> {
                 JsonNode d = defaults.path(e.getKey());
                 JsonNode v = e.getValue();
-                boolean same = d.isNumber() && v.isNumber() ? d.decimalValue().compareTo(v.decimalValue()) == 0
+                boolean same = d.isNumber() && v.isNumber() ? sameNumber(d, v)
                         : d.isMissingNode() ? v.isNull() : d.equals(v);
                 if (!same) {
                     given.add(e.getKey());
@@ -126,6 +126,14 @@ public record StageConfig<S>(TrainingOptions training, S stage) {
             });
         }
         return given;
+    }
+
+    /** Equal as numbers (1 and 1.0 alike); a non-finite value (a setting without a range) equals only itself. */
+    private static boolean sameNumber(JsonNode a, JsonNode b) {
+        if (!Double.isFinite(a.asDouble()) || !Double.isFinite(b.asDouble())) {
+            return Double.compare(a.asDouble(), b.asDouble()) == 0;
+        }
+        return a.decimalValue().compareTo(b.decimalValue()) == 0;
     }
 
     /** Reads a config as saved in a run directory (for the check on resume). */

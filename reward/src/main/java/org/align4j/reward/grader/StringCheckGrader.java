@@ -33,8 +33,7 @@ public record StringCheckGrader(String name, Template input, Template reference,
 
     @Override
     public String checkItem(JsonNode item) {
-        String m = input.missing(item);
-        return m != null ? m : reference.missing(item);
+        return Template.firstMissing(item, input, reference);
     }
 
     @Override

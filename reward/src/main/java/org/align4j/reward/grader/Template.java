@@ -102,6 +102,17 @@ public final class Template {
         return null;
     }
 
+    /** The first reference of {@code templates} that {@code item} lacks, or null. */
+    public static String firstMissing(JsonNode item, Template... templates) {
+        for (Template t : templates) {
+            String m = t.missing(item);
+            if (m != null) {
+                return m;
+            }
+        }
+        return null;
+    }
+
     private static JsonNode lookup(JsonNode item, List<Object> steps) {
         JsonNode v = item;
         for (Object step : steps) {

@@ -46,8 +46,7 @@ public record TextSimilarityGrader(String name, Template input, Template referen
 
     @Override
     public String checkItem(JsonNode item) {
-        String m = input.missing(item);
-        return m != null ? m : reference.missing(item);
+        return Template.firstMissing(item, input, reference);
     }
 
     @Override
