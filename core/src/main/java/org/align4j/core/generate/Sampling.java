@@ -1,6 +1,7 @@
 package org.align4j.core.generate;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -80,6 +81,77 @@ final class Sampling {
         return out;
     }
 
+    /**
+     * Zeroes every probability outside the top {@code keep} (ties: lower id first) and then outside the
+     * smallest prefix of them whose share of their mass reaches {@code topP}. Only the tokens above a
+     * threshold are sorted (a few hundred where a whole vocabulary of boxed indices took milliseconds
+     * per row): every token below it is less likely than all above it, so the sorted prefix is the
+     * vocabulary's as long as it covers the kept tokens; otherwise the threshold falls and it sorts again.
+     */
+    static void keepNucleus(double[] p, int keep, double topP) {
+        int v = p.length;
+        double max = 0;
+        double all = 0;
+        for (double x : p) {
+            max = Math.max(max, x);
+            all += x;
+        }
+        for (double thr = max * 1e-3; ; thr = thr > max * 1e-12 ? thr * 1e-3 : 0) {
+            int count = 0;
+            for (double x : p) {
+                if (x >= thr) {
+                    count++;
+                }
+            }
+            Integer[] order = new Integer[count];
+            int n = 0;
+            for (int j = 0; j < v; j++) {
+                if (p[j] >= thr) {
+                    order[n++] = j;
+                }
+            }
+            Arrays.sort(order, (a, b) -> p[b] != p[a] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
+            // the top-k mass needs all k tokens unless they are the whole vocabulary
+            if (count < keep && keep < v && thr > 0) {
+                continue;
+            }
+            double total = 0;
+            if (keep == v) {
+                total = all;
+            } else {
+                for (int k = 0; k < keep; k++) {
+                    total += p[order[k]];
+                }
+            }
+            int kept = Math.min(keep, count);
+            if (topP < 1) {
+                double cum = 0;
+                int k = 0;
+                while (k < kept) {
+                    cum += p[order[k]] / total;
+                    k++;
+                    if (cum >= topP) {
+                        break;
+                    }
+                }
+                if (cum < topP && kept < keep && thr > 0) {
+                    continue; // the nucleus reaches below the threshold
+                }
+                kept = k;
+            }
+            boolean[] in = new boolean[v];
+            for (int k = 0; k < kept; k++) {
+                in[order[k]] = true;
+            }
+            for (int j = 0; j < v; j++) {
+                if (!in[j]) {
+                    p[j] = 0;
+                }
+            }
+            return;
+        }
+    }
+
     /** Samples from softmax(logits / T) restricted by top-k, then top-p. */
     static int sample(float[] logits, SamplingConfig cfg, SplittableRandom rng) {
         int v = logits.length;
@@ -93,31 +165,7 @@ final class Sampling {
         }
         boolean filter = (cfg.topK() > 0 && cfg.topK() < v) || cfg.topP() < 1;
         if (filter) {
-            Integer[] order = new Integer[v];
-            for (int j = 0; j < v; j++) {
-                order[j] = j;
-            }
-            java.util.Arrays.sort(order, (a, b) -> p[b] != p[a] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
-            int keep = cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v;
-            if (cfg.topP() < 1) {
-                double total = 0;
-                for (int k = 0; k < keep; k++) {
-                    total += p[order[k]];
-                }
-                double cum = 0;
-                int k = 0;
-                while (k < keep) {
-                    cum += p[order[k]] / total;
-                    k++;
-                    if (cum >= cfg.topP()) {
-                        break;
-                    }
-                }
-                keep = k;
-            }
-            for (int k = keep; k < v; k++) {
-                p[order[k]] = 0;
-            }
+            keepNucleus(p, cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v, cfg.topP());
         }
         double total = 0;
         for (double x : p) {
