@@ -83,12 +83,14 @@ final class Sampling {
 
     /**
      * Zeroes every probability outside the top {@code keep} (ties: lower id first) and then outside the
-     * smallest prefix of them whose share of their mass reaches {@code topP}. Only the tokens above a
-     * threshold are sorted (a few hundred where a whole vocabulary of boxed indices took milliseconds
-     * per row): every token below it is less likely than all above it, so the sorted prefix is the
-     * vocabulary's as long as it covers the kept tokens; otherwise the threshold falls and it sorts again.
+     * smallest prefix of them whose share of their mass reaches {@code topP}; {@code p} is
+     * {@code exp((logits - max) / T)}, so ordering by logit is ordering by probability. Only the tokens
+     * above a threshold are sorted, as primitive keys (logit, then id) rather than boxed indices with a
+     * comparator (milliseconds a row for a whole vocabulary): every token below the threshold is less
+     * likely than all above it, so their sorted prefix is the vocabulary's as long as it covers the
+     * kept tokens; otherwise the threshold falls and it sorts again.
      */
-    static void keepNucleus(double[] p, int keep, double topP) {
+    static void keepNucleus(double[] p, float[] logits, int keep, double topP) {
         int v = p.length;
         double max = 0;
         double all = 0;
@@ -96,31 +98,25 @@ final class Sampling {
             max = Math.max(max, x);
             all += x;
         }
+        long[] order = new long[v];
         for (double thr = max * 1e-3; ; thr = thr > max * 1e-12 ? thr * 1e-3 : 0) {
             int count = 0;
-            for (double x : p) {
-                if (x >= thr) {
-                    count++;
-                }
-            }
-            Integer[] order = new Integer[count];
-            int n = 0;
             for (int j = 0; j < v; j++) {
                 if (p[j] >= thr) {
-                    order[n++] = j;
+                    order[count++] = descendingKey(logits[j], j);
                 }
             }
-            Arrays.sort(order, (a, b) -> p[b] != p[a] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
             // the top-k mass needs all k tokens unless they are the whole vocabulary
             if (count < keep && keep < v && thr > 0) {
                 continue;
             }
+            Arrays.sort(order, 0, count);
             double total = 0;
             if (keep == v) {
                 total = all;
             } else {
                 for (int k = 0; k < keep; k++) {
-                    total += p[order[k]];
+                    total += p[(int) order[k]];
                 }
             }
             int kept = Math.min(keep, count);
@@ -128,7 +124,7 @@ final class Sampling {
                 double cum = 0;
                 int k = 0;
                 while (k < kept) {
-                    cum += p[order[k]] / total;
+                    cum += p[(int) order[k]] / total;
                     k++;
                     if (cum >= topP) {
                         break;
@@ -141,7 +137,7 @@ final class Sampling {
             }
             boolean[] in = new boolean[v];
             for (int k = 0; k < kept; k++) {
-                in[order[k]] = true;
+                in[(int) order[k]] = true;
             }
             for (int j = 0; j < v; j++) {
                 if (!in[j]) {
@@ -150,6 +146,13 @@ final class Sampling {
             }
             return;
         }
+    }
+
+    /** A key that sorts ascending as the logit descending, then the id ascending (id in the low 32 bits). */
+    private static long descendingKey(float logit, int id) {
+        int bits = Float.floatToIntBits(-logit);
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // signed order of the float
+        return ((long) ordered << 32) | id;
     }
 
     /** Samples from softmax(logits / T) restricted by top-k, then top-p. */
@@ -165,7 +168,7 @@ final class Sampling {
         }
         boolean filter = (cfg.topK() > 0 && cfg.topK() < v) || cfg.topP() < 1;
         if (filter) {
-            keepNucleus(p, cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v, cfg.topP());
+            keepNucleus(p, logits, cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v, cfg.topP());
         }
         double total = 0;
         for (double x : p) {

@@ -48,14 +48,18 @@ class SamplingTest {
             int v = 1 + rng.nextInt(5000);
             double spread = row % 3 == 0 ? 0.1 : row % 3 == 1 ? 3 : 30; // flat, typical, peaked logits
             double[] p = new double[v];
-            double max = Double.NEGATIVE_INFINITY;
-            double[] logits = new double[v];
+            float max = Float.NEGATIVE_INFINITY;
+            float[] logits = new float[v];
             for (int j = 0; j < v; j++) {
-                logits[j] = row % 5 == 0 ? Math.floor(rng.nextGaussian() * 4) : rng.nextGaussian() * spread;
+                // every fifth row in whole numbers: many ties, broken by id; a few far below (p == 0)
+                logits[j] = (float) (row % 5 == 0 ? Math.floor(rng.nextGaussian() * 4) : rng.nextGaussian() * spread);
+                if (j % 97 == 5) {
+                    logits[j] -= 2000;
+                }
                 max = Math.max(max, logits[j]);
             }
             for (int j = 0; j < v; j++) {
-                p[j] = Math.exp(logits[j] - max);
+                p[j] = Math.exp(logits[j] - (double) max); // as the sampler computes them (temperature 1)
             }
             for (double[] s : settings) {
                 int keep = s[0] > 0 ? Math.min((int) s[0], v) : v;
@@ -65,7 +69,7 @@ class SamplingTest {
                 double[] expected = p.clone();
                 double[] actual = p.clone();
                 fullSort(expected, keep, s[1]);
-                Sampling.keepNucleus(actual, keep, s[1]);
+                Sampling.keepNucleus(actual, logits, keep, s[1]);
                 assertArrayEquals(expected, actual, "vocabulary " + v + ", top-k " + keep + ", top-p " + s[1]);
             }
         }
