@@ -10,6 +10,8 @@ import org.align4j.core.backend.Backend;
 import org.align4j.core.bench.BenchConfig;
 import org.align4j.core.bench.BenchResult;
 import org.align4j.core.bench.Benchmark;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.kernels.ProfilingKernels;
 import org.align4j.core.model.Architecture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -79,7 +81,8 @@ final class BenchCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--json", description = "print one JSON object instead of a table")
     boolean json;
-    @Option(names = "--profile", description = "also print the time spent in each kernel during training")
+    @Option(names = "--profile",
+            description = "also print the time spent in each kernel during training, then during generation")
     boolean profile;
 
     @Override
@@ -99,16 +102,16 @@ final class BenchCommand implements Callable<Integer> {
                 s.tied(), seqLen, batchSize, vocab, steps, warmup, Math.min(genTokens, seqLen - 1),
                 Arrays.stream(decodeBatches).boxed().toList(), seed);
         Backend backend = Backend.get();
-        org.align4j.core.kernels.Kernels kernels = backend.kernels();
-        org.align4j.core.kernels.ProfilingKernels profiler = null;
+        Kernels kernels = backend.kernels();
+        ProfilingKernels profiler = null;
         if (profile) {
-            profiler = new org.align4j.core.kernels.ProfilingKernels(kernels);
+            profiler = new ProfilingKernels(kernels);
             kernels = profiler;
         }
         Benchmark bench = new Benchmark(kernels, backend.description(), msg -> System.err.println(msg));
         BenchResult r = bench.run(cfg);
         if (profiler != null) {
-            System.err.println("kernel time over the whole run (training, then generation):");
+            System.err.println("kernel time over generation, prefill and the sampler runs (all batches):");
             profiler.totals().entrySet().stream()
                     .sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
                     .forEach(e -> System.err.printf("  %-20s %9.1f ms  %7d calls%n", e.getKey(), e.getValue()[0] / 1e6,

@@ -9,6 +9,7 @@ import java.util.function.Consumer;
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.kernels.ProfilingKernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.model.Architecture;
 import org.align4j.core.model.DecoderModel;
@@ -88,6 +89,12 @@ public final class Benchmark {
         double flopsPerToken = 6.0 * model.parameterCount() + 12.0 * cfg.layers() * cfg.seqLen() * cfg.dModel();
         double trainGflops = flopsPerToken * tokensPerS / 1e9;
 
+        if (kernels instanceof ProfilingKernels profiler) {
+            // the training step's kernels now, so that the totals printed at the end are decoding's alone
+            progress.accept("kernel time over training:");
+            printProfile(profiler);
+            profiler.reset();
+        }
         double bandwidth = readGBps();
         progress.accept(String.format("read bandwidth: %.1f GB/s (one-row product over a 256 MB matrix)", bandwidth));
         List<BenchResult.Decode> decode = new ArrayList<>();
@@ -191,6 +198,13 @@ public final class Benchmark {
         GradientClipping.clip(model.gradients(), 1.0);
         opt.step(model.gradients(), 3e-4);
         return loss;
+    }
+
+    private void printProfile(ProfilingKernels profiler) {
+        profiler.totals().entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
+                .forEach(e -> progress.accept(String.format("  %-20s %9.1f ms  %7d calls", e.getKey(),
+                        e.getValue()[0] / 1e6, e.getValue()[1])));
     }
 
     private static int promptLength(BenchConfig cfg) {
