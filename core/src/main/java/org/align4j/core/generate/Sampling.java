@@ -81,71 +81,112 @@ final class Sampling {
         return out;
     }
 
+    /** Logit buckets of the top-k/top-p filter: a flat vocabulary of 49,152 puts a dozen tokens in each. */
+    private static final int BUCKETS = 4096;
+
     /**
      * Zeroes every probability outside the top {@code keep} (ties: lower id first) and then outside the
      * smallest prefix of them whose share of their mass reaches {@code topP}; {@code p} is
-     * {@code exp((logits - max) / T)}, so ordering by logit is ordering by probability. Only the tokens
-     * above a threshold are sorted, as primitive keys (logit, then id) rather than boxed indices with a
-     * comparator (milliseconds a row for a whole vocabulary): every token below the threshold is less
-     * likely than all above it, so their sorted prefix is the vocabulary's as long as it covers the
-     * kept tokens; otherwise the threshold falls and it sorts again.
+     * {@code exp((logits - max) / T)}, so ordering by logit is ordering by probability. Without
+     * sorting the vocabulary (a flat random model's nucleus is most of it: milliseconds a row): tokens
+     * go into buckets of equal logit width, highest first, which keeps their order between buckets;
+     * counts and masses per bucket find the bucket where top-k and top-p end, and only those buckets
+     * are sorted (logit, then id).
      */
     static void keepNucleus(double[] p, float[] logits, int keep, double topP) {
         int v = p.length;
-        double max = 0;
+        float hi = Float.NEGATIVE_INFINITY;
+        float lo = Float.POSITIVE_INFINITY;
         double all = 0;
-        for (double x : p) {
-            max = Math.max(max, x);
-            all += x;
+        for (int j = 0; j < v; j++) {
+            all += p[j];
+            hi = Math.max(hi, logits[j]);
+            if (p[j] > 0) {
+                lo = Math.min(lo, logits[j]); // tokens of probability 0 go to the last bucket
+            }
         }
-        long[] order = new long[v];
-        for (double thr = max * 1e-3; ; thr = thr > max * 1e-12 ? thr * 1e-3 : 0) {
-            int count = 0;
+        double width = (hi - (double) lo) / BUCKETS;
+        int[] bucket = new int[v];
+        int[] count = new int[BUCKETS];
+        for (int j = 0; j < v; j++) {
+            int b = width > 0 ? (int) Math.min(BUCKETS - 1, (hi - (double) logits[j]) / width) : 0;
+            bucket[j] = b;
+            count[b]++;
+        }
+        boolean[] top = new boolean[v];
+        double total = all;
+        if (keep < v) {
+            int kb = 0;
+            int before = 0;
+            while (before + count[kb] < keep) {
+                before += count[kb++];
+            }
             for (int j = 0; j < v; j++) {
-                if (p[j] >= thr) {
-                    order[count++] = descendingKey(logits[j], j);
+                top[j] = bucket[j] < kb;
+            }
+            long[] sorted = sortedBucket(kb, bucket, logits, null);
+            for (int k = 0; k < keep - before; k++) {
+                top[(int) sorted[k]] = true;
+            }
+            total = 0;
+            for (int j = 0; j < v; j++) {
+                if (top[j]) {
+                    total += p[j];
                 }
             }
-            // the top-k mass needs all k tokens unless they are the whole vocabulary
-            if (count < keep && keep < v && thr > 0) {
-                continue;
-            }
-            Arrays.sort(order, 0, count);
-            double total = 0;
-            if (keep == v) {
-                total = all;
-            } else {
-                for (int k = 0; k < keep; k++) {
-                    total += p[(int) order[k]];
+        } else {
+            Arrays.fill(top, true);
+        }
+        if (topP < 1) {
+            double[] mass = new double[BUCKETS];
+            for (int j = 0; j < v; j++) {
+                if (top[j]) {
+                    mass[bucket[j]] += p[j];
                 }
             }
-            int kept = Math.min(keep, count);
-            if (topP < 1) {
-                double cum = 0;
-                int k = 0;
-                while (k < kept) {
-                    cum += p[(int) order[k]] / total;
-                    k++;
+            double cum = 0;
+            int pb = 0;
+            while (pb < BUCKETS && cum + mass[pb] / total < topP) {
+                cum += mass[pb++] / total;
+            }
+            if (pb < BUCKETS) {
+                // the nucleus ends inside bucket pb: keep the buckets before it and its best tokens
+                long[] sorted = sortedBucket(pb, bucket, logits, top);
+                for (int j = 0; j < v; j++) {
+                    top[j] = top[j] && bucket[j] < pb;
+                }
+                for (long key : sorted) {
+                    int j = (int) key;
+                    top[j] = true;
+                    cum += p[j] / total;
                     if (cum >= topP) {
                         break;
                     }
                 }
-                if (cum < topP && kept < keep && thr > 0) {
-                    continue; // the nucleus reaches below the threshold
-                }
-                kept = k;
             }
-            boolean[] in = new boolean[v];
-            for (int k = 0; k < kept; k++) {
-                in[(int) order[k]] = true;
-            }
-            for (int j = 0; j < v; j++) {
-                if (!in[j]) {
-                    p[j] = 0;
-                }
-            }
-            return;
         }
+        for (int j = 0; j < v; j++) {
+            if (!top[j]) {
+                p[j] = 0;
+            }
+        }
+    }
+
+    /** Keys of bucket {@code b}'s tokens, sorted (logit descending, then id); only the {@code eligible} ones unless null. */
+    private static long[] sortedBucket(int b, int[] bucket, float[] logits, boolean[] eligible) {
+        int n = 0;
+        long[] keys = new long[16];
+        for (int j = 0; j < bucket.length; j++) {
+            if (bucket[j] == b && (eligible == null || eligible[j])) {
+                if (n == keys.length) {
+                    keys = Arrays.copyOf(keys, 2 * n);
+                }
+                keys[n++] = descendingKey(logits[j], j);
+            }
+        }
+        keys = Arrays.copyOf(keys, n);
+        Arrays.sort(keys);
+        return keys;
     }
 
     /** A key that sorts ascending as the logit descending, then the id ascending (id in the low 32 bits). */
