@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 import org.align4j.core.util.UserInputException;
 import org.align4j.core.model.DecoderModel;
@@ -89,10 +90,11 @@ public final class Generator {
             if (cfg.greedy()) {
                 model.kernels().argmaxRows(logits, step);
             } else {
-                for (int i = 0; i < b; i++) {
-                    System.arraycopy(all, i * vocab, row, 0, vocab);
-                    step[i] = Sampling.sample(row, cfg, rngs[i]);
-                }
+                // rows in parallel (each has its own generator, so the tokens do not depend on the threads):
+                // a row of a flat distribution costs a few hundred microseconds
+                float[] logitsOfAll = all;
+                IntStream.range(0, b).parallel().forEach(i -> step[i] = Sampling.sample(
+                        Arrays.copyOfRange(logitsOfAll, i * vocab, (i + 1) * vocab), cfg, rngs[i]));
             }
             model.kernels().logProbsOf(logits, step, logprobs);
             boolean anyOpen = false;
