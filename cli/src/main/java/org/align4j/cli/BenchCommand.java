@@ -1,5 +1,6 @@
 package org.align4j.cli;
 
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +10,8 @@ import org.align4j.core.backend.Backend;
 import org.align4j.core.bench.BenchConfig;
 import org.align4j.core.bench.BenchResult;
 import org.align4j.core.bench.Benchmark;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.kernels.ProfilingKernels;
 import org.align4j.core.model.Architecture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,8 +19,10 @@ import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure training and generation speed of a random model of the given family and shape.",
-                "Reports training tokens/s (forward, backward, AdamW), KV-cache generation tokens/s at batch 1 and 8,",
-                "the SGEMM GFLOPS this machine reaches, and training MFU against it."},
+                "Reports training tokens/s (forward, backward, AdamW); KV-cache generation tokens/s at each decoding",
+                "batch with the fractions of its memory bound (weights and KV cache read per step over the measured",
+                "read bandwidth) and compute bound (over the measured SGEMM peak); prefill tokens/s; the sampler's",
+                "share of a step; and training MFU."},
         footer = {"", "Example:",
                 "  align4j bench --layers 6 --d-model 384 --heads 6 --seq-len 256 --batch-size 8 --vocab 8192 --steps 20",
                 "  align4j bench --preset smollm2-135m --seq-len 256 --batch-size 4 --steps 5"})
@@ -68,12 +73,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--gen-tokens", defaultValue = "128",
             description = "tokens generated per sequence in the generation runs (default ${DEFAULT-VALUE})")
     int genTokens;
+    @Option(names = "--decode-batches", split = ",", paramLabel = "N", defaultValue = "1,4,8,16,32",
+            description = "batch sizes of the generation runs (default ${DEFAULT-VALUE})")
+    int[] decodeBatches;
     @Range()
     @Option(names = "--seed", defaultValue = "0", description = "seed for weights and data (default ${DEFAULT-VALUE})")
     long seed;
     @Option(names = "--json", description = "print one JSON object instead of a table")
     boolean json;
-    @Option(names = "--profile", description = "also print the time spent in each kernel during training")
+    @Option(names = "--profile",
+            description = "also print the time spent in each kernel during training, then during generation")
     boolean profile;
 
     @Override
@@ -90,18 +99,19 @@ final class BenchCommand implements Callable<Integer> {
         }
         Architecture.Shape s = architecture.shape(vocab, seqLen, dModel, layers, heads);
         BenchConfig cfg = new BenchConfig(architecture.arch, layers, dModel, heads, s.kvHeads(), s.intermediate(),
-                s.tied(), seqLen, batchSize, vocab, steps, warmup, Math.min(genTokens, seqLen - 1), seed);
+                s.tied(), seqLen, batchSize, vocab, steps, warmup, Math.min(genTokens, seqLen - 1),
+                Arrays.stream(decodeBatches).boxed().toList(), seed);
         Backend backend = Backend.get();
-        org.align4j.core.kernels.Kernels kernels = backend.kernels();
-        org.align4j.core.kernels.ProfilingKernels profiler = null;
+        Kernels kernels = backend.kernels();
+        ProfilingKernels profiler = null;
         if (profile) {
-            profiler = new org.align4j.core.kernels.ProfilingKernels(kernels);
+            profiler = new ProfilingKernels(kernels);
             kernels = profiler;
         }
         Benchmark bench = new Benchmark(kernels, backend.description(), msg -> System.err.println(msg));
         BenchResult r = bench.run(cfg);
         if (profiler != null) {
-            System.err.println("kernel time over the whole run (training, then generation):");
+            System.err.println("kernel time over generation, prefill and the sampler runs (all batches):");
             profiler.totals().entrySet().stream()
                     .sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
                     .forEach(e -> System.err.printf("  %-20s %9.1f ms  %7d calls%n", e.getKey(), e.getValue()[0] / 1e6,
@@ -114,8 +124,22 @@ final class BenchCommand implements Callable<Integer> {
             o.put("parameters", r.parameters());
             o.put("train_tokens_per_s", r.trainTokensPerS());
             o.put("train_step_ms", r.trainStepMs());
-            o.put("gen_tokens_per_s_b1", r.genTokensPerSB1());
-            o.put("gen_tokens_per_s_b8", r.genTokensPerSB8());
+            ObjectNode decode = o.putObject("decode_tokens_per_s");
+            ObjectNode memory = o.putObject("decode_memory_bound_fraction");
+            ObjectNode compute = o.putObject("decode_compute_bound_fraction");
+            for (BenchResult.Decode d : r.decode()) {
+                decode.put(Integer.toString(d.batch()), d.tokensPerS());
+                memory.put(Integer.toString(d.batch()), d.memoryBoundFraction());
+                compute.put(Integer.toString(d.batch()), d.computeBoundFraction());
+            }
+            for (int b : new int[] {1, 8}) {
+                if (!Double.isNaN(r.decodeTokensPerS(b))) {
+                    o.put("gen_tokens_per_s_b" + b, r.decodeTokensPerS(b));
+                }
+            }
+            o.put("prefill_tokens_per_s", r.prefillTokensPerS());
+            o.put("sampling_share_b8", r.samplingShare());
+            o.put("read_gbps", r.readGBps());
             o.put("gemm_gflops", r.gemmGflops());
             o.put("train_gflops", r.trainGflops());
             o.put("mfu", r.mfu());
@@ -127,8 +151,15 @@ final class BenchCommand implements Callable<Integer> {
         } else {
             System.out.printf("parameters            %,d%n", r.parameters());
             System.out.printf("train tokens/s        %.0f  (%.1f ms/step)%n", r.trainTokensPerS(), r.trainStepMs());
-            System.out.printf("generation tokens/s   %.1f at batch 1, %.1f at batch 8%n", r.genTokensPerSB1(),
-                    r.genTokensPerSB8());
+            for (BenchResult.Decode d : r.decode()) {
+                System.out.printf("generation batch %-4d %.1f tokens/s, %.0f%% of the memory bound, %.0f%% of the"
+                        + " compute bound%n", d.batch(), d.tokensPerS(), 100 * d.memoryBoundFraction(),
+                        100 * d.computeBoundFraction());
+            }
+            System.out.printf("prefill tokens/s      %.0f%n", r.prefillTokensPerS());
+            System.out.printf("sampler share         %.1f%% of generation at batch 8 (top-p 0.95)%n",
+                    100 * r.samplingShare());
+            System.out.printf("read bandwidth        %.1f GB/s%n", r.readGBps());
             System.out.printf("sgemm GFLOPS          %.1f%n", r.gemmGflops());
             System.out.printf("train GFLOPS, MFU     %.1f, %.1f%%%n", r.trainGflops(), 100 * r.mfu());
             System.out.printf("resident memory       %.1f MiB after warmup, %.1f MiB after %d steps%n",

@@ -2,15 +2,18 @@ package org.align4j.core.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.kernels.ProfilingKernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.model.Architecture;
 import org.align4j.core.model.DecoderModel;
+import org.align4j.core.model.KvCache;
 import org.align4j.core.model.TokenBatch;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.optim.AdamWConfig;
@@ -22,8 +25,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Measures, in one process, what a user of a given model shape gets: training tokens/s
- * (forward, backward, clipping, AdamW), KV-cache generation tokens/s at batch 1 and 8, this
- * machine's SGEMM throughput and the training MFU against it.
+ * (forward, backward, clipping, AdamW), KV-cache generation tokens/s at each decoding batch with
+ * the fractions of its memory and compute bounds, prefill tokens/s, the sampler's share of a
+ * step, this machine's read bandwidth and SGEMM throughput, and the training MFU against it.
  */
 public final class Benchmark {
 
@@ -85,12 +89,115 @@ public final class Benchmark {
         double flopsPerToken = 6.0 * model.parameterCount() + 12.0 * cfg.layers() * cfg.seqLen() * cfg.dModel();
         double trainGflops = flopsPerToken * tokensPerS / 1e9;
 
-        double gen1 = generationTokensPerS(model, 1, cfg, rng);
-        progress.accept(String.format("generation batch 1: %.1f tokens/s", gen1));
-        double gen8 = generationTokensPerS(model, 8, cfg, rng);
-        progress.accept(String.format("generation batch 8: %.1f tokens/s", gen8));
-        return new BenchResult(backend, model.parameterCount(), tokensPerS, seconds * 1000 / cfg.steps(), gen1, gen8,
-                gemm, trainGflops, trainGflops / gemm, offHeapWarm, offHeapEnd, cfg.steps(), loss);
+        if (kernels instanceof ProfilingKernels profiler) {
+            // the training step's kernels now, so that the totals printed at the end are decoding's alone
+            progress.accept("kernel time over training:");
+            printProfile(profiler);
+            profiler.reset();
+        }
+        double bandwidth = readGBps();
+        progress.accept(String.format("read bandwidth: %.1f GB/s (one-row product over a 256 MB matrix)", bandwidth));
+        List<BenchResult.Decode> decode = new ArrayList<>();
+        for (int b : cfg.decodeBatches()) {
+            double tps = generationTokensPerS(new Generator(model), b, SamplingConfig.greedy(cfg.genTokens()), cfg,
+                    rng);
+            BenchResult.Decode d = decodeBounds(model, cfg, b, tps, bandwidth, gemm);
+            decode.add(d);
+            progress.accept(String.format("generation batch %d: %.1f tokens/s, %.0f%% of the memory bound"
+                    + " (%.0f MB a step), %.0f%% of the compute bound", b, tps, 100 * d.memoryBoundFraction(),
+                    d.bytesPerStep() / 1e6, 100 * d.computeBoundFraction()));
+        }
+        double prefill = prefillTokensPerS(model, cfg, rng);
+        progress.accept(String.format("prefill: %.0f tokens/s (%d x %d prompt tokens through the KV cache)", prefill,
+                cfg.batchSize(), cfg.seqLen()));
+        double sampling = samplingShare(model, cfg, rng);
+        progress.accept(String.format("sampler at batch 8 (temperature 1, top-p 0.95): %.1f%% of the time",
+                100 * sampling));
+        return new BenchResult(backend, model.parameterCount(), tokensPerS, seconds * 1000 / cfg.steps(), decode,
+                prefill, sampling, bandwidth, gemm, trainGflops, trainGflops / gemm, offHeapWarm, offHeapEnd,
+                cfg.steps(), loss);
+    }
+
+    /**
+     * A decoding step reads every weight once (the learned positions only a row per sequence) and
+     * the KV cache up to the current length, here taken at the generation's mean length; it computes
+     * 2 FLOPs per weight per token plus 4 per cached key and model width per layer (scores and output).
+     */
+    private static BenchResult.Decode decodeBounds(DecoderModel model, BenchConfig cfg, int batch, double tps,
+                                                   double gbps, double gflops) {
+        long weights = model.parameterCount();
+        if (model.parameters().names().contains("wpe.weight")) {
+            weights -= model.parameters().get("wpe.weight").length();
+        }
+        double keys = promptLength(cfg) + cfg.genTokens() / 2.0;
+        long kvWidth = (long) cfg.kvHeads() * (cfg.dModel() / cfg.heads());
+        double bytes = 4.0 * weights + 4.0 * 2 * cfg.layers() * batch * keys * kvWidth;
+        double flopsPerToken = 2.0 * weights + 4.0 * cfg.layers() * keys * cfg.dModel();
+        double memoryBound = batch * gbps * 1e9 / bytes;
+        double computeBound = gflops * 1e9 / flopsPerToken;
+        return new BenchResult.Decode(batch, tps, bytes, tps / memoryBound, tps / computeBound);
+    }
+
+    /** The prompt's forward through the KV cache: the training batch of full-length sequences, best of three. */
+    private static double prefillTokensPerS(DecoderModel model, BenchConfig cfg, SplittableRandom rng) {
+        int b = cfg.batchSize();
+        int t = cfg.seqLen();
+        int[] tokens = new int[b * t];
+        int[] positions = new int[b * t];
+        float[] mask = new float[b * t];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = rng.nextInt(cfg.vocab());
+            positions[i] = i % t;
+        }
+        java.util.Arrays.fill(mask, 1f);
+        double best = Double.MAX_VALUE;
+        for (int rep = 0; rep < 4; rep++) { // the first warms up
+            KvCache cache = model.newCache(b, t);
+            cache.setMasks(mask, t);
+            long t0 = System.nanoTime();
+            model.forwardCached(cache, tokens, positions, t);
+            double sec = (System.nanoTime() - t0) / 1e9;
+            if (rep > 0) {
+                best = Math.min(best, sec);
+            }
+        }
+        return b * t / best;
+    }
+
+    /** Share of generation time that the sampler takes at batch 8 with temperature 1 and top-p 0.95 (median of 3). */
+    private static double samplingShare(DecoderModel model, BenchConfig cfg, SplittableRandom rng) {
+        Generator gen = new Generator(model);
+        SamplingConfig sampled = new SamplingConfig(cfg.genTokens(), 1.0, 0, 0.95, cfg.seed(), 0, Set.of(),
+                List.of());
+        List<int[]> prompts = prompts(8, cfg, rng);
+        // greedy runs never called the sampler: let the JIT compile it before timing
+        for (int i = 0; i < 3; i++) {
+            gen.generate(prompts, sampled, null);
+        }
+        List<Double> shares = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            gen.generate(prompts, sampled, null);
+            shares.add((double) gen.samplingNanos() / (System.nanoTime() - t0));
+        }
+        shares.sort(null);
+        return shares.get(1);
+    }
+
+    /** Read bandwidth as decoding sees it: the kernels' one-row product over a 256 MB weight, best of several. */
+    double readGBps() {
+        int n = 8192;
+        INDArray w = Nd4j.ones(DataType.FLOAT, n, n);
+        INDArray x = Nd4j.ones(DataType.FLOAT, 1, n);
+        INDArray y = Nd4j.create(DataType.FLOAT, 1, n);
+        double best = Double.MAX_VALUE;
+        for (int rep = 0; rep < 8; rep++) {
+            long t0 = System.nanoTime();
+            kernels.matmulForward(y, x, w, true, null);
+            best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+        }
+        w.close();
+        return 4.0 * n * n / best / 1e9;
     }
 
     private static double trainStep(DecoderModel model, AdamW opt, TokenBatch batch, int[] targets, float[] weights) {
@@ -101,9 +208,19 @@ public final class Benchmark {
         return loss;
     }
 
-    /** Prompts of 16 tokens (or fewer for tiny contexts), then {@code genTokens} greedy tokens each. */
-    private static double generationTokensPerS(DecoderModel model, int batch, BenchConfig cfg, SplittableRandom rng) {
-        int promptLen = Math.max(1, Math.min(16, cfg.seqLen() - cfg.genTokens()));
+    private void printProfile(ProfilingKernels profiler) {
+        profiler.totals().entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
+                .forEach(e -> progress.accept(String.format("  %-20s %9.1f ms  %7d calls", e.getKey(),
+                        e.getValue()[0] / 1e6, e.getValue()[1])));
+    }
+
+    private static int promptLength(BenchConfig cfg) {
+        return Math.max(1, Math.min(16, cfg.seqLen() - cfg.genTokens()));
+    }
+
+    private static List<int[]> prompts(int batch, BenchConfig cfg, SplittableRandom rng) {
+        int promptLen = promptLength(cfg);
         List<int[]> prompts = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
             int[] p = new int[promptLen];
@@ -112,17 +229,26 @@ public final class Benchmark {
             }
             prompts.add(p);
         }
-        Generator gen = new Generator(model);
-        SamplingConfig greedy = SamplingConfig.greedy(cfg.genTokens());
-        gen.generate(prompts, greedy, null); // warm up: the JIT compiles the decoding path
+        return prompts;
+    }
+
+    /**
+     * Prompts of 16 tokens (or fewer for tiny contexts), then {@code genTokens} tokens each: the median
+     * of up to 5 timed generations after one to warm up (at least one, up to about 2 s in all).
+     */
+    private static double generationTokensPerS(Generator gen, int batch, SamplingConfig sampling, BenchConfig cfg,
+                                               SplittableRandom rng) {
+        List<int[]> prompts = prompts(batch, cfg, rng);
+        gen.generate(prompts, sampling, null); // warm up: the JIT compiles the decoding path
+        List<Double> rates = new ArrayList<>();
         long start = System.nanoTime();
-        int produced = 0;
-        int rounds = 0;
         do {
-            produced += gen.generate(prompts, greedy, null).stream().mapToInt(g -> g.tokenIds().length).sum();
-            rounds++;
-        } while (System.nanoTime() - start < 2_000_000_000L && rounds < 20);
-        return produced / ((System.nanoTime() - start) / 1e9);
+            long t0 = System.nanoTime();
+            int produced = gen.generate(prompts, sampling, null).stream().mapToInt(g -> g.tokenIds().length).sum();
+            rates.add(produced / ((System.nanoTime() - t0) / 1e9));
+        } while (System.nanoTime() - start < 2_000_000_000L && rates.size() < 5);
+        rates.sort(null);
+        return rates.get(rates.size() / 2);
     }
 
     /** Best SGEMM rate over a few large shapes, through the kernels' own matmul path. */

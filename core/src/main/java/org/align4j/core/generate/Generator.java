@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import java.util.stream.IntStream;
 
 import org.align4j.core.util.UserInputException;
 import org.align4j.core.model.DecoderModel;
@@ -19,6 +20,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class Generator {
 
     private final DecoderModel model;
+    /** Time the last {@link #generate} spent choosing tokens (logits to tokens, log-probabilities, stops). */
+    private long samplingNanos;
 
     public Generator(DecoderModel model) {
         this.model = model;
@@ -69,13 +72,31 @@ public final class Generator {
         }
         int vocab = model.config().vocabSize();
         float[] row = new float[vocab];
-        float[] all = new float[b * vocab];
+        // rows are downloaded only to sample or to list top log-probabilities; greedy choice and the
+        // chosen tokens' log-probabilities come from the kernels, in parallel over rows
+        boolean needRows = !cfg.greedy() || cfg.logprobs() > 0;
+        float[] all = needRows ? new float[b * vocab] : null;
         int[] step = new int[b];
+        double[] logprobs = new double[b];
         int[] positions = new int[b];
         float[] ones = new float[b];
         Arrays.fill(ones, 1f);
+        samplingNanos = 0;
         for (int t = 0; t < maxNew; t++) {
-            model.kernels().download(logits, all);
+            long t0 = System.nanoTime();
+            if (needRows) {
+                model.kernels().download(logits, all);
+            }
+            if (cfg.greedy()) {
+                model.kernels().argmaxRows(logits, step);
+            } else {
+                // rows in parallel (each has its own generator, so the tokens do not depend on the threads):
+                // a row of a flat distribution costs a few hundred microseconds
+                float[] logitsOfAll = all;
+                IntStream.range(0, b).parallel().forEach(i -> step[i] = Sampling.sample(
+                        Arrays.copyOfRange(logitsOfAll, i * vocab, (i + 1) * vocab), cfg, rngs[i]));
+            }
+            model.kernels().logProbsOf(logits, step, logprobs);
             boolean anyOpen = false;
             for (int i = 0; i < b; i++) {
                 Sequence s = seqs.get(i);
@@ -83,19 +104,22 @@ public final class Generator {
                     step[i] = model.config().eosTokenId();
                     continue;
                 }
-                System.arraycopy(all, i * vocab, row, 0, vocab);
-                double lse = Sampling.logSumExp(row);
-                int token = cfg.greedy() ? Sampling.argmax(row) : Sampling.sample(row, cfg, rngs[i]);
-                s.add(token, row[token] - lse, cfg.logprobs() > 0 ? Sampling.top(row, lse, cfg.logprobs()) : List.of());
+                int token = step[i];
+                List<Generation.TokenLogprob> top = List.of();
+                if (cfg.logprobs() > 0) {
+                    System.arraycopy(all, i * vocab, row, 0, vocab);
+                    top = Sampling.top(row, row[token] - logprobs[i], cfg.logprobs());
+                }
+                s.add(token, logprobs[i], top);
                 if (cfg.stopTokenIds().contains(token)) {
                     s.finish = "stop";
                     s.visible = s.length - 1;
                 } else if (!cfg.stopStrings().isEmpty() && containsStop(decoder.apply(s.ids()), cfg)) {
                     s.finish = "stop";
                 }
-                step[i] = token;
                 anyOpen |= s.finish == null;
             }
+            samplingNanos += System.nanoTime() - t0;
             if (!anyOpen || t == maxNew - 1) {
                 break;
             }
@@ -112,6 +136,14 @@ public final class Generator {
                     List.copyOf(s.top), s.finish == null ? "length" : s.finish, s.visible < 0 ? s.length : s.visible));
         }
         return out;
+    }
+
+    /**
+     * Nanoseconds the last {@link #generate} spent between forwards: reading the logits, choosing
+     * tokens, their log-probabilities and top alternatives, stop checks (the sampler's share of a step).
+     */
+    public long samplingNanos() {
+        return samplingNanos;
     }
 
     private static boolean containsStop(String text, SamplingConfig cfg) {

@@ -1,8 +1,11 @@
 package org.align4j.core.generate;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+
+import org.align4j.core.kernels.FastMath;
 
 /** Token choice from one row of logits: greedy, temperature, top-k, top-p. */
 final class Sampling {
@@ -80,6 +83,121 @@ final class Sampling {
         return out;
     }
 
+    /** Logit buckets of the top-k/top-p filter: a flat vocabulary of 49,152 puts a dozen tokens in each. */
+    private static final int BUCKETS = 4096;
+
+    /**
+     * Zeroes every probability outside the top {@code keep} (ties: lower id first) and then outside the
+     * smallest prefix of them whose share of their mass reaches {@code topP}; {@code p} is
+     * {@code exp((logits - max) / T)}, so ordering by logit is ordering by probability. Without
+     * sorting the vocabulary (a flat random model's nucleus is most of it: milliseconds a row): tokens
+     * go into buckets of equal logit width, highest first, which keeps their order between buckets;
+     * counts and masses per bucket find the bucket where top-k and top-p end, and only those buckets
+     * are sorted (logit, then id).
+     */
+    static void keepNucleus(double[] p, float[] logits, int keep, double topP) {
+        int v = p.length;
+        float hi = Float.NEGATIVE_INFINITY;
+        float lo = Float.POSITIVE_INFINITY;
+        double all = 0;
+        for (int j = 0; j < v; j++) {
+            all += p[j];
+            hi = Math.max(hi, logits[j]);
+            if (p[j] > 0) {
+                lo = Math.min(lo, logits[j]); // tokens of probability 0 go to the last bucket
+            }
+        }
+        double width = (hi - (double) lo) / BUCKETS;
+        int[] bucket = new int[v];
+        int[] count = new int[BUCKETS];
+        for (int j = 0; j < v; j++) {
+            int b = width > 0 ? (int) Math.min(BUCKETS - 1, (hi - (double) logits[j]) / width) : 0;
+            bucket[j] = b;
+            count[b]++;
+        }
+        boolean[] top = new boolean[v];
+        double total = all;
+        if (keep < v) {
+            int kb = 0;
+            int before = 0;
+            while (before + count[kb] < keep) {
+                before += count[kb++];
+            }
+            for (int j = 0; j < v; j++) {
+                top[j] = bucket[j] < kb;
+            }
+            long[] sorted = sortedBucket(kb, bucket, logits, null);
+            for (int k = 0; k < keep - before; k++) {
+                top[(int) sorted[k]] = true;
+            }
+            total = 0;
+            for (int j = 0; j < v; j++) {
+                if (top[j]) {
+                    total += p[j];
+                }
+            }
+        } else {
+            Arrays.fill(top, true);
+        }
+        if (topP < 1) {
+            double[] mass = new double[BUCKETS];
+            for (int j = 0; j < v; j++) {
+                if (top[j]) {
+                    mass[bucket[j]] += p[j];
+                }
+            }
+            double cum = 0;
+            int pb = 0;
+            while (pb < BUCKETS && cum + mass[pb] / total < topP) {
+                cum += mass[pb++] / total;
+            }
+            if (pb < BUCKETS) {
+                // the nucleus ends inside bucket pb: keep the buckets before it and its best tokens
+                long[] sorted = sortedBucket(pb, bucket, logits, top);
+                for (int j = 0; j < v; j++) {
+                    top[j] = top[j] && bucket[j] < pb;
+                }
+                for (long key : sorted) {
+                    int j = (int) key;
+                    top[j] = true;
+                    cum += p[j] / total;
+                    if (cum >= topP) {
+                        break;
+                    }
+                }
+            }
+        }
+        for (int j = 0; j < v; j++) {
+            if (!top[j]) {
+                p[j] = 0;
+            }
+        }
+    }
+
+    /** Keys of bucket {@code b}'s tokens, sorted (logit descending, then id); only the {@code eligible} ones unless null. */
+    private static long[] sortedBucket(int b, int[] bucket, float[] logits, boolean[] eligible) {
+        int n = 0;
+        long[] keys = new long[16];
+        for (int j = 0; j < bucket.length; j++) {
+            if (bucket[j] == b && (eligible == null || eligible[j])) {
+                if (n == keys.length) {
+                    keys = Arrays.copyOf(keys, 2 * n);
+                }
+                keys[n++] = descendingKey(logits[j], j);
+            }
+        }
+        keys = Arrays.copyOf(keys, n);
+        Arrays.sort(keys);
+        return keys;
+    }
+
+    /** A key that sorts ascending as the logit descending, then the id ascending (id in the low 32 bits). */
+    private static long descendingKey(float logit, int id) {
+        int bits = Float.floatToIntBits(-logit);
+        int ordered = bits ^ ((bits >> 31) & 0x7fffffff); // signed order of the float
+        return ((long) ordered << 32) | id;
+    }
+
     /** Samples from softmax(logits / T) restricted by top-k, then top-p. */
     static int sample(float[] logits, SamplingConfig cfg, SplittableRandom rng) {
         int v = logits.length;
@@ -89,35 +207,14 @@ final class Sampling {
         }
         double[] p = new double[v];
         for (int j = 0; j < v; j++) {
-            p[j] = Math.exp((logits[j] - max) / cfg.temperature());
+            // the kernels' float exp (relative error below 3e-7; Math.exp cost ~50 ns a token here);
+            // below e^-87 a token's probability is 0, as masked ids' must be
+            double x = (logits[j] - max) / cfg.temperature();
+            p[j] = x < -87 ? 0 : FastMath.exp((float) x);
         }
         boolean filter = (cfg.topK() > 0 && cfg.topK() < v) || cfg.topP() < 1;
         if (filter) {
-            Integer[] order = new Integer[v];
-            for (int j = 0; j < v; j++) {
-                order[j] = j;
-            }
-            java.util.Arrays.sort(order, (a, b) -> p[b] != p[a] ? Double.compare(p[b], p[a]) : Integer.compare(a, b));
-            int keep = cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v;
-            if (cfg.topP() < 1) {
-                double total = 0;
-                for (int k = 0; k < keep; k++) {
-                    total += p[order[k]];
-                }
-                double cum = 0;
-                int k = 0;
-                while (k < keep) {
-                    cum += p[order[k]] / total;
-                    k++;
-                    if (cum >= cfg.topP()) {
-                        break;
-                    }
-                }
-                keep = k;
-            }
-            for (int k = keep; k < v; k++) {
-                p[order[k]] = 0;
-            }
+            keepNucleus(p, logits, cfg.topK() > 0 ? Math.min(cfg.topK(), v) : v, cfg.topP());
         }
         double total = 0;
         for (double x : p) {

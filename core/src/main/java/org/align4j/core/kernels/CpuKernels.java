@@ -19,7 +19,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class CpuKernels implements Kernels, AutoCloseable {
 
     private static final int ROWS_PER_THREAD = 16;
-    /** Up to this many rows a product with a {@code [out, in]} weight streams weight chunks through sgemv (at 16 sgemm is faster). */
+    /** Up to this many rows a product streams weight chunks through sgemv (at 16 sgemm is faster). */
     private static final int FEW_ROWS = 8;
     /** Bytes of weight per chunk: small enough to stay in cache while every row reads it (2-8 MB measured alike). */
     private static final int CHUNK_BYTES = 2 * 1024 * 1024;
@@ -168,14 +168,29 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                     transposedWeight ? c : oc, Mem.pointer(inp), 0, beta, Mem.pointer(out), 0);
             return;
         }
-        if (transposedWeight && n <= FEW_ROWS) {
-            // a few rows (batched decoding) against a [out, in] weight: sgemm would pack the whole
-            // weight on every call (0.4-0.6 ms for 1536 x 576 whatever the rows); instead each chunk of
-            // weight rows is read from memory once by one row's sgemv and from cache by the others
+        if (n <= FEW_ROWS) {
+            fewRows(out, inp, w, transposedWeight, beta, n, c, oc);
+            return;
+        }
+        Blas.sgemm(false, transposedWeight, n, oc, c, 1f, Mem.pointer(inp), 0, c,
+                Mem.pointer(w), 0, transposedWeight ? c : oc, beta, Mem.pointer(out), 0, oc);
+    }
+
+    /**
+     * A few rows (batched decoding): sgemm would pack the whole weight on every call (0.4-0.6 ms for
+     * 1536 x 576 whatever the rows); instead the weight goes by chunks of about {@link #CHUNK_BYTES},
+     * each read from memory by one row's sgemv and from cache by the others. An {@code [out, in]}
+     * weight (Linear) is chunked by output rows, each chunk giving a slice of every output row; an
+     * {@code [in, out]} weight (GPT-2's Conv1D) by input rows, each chunk adding its share to every
+     * output row ({@code beta} 1 after the first chunk).
+     */
+    private static void fewRows(INDArray out, INDArray inp, INDArray w, boolean transposedWeight, float beta, int n,
+                                int c, int oc) {
+        FloatPointer pw = Mem.pointer(w);
+        FloatPointer px = Mem.pointer(inp);
+        FloatPointer po = Mem.pointer(out);
+        if (transposedWeight) {
             int chunk = Math.max(16, CHUNK_BYTES / (4 * c));
-            FloatPointer pw = Mem.pointer(w);
-            FloatPointer px = Mem.pointer(inp);
-            FloatPointer po = Mem.pointer(out);
             for (int r0 = 0; r0 < oc; r0 += chunk) {
                 int rows = Math.min(chunk, oc - r0);
                 for (int i = 0; i < n; i++) {
@@ -185,8 +200,14 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             }
             return;
         }
-        Blas.sgemm(false, transposedWeight, n, oc, c, 1f, Mem.pointer(inp), 0, c,
-                Mem.pointer(w), 0, transposedWeight ? c : oc, beta, Mem.pointer(out), 0, oc);
+        int chunk = Math.max(16, CHUNK_BYTES / (4 * oc));
+        for (int k0 = 0; k0 < c; k0 += chunk) {
+            int rows = Math.min(chunk, c - k0);
+            float b = k0 == 0 ? beta : 1f;
+            for (int i = 0; i < n; i++) {
+                Blas.sgemv(true, rows, oc, 1f, pw, (long) k0 * oc, oc, px, (long) i * c + k0, b, po, (long) i * oc);
+            }
+        }
     }
 
     @Override
@@ -783,81 +804,89 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             return;
         }
         int c = (int) out.columns();
-        int c3 = 3 * c;
-        int hs = c / heads;
-        int capacity = (int) kCache.size(1);
-        int keys = start + steps;
-        float scale = (float) (1.0 / Math.sqrt(hs));
-        FloatBuffer src = Mem.floats(qkv);
-        FloatBuffer kc = Mem.floats(kCache);
-        FloatBuffer vc = Mem.floats(vCache);
-        float[] row = new float[c];
-        for (int b = 0; b < batch; b++) {
-            for (int s = 0; s < steps; s++) {
-                int r = b * steps + s;
-                long dst = ((long) b * capacity + start + s) * c;
-                src.get(r * c3 + c, row);
-                kc.put((int) dst, row);
-                src.get(r * c3 + 2 * c, row);
-                vc.put((int) dst, row);
-            }
-        }
-        if (steps == 1) {
-            attendOneStep(out, qkv, kCache, vCache, maskOf(keyMask, batch, capacity), batch, start, heads, capacity);
+        attendCached(out, new Rows(qkv, 0, 3 * c), new Rows(qkv, c, 3 * c), new Rows(qkv, 2 * c, 3 * c), kCache,
+                vCache, keyMask, batch, steps, start, heads, heads);
+    }
+
+    @Override
+    public void attentionWithCacheGrouped(INDArray out, INDArray q, INDArray k, INDArray v, INDArray kCache,
+                                          INDArray vCache, INDArray keyMask, int batch, int steps, int start,
+                                          int heads, int kvHeads) {
+        if (!fp32(out, q, k, v, kCache, vCache, keyMask)) {
+            generic.attentionWithCacheGrouped(out, q, k, v, kCache, vCache, keyMask, batch, steps, start, heads,
+                    kvHeads);
             return;
         }
-        int rows = batch * heads * steps;
-        FloatPointer sc = scratch((long) rows * keys);
-        FloatPointer q = Mem.pointer(qkv);
-        FloatPointer kp = Mem.pointer(kCache);
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                Blas.sgemm(false, true, steps, keys, hs, scale, q, (long) b * steps * c3 + (long) h * hs, c3,
-                        kp, (long) b * capacity * c + (long) h * hs, c, 0f, sc, (long) (b * heads + h) * steps * keys,
-                        keys);
-            }
-        }
-        maskedSoftmaxRows(scratchFloats((long) rows * keys), rows, heads, steps, keys, start,
-                maskOf(keyMask, batch, capacity), capacity);
-        FloatPointer vp = Mem.pointer(vCache);
-        FloatPointer o = Mem.pointer(out);
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                Blas.sgemm(false, false, steps, hs, keys, 1f, sc, (long) (b * heads + h) * steps * keys, keys,
-                        vp, (long) b * capacity * c + (long) h * hs, c, 0f, o, (long) b * steps * c + (long) h * hs, c);
-            }
-        }
+        int kvw = (int) k.columns();
+        attendCached(out, new Rows(q, 0, (int) q.columns()), new Rows(k, 0, kvw), new Rows(v, 0, kvw), kCache,
+                vCache, keyMask, batch, steps, start, heads, kvHeads);
+    }
+
+    /** Row {@code r} of a matrix's column block: {@code offset + r * stride} in {@code array}'s buffer. */
+    private record Rows(INDArray array, int offset, int stride) {
     }
 
     /**
-     * Decoding attention, one new token per sequence: per (sequence, head) a matrix-vector
-     * product for the scores and one for the output (OpenBLAS's GEMV is several times faster
-     * than its GEMM with one row), the softmax in between.
+     * Cached attention read in place: the new keys and values are written into the caches
+     * {@code [B, capacity, kvHeads*hs]}, then each query head reads its key/value head's columns of
+     * the cache through BLAS leading dimensions: nothing of the cache is copied per step.
      */
-    private void attendOneStep(INDArray out, INDArray qkv, INDArray kCache, INDArray vCache, float[] mask, int batch,
-                               int start, int heads, int capacity) {
+    private void attendCached(INDArray out, Rows q, Rows k, Rows v, INDArray kCache, INDArray vCache,
+                              INDArray keyMask, int batch, int steps, int start, int heads, int kvHeads) {
         int c = (int) out.columns();
-        int c3 = 3 * c;
         int hs = c / heads;
-        int keys = start + 1;
+        int group = heads / kvHeads;
+        int kvw = kvHeads * hs;
+        int capacity = (int) kCache.size(1);
+        int keys = start + steps;
         float scale = (float) (1.0 / Math.sqrt(hs));
-        int rows = batch * heads;
+        FloatBuffer ks = Mem.floats(k.array());
+        FloatBuffer vs = Mem.floats(v.array());
+        FloatBuffer kc = Mem.floats(kCache);
+        FloatBuffer vc = Mem.floats(vCache);
+        float[] row = new float[kvw];
+        for (int b = 0; b < batch; b++) {
+            for (int s = 0; s < steps; s++) {
+                int r = b * steps + s;
+                int dst = (b * capacity + start + s) * kvw;
+                ks.get(k.offset() + r * k.stride(), row);
+                kc.put(dst, row);
+                vs.get(v.offset() + r * v.stride(), row);
+                vc.put(dst, row);
+            }
+        }
+        float[] mask = maskOf(keyMask, batch, capacity);
+        int rows = batch * heads * steps;
         FloatPointer sc = scratch((long) rows * keys);
-        FloatPointer q = Mem.pointer(qkv);
+        FloatPointer qp = Mem.pointer(q.array());
         FloatPointer kp = Mem.pointer(kCache);
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                Blas.sgemv(false, keys, hs, scale, kp, (long) b * capacity * c + (long) h * hs, c,
-                        q, (long) b * c3 + (long) h * hs, 0f, sc, (long) (b * heads + h) * keys);
+                long qOff = q.offset() + (long) b * steps * q.stride() + (long) h * hs;
+                long kOff = (long) b * capacity * kvw + (long) (h / group) * hs;
+                long sOff = (long) (b * heads + h) * steps * keys;
+                if (steps == 1) {
+                    // decoding: OpenBLAS's GEMV is several times faster than its GEMM with one row
+                    Blas.sgemv(false, keys, hs, scale, kp, kOff, kvw, qp, qOff, 0f, sc, sOff);
+                } else {
+                    Blas.sgemm(false, true, steps, keys, hs, scale, qp, qOff, q.stride(), kp, kOff, kvw, 0f, sc,
+                            sOff, keys);
+                }
             }
         }
-        maskedSoftmaxRows(scratchFloats((long) rows * keys), rows, heads, 1, keys, start, mask, capacity);
+        maskedSoftmaxRows(scratchFloats((long) rows * keys), rows, heads, steps, keys, start, mask, capacity);
         FloatPointer vp = Mem.pointer(vCache);
         FloatPointer o = Mem.pointer(out);
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                Blas.sgemv(true, keys, hs, 1f, vp, (long) b * capacity * c + (long) h * hs, c,
-                        sc, (long) (b * heads + h) * keys, 0f, o, (long) b * c + (long) h * hs);
+                long vOff = (long) b * capacity * kvw + (long) (h / group) * hs;
+                long sOff = (long) (b * heads + h) * steps * keys;
+                long oOff = (long) b * steps * c + (long) h * hs;
+                if (steps == 1) {
+                    Blas.sgemv(true, keys, hs, 1f, vp, vOff, kvw, sc, sOff, 0f, o, oOff);
+                } else {
+                    Blas.sgemm(false, false, steps, hs, keys, 1f, sc, sOff, keys, vp, vOff, kvw, 0f, o, oOff, c);
+                }
             }
         }
     }

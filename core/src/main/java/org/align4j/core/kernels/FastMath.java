@@ -4,8 +4,9 @@ package org.align4j.core.kernels;
  * float exp and tanh for the CPU kernels' inner loops: {@link Math#exp} costs ~10 ns, which
  * is most of softmax over a vocabulary. exp's relative error stays below 3e-7 on
  * [-87, 88], tanh's below 1e-6 (1e-7 absolute), checked against {@link Math#exp} in the tests.
+ * Public for the sampler, whose exp over a vocabulary per row was most of its time.
  */
-final class FastMath {
+public final class FastMath {
 
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f;
@@ -19,7 +20,7 @@ final class FastMath {
      * so that loops calling it vectorize. Rounding to the nearest integer uses the 1.5*2^23
      * trick; 2^n is built from the exponent bits.
      */
-    static float exp(float x) {
+    public static float exp(float x) {
         float c = Math.max(-87.3f, Math.min(88.3f, x));
         float t = c * LOG2E + 12582912f;
         int n = Float.floatToRawIntBits(t) - 0x4B400000;

@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -313,6 +314,32 @@ public final class GenericKernels implements Kernels {
         INDArray scores = Nd4j.matmul(q, k, null, false, true, false).muli(scale)
                 .addi(additiveMask(qkv.dataType(), keyMask, batch, heads, steps, keys, start));
         out.assign(mergeHeads(Nd4j.matmul(softmaxLastDim(scores), v)));
+    }
+
+    @Override
+    public void attentionWithCacheGrouped(INDArray out, INDArray q, INDArray k, INDArray v, INDArray kCache,
+                                          INDArray vCache, INDArray keyMask, int batch, int steps, int start,
+                                          int heads, int kvHeads) {
+        long kvw = kCache.size(2);
+        int keys = start + steps;
+        for (int b = 0; b < batch; b++) {
+            INDArrayIndex rows = NDArrayIndex.interval((long) b * steps, (long) (b + 1) * steps);
+            kCache.get(NDArrayIndex.point(b), NDArrayIndex.interval(start, keys), NDArrayIndex.all())
+                    .assign(k.get(rows, NDArrayIndex.all()));
+            vCache.get(NDArrayIndex.point(b), NDArrayIndex.interval(start, keys), NDArrayIndex.all())
+                    .assign(v.get(rows, NDArrayIndex.all()));
+        }
+        int group = heads / kvHeads;
+        INDArray qh = splitHeads(q, batch, steps, heads);
+        // [B, kvHeads, keys, hs], each key/value head repeated for its group: [B, heads, keys, hs]
+        INDArray kh = splitHeads(kCache.get(NDArrayIndex.all(), NDArrayIndex.interval(0, keys), NDArrayIndex.all())
+                .dup('c').reshape((long) batch * keys, kvw), batch, keys, kvHeads).repeat(1, group);
+        INDArray vh = splitHeads(vCache.get(NDArrayIndex.all(), NDArrayIndex.interval(0, keys), NDArrayIndex.all())
+                .dup('c').reshape((long) batch * keys, kvw), batch, keys, kvHeads).repeat(1, group);
+        double scale = 1.0 / Math.sqrt(qh.size(3));
+        INDArray scores = Nd4j.matmul(qh, kh, null, false, true, false).muli(scale)
+                .addi(additiveMask(q.dataType(), keyMask, batch, heads, steps, keys, start));
+        out.assign(mergeHeads(Nd4j.matmul(softmaxLastDim(scores), vh)));
     }
 
     // ---------------------------------------------------------------- losses

@@ -118,6 +118,15 @@ public interface Kernels {
                             int batch, int steps, int start, int heads);
 
     /**
+     * {@link #attentionWithCache} for grouped-query attention with separate projections: {@code q
+     * [B*steps, heads*hs]}, {@code k, v [B*steps, kvHeads*hs]}, caches {@code [B, capacity, kvHeads*hs]}.
+     * Query head {@code h} attends with key/value head {@code h / (heads / kvHeads)}, as Hugging Face's
+     * {@code repeat_kv} pairs them; the cache holds each key/value head once.
+     */
+    void attentionWithCacheGrouped(INDArray out, INDArray q, INDArray k, INDArray v, INDArray kCache, INDArray vCache,
+                                   INDArray keyMask, int batch, int steps, int start, int heads, int kvHeads);
+
+    /**
      * Softmax cross-entropy fused with its gradient: returns {@code Σ_i w_i · -log softmax(logits_i)[t_i]}
      * and writes {@code dlogits_i = w_i (softmax(logits_i) - onehot(t_i))} (rows with
      * {@code w_i == 0} get zeros). {@code dlogits} may be {@code logits} (in place).

@@ -158,6 +158,14 @@ public final class ProfilingKernels implements Kernels {
     }
 
     @Override
+    public void attentionWithCacheGrouped(INDArray out, INDArray q, INDArray k, INDArray v, INDArray kCache,
+                                          INDArray vCache, INDArray keyMask, int batch, int steps, int start,
+                                          int heads, int kvHeads) {
+        time("attention.cached", () -> inner.attentionWithCacheGrouped(out, q, k, v, kCache, vCache, keyMask, batch,
+                steps, start, heads, kvHeads));
+    }
+
+    @Override
     public double crossEntropy(INDArray logits, int[] targets, float[] weights, INDArray dlogits) {
         return time("cross_entropy", () -> inner.crossEntropy(logits, targets, weights, dlogits));
     }

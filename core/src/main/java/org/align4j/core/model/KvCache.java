@@ -30,8 +30,8 @@ public final class KvCache {
 
     /**
      * A cache of {@code layers} layers of {@code width} columns; {@code cfg} sizes GPT-2's scratch
-     * activations and may be null for a model that keeps its own (the Llama family, whose key and
-     * value heads are stored repeated to the query heads, {@code width} = hidden size).
+     * activations and may be null for a model that keeps its own (the Llama family, whose
+     * {@code width} is its key/value heads' columns).
      */
     KvCache(GptConfig cfg, int layers, int width, Kernels kernels, DataType type, int batch, int capacity) {
         this.cfg = cfg;

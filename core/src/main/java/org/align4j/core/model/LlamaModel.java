@@ -12,9 +12,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A Llama-family decoder (Llama, SmolLM2, Qwen2) with a hand-written backward on the same kernels
- * as GPT-2: RMSNorm, rotary embeddings on q and k, grouped-query attention (key/value heads
- * repeated to the query heads as Hugging Face's {@code repeat_kv} does, so the GPT-2 attention
- * kernels serve both; their gradients summed back over each group), SwiGLU MLP, tied or untied
+ * as GPT-2: RMSNorm, rotary embeddings on q and k, grouped-query attention (in training key/value
+ * heads repeated to the query heads as Hugging Face's {@code repeat_kv} does, so the GPT-2 attention
+ * kernels serve both, their gradients summed back over each group; in decoding the cache holds each
+ * key/value head once), SwiGLU MLP, tied or untied
  * output layer. Tensors carry Hugging Face's names and shapes ({@code Linear} weights
  * {@code [out, in]}). With a scalar head the layout is {@code LlamaForSequenceClassification}'s:
  * {@code score.weight [1, hidden]} and no {@code lm_head}. The parameter buffer, trainable
@@ -305,10 +306,23 @@ public final class LlamaModel extends DecoderModel {
     private void attentionInputs(INDArray qkv, INDArray ln, Block p, int layer, int[] positions, int n,
                                  ScratchArrays s, boolean keep) {
         long h = config.hiddenSize();
-        long kvw = (long) config.numKvHeads() * config.headSize();
         INDArray q = s.get("q", n, h);
-        INDArray k = s.get("k", n, kvw);
-        INDArray v = s.get("v", n, kvw);
+        INDArray k = s.get("k", n, kvWidth());
+        INDArray v = s.get("v", n, kvWidth());
+        projectQkv(q, k, v, ln, p, layer, positions, keep);
+        qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
+        repeatKv(qkv, k, h);
+        repeatKv(qkv, v, 2 * h);
+    }
+
+    /** Columns of the key (or value) projection: one head per key/value head. */
+    private long kvWidth() {
+        return (long) config.numKvHeads() * config.headSize();
+    }
+
+    /** q, k and v of normed inputs, q and k rotated. */
+    private void projectQkv(INDArray q, INDArray k, INDArray v, INDArray ln, Block p, int layer, int[] positions,
+                            boolean keep) {
         kernels.matmulForward(q, ln, weight(p.q(), layer, Q), true, p.qBias());
         adapt(layer, Q, q, ln, keep);
         kernels.matmulForward(k, ln, weight(p.k(), layer, K), true, p.kBias());
@@ -317,9 +331,6 @@ public final class LlamaModel extends DecoderModel {
         adapt(layer, V, v, ln, keep);
         kernels.rope(q, positions, config.numHeads(), config.headSize(), invFreq, false);
         kernels.rope(k, positions, config.numKvHeads(), config.headSize(), invFreq, false);
-        qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
-        repeatKv(qkv, k, h);
-        repeatKv(qkv, v, 2 * h);
     }
 
     /** Copies each key/value head into the columns of the query heads that share it. */
@@ -432,13 +443,14 @@ public final class LlamaModel extends DecoderModel {
     // ---------------------------------------------------------------- incremental decoding
 
     /**
-     * A KV cache whose key/value heads are stored repeated to the query heads, so the GPT-2 cached
-     * attention kernel serves GQA unchanged.
+     * A KV cache holding each key/value head once (a third of the repeated heads' bytes for SmolLM2's
+     * 9 query heads over 3): decoding reads it through the grouped cached attention, which pairs
+     * every query head with its key/value head without copying.
      */
     @Override
     public KvCache newCache(int batch, int capacity) {
         checkCapacity(capacity);
-        return new KvCache(null, config.numLayers(), config.hiddenSize(), kernels, dataType(), batch, capacity);
+        return new KvCache(null, config.numLayers(), (int) kvWidth(), kernels, dataType(), batch, capacity);
     }
 
     @Override
@@ -458,7 +470,9 @@ public final class LlamaModel extends DecoderModel {
         kernels.embeddingForward(x, tokens, positions, params.get("model.embed_tokens.weight"), null);
         INDArray ln = decode.get("ln", n, h);
         INDArray rstd = decode.get("rstd", n);
-        INDArray qkv = decode.get("qkv", n, 3 * h);
+        INDArray q = decode.get("q", n, h);
+        INDArray k = decode.get("k", n, kvWidth());
+        INDArray v = decode.get("v", n, kvWidth());
         INDArray atty = decode.get("atty", n, h);
         INDArray out = decode.get("out", n, h);
         INDArray gate = decode.get("gate", n, f);
@@ -466,9 +480,9 @@ public final class LlamaModel extends DecoderModel {
         for (int l = 0; l < blocks.length; l++) {
             Block p = blocks[l];
             kernels.rmsNormForward(ln, rstd, x, p.ln1(), c.rmsNormEps());
-            attentionInputs(qkv, ln, p, l, positions, n, decode, false);
-            kernels.attentionWithCache(atty, qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps, start,
-                    c.numHeads());
+            projectQkv(q, k, v, ln, p, l, positions, false);
+            kernels.attentionWithCacheGrouped(atty, q, k, v, cache.keys(l), cache.values(l), cache.keyMask(), b,
+                    steps, start, c.numHeads(), c.numKvHeads());
             kernels.matmulForward(out, atty, weight(p.o(), l, O), true, null);
             adapt(l, O, out, atty, false);
             kernels.add(x, x, out);

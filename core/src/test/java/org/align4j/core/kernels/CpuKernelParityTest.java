@@ -97,6 +97,24 @@ class CpuKernelParityTest {
     }
 
     @Test
+    void matmulOfAFewRowsAgainstAConv1dWeightInChunks() {
+        // {rows, inputs, outputs, bias}: a [in, out] weight goes by chunks of input rows; 300 outputs fit
+        // every input row in one 2 MB chunk; 3,000 outputs make chunks of 174 input rows, so 1,024
+        // inputs take six, the last one short, each adding to the output rows (beta 1 after the first)
+        int[][] cases = {{2, 24, 300, 0}, {5, 24, 300, 1}, {3, 1024, 3000, 0}, {8, 1024, 3000, 1}, {7, 175, 3000, 1}};
+        for (int[] c : cases) {
+            INDArray inp = rand(c[0], c[1]);
+            INDArray w = randView(c[1], c[2]);
+            INDArray bias = c[3] == 1 ? randView(c[2]) : null;
+            INDArray a = Nd4j.create(DataType.FLOAT, c[0], c[2]);
+            INDArray b = rand(c[0], c[2]); // stale values must be overwritten
+            generic.matmulForward(a, inp, w, false, bias);
+            fast.matmulForward(b, inp, w, false, bias);
+            close("few-row Conv1D matmul " + Arrays.toString(c), a, b, 1e-4);
+        }
+    }
+
+    @Test
     void matmulOfOneRow() {
         for (boolean t : new boolean[] {false, true}) {
             INDArray inp = rand(1, 24);
@@ -293,6 +311,75 @@ class CpuKernelParityTest {
         close("cached attention out", outA, outB, 1e-5);
         close("k cache", kc[0], kc[1], 0);
         close("v cache", vc[0], vc[1], 0);
+    }
+
+    @Test
+    void groupedAttentionWithCacheAgainstRepeatedHeads() {
+        // {batch, steps, start, heads, kvHeads}: decoding and prefill, one key/value head per query head,
+        // three query heads per key/value head, one key/value head for all
+        int[][] cases = {{3, 1, 7, 6, 6}, {3, 1, 7, 6, 2}, {2, 6, 3, 6, 3}, {2, 3, 5, 4, 1}, {4, 1, 0, 6, 2}};
+        for (int[] c : cases) {
+            groupedAttentionWithCache(c[0], c[1], c[2], c[3], c[4]);
+        }
+    }
+
+    /**
+     * The grouped kernels (generic and CPU) against the fused kernel of the generic implementation on
+     * explicitly repeated key/value heads (Hugging Face's repeat_kv), with left padding in one sequence.
+     */
+    private void groupedAttentionWithCache(int b, int steps, int start, int heads, int kvHeads) {
+        int hs = 4;
+        int c = heads * hs;
+        int kvw = kvHeads * hs;
+        int group = heads / kvHeads;
+        int capacity = start + steps + 2;
+        INDArray q = rand(b * steps, c);
+        INDArray k = rand(b * steps, kvw);
+        INDArray v = rand(b * steps, kvw);
+        INDArray kc = rand(b, capacity, kvw);
+        INDArray vc = rand(b, capacity, kvw);
+        // the oracle's fused qkv and caches, each key/value head repeated for its group
+        INDArray qkv = Nd4j.create(DataType.FLOAT, b * steps, 3 * c);
+        qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, c)).assign(q);
+        INDArray kcRep = Nd4j.create(DataType.FLOAT, b, capacity, c);
+        INDArray vcRep = kcRep.ulike();
+        for (int h = 0; h < heads; h++) {
+            long src = (long) (h / group) * hs;
+            long dst = (long) h * hs;
+            qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(c + dst, c + dst + hs))
+                    .assign(k.get(NDArrayIndex.all(), NDArrayIndex.interval(src, src + hs)));
+            qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * c + dst, 2 * c + dst + hs))
+                    .assign(v.get(NDArrayIndex.all(), NDArrayIndex.interval(src, src + hs)));
+            kcRep.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(dst, dst + hs))
+                    .assign(kc.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(src, src + hs)));
+            vcRep.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(dst, dst + hs))
+                    .assign(vc.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(src, src + hs)));
+        }
+        INDArray mask = Nd4j.ones(DataType.FLOAT, b, capacity);
+        if (start >= 2) {
+            mask.putScalar(1, 0, 0); // left padding
+            mask.putScalar(1, 1, 0);
+        }
+        String what = String.format("grouped cached attention b=%d steps=%d start=%d heads=%d/%d", b, steps, start,
+                heads, kvHeads);
+        INDArray expected = Nd4j.create(DataType.FLOAT, b * steps, c);
+        generic.attentionWithCache(expected, qkv, kcRep, vcRep, mask, b, steps, start, heads);
+        for (Kernels kernels : new Kernels[] {generic, fast}) {
+            INDArray kcK = kc.dup();
+            INDArray vcK = vc.dup();
+            INDArray out = rand(b * steps, c);
+            kernels.attentionWithCacheGrouped(out, q, k, v, kcK, vcK, mask, b, steps, start, heads, kvHeads);
+            close(what + " (" + kernels.name() + ")", expected, out, 1e-5);
+            for (int h = 0; h < kvHeads; h++) {
+                long col = (long) h * hs;
+                close(what + " k cache", kcRep.get(NDArrayIndex.all(), NDArrayIndex.all(),
+                        NDArrayIndex.interval((long) h * group * hs, (long) h * group * hs + hs)),
+                        kcK.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(col, col + hs)), 0);
+                close(what + " v cache", vcRep.get(NDArrayIndex.all(), NDArrayIndex.all(),
+                        NDArrayIndex.interval((long) h * group * hs, (long) h * group * hs + hs)),
+                        vcK.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(col, col + hs)), 0);
+            }
+        }
     }
 
     @Test
