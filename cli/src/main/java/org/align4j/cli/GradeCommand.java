@@ -1,7 +1,6 @@
 package org.align4j.cli;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,6 +11,8 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.output.OutputCheck;
+import org.align4j.core.output.PathKind;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.Json;
@@ -23,6 +24,7 @@ import org.align4j.reward.grader.GraderInput;
 import org.align4j.reward.grader.GraderParser;
 import org.align4j.reward.grader.GraderRunner;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "grade", mixinStandardHelpOptions = true, sortOptions = false,
@@ -48,8 +50,8 @@ final class GradeCommand implements Callable<Integer> {
     Path data;
     @Option(names = "--out", paramLabel = "FILE", description = "write the graded lines here (default: stdout)")
     Path out;
-    @Option(names = "--force", description = "replace an existing --out file")
-    boolean force;
+    @Mixin
+    ForceOption force;
     @Range(min = 1, max = 256)
     @Option(names = "--concurrency", paramLabel = "N", defaultValue = "4",
             description = "samples graded at once (a local reward model grades one at a time) (default: ${DEFAULT-VALUE})")
@@ -60,14 +62,9 @@ final class GradeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (out != null && Files.exists(out)) {
-            if (Files.exists(data) && Files.isSameFile(out, data)) {
-                throw new UserError("--out " + out + " is the --data file: grading would replace its own input; write"
-                        + " to another file");
-            }
-            if (!force) {
-                throw new UserError("--out " + out + " exists; give --force to replace it");
-            }
+        if (out != null) {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).input("--data", data).input("--grader", grader)
+                    .check(force.force);
         }
         Grader g = GraderParser.read(grader, dir -> RewardScorer.load(dir, Backend.get().kernels()));
         if (g.needsTokens() && tokenizer == null) {

@@ -108,10 +108,10 @@ class GradeCommandTest {
         String g = grader.toString();
         String d = data.toString();
         BadInputTest.expectFailure(BadInputTest.run(null, "grade", "--grader", g, "--data", d, "--out", d),
-                "--out " + d + " is the --data file");
+                "--out " + d + " is this command's --data");
         Path existing = write("existing.jsonl", "keep me\n");
         BadInputTest.expectFailure(BadInputTest.run(null, "grade", "--grader", g, "--data", d, "--out",
-                existing.toString()), "exists; give --force to replace it");
+                existing.toString()), "--out would replace it");
         assertEquals("keep me\n", Files.readString(existing));
         assertEquals(0, BadInputTest.run(null, "grade", "--grader", g, "--data", d, "--out", existing.toString(),
                 "--force")[0]);
