@@ -76,6 +76,10 @@ public final class Generator {
         // chosen tokens' log-probabilities come from the kernels, in parallel over rows
         boolean needRows = !cfg.greedy() || cfg.logprobs() > 0;
         float[] all = needRows ? new float[b * vocab] : null;
+        Sampling.Scratch[] scratch = new Sampling.Scratch[cfg.greedy() ? 0 : b];
+        for (int i = 0; i < scratch.length; i++) {
+            scratch[i] = new Sampling.Scratch(vocab);
+        }
         int[] step = new int[b];
         double[] logprobs = new double[b];
         int[] positions = new int[b];
@@ -92,9 +96,11 @@ public final class Generator {
             } else {
                 // rows in parallel (each has its own generator, so the tokens do not depend on the threads):
                 // a row of a flat distribution costs a few hundred microseconds
+                // each row is read in place and sampled with its own buffers, allocated once: no copy
+                // and no allocation per row and step
                 float[] logitsOfAll = all;
                 IntStream.range(0, b).parallel().forEach(i -> step[i] = Sampling.sample(
-                        Arrays.copyOfRange(logitsOfAll, i * vocab, (i + 1) * vocab), cfg, rngs[i]));
+                        logitsOfAll, i * vocab, vocab, cfg, rngs[i], scratch[i]));
             }
             model.kernels().logProbsOf(logits, step, logprobs);
             boolean anyOpen = false;
