@@ -136,6 +136,10 @@ final class Sampling {
         // index still never decreases as the logit falls, which is all the exact result relies on
         double perWidth = width > 0 ? 1 / width : 0;
         int[] bucket = s.bucket;
+        if (keep >= v) {
+            topPOnly(p, logits, off, v, topP, s, hi, perWidth, all);
+            return;
+        }
         int[] count = s.count;
         Arrays.fill(count, 0);
         for (int j = 0; j < v; j++) {
@@ -199,6 +203,54 @@ final class Sampling {
         }
         for (int j = 0; j < v; j++) {
             if (!top[j]) {
+                p[j] = 0;
+            }
+        }
+    }
+
+    /**
+     * {@link #keepNucleus} without top-k (the usual case): the same buckets, masses and cut, in fewer
+     * passes and without the per-token flags, since every token is eligible. Masses are summed per
+     * bucket in the bucketing pass itself, in id order as before, so each sum and the cut are the same.
+     */
+    private static void topPOnly(double[] p, float[] logits, int off, int v, double topP, Scratch s, float hi,
+            double perWidth, double total) {
+        if (topP >= 1) {
+            return;
+        }
+        int[] bucket = s.bucket;
+        double[] mass = s.mass;
+        Arrays.fill(mass, 0);
+        for (int j = 0; j < v; j++) {
+            int b = (int) Math.min(BUCKETS - 1, (hi - (double) logits[off + j]) * perWidth);
+            bucket[j] = b;
+            mass[b] += p[j];
+        }
+        double cum = 0;
+        int pb = 0;
+        while (pb < BUCKETS && cum + mass[pb] / total < topP) {
+            cum += mass[pb++] / total;
+        }
+        if (pb == BUCKETS) {
+            return;
+        }
+        // the nucleus ends inside bucket pb: its best tokens up to the mass reached stay, the rest of
+        // it and every later bucket go
+        int n = sortedBucket(pb, bucket, logits, off, v, null, s);
+        long[] sorted = s.keys;
+        int k = 0;
+        while (k < n) {
+            int j = (int) sorted[k++];
+            cum += p[j] / total;
+            if (cum >= topP) {
+                break;
+            }
+        }
+        for (; k < n; k++) {
+            p[(int) sorted[k]] = 0;
+        }
+        for (int j = 0; j < v; j++) {
+            if (bucket[j] > pb) {
                 p[j] = 0;
             }
         }
