@@ -264,19 +264,8 @@ final class LabelCommand implements Runnable {
             Agreement.Report r = Agreement.compute(judgments.effective(), t);
             PrintStream o = Console.stdout();
             if (json) {
-                ObjectMapper om = new ObjectMapper();
-                ObjectNode n = om.createObjectNode();
-                n.put("tasks_with_several_annotators", r.tasksWithSeveral());
-                n.put("pairwise_agreement", r.overallAgreement());
-                n.put("krippendorff_alpha", r.krippendorffAlpha());
-                var ps = n.putArray("pairs");
-                for (Agreement.PairStats p : r.pairs()) {
-                    ps.addObject().put("a", p.a()).put("b", p.b()).put("items", p.items())
-                            .put("agreement", p.agreement()).put("cohens_kappa", p.cohensKappa());
-                }
-                n.set("agreement_with_majority", om.valueToTree(r.agreementWithMajority()));
-                n.set("gold_accuracy", om.valueToTree(r.goldAccuracy()));
-                o.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+                ObjectNode n = Agreement.toJson(r);
+                o.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(n));
                 return 0;
             }
             o.printf("tasks judged by 2 or more annotators: %d%n", r.tasksWithSeveral());

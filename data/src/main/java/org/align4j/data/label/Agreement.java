@@ -7,6 +7,9 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 /**
  * Agreement between annotators, measured on pairwise comparisons: every pair of responses
  * (i, j), i < j, of a task judged by several annotators is one item whose value is
@@ -37,6 +40,23 @@ public final class Agreement {
     }
 
     private Agreement() {
+    }
+
+    /** The report as {@code label agreement --json} prints it and the web API returns it. */
+    public static ObjectNode toJson(Report r) {
+        ObjectMapper om = new ObjectMapper();
+        ObjectNode n = om.createObjectNode();
+        n.put("tasks_with_several_annotators", r.tasksWithSeveral());
+        n.put("pairwise_agreement", r.overallAgreement());
+        n.put("krippendorff_alpha", r.krippendorffAlpha());
+        var ps = n.putArray("pairs");
+        for (PairStats p : r.pairs()) {
+            ps.addObject().put("a", p.a()).put("b", p.b()).put("items", p.items())
+                    .put("agreement", p.agreement()).put("cohens_kappa", p.cohensKappa());
+        }
+        n.set("agreement_with_majority", om.valueToTree(r.agreementWithMajority()));
+        n.set("gold_accuracy", om.valueToTree(r.goldAccuracy()));
+        return n;
     }
 
     /** The latest unflagged judgment per (task, annotator). */

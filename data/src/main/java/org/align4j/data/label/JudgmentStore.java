@@ -61,8 +61,15 @@ public final class JudgmentStore {
 
     public Judgment append(String taskId, String annotator, Ranking ranking, List<String> flags, String rationale,
                            double seconds, List<Integer> displayOrder) throws IOException {
+        return append(taskId, annotator, ranking, flags, rationale, seconds, displayOrder, Map.of());
+    }
+
+    /** Appends a judgment with per-response flags ({@code candidateFlags} by original index). */
+    public Judgment append(String taskId, String annotator, Ranking ranking, List<String> flags, String rationale,
+                           double seconds, List<Integer> displayOrder, Map<Integer, List<String>> candidateFlags)
+            throws IOException {
         Judgment j = new Judgment(UUID.randomUUID().toString(), taskId, annotator, ranking, List.copyOf(flags),
-                rationale, seconds, Instant.now().toString(), List.copyOf(displayOrder));
+                rationale, seconds, Instant.now().toString(), List.copyOf(displayOrder), candidateFlags);
         write(j.toJson());
         return j;
     }

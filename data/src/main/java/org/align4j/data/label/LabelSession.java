@@ -61,6 +61,16 @@ public final class LabelSession {
         return order;
     }
 
+    /**
+     * The order in which an annotator meets the tasks (shuffled per annotator from the seed), the same
+     * in the terminal session and on the web page, so an annotator may move between them.
+     */
+    public static List<LabelTask> taskOrder(List<LabelTask> tasks, long seed, String annotator) {
+        List<LabelTask> order = new ArrayList<>(tasks);
+        java.util.Collections.shuffle(order, new java.util.Random(seed ^ fnv(annotator)));
+        return order;
+    }
+
     static long fnv(String s) {
         return org.align4j.core.util.Hashes.fnv1a64(s);
     }
@@ -70,10 +80,8 @@ public final class LabelSession {
         for (Judgment j : store.read().effective(annotator)) {
             judged.add(j.taskId());
         }
-        List<LabelTask> order = new ArrayList<>(tasks);
-        java.util.Collections.shuffle(order, new java.util.Random(seed ^ fnv(annotator)));
         Deque<LabelTask> pending = new ArrayDeque<>();
-        for (LabelTask t : order) {
+        for (LabelTask t : taskOrder(tasks, seed, annotator)) {
             if (!judged.contains(t.id())) {
                 pending.add(t);
             }
