@@ -1,7 +1,7 @@
 'use strict';
 /* Training curves with uPlot: one chart per group of metrics (loss with val_loss, rewards/*, objective/*, ...). */
 const A4Chart = (() => {
-  const SKIP = new Set(['step', 'epoch', 'time', 'timestamp', 'elapsed_s', 'created_at']);
+  const SKIP = new Set(['step', 'epoch', 'time', 'timestamp', 'elapsed_s', 'created_at', 'total_steps']);
   const COLORS = ['#2456c9', '#d9480f', '#2b8a3e', '#862e9c', '#c92a2a', '#0b7285', '#5f3dc4', '#e67700'];
 
   function group(key) {
