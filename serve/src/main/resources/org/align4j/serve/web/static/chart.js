@@ -37,7 +37,7 @@ const A4Chart = (() => {
       const opts = {
         width, height: 220,
         scales: { x: { time: false } },
-        axes: [{ label: xKey }, {}],
+        axes: [{ label: xKey }, { size: 64, values: (u, vals) => vals.map(v => v == null ? '' : String(Number(v.toPrecision(3)))) }],
         series: [{ label: xKey }].concat(keys.map((k, i) => ({ label: k, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true,
           points: { show: rows.length < 40 } }))),
       };

@@ -49,11 +49,11 @@ document.addEventListener('DOMContentLoaded', () => {
         shownMetrics = metrics.length;
         $('nocurves').hidden = metrics.length > 0;
         window.A4charts = A4Chart.draw($('charts'), metrics);
-        const last = metrics[metrics.length - 1];
-        if (last && last.total_steps && !FINAL.has(s)) {
-          $('status').textContent += ' · step ' + last.step + ' of ' + last.total_steps +
-            (job.estimated_finish ? ' · ETA ' + time(job.estimated_finish) : '');
-        }
+      }
+      const last = metrics[metrics.length - 1];
+      if (last && last.total_steps && !FINAL.has(s)) {
+        $('status').textContent += ' · step ' + last.step + ' of ' + last.total_steps +
+          (job.estimated_finish ? ' · ETA ' + time(job.estimated_finish) : '');
       }
       $('events').tBodies[0].replaceChildren(...events.slice().reverse().map(e => el('tr', {},
         el('td', {}, time(e.created_at)), el('td', {}, e.level || ''), el('td', {}, e.message || ''))));
