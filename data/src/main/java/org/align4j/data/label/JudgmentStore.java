@@ -215,7 +215,9 @@ public final class JudgmentStore {
                             judgments.add(j);
                             sources.put(j.id(), f + ":" + line.number());
                         } catch (IllegalArgumentException e) {
-                            throw new IOException(f + ":" + line.number() + ": field 'ranking': " + e.getMessage());
+                            String m = e.getMessage();
+                            throw new IOException(f + ":" + line.number() + ": "
+                                    + (m != null && m.startsWith("field ") ? m : "field 'ranking': " + m));
                         }
                     }
                 }
