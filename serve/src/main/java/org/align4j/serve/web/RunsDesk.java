@@ -2,12 +2,14 @@ package org.align4j.serve.web;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -45,17 +47,27 @@ public final class RunsDesk {
         }
         Path root = dataDir.toRealPath();
         List<Path> dirs = new ArrayList<>();
-        try (Stream<Path> s = Files.walk(root, DEPTH)) {
-            s.filter(p -> !p.equals(root) && Files.isDirectory(p))
-                    .filter(p -> {
-                        for (Path part : root.relativize(p)) {
-                            if (SKIP.contains(part.toString()) || part.toString().startsWith(".")) {
-                                return false;
-                            }
-                        }
-                        return true;
-                    }).sorted().forEach(dirs::add);
-        }
+        // a run's checkpoints and models hold many files and no runs: not entered at all
+        Files.walkFileTree(root, Set.of(), DEPTH, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) {
+                if (d.equals(root)) {
+                    return FileVisitResult.CONTINUE;
+                }
+                String name = d.getFileName().toString();
+                if (SKIP.contains(name) || name.startsWith(".")) {
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+                dirs.add(d);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path f, IOException e) {
+                return FileVisitResult.CONTINUE; // an unreadable directory is left out, not an error
+            }
+        });
+        dirs.sort(null);
         dirs.add(0, root);
         for (Path d : dirs) {
             String rel = rel(root, d);

@@ -44,11 +44,11 @@ public final class WebRoutes implements Routes {
             t.setDaemon(true);
             return t;
         });
-        sweeper.scheduleWithFixedDelay(() -> label.releaseIdle(System.nanoTime()), 1, 1, TimeUnit.MINUTES);
     }
 
     @Override
     public void register(RoutesConfig r) {
+        sweeper.scheduleWithFixedDelay(() -> label.releaseIdle(System.nanoTime()), 1, 1, TimeUnit.MINUTES);
         // pages
         r.get("/", ctx -> page(ctx, "Home", "home", "home.html"));
         r.get("/login", ctx -> page(ctx, "Log in", "login", "login.html"));

@@ -3,6 +3,7 @@ package org.align4j.serve.web;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import org.align4j.core.output.WriterLock;
 import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
 import org.align4j.data.label.Agreement;
 import org.align4j.data.label.JudgmentStore;
 import org.align4j.data.label.LabelExport;
@@ -239,6 +241,21 @@ class LabelApiTest {
             assertEquals(0, c.tornLines());
             assertEquals(18, c.effective().size());
             assertEquals(1.0, Agreement.compute(c.effective(), Map.of()).overallAgreement(), 1e-12);
+        }
+    }
+
+    @Test
+    void anIdleSessionGivesItsLockBack() throws Exception {
+        WebFixtures.taskSet(data, "demo");
+        try (LabelDesk desk = new LabelDesk(data)) {
+            desk.next("demo", "erin");
+            JudgmentStore store = desk.store("demo");
+            assertThrows(UserInputException.class, () -> store.lock("erin").close(), "held while erin labels");
+            desk.releaseIdle(System.nanoTime());
+            assertThrows(UserInputException.class, () -> store.lock("erin").close(), "not idle yet");
+            desk.releaseIdle(System.nanoTime() + LabelDesk.IDLE_NANOS + 1);
+            store.lock("erin").close(); // free for the terminal session now
+            assertEquals(0, desk.next("demo", "erin").at("/progress/judged").asInt(), "and erin may come back");
         }
     }
 

@@ -79,7 +79,11 @@ class WebPagesBrowserTest {
     }
 
     static void login() {
-        browser.driver.get(base + "/login");
+        login(base);
+    }
+
+    static void login(String origin) {
+        browser.driver.get(origin + "/login");
         WebElement key = browser.visible(By.id("key"));
         key.sendKeys(KEY, Keys.ENTER);
         browser.waiting().until(d -> !d.getCurrentUrl().contains("/login"));
@@ -330,5 +334,62 @@ class WebPagesBrowserTest {
             browser.screenshot(p.equals("/") ? "home" : p.substring(1).replace('/', '-'));
         }
         browser.consoleErrors(); // the OpenAI routes are not in this server: their 404s are expected here
+    }
+
+    /** The original index of the response a page shows at a position. */
+    static int originalAt(LabelTask t, int pos) {
+        String text = browser.driver.findElement(By.cssSelector("#cands .cand[data-pos='" + pos + "'] .cand-text")).getText();
+        return t.responses().indexOf(text);
+    }
+
+    static List<Set<Integer>> shownOrder(LabelTask t) {
+        List<Set<Integer>> out = new ArrayList<>();
+        for (WebElement c : browser.driver.findElements(By.cssSelector("#cands .cand"))) {
+            out.add(Set.of(originalAt(t, Integer.parseInt(c.getAttribute("data-pos")))));
+        }
+        return out;
+    }
+
+    @Test
+    @Order(6)
+    void threeTasksRankedByKeysAndMouseSurviveAKilledServer() throws Exception {
+        Path crash = data.resolve("crash");
+        WebFixtures.taskSet(crash, "demo");
+        Map<String, List<Set<Integer>>> expected = new LinkedHashMap<>();
+        try (ChildServer child = new ChildServer(crash, KEY)) {
+            String origin = "http://127.0.0.1:" + child.port;
+            login(origin);
+            browser.driver.get(origin + "/label/demo?annotator=zoe");
+            for (int i = 1; i <= 3; i++) {
+                browser.textIs(By.id("progress"), (i - 1) + " of 3 judged");
+                LabelTask t = currentTask();
+                if (i == 2) {
+                    dragToTop(browser.driver.findElements(By.cssSelector("#cands .cand")).get(2));
+                } else {
+                    press("3", "1");
+                }
+                expected.put(t.id(), shownOrder(t));
+                if (i == 3) {
+                    browser.driver.findElement(By.id("submit")).click();
+                } else {
+                    browser.driver.findElement(By.tagName("body")).click();
+                    press(Keys.ENTER.toString());
+                }
+            }
+            browser.textIs(By.id("progress"), "3 of 3 judged");
+            child.kill();
+        }
+        JudgmentStore.Contents c = JudgmentStore.readInputs(List.of(crash.resolve("label/demo.judgments.jsonl")));
+        Map<String, List<Set<Integer>>> stored = new LinkedHashMap<>();
+        c.effective("zoe").forEach(j -> stored.put(j.taskId(), sets(j.ranking().groups())));
+        assertEquals(expected, stored);
+        try (ChildServer again = new ChildServer(crash, KEY)) {
+            String origin = "http://127.0.0.1:" + again.port;
+            login(origin);
+            browser.driver.get(origin + "/label/demo?annotator=zoe");
+            browser.textIs(By.id("progress"), "3 of 3 judged");
+            browser.visible(By.id("done"));
+        }
+        assertEquals(List.of(), browser.consoleErrors());
     }
 }

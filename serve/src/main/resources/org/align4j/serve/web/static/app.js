@@ -4,7 +4,7 @@ const A4 = (() => {
   const KEY = 'align4j.key';
 
   class ApiError extends Error {
-    constructor(message, status) { super(message); this.status = status; }
+    constructor(message, status, param) { super(message); this.status = status; this.param = param; }
   }
 
   function key() { return sessionStorage.getItem(KEY); }
@@ -33,11 +33,13 @@ const A4 = (() => {
     }
     if (!res.ok) {
       let msg = res.status + ' ' + res.statusText;
+      let param = null;
       try {
         const j = await res.json();
         if (j && j.error && j.error.message) msg = j.error.message;
+        if (j && j.error) param = j.error.param;
       } catch (e) { /* not JSON */ }
-      throw new ApiError(msg, res.status);
+      throw new ApiError(msg, res.status, param);
     }
     if (opts.raw) return res;
     const type = res.headers.get('content-type') || '';

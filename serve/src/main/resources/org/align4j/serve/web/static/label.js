@@ -90,6 +90,11 @@ document.addEventListener('DOMContentLoaded', () => {
       show(res.task !== undefined ? res : await api(base + '/next?annotator=' + encodeURIComponent(annotator)));
     } catch (e) {
       busy = false;
+      if (e.status === 409 && e.param === 'task_id') { // judged meanwhile in another tab of the same name
+        notice(e.message);
+        load();
+        return;
+      }
       if (task) render();
       showError(e);
     }
