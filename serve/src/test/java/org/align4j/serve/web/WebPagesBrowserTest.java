@@ -28,6 +28,7 @@ import org.openqa.selenium.WindowType;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 
+import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
 import org.align4j.data.label.Agreement;
 import org.align4j.data.label.JudgmentStore;
@@ -320,6 +321,28 @@ class WebPagesBrowserTest {
         browser.textIs(By.tagName("h1"), "Pipeline report");
         browser.driver.switchTo().defaultContent();
         browser.screenshot("report");
+        assertEquals(List.of(), browser.consoleErrors());
+    }
+
+    @Test
+    @Order(4)
+    void aRunningRunsCurvesGrowAsItLogs() throws Exception {
+        RunDirectory run = new RunDirectory(data.resolve("runs/live"));
+        run.create();
+        run.appendEvent(RunDirectory.Status.RUNNING, "training started");
+        for (int step = 1; step <= 3; step++) {
+            run.appendMetrics(Json.MAPPER.createObjectNode().put("step", step).put("loss", 1.0 / step));
+        }
+        login();
+        browser.driver.get(base + "/runs/view?path=runs/live");
+        browser.visible(By.cssSelector(".chart[data-group=loss] canvas"));
+        String points = "return window.A4charts[0].data[1].length;";
+        assertEquals(3L, browser.driver.executeScript(points));
+        run.appendMetrics(Json.MAPPER.createObjectNode().put("step", 4).put("loss", 0.25));
+        run.appendMetrics(Json.MAPPER.createObjectNode().put("step", 5).put("loss", 0.2));
+        browser.waiting().until(d -> Long.valueOf(5).equals(browser.driver.executeScript(points)));
+        run.appendEvent(RunDirectory.Status.SUCCEEDED, "done");
+        browser.waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("status"), "succeeded"));
         assertEquals(List.of(), browser.consoleErrors());
     }
 
