@@ -1,5 +1,6 @@
 package org.align4j.data.label;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -73,7 +74,7 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
                 : null;
         Map<Integer, List<String>> candidateFlags = new TreeMap<>();
         o.path("candidate_flags").fields().forEachRemaining(e -> {
-            List<String> fs = new java.util.ArrayList<>();
+            List<String> fs = new ArrayList<>();
             e.getValue().forEach(f -> fs.add(f.asText()));
             try {
                 candidateFlags.put(Integer.parseInt(e.getKey()), List.copyOf(fs));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -51,7 +52,7 @@ class JudgmentFormatTest {
     }
 
     private static List<String> fieldNames(JsonNode n) {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         n.fieldNames().forEachRemaining(out::add);
         return out;
     }

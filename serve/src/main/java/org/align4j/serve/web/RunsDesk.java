@@ -9,6 +9,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -93,7 +94,7 @@ public final class RunsDesk {
         ObjectNode r = Json.MAPPER.createObjectNode();
         r.put("path", rel);
         RunDirectory.Status status = status(run);
-        r.put("status", status == null ? null : status.name().toLowerCase(java.util.Locale.ROOT));
+        r.put("status", status == null ? null : status.name().toLowerCase(Locale.ROOT));
         List<JsonNode> metrics = run.metrics();
         r.put("logged_steps", metrics.size());
         if (!metrics.isEmpty()) {

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -138,7 +139,7 @@ class LabelApiTest {
             assertEquals(Set.of(0, 1, 2), new HashSet<>(ints(a1.get("display_order"))));
 
             // label agreement's and label export's own code on the store
-            Map<String, LabelTask> tasks = new java.util.LinkedHashMap<>();
+            Map<String, LabelTask> tasks = new LinkedHashMap<>();
             LabelTask.read(data.resolve("label/demo.jsonl")).forEach(t -> tasks.put(t.id(), t));
             JudgmentStore.Contents c = JudgmentStore.readInputs(List.of(store));
             c.checkAgainst(tasks, data.resolve("label/demo.jsonl"));
