@@ -65,9 +65,9 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
     }
 
     static Judgment fromJson(JsonNode o) {
-        List<String> flags = new java.util.ArrayList<>();
+        List<String> flags = new ArrayList<>();
         o.path("flags").forEach(f -> flags.add(f.asText()));
-        List<Integer> order = new java.util.ArrayList<>();
+        List<Integer> order = new ArrayList<>();
         o.path("display_order").forEach(i -> order.add(i.asInt()));
         JsonNode r = o.path("ranking");
         Ranking ranking = r.isArray() && r.size() > 0 ? Ranking.fromJson(r, order.isEmpty() ? countOf(r) : order.size())
