@@ -180,6 +180,9 @@ public final class ExampleEncoder {
             int prompt = promptIds(p.prompt()).length;
             return prompt + Math.max(responseIds(p.chosen()).length, responseIds(p.rejected()).length);
         }
+        if (r instanceof DataRecord.Unpaired u) {
+            return promptIds(u.prompt()).length + responseIds(u.completion()).length;
+        }
         if (r instanceof DataRecord.Ranking k) {
             int prompt = textIds(k.prompt()).length;
             int longest = 0;
