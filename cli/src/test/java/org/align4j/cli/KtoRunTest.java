@@ -183,5 +183,6 @@ class KtoRunTest {
         // the balanced file gets none
         r = DpoRunTest.captured(() -> Align4j.run(ktoArgs(tmp.resolve("balanced"), 1)));
         assertEquals(0, r[0], (String) r[1]);
+        assertFalse(((String) r[1]).contains("outside [1, 4/3]"), (String) r[1]);
     }
 }
