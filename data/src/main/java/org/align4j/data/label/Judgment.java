@@ -10,12 +10,26 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * One annotator's judgment of one task, as stored: the ranking over the original response
  * indices (best group first; empty when the task was flagged), flags, rationale, time spent,
  * and the order in which the responses were shown ({@code displayOrder[i]} is the original
- * index shown as letter i).
+ * index shown as letter i). A binary judgment ({@code label session --mode binary}) judges one
+ * response instead: {@code response} is its original index and {@code label} the thumb (true:
+ * up, desirable; null when the response was flagged); it has no ranking and no display order.
  */
 public record Judgment(String id, String taskId, String annotator, Ranking ranking, List<String> flags,
-                       String rationale, double seconds, String createdAt, List<Integer> displayOrder) {
+                       String rationale, double seconds, String createdAt, List<Integer> displayOrder,
+                       Integer response, Boolean label) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A ranking judgment (or a flag of a whole task). */
+    public Judgment(String id, String taskId, String annotator, Ranking ranking, List<String> flags, String rationale,
+                    double seconds, String createdAt, List<Integer> displayOrder) {
+        this(id, taskId, annotator, ranking, flags, rationale, seconds, createdAt, displayOrder, null, null);
+    }
+
+    /** Whether this judges one response up or down rather than ranking the task's responses. */
+    public boolean binary() {
+        return response != null;
+    }
 
     public boolean flagged() {
         return !flags.isEmpty();
@@ -35,6 +49,14 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
         o.put("created_at", createdAt);
         var d = o.putArray("display_order");
         displayOrder.forEach(d::add);
+        if (binary()) {
+            o.put("response", response);
+            if (label == null) {
+                o.putNull("label");
+            } else {
+                o.put("label", label);
+            }
+        }
         return o;
     }
 
@@ -46,9 +68,23 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
         JsonNode r = o.path("ranking");
         Ranking ranking = r.isArray() && r.size() > 0 ? Ranking.fromJson(r, order.isEmpty() ? countOf(r) : order.size())
                 : null;
+        JsonNode response = o.get("response");
+        Integer resp = null;
+        Boolean label = null;
+        if (response != null && !response.isNull()) {
+            if (!response.isIntegralNumber() || response.asInt() < 0) {
+                throw new IllegalArgumentException("field 'response' must be a response index, got " + response);
+            }
+            JsonNode l = o.get("label");
+            if (l != null && !l.isNull() && !l.isBoolean()) {
+                throw new IllegalArgumentException("field 'label' must be true, false or null, got " + l);
+            }
+            resp = response.asInt();
+            label = l == null || l.isNull() ? null : l.asBoolean();
+        }
         return new Judgment(o.path("id").asText(), o.path("task_id").asText(), o.path("annotator").asText(), ranking,
                 flags, o.path("rationale").asText(""), o.path("seconds").asDouble(), o.path("created_at").asText(),
-                order);
+                order, resp, label);
     }
 
     private static int countOf(JsonNode ranking) {
