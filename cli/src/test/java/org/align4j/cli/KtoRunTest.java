@@ -185,4 +185,39 @@ class KtoRunTest {
         assertEquals(0, r[0], (String) r[1]);
         assertFalse(((String) r[1]).contains("outside [1, 4/3]"), (String) r[1]);
     }
+
+    @Test
+    void pairsAndThumbsBecomeKtoDataThatTrains() throws Exception {
+        Path pairs = TinyModel.writeRulePairs(tmp.resolve("to-kto-pairs.jsonl"), new SplittableRandom(2), 12);
+        Path thumbs = tmp.resolve("from-pairs.jsonl");
+        assertEquals(0, Align4j.run("data", "to-kto", pairs.toString(), "--out", thumbs.toString()));
+        List<String> rows = Files.readAllLines(thumbs);
+        assertEquals(24, rows.size());
+        JsonNode first = Json.MAPPER.readTree(rows.get(0));
+        JsonNode pair = Json.MAPPER.readTree(Files.readAllLines(pairs).get(0));
+        assertEquals(pair.get("chosen").asText(), first.get("completion").asText());
+        assertTrue(first.get("label").asBoolean());
+        assertFalse(Json.MAPPER.readTree(rows.get(1)).get("label").asBoolean());
+        assertEquals(1, Align4j.run("data", "to-kto", pairs.toString(), "--out", pairs.toString()),
+                "the output never replaces its input");
+        assertEquals(1, Align4j.run("data", "to-kto", thumbs.toString(), "--out", tmp.resolve("x.jsonl").toString()),
+                "thumbs are not pairs or rankings");
+        assertEquals(0, Align4j.run("kto", "--model", model.toString(), "--train", thumbs.toString(), "--out",
+                tmp.resolve("from-pairs-run").toString(), "--max-steps", "2", "--batch-size", "4"));
+
+        // thumbs from a judgments store, as 'label session --mode binary' writes them
+        Path tasks = tmp.resolve("tasks.jsonl");
+        Files.writeString(tasks, "{\"id\": \"t1\", \"prompt\": \"the cat\", \"responses\": [\" sat on a red mat\","
+                + " \" ran\"]}\n");
+        Path judgments = tmp.resolve("judgments.jsonl");
+        org.align4j.data.label.JudgmentStore store = new org.align4j.data.label.JudgmentStore(judgments);
+        store.appendBinary("t1", "ann", 0, true, List.of(), "", 1);
+        store.appendBinary("t1", "ann", 1, false, List.of(), "", 1);
+        Path exported = tmp.resolve("exported.jsonl");
+        assertEquals(0, Align4j.run("label", "export", "--in", judgments.toString(), "--tasks", tasks.toString(),
+                "--to", "kto", "--out", exported.toString()));
+        assertEquals(List.of("{\"prompt\":\"the cat\",\"completion\":\" sat on a red mat\",\"label\":true}",
+                "{\"prompt\":\"the cat\",\"completion\":\" ran\",\"label\":false}"), Files.readAllLines(exported));
+        assertEquals(0, Align4j.run("data", "validate", exported.toString()));
+    }
 }
