@@ -159,7 +159,8 @@ public final class ExampleEncoder {
 
     /**
      * The tokens a reward model scores for a text (exactly its tokens, nothing added), a
-     * prompt-completion pair (as {@link #scoredSequence(Content, Content)}) or a whole chat.
+     * prompt-completion pair or an unpaired (KTO) record (as {@link #scoredSequence(Content, Content)}),
+     * or a whole chat.
      */
     public int[] scoredSequence(DataRecord r) {
         if (r instanceof DataRecord.Text t) {
@@ -170,6 +171,9 @@ public final class ExampleEncoder {
         }
         if (r instanceof DataRecord.Chat c) {
             return template.render(c.messages(), tokenizer, false).ids();
+        }
+        if (r instanceof DataRecord.Unpaired u) {
+            return scoredSequence(u.prompt(), u.completion());
         }
         throw new UserInputException(r.kind().id() + " records hold several responses; score each one");
     }
