@@ -18,3 +18,13 @@ for run in "kto-0.1:--beta 0.1" "${@:2}"; do
   ${ALIGN4J:-./align4j} generate --model $D/$name/final $GEN > $D/samples-$name.jsonl
   echo "$name: $(python3 $P samples $D/samples-$name.jsonl) $(tail -1 $D/$name/metrics.jsonl)"
 done
+# controls: the base model, and DPO on the same information (each ranking's best against its worst, one pair)
+${ALIGN4J:-./align4j} generate --model $BASE $GEN > $D/samples-base.jsonl
+echo "base: $(python3 $P samples $D/samples-base.jsonl)"
+for f in train val; do python3 -c "import json
+for l in open('$D/$f.jsonl'):
+    r = json.loads(l); g = r['ranking']
+    if len(g) > 1: print(json.dumps({'prompt': r['prompt'], 'chosen': r['responses'][g[0][0]], 'rejected': r['responses'][g[-1][0]]}))" > $D/topbottom.$f.jsonl; done
+${ALIGN4J:-./align4j} dpo --model $BASE --train $D/topbottom.train.jsonl --val $D/topbottom.val.jsonl --epochs 1 --batch-size 16 --lr 1e-4 --max-length 96 --seed 3 --eval-every 20 --out $D/dpo-topbottom-0.1 --beta 0.1
+${ALIGN4J:-./align4j} generate --model $D/dpo-topbottom-0.1/final $GEN > $D/samples-dpo-topbottom-0.1.jsonl
+echo "dpo-topbottom-0.1: $(python3 $P samples $D/samples-dpo-topbottom-0.1.jsonl)"
