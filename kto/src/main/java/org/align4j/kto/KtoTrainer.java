@@ -171,7 +171,9 @@ public final class KtoTrainer implements Objective {
 
     @Override
     public int[] trainLengths() {
-        return train.stream().mapToInt(e -> e.completion().length() + e.kl().length()).toArray();
+        // the KL sequence runs beside its example when the loss uses it
+        return train.stream().mapToInt(e -> e.completion().length() + (loss.type().usesKl() ? e.kl().length() : 0))
+                .toArray();
     }
 
     private record Batch(int[] examples, TrainingBatch batch, TrainingBatch kl, long inputTokens)
