@@ -6,6 +6,7 @@ Run with Debian's PyTorch (never needed by the build or the tests):
     /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny \
         reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny \
         ppo/src/test/resources/fixtures/ppo-tiny core/src/test/resources/fixtures/lora-tiny
+    /usr/bin/python3 tools/reference/gpt2_reference.py --kto-only kto/src/test/resources/fixtures/kto-tiny
 
 Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
@@ -20,7 +21,8 @@ a 3-way ranking with a tie, and every parameter gradient; for the DPO family (dp
 (sigmoid, cDPO, robust, IPO, hinge, SimPO, ORPO, RPO) over a padded batch of pairs with masked
 prompts and fixed reference log-probabilities, and every parameter gradient; for PPO (ppo-tiny/): a
 fixed rollout batch through a policy and a value model, the clipped surrogate and clipped value
-losses, and every gradient of both.
+losses, and every gradient of both; for KTO (kto-tiny/): unpaired examples with their mismatched KL
+sequences, the KTO loss (plain, weighted, KL clamped at 0) and APO-zero unpaired, every gradient.
 The attention rule is align4j's: key j is visible to query i iff j <= i and (j is not padding or j == i).
 """
 import json
@@ -362,6 +364,104 @@ def dpo_fixture(out):
     print(f"wrote DPO fixtures to {out}: " + ", ".join(f"{k} {v['loss']:.5f}" for k, v in cases.items()))
 
 
+
+def kto_losses(logps, ref, kl_logps, ref_kl, labels, loss_type, beta, dw, uw):
+    """KTO (Ethayarajh et al. 2024, eq. 7) and APO-zero unpaired, written from the papers with TRL's
+    conventions: the KL estimate is the mean log-ratio of the mismatched (prompt, completion) pairs,
+    detached and clamped at 0; losses of desirable then undesirable examples, weighted, averaged."""
+    if loss_type == "kto":
+        kl = (kl_logps - ref_kl).mean().detach().clamp(min=0)
+    else:
+        kl = torch.zeros((), dtype=DT)
+    ratio = logps - ref
+    des, und = ratio[labels], ratio[~labels]
+    if loss_type == "kto":
+        l_des = 1 - torch.sigmoid(beta * (des - kl))
+        l_und = 1 - torch.sigmoid(beta * (kl - und))
+    else:
+        l_des = 1 - torch.sigmoid(beta * des)
+        l_und = torch.sigmoid(beta * und)
+    return torch.cat((dw * l_des, uw * l_und)).mean(), kl
+
+
+KTO_CASES = [  # name, loss type, beta, desirable weight, undesirable weight, shift of the reference's KL log-probs
+    ("kto", "kto", 0.1, 1.0, 1.0, [0.3, -0.1, 0.5, 0.2]),
+    ("kto_weighted", "kto", 0.5, 1.0, 1.33, [0.3, -0.1, 0.5, 0.2]),
+    ("kto_kl_clamped", "kto", 0.5, 2.0, 1.0, [-0.3, -0.1, 0.2, -0.4]),
+    ("apo_zero_unpaired", "apo_zero_unpaired", 0.2, 1.0, 1.0, [0.0, 0.0, 0.0, 0.0])]
+
+
+def kto_fixture(out):
+    """KTO: a right-padded batch of 4 unpaired examples (3 desirable, 1 undesirable), prompt targets
+    masked, and their 4 KL sequences (each prompt with the previous example's completion, cycled within
+    the batch as TRL does); fixed reference log-probabilities; per case the loss, the KL estimate and
+    every parameter gradient (none flows through the KL estimate)."""
+    torch.manual_seed(4242)
+    os.makedirs(os.path.join(out, "model"), exist_ok=True)
+    p = init_params()
+    write_config(os.path.join(out, "model"))
+    write_safetensors(os.path.join(out, "model", "model.safetensors"), p)
+    p = {k: v.to(torch.float32).to(DT) for k, v in p.items()}
+    prompt_lens, resp_lens = [3, 2, 4, 3], [4, 2, 3, 5]
+    prompts = [torch.randint(0, V - 1, (n,)) for n in prompt_lens]
+    completions = [torch.randint(0, V - 1, (n,)) for n in resp_lens]
+    labels = torch.tensor([True, False, True, True])
+    kl_completions = completions[-1:] + completions[:-1]
+
+    def batch(comps):
+        seqs = [torch.cat([pr, c]) for pr, c in zip(prompts, comps)]
+        B, T = len(seqs), max(len(s) for s in seqs) - 1
+        tokens = torch.full((B, T), V - 1, dtype=torch.long)
+        targets = torch.zeros(B, T, dtype=torch.long)
+        mask = torch.zeros(B, T, dtype=DT)
+        keys = torch.zeros(B, T, dtype=torch.long)
+        for b, s in enumerate(seqs):
+            n = len(s) - 1
+            tokens[b, :n] = s[:-1]
+            targets[b, :n] = s[1:]
+            keys[b, :n] = 1
+            mask[b, prompt_lens[b] - 1:n] = 1
+        return dict(batch=B, time=T, tokens=tokens, targets=targets, loss_mask=mask, key_mask=keys)
+
+    def seq_logps(q, bt):
+        positions = torch.arange(bt["time"]).repeat(bt["batch"], 1)
+        logits = forward(q, bt["tokens"], positions, bt["key_mask"])
+        logp = torch.log_softmax(logits, -1).gather(2, bt["targets"].unsqueeze(2)).squeeze(2)
+        return (logp * bt["loss_mask"]).sum(1)
+
+    main, klb = batch(completions), batch(kl_completions)
+    ref = torch.tensor([-20.5, -9.25, -14.0, -21.75], dtype=DT)
+    with torch.no_grad():
+        kl_policy = seq_logps(p, klb)
+    cases, grads = {}, {}
+    for name, loss_type, beta, dw, uw, shift in KTO_CASES:
+        ref_kl = (kl_policy - torch.tensor(shift, dtype=DT)).to(torch.float32).to(DT)
+        q = {k: v.clone().requires_grad_(True) for k, v in p.items()}
+        with torch.no_grad():
+            kl_logps = seq_logps(q, klb)
+        seq = seq_logps(q, main)
+        loss, kl = kto_losses(seq, ref, kl_logps, ref_kl, labels, loss_type, beta, dw, uw)
+        loss.backward()
+        cases[name] = {"loss_type": loss_type, "beta": beta, "desirable_weight": dw, "undesirable_weight": uw,
+                       "loss": float(loss), "kl": float(kl), "logps": seq.tolist(), "kl_logps": kl_logps.tolist(),
+                       "reference_kl_logps": ref_kl.tolist()}
+        for k, v in q.items():
+            grads[name + "." + k] = v.grad
+    write_safetensors(os.path.join(out, "expected.safetensors"), grads)
+
+    def flat(bt):
+        return {"batch": bt["batch"], "time": bt["time"], "tokens": bt["tokens"].reshape(-1).tolist(),
+                "targets": bt["targets"].reshape(-1).tolist(), "loss_mask": bt["loss_mask"].reshape(-1).tolist(),
+                "key_mask": bt["key_mask"].reshape(-1).tolist()}
+
+    meta = dict(flat(main), kl=flat(klb), labels=labels.tolist(), reference_logps=ref.tolist(), cases=cases,
+                torch_version=torch.__version__)
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote KTO fixtures to {out}: " + ", ".join(f"{k} {v['loss']:.5f} (kl {v['kl']:.4f})"
+                                                       for k, v in cases.items()))
+
+
 def ppo_fixture(out):
     """PPO: a fixed rollout batch (prompt + response tokens, right-padded) through a tiny policy and a
     value model (GPT-2 + score head at every position); the token-mean clipped surrogate, the
@@ -601,9 +701,14 @@ def llama_fixture(out):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--kto-only":
+        # the KTO fixture alone (the others stay byte for byte as they are)
+        kto_fixture(sys.argv[2] if len(sys.argv) > 2 else "kto/src/test/resources/fixtures/kto-tiny")
+        sys.exit(0)
     main(sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/gpt2-tiny")
     reward_fixture(sys.argv[2] if len(sys.argv) > 2 else "reward/src/test/resources/fixtures/reward-tiny")
     dpo_fixture(sys.argv[3] if len(sys.argv) > 3 else "dpo/src/test/resources/fixtures/dpo-tiny")
     ppo_fixture(sys.argv[4] if len(sys.argv) > 4 else "ppo/src/test/resources/fixtures/ppo-tiny")
     lora_fixture(sys.argv[5] if len(sys.argv) > 5 else "core/src/test/resources/fixtures/lora-tiny")
     llama_fixture(sys.argv[6] if len(sys.argv) > 6 else "core/src/test/resources/fixtures/llama-tiny")
+    kto_fixture(sys.argv[7] if len(sys.argv) > 7 else "kto/src/test/resources/fixtures/kto-tiny")

@@ -18,11 +18,14 @@ import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.batch.ExampleEncoder;
+import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.Problem;
+import org.align4j.data.format.RecordJson;
 import org.align4j.data.format.RecordKind;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.data.prepare.DataConvert;
 import org.align4j.data.prepare.DataSplit;
+import org.align4j.data.prepare.UnpairedRecords;
 import org.align4j.data.validate.ValidationReport;
 import org.align4j.data.validate.Validator;
 import picocli.CommandLine.Command;
@@ -33,7 +36,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "data", mixinStandardHelpOptions = true,
         description = "Check and prepare training data (JSON Lines).",
         subcommands = {DataCommand.Validate.class, DataCommand.Split.class, DataCommand.Convert.class,
-                DataCommand.ToPairs.class})
+                DataCommand.ToPairs.class, DataCommand.ToKto.class})
 final class DataCommand implements Runnable {
 
     @Override
@@ -262,6 +265,35 @@ final class DataCommand implements Runnable {
             List<JsonNode> rows = DataConvert.rankingsToPairs(file);
             JsonlWriter.write(out, rows);
             System.err.printf("%s: %d preference pairs%n", out, rows.size());
+            return 0;
+        }
+    }
+
+    @Command(name = "to-kto", mixinStandardHelpOptions = true,
+            description = {"Preference pairs or rankings as KTO's unpaired records {\"prompt\", \"completion\", \"label\"}:",
+                    "a pair's chosen response up and its rejected one down; a ranking's best group up and its worst",
+                    "group down (middle groups give nothing, a ranking tied throughout nothing)."},
+            footer = {"", "Examples:", "  align4j data to-kto pairs.jsonl --out thumbs.jsonl",
+                    "  align4j data to-kto rankings.jsonl --out thumbs.jsonl && align4j kto --model M --train thumbs.jsonl --out runs/kto"})
+    static final class ToKto implements Callable<Integer> {
+        @Parameters(paramLabel = "FILE")
+        Path file;
+        @Option(names = "--out", required = true, description = "JSONL file of unpaired records to write")
+        Path out;
+        @Mixin
+        ForceOption force;
+
+        @Override
+        public Integer call() throws Exception {
+            OutputCheck.of("--out", out).replaces(PathKind.DATA).input("FILE", file).check(force.force);
+            UnpairedRecords.Result r = UnpairedRecords.read(file);
+            List<JsonNode> rows = new java.util.ArrayList<>();
+            r.records().forEach(u -> rows.add(RecordJson.toJson(u)));
+            JsonlWriter.write(out, rows);
+            long up = r.records().stream().filter(DataRecord.Unpaired::label).count();
+            System.err.printf("%s: %d unpaired records (%d desirable, %d undesirable)%s%n", out, rows.size(), up,
+                    rows.size() - up, r.allTied() > 0 ? "; " + r.allTied() + " ranking(s) tied throughout give none"
+                            : "");
             return 0;
         }
     }

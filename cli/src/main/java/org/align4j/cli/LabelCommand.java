@@ -26,6 +26,7 @@ import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.RecordJson;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.data.label.Agreement;
+import org.align4j.data.label.BinarySession;
 import org.align4j.data.label.Judgment;
 import org.align4j.data.label.JudgmentStore;
 import org.align4j.data.label.LabelExport;
@@ -134,14 +135,36 @@ final class LabelCommand implements Runnable {
         }
     }
 
+    /** What a session asks of the annotator. */
+    enum SessionMode {
+        /** Rank a task's candidates best first. */
+        RANKING,
+        /** One candidate at a time, thumbs up or down (KTO's data). */
+        BINARY;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
     @Command(name = "session", mixinStandardHelpOptions = true,
-            description = {"Rank candidates, one task at a time. Each judgment is appended to --out and fsynced",
-                    "before the next task; running the command again continues with the tasks not judged yet.",
-                    "Reads one line per answer: works on a terminal and from a pipe."},
-            footer = {"", "Answers: B>A=C>D (best first, = ties), B>A>C # rationale, s skip, u undo, f [bad|unsafe|unclear]",
-                    "flag, ? help, q quit.", "", "Example:",
-                    "  align4j label session --tasks tasks.jsonl --out judgments.jsonl --annotator alice"})
+            description = {"Rank candidates, one task at a time, or (--mode binary) judge one candidate at a time up or",
+                    "down. Each judgment is appended to --out and fsynced before the next one is shown; running the",
+                    "command again continues with what is not judged yet. Reads one line per answer: works on a",
+                    "terminal and from a pipe."},
+            footer = {"", "Answers (ranking): B>A=C>D (best first, = ties), B>A>C # rationale, s skip, u undo,",
+                    "f [bad|unsafe|unclear] flag, ? help, q quit.",
+                    "Answers (binary): + good, - bad, + # rationale, s skip, u undo, f [bad|unsafe|unclear], ? help, q quit.",
+                    "", "Examples:",
+                    "  align4j label session --tasks tasks.jsonl --out judgments.jsonl --annotator alice",
+                    "  align4j label session --tasks tasks.jsonl --out judgments.jsonl --annotator bob --mode binary",
+                    "  align4j label export --in judgments.jsonl --tasks tasks.jsonl --to kto --out thumbs.jsonl"})
     static final class Session implements Callable<Integer> {
+        @Option(names = "--mode", defaultValue = "ranking",
+                description = "${COMPLETION-CANDIDATES}: rank a task's candidates, or thumbs up/down one candidate"
+                        + " at a time (default: ${DEFAULT-VALUE})")
+        SessionMode mode;
         @Option(names = "--tasks", required = true, description = "task file from label prepare")
         Path tasks;
         @Option(names = "--out", required = true, description = "judgments file (JSONL, append-only)")
@@ -158,6 +181,18 @@ final class LabelCommand implements Runnable {
             boolean terminal = System.console() != null;
             int width = terminalWidth(terminal);
             JudgmentStore store = new JudgmentStore(out);
+            if (mode == SessionMode.BINARY) {
+                BinarySession.Summary sum;
+                try (WriterLock lock = store.lock(annotator)) {
+                    sum = new BinarySession(LabelTask.read(tasks), store, annotator, seed,
+                            new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)),
+                            Console.stdout(), terminal, width).run();
+                }
+                System.err.printf("this session: %d judged (%d up, %d down, %d flagged), %d skipped, %d undone; %d"
+                        + " remaining%n", sum.judged(), sum.up(), sum.down(), sum.flagged(), sum.skipped(), sum.undone(),
+                        sum.remaining());
+                return 0;
+            }
             LabelSession.Summary sum;
             try (WriterLock lock = store.lock(annotator)) {
                 sum = new LabelSession(LabelTask.read(tasks), store, annotator, seed,
@@ -193,9 +228,12 @@ final class LabelCommand implements Runnable {
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,
-            description = "Judgments to training data: rankings (majority or per annotator) or preference pairs.",
+            description = {"Judgments to training data: rankings (majority or per annotator), preference pairs, or",
+                    "KTO's unpaired thumbs (--to kto: a ranking's best group up and worst group down, and every",
+                    "binary judgment's thumb; with --majority one thumb per response by majority vote)."},
             footer = {"", "Examples:",
                     "  align4j label export --in judgments.jsonl --tasks tasks.jsonl --to pairs --out pairs.jsonl",
+                    "  align4j label export --in judgments.jsonl --tasks tasks.jsonl --to kto --out thumbs.jsonl",
                     "  align4j label export --in a.jsonl b.jsonl --tasks tasks.jsonl --to rankings --majority"
                             + " --min-annotators 2 --out rankings.jsonl"})
     static final class Export implements Callable<Integer> {
@@ -203,7 +241,7 @@ final class LabelCommand implements Runnable {
         List<Path> in;
         @Option(names = "--tasks", required = true, description = "the task file the judgments refer to")
         Path tasks;
-        @Option(names = "--to", required = true, description = "pairs or rankings")
+        @Option(names = "--to", required = true, description = "pairs, rankings or kto")
         String to;
         @Option(names = "--majority", description = "one majority ranking per task (default: one per annotator)")
         boolean majority;
@@ -217,14 +255,31 @@ final class LabelCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!to.equals("pairs") && !to.equals("rankings")) {
-                throw new UserError("--to must be pairs or rankings");
+            if (!to.equals("pairs") && !to.equals("rankings") && !to.equals("kto")) {
+                throw new UserError("--to must be pairs, rankings or kto");
             }
             OutputCheck.of("--out", out).replaces(PathKind.DATA).inputs("--in", in).input("--tasks", tasks)
                     .check(force.force);
             JudgmentStore.Contents judgments = JudgmentStore.readInputs(in);
             Map<String, LabelTask> taskMap = taskMap(tasks);
             judgments.checkAgainst(taskMap, tasks);
+            if (to.equals("kto")) {
+                LabelExport.KtoResult k = LabelExport.exportKto(judgments, taskMap, majority, minAnnotators);
+                if (k.records().isEmpty()) {
+                    throw new UserError("no thumb to export from " + in + ": every judgment is flagged, retracted, tied"
+                            + " throughout or below --min-annotators");
+                }
+                List<JsonNode> rows = new ArrayList<>();
+                k.records().forEach(u -> rows.add(RecordJson.toJson(u)));
+                JsonlWriter.write(out, rows);
+                long up = k.records().stream().filter(DataRecord.Unpaired::label).count();
+                System.err.printf("%s: %d kto records (%d desirable, %d undesirable; %d from rankings, %d from thumbs);"
+                        + " excluded %d flagged and %d retracted judgment(s), %d below %d annotators, %d split"
+                        + " vote(s)%n", out, rows.size(), up, rows.size() - up, k.fromRankings(), k.fromThumbs(),
+                        k.flaggedExcluded(), k.retractedExcluded(), k.belowMinAnnotators(), minAnnotators,
+                        k.splitVotes());
+                return 0;
+            }
             LabelExport.Result r = LabelExport.export(judgments, taskMap, majority, minAnnotators);
             List<JsonNode> rows = new ArrayList<>();
             for (DataRecord.Ranking k : r.rankings()) {

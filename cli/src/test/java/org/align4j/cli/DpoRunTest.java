@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.run.RunDirectory;
-import org.align4j.dpo.ReferenceCache;
+import org.align4j.train.ReferenceCache;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -11,12 +11,10 @@ import java.util.Map;
 import java.util.Set;
 
 import org.align4j.core.checkpoint.ModelDirectory;
-import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.DecoderModel;
-import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.data.batch.Collator;
 import org.align4j.data.batch.Example;
 import org.align4j.data.batch.ExampleEncoder;
@@ -28,6 +26,7 @@ import org.align4j.data.prepare.RankingPairs;
 import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
+import org.align4j.train.ReferenceCache;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
@@ -77,8 +76,9 @@ public final class DpoTrainer implements Objective {
         if (loss.type().needsReference()) {
             ModelSource refSource = cfg.stage().refModel() != null ? ModelSource.of(Path.of(cfg.stage().refModel()))
                     : opts.source();
-            this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, train, val, collator, opts.batchSize(),
-                    kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model : null);
+            this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, rows(train), rows(val), collator,
+                    opts.batchSize(), kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model : null,
+                    "pair");
         } else {
             this.ref = null;
             log.println("--loss " + loss.type() + " is reference-free: no reference model loaded");
@@ -89,12 +89,7 @@ public final class DpoTrainer implements Objective {
     public static LoopResult run(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
         // the models are checked before the run directory is touched
-        Path model = Path.of(cfg.training().model());
-        ModelKind.requireCausalLm(model);
-        if (cfg.stage().refModel() != null) {
-            ModelKind.requireCausalLm(Path.of(cfg.stage().refModel()));
-            TokenizerFiles.requireSameTokenizer("--model", model, "--ref-model", Path.of(cfg.stage().refModel()));
-        }
+        ReferenceCache.checkModels(Path.of(cfg.training().model()), cfg.stage().refModel());
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new DpoTrainer(cfg, kernels, log), resume);
     }
 
@@ -149,6 +144,11 @@ public final class DpoTrainer implements Objective {
                             + collator.maxLength() + "; raise it or use --truncation left");
         }
         return out;
+    }
+
+    /** The pairs as the reference cache's rows: chosen, rejected. */
+    private static List<List<Example>> rows(List<PreferencePair> pairs) {
+        return pairs == null ? null : pairs.stream().map(p -> List.of(p.chosen(), p.rejected())).toList();
     }
 
     private static int trainedIn(TrainingBatch b, int row) {

@@ -77,7 +77,9 @@ public final class SimulatedAnnotator {
         JudgmentStore s = new JudgmentStore(store);
         Set<String> done = new HashSet<>();
         for (Judgment j : s.read().effective(name)) {
-            done.add(j.taskId());
+            if (!j.binary()) { // a thumb on one response does not rank the task
+                done.add(j.taskId());
+            }
         }
         int n = 0;
         for (LabelTask t : tasks) {

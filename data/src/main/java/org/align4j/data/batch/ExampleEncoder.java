@@ -159,7 +159,8 @@ public final class ExampleEncoder {
 
     /**
      * The tokens a reward model scores for a text (exactly its tokens, nothing added), a
-     * prompt-completion pair (as {@link #scoredSequence(Content, Content)}) or a whole chat.
+     * prompt-completion pair or an unpaired (KTO) record (as {@link #scoredSequence(Content, Content)}),
+     * or a whole chat.
      */
     public int[] scoredSequence(DataRecord r) {
         if (r instanceof DataRecord.Text t) {
@@ -171,6 +172,9 @@ public final class ExampleEncoder {
         if (r instanceof DataRecord.Chat c) {
             return template.render(c.messages(), tokenizer, false).ids();
         }
+        if (r instanceof DataRecord.Unpaired u) {
+            return scoredSequence(u.prompt(), u.completion());
+        }
         throw new UserInputException(r.kind().id() + " records hold several responses; score each one");
     }
 
@@ -179,6 +183,9 @@ public final class ExampleEncoder {
         if (r instanceof DataRecord.Preference p) {
             int prompt = promptIds(p.prompt()).length;
             return prompt + Math.max(responseIds(p.chosen()).length, responseIds(p.rejected()).length);
+        }
+        if (r instanceof DataRecord.Unpaired u) {
+            return promptIds(u.prompt()).length + responseIds(u.completion()).length;
         }
         if (r instanceof DataRecord.Ranking k) {
             int prompt = textIds(k.prompt()).length;

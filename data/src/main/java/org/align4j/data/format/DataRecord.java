@@ -41,6 +41,13 @@ public sealed interface DataRecord {
         }
     }
 
+    /** One response with a thumbs up ({@code label} true: desirable) or down, for KTO; text or messages. */
+    record Unpaired(Content prompt, Content completion, boolean label) implements DataRecord {
+        public RecordKind kind() {
+            return RecordKind.UNPAIRED;
+        }
+    }
+
     /** Responses ranked in groups, best first; indices inside a group are tied. */
     record Ranking(String prompt, List<String> responses, List<List<Integer>> ranking) implements DataRecord {
         public Ranking {

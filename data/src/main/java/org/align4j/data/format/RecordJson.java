@@ -31,6 +31,10 @@ public final class RecordJson {
             if (p.margin() != null) {
                 o.put("margin", p.margin());
             }
+        } else if (r instanceof DataRecord.Unpaired u) {
+            put(o, "prompt", u.prompt());
+            put(o, "completion", u.completion());
+            o.put("label", u.label());
         } else if (r instanceof DataRecord.Ranking k) {
             o.put("prompt", k.prompt());
             ArrayNode rs = o.putArray("responses");

@@ -14,7 +14,12 @@ public enum RecordKind {
     /** {@code {"prompt"?, "chosen", "rejected", "margin"?}}: preference pairs (text or messages). */
     PREFERENCE,
     /** {@code {"prompt", "responses": [...], "ranking": [[...], ...]}}: K-way rankings. */
-    RANKING;
+    RANKING,
+    /**
+     * {@code {"prompt", "completion", "label": true|false}}: one response judged desirable or not
+     * (TRL's unpaired preference format, text or messages), for KTO.
+     */
+    UNPAIRED;
 
     public String id() {
         return name().toLowerCase(Locale.ROOT);
@@ -26,6 +31,6 @@ public enum RecordKind {
                 return k;
             }
         }
-        throw new UserInputException("unknown format '" + s + "' (text, completion, chat, preference, ranking)");
+        throw new UserInputException("unknown format '" + s + "' (text, completion, chat, preference, ranking, unpaired)");
     }
 }

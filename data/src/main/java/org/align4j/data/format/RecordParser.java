@@ -36,6 +36,8 @@ public final class RecordParser {
     public static final int MAX_MARGIN = 100;
     private static final Set<String> PREFERENCE_KEYS = Set.of("prompt", "chosen", "rejected", "margin", "id", "meta",
             "metadata");
+    private static final Set<String> UNPAIRED_KEYS = Set.of("prompt", "completion", "label", "id", "meta",
+            "metadata");
     private static final Set<String> RANKING_KEYS = Set.of("prompt", "responses", "ranking", "id", "meta", "metadata");
 
     private RecordParser() {
@@ -54,6 +56,9 @@ public final class RecordParser {
         }
         if (o.has("chosen") || o.has("rejected")) {
             return RecordKind.PREFERENCE;
+        }
+        if (o.has("label") && (o.has("completion") || o.has("prompt"))) {
+            return RecordKind.UNPAIRED;
         }
         if (o.has("completion")) {
             return RecordKind.COMPLETION;
@@ -76,6 +81,7 @@ public final class RecordParser {
             case CHAT -> chat(o, issues);
             case PREFERENCE -> preference(o, issues);
             case RANKING -> ranking(o, issues);
+            case UNPAIRED -> unpaired(o, issues);
         };
         return new Result(issues.isEmpty() ? r : null, issues);
     }
@@ -309,6 +315,59 @@ public final class RecordParser {
             }
         }
         return true;
+    }
+
+    /**
+     * TRL's unpaired preference: a prompt, one completion and a boolean label, as text or as
+     * messages (the prompt's messages, then the assistant's completion messages).
+     */
+    private static DataRecord unpaired(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, UNPAIRED_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        JsonNode label = o.get("label");
+        if (label == null || label.isNull()) {
+            issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field 'label' (true: desirable, false:"
+                    + " undesirable)"));
+        } else if (!label.isBoolean()) {
+            issues.add(new Issue(ProblemKind.WRONG_TYPE, "field 'label' must be true or false, got " + typeOf(label)
+                    + (label.isTextual() ? " \"" + label.asText() + "\"" : label.isNumber() ? " " + label : "")));
+        }
+        if (!o.has("prompt") || !o.has("completion")) {
+            issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field '" + (o.has("prompt") ? "completion"
+                    : "prompt") + "'"));
+            return null;
+        }
+        boolean conversational = o.get("prompt").isArray() || o.get("completion").isArray();
+        Content prompt;
+        Content completion;
+        if (conversational) {
+            List<ChatMessage> p = messages(o, "prompt", issues, false);
+            List<ChatMessage> c = messages(o, "completion", issues, false);
+            if (p == null || c == null) {
+                return null;
+            }
+            if (c.isEmpty()) {
+                issues.add(new Issue(ProblemKind.EMPTY_COMPLETION, "field 'completion' has no messages"));
+                return null;
+            }
+            if (!onlyAssistant(c, "completion", issues)) {
+                return null;
+            }
+            prompt = new Content.Messages(p);
+            completion = new Content.Messages(c);
+        } else {
+            String p = string(o, "prompt", issues);
+            String c = string(o, "completion", issues);
+            if (p == null || c == null) {
+                return null;
+            }
+            if (c.isEmpty()) {
+                issues.add(new Issue(ProblemKind.EMPTY_COMPLETION, "field 'completion' is empty"));
+                return null;
+            }
+            prompt = new Content.Text(p);
+            completion = new Content.Text(c);
+        }
+        return issues.isEmpty() ? new DataRecord.Unpaired(prompt, completion, label.asBoolean()) : null;
     }
 
     private static DataRecord ranking(JsonNode o, List<Issue> issues) {

@@ -16,10 +16,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * index shown as letter i). {@code candidateFlags} marks single responses (by original index) as
  * unsafe or off-topic while the ranking still counts, as InstructGPT's labelers tagged outputs
  * beside ranking them; a flag in {@code flags} is about the whole task and leaves it unranked.
+ * A binary judgment ({@code label session --mode binary}) judges one response instead:
+ * {@code response} is its original index and {@code label} the thumb (true: up, desirable; null
+ * when the response was flagged); it has no ranking and no display order.
  */
 public record Judgment(String id, String taskId, String annotator, Ranking ranking, List<String> flags,
                        String rationale, double seconds, String createdAt, List<Integer> displayOrder,
-                       Map<Integer, List<String>> candidateFlags) {
+                       Map<Integer, List<String>> candidateFlags, Integer response, Boolean label) {
 
     /** What a single response may be flagged as (the web page's per-candidate flags). */
     public static final List<String> CANDIDATE_FLAGS = List.of("unsafe", "off_topic");
@@ -30,10 +33,31 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
         candidateFlags = candidateFlags == null ? Map.of() : Map.copyOf(new TreeMap<>(candidateFlags));
     }
 
-    /** A judgment without per-response flags (the terminal session's and the simulated annotator's). */
+    /** A ranking judgment (or a flag of a whole task) without per-response flags. */
     public Judgment(String id, String taskId, String annotator, Ranking ranking, List<String> flags,
                     String rationale, double seconds, String createdAt, List<Integer> displayOrder) {
-        this(id, taskId, annotator, ranking, flags, rationale, seconds, createdAt, displayOrder, Map.of());
+        this(id, taskId, annotator, ranking, flags, rationale, seconds, createdAt, displayOrder, Map.of(), null, null);
+    }
+
+    /** A ranking judgment with per-response flags (the web page's). */
+    public Judgment(String id, String taskId, String annotator, Ranking ranking, List<String> flags,
+                    String rationale, double seconds, String createdAt, List<Integer> displayOrder,
+                    Map<Integer, List<String>> candidateFlags) {
+        this(id, taskId, annotator, ranking, flags, rationale, seconds, createdAt, displayOrder, candidateFlags,
+                null, null);
+    }
+
+    /** A binary judgment: one response, up or down. */
+    public Judgment(String id, String taskId, String annotator, Ranking ranking, List<String> flags,
+                    String rationale, double seconds, String createdAt, List<Integer> displayOrder,
+                    Integer response, Boolean label) {
+        this(id, taskId, annotator, ranking, flags, rationale, seconds, createdAt, displayOrder, Map.of(),
+                response, label);
+    }
+
+    /** Whether this judges one response up or down rather than ranking the task's responses. */
+    public boolean binary() {
+        return response != null;
     }
 
     public boolean flagged() {
@@ -61,6 +85,14 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
                 fs.forEach(a::add);
             });
         }
+        if (binary()) {
+            o.put("response", response);
+            if (label == null) {
+                o.putNull("label");
+            } else {
+                o.put("label", label);
+            }
+        }
         return o;
     }
 
@@ -83,9 +115,23 @@ public record Judgment(String id, String taskId, String annotator, Ranking ranki
                         + "' is not a response index");
             }
         });
+        JsonNode response = o.get("response");
+        Integer resp = null;
+        Boolean label = null;
+        if (response != null && !response.isNull()) {
+            if (!response.isIntegralNumber() || response.asInt() < 0) {
+                throw new IllegalArgumentException("field 'response' must be a response index, got " + response);
+            }
+            JsonNode l = o.get("label");
+            if (l != null && !l.isNull() && !l.isBoolean()) {
+                throw new IllegalArgumentException("field 'label' must be true, false or null, got " + l);
+            }
+            resp = response.asInt();
+            label = l == null || l.isNull() ? null : l.asBoolean();
+        }
         return new Judgment(o.path("id").asText(), o.path("task_id").asText(), o.path("annotator").asText(), ranking,
                 flags, o.path("rationale").asText(""), o.path("seconds").asDouble(), o.path("created_at").asText(),
-                order, candidateFlags);
+                order, candidateFlags, resp, label);
     }
 
     private static int countOf(JsonNode ranking) {

@@ -74,6 +74,19 @@ public final class JudgmentStore {
         return j;
     }
 
+    /**
+     * Appends a binary judgment: response {@code response} of the task up ({@code label} true) or
+     * down, or flagged ({@code label} null, a reason in {@code flags}); locked and fsynced as every
+     * judgment.
+     */
+    public Judgment appendBinary(String taskId, String annotator, int response, Boolean label, List<String> flags,
+                                 String rationale, double seconds) throws IOException {
+        Judgment j = new Judgment(UUID.randomUUID().toString(), taskId, annotator, null, List.copyOf(flags), rationale,
+                seconds, Instant.now().toString(), List.of(), response, label);
+        write(j.toJson());
+        return j;
+    }
+
     /** Retracts a judgment (undo). */
     public void retract(Judgment j) throws IOException {
         ObjectNode o = JSON.createObjectNode();
@@ -128,6 +141,14 @@ public final class JudgmentStore {
                 if (t == null) {
                     throw new UserInputException(where + ": task_id '" + j.taskId() + "' is not in " + taskFile
                             + " (judgments of another task file?)");
+                }
+                if (j.binary()) {
+                    if (j.response() >= t.k()) {
+                        throw new UserInputException(where + ": field 'response' " + j.response() + " is not one of"
+                                + " task '" + t.id() + "''s responses 0.." + (t.k() - 1) + " in " + taskFile
+                                + " (judgments of another task file?)");
+                    }
+                    continue;
                 }
                 int ranked = j.ranking() != null ? j.ranking().size() : j.displayOrder().size();
                 if ((j.ranking() != null || !j.displayOrder().isEmpty()) && ranked != t.k()) {

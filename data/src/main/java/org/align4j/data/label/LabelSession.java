@@ -78,7 +78,9 @@ public final class LabelSession {
     public Summary run() throws IOException {
         Set<String> judged = new HashSet<>();
         for (Judgment j : store.read().effective(annotator)) {
-            judged.add(j.taskId());
+            if (!j.binary()) { // thumbs on single responses do not rank a task
+                judged.add(j.taskId());
+            }
         }
         Deque<LabelTask> pending = new ArrayDeque<>();
         for (LabelTask t : taskOrder(tasks, seed, annotator)) {
@@ -151,7 +153,7 @@ public final class LabelSession {
                     break;
                 }
                 // undo: retract this annotator's latest judgment and show that task again
-                List<Judgment> mine = store.read().effective(annotator);
+                List<Judgment> mine = store.read().effective(annotator).stream().filter(j -> !j.binary()).toList();
                 if (mine.isEmpty()) {
                     out.println(red("nothing to undo"));
                     continue;
@@ -207,8 +209,12 @@ public final class LabelSession {
         out.println("  q             quit; running the same command later continues where you stopped");
     }
 
-    /** Prints text wrapped to the terminal width with an indent, keeping the text's own line breaks. */
     private void wrap(String text, String indent) {
+        wrap(out, width, text, indent);
+    }
+
+    /** Prints text wrapped to {@code width} with an indent, keeping the text's own line breaks. */
+    static void wrap(PrintStream out, int width, String text, String indent) {
         int w = width - indent.length();
         for (String para : text.split("\n", -1)) {
             StringBuilder line = new StringBuilder();

@@ -185,6 +185,8 @@ public final class DataConvert {
             }
             case RANKING -> throw new UserInputException("convert writes text, completion, chat or preference;"
                     + " rankings come from 'align4j label export'");
+            case UNPAIRED -> throw new UserInputException("convert writes text, completion, chat or preference;"
+                    + " unpaired (KTO) records come from 'align4j data to-kto' or 'align4j label export --to kto'");
         }
         return o;
     }

@@ -105,7 +105,7 @@ public final class Validator {
                         if (kind == null) {
                             issues.add(line.json().isObject()
                                     ? new RecordParser.Issue(ProblemKind.UNKNOWN_FORMAT, "no field of a known format"
-                                    + " (text; prompt+completion; messages; chosen+rejected; responses+ranking)")
+                                    + " (text; prompt+completion; messages; chosen+rejected; responses+ranking; prompt+completion+label)")
                                     : new RecordParser.Issue(ProblemKind.NOT_AN_OBJECT, "expected a JSON object"));
                         } else {
                             RecordParser.Result r = RecordParser.parse(line.json(), kind);

@@ -1,20 +1,23 @@
-package org.align4j.dpo;
+package org.align4j.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.DecoderModel;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 import org.align4j.data.batch.Collator;
@@ -23,11 +26,13 @@ import org.align4j.data.batch.TrainingBatch;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * The reference model's summed log-probabilities of every chosen and rejected response, computed
- * once before training in batches without gradients and stored as {@value #FILE} in the run
- * directory; the reference model is released afterwards, so training holds one model. The file
- * carries a fingerprint of the reference directory and of every pair's tokens: a resumed run
- * with the same data reuses it, anything else recomputes it.
+ * The reference model's summed log-probabilities of every sequence a reference-based stage
+ * compares against (DPO: a pair's chosen and rejected responses; KTO: a completion and its
+ * mismatched KL completion), computed once before training in batches without gradients and
+ * stored as {@value #FILE} in the run directory; the reference model is released afterwards, so
+ * training holds one model. The data is a list of rows of sequences, every row as wide as the
+ * first. The file carries a fingerprint of the reference directory and of every row's tokens: a
+ * resumed run with the same data reuses it, anything else recomputes it.
  */
 public final class ReferenceCache {
 
@@ -36,18 +41,30 @@ public final class ReferenceCache {
     private ReferenceCache() {
     }
 
-    /** {@code [pair][0 chosen, 1 rejected]} for the train pairs and the validation pairs (may be null). */
+    /**
+     * Checks a stage's models before its run directory is touched: {@code --model} is a causal
+     * language model, and so is {@code --ref-model} (may be null), with the same tokenizer.
+     */
+    public static void checkModels(Path model, String refModel) throws IOException {
+        ModelKind.requireCausalLm(model);
+        if (refModel != null) {
+            ModelKind.requireCausalLm(Path.of(refModel));
+            TokenizerFiles.requireSameTokenizer("--model", model, "--ref-model", Path.of(refModel));
+        }
+    }
+
+    /** {@code [row][sequence]} for the train rows and the validation rows (may be null). */
     public record LogProbs(double[][] train, double[][] val) {
     }
 
-    static String fingerprint(ModelSource refSource, List<PreferencePair> train, List<PreferencePair> val) {
+    static String fingerprint(ModelSource refSource, List<List<Example>> train, List<List<Example>> val) {
         long h = 0xcbf29ce484222325L;
-        for (List<PreferencePair> pairs : java.util.Arrays.asList(train, val)) {
-            if (pairs == null) {
+        for (List<List<Example>> rows : Arrays.asList(train, val)) {
+            if (rows == null) {
                 continue;
             }
-            for (PreferencePair p : pairs) {
-                for (Example e : List.of(p.chosen(), p.rejected())) {
+            for (List<Example> row : rows) {
+                for (Example e : row) {
                     for (int id : e.ids()) {
                         h = (h ^ id) * 0x100000001b3L;
                     }
@@ -64,15 +81,16 @@ public final class ReferenceCache {
     }
 
     /**
-     * The reference's log-probabilities of every pair, from the cache when it matches. With
+     * The reference's log-probabilities of every row, from the cache when it matches. With
      * {@code adapted} (a policy whose fresh LoRA adapters, created by this run, sit on
      * {@code refSource}), they come from that model with its adapters off, which is the reference
      * exactly: no second copy is loaded. A reference loaded from an adapter directory keeps its
-     * adapters on: that adapter's model is the reference.
+     * adapters on: that adapter's model is the reference. {@code what} names a row in the log
+     * ("pair", "example").
      */
-    public static LogProbs load(Path runDir, ModelSource refSource, List<PreferencePair> train, List<PreferencePair> val,
-                                Collator collator, int batchSize, Kernels kernels, PrintStream log, DecoderModel adapted)
-            throws IOException {
+    public static LogProbs load(Path runDir, ModelSource refSource, List<List<Example>> train,
+                                List<List<Example>> val, Collator collator, int batchSize, Kernels kernels,
+                                PrintStream log, DecoderModel adapted, String what) throws IOException {
         Path file = runDir.resolve(FILE);
         String fp = fingerprint(refSource, train, val);
         if (Files.isRegularFile(file)) {
@@ -104,27 +122,32 @@ public final class ReferenceCache {
         root.set("train", write(tr));
         root.set("val", va == null ? null : write(va));
         AtomicFiles.writeString(file, Json.MAPPER.writeValueAsString(root));
-        log.printf("reference log-probabilities of %d pair(s) from %s in %.1f s (cached in %s)%n",
-                train.size() + (val == null ? 0 : val.size()), refSource, (System.nanoTime() - t0) / 1e9, file);
+        log.printf("reference log-probabilities of %d %s(s) from %s in %.1f s (cached in %s)%n",
+                train.size() + (val == null ? 0 : val.size()), what, refSource, (System.nanoTime() - t0) / 1e9, file);
         return new LogProbs(tr, va);
     }
 
-    /** Summed log-probabilities of each pair's responses under {@code model}, in batches of pairs. */
-    static double[][] compute(DecoderModel model, List<PreferencePair> pairs, Collator collator, int batchSize) {
+    /** Summed log-probabilities of each row's sequences under {@code model}, {@code batchSize} rows at a time. */
+    public static double[][] compute(DecoderModel model, List<List<Example>> rows, Collator collator, int batchSize) {
         SequenceLogProbs slp = new SequenceLogProbs(model);
-        double[][] out = new double[pairs.size()][2];
-        for (int start = 0; start < pairs.size(); start += batchSize) {
-            int end = Math.min(pairs.size(), start + batchSize);
+        int width = rows.isEmpty() ? 0 : rows.get(0).size();
+        double[][] out = new double[rows.size()][width];
+        for (int start = 0; start < rows.size(); start += batchSize) {
+            int end = Math.min(rows.size(), start + batchSize);
             List<Example> ex = new ArrayList<>();
             for (int i = start; i < end; i++) {
-                ex.add(pairs.get(i).chosen());
-                ex.add(pairs.get(i).rejected());
+                if (rows.get(i).size() != width) {
+                    throw new IllegalArgumentException("row " + i + " has " + rows.get(i).size() + " sequences, not "
+                            + width);
+                }
+                ex.addAll(rows.get(i));
             }
             TrainingBatch b = collator.collate(ex);
             double[][] lp = slp.forward(b.inputs(), b.targets(), b.lossMask());
             for (int i = start; i < end; i++) {
-                out[i][0] = lp[0][2 * (i - start)];
-                out[i][1] = lp[0][2 * (i - start) + 1];
+                for (int j = 0; j < width; j++) {
+                    out[i][j] = lp[0][width * (i - start) + j];
+                }
             }
         }
         return out;
@@ -132,17 +155,23 @@ public final class ReferenceCache {
 
     private static ArrayNode write(double[][] a) {
         ArrayNode n = Json.MAPPER.createArrayNode();
-        for (double[] p : a) {
-            n.addArray().add(p[0]).add(p[1]);
+        for (double[] row : a) {
+            ArrayNode r = n.addArray();
+            for (double v : row) {
+                r.add(v);
+            }
         }
         return n;
     }
 
     private static double[][] read(JsonNode n) {
-        double[][] a = new double[n.size()][2];
+        double[][] a = new double[n.size()][];
         for (int i = 0; i < a.length; i++) {
-            a[i][0] = n.get(i).get(0).asDouble();
-            a[i][1] = n.get(i).get(1).asDouble();
+            JsonNode row = n.get(i);
+            a[i] = new double[row.size()];
+            for (int j = 0; j < a[i].length; j++) {
+                a[i][j] = row.get(j).asDouble();
+            }
         }
         return a;
     }
