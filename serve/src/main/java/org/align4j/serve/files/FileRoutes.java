@@ -44,11 +44,12 @@ public final class FileRoutes {
         try {
             file = ctx.uploadedFile("file");
             purpose = ctx.formParam("purpose");
-        } catch (RuntimeException e) {
-            if (isSizeLimit(e)) {
+        } catch (Exception e) {
+            // Jetty reports a part over the limit as a bad multipart body: the size tells which it was
+            if (ctx.contentLength() > maxUploadBytes || isSizeLimit(e)) {
                 throw tooLarge();
             }
-            throw e;
+            throw ApiError.invalid("file", "The multipart body could not be read: " + e.getMessage());
         }
         if (file == null) {
             throw ApiError.invalid("file", "Missing required parameter: 'file'.");
