@@ -239,7 +239,7 @@ class FineTuningApiTest {
     void aCancelStopsTheJobWithACheckpoint() throws Exception {
         start(1 << 20);
         FileObject f = upload(sftData(16));
-        FineTuningJob job = supervised(f.id(), 25, 1, Map.of("max_length", 64));
+        FineTuningJob job = supervised(f.id(), 25, 1, Map.of("max_length", 64, "save_every", 1));
         Path run = dir.resolve("data/jobs/" + job.id());
         waitForCheckpoint(run);
         FineTuningJob asked = client.fineTuning().jobs().cancel(job.id());
