@@ -64,7 +64,7 @@ public final class FileRoutes {
 
     private ApiError tooLarge() {
         return ApiError.tooLarge("The file is larger than this server's upload limit of " + maxUploadBytes
-                + " bytes (--max-upload-bytes).");
+                + " bytes (align4j serve --max-upload-mb).");
     }
 
     private static boolean isSizeLimit(Throwable e) {

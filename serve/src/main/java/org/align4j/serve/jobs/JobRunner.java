@@ -57,6 +57,8 @@ public final class JobRunner implements AutoCloseable {
     private final PrintStream log;
     private final Object signal = new Object();
     private final Thread thread;
+    /** Validates new jobs' files while a job trains, so they are queued (or failed) at once. */
+    private final Thread validator;
     private final ScheduledExecutorService mirror = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "align4j-job-events");
         t.setDaemon(true);
@@ -78,6 +80,8 @@ public final class JobRunner implements AutoCloseable {
         this.log = log;
         this.thread = new Thread(this::loop, "align4j-job-runner");
         this.thread.setDaemon(true);
+        this.validator = new Thread(this::validateLoop, "align4j-job-validator");
+        this.validator.setDaemon(true);
         jobs.attach(this);
     }
 
@@ -91,6 +95,7 @@ public final class JobRunner implements AutoCloseable {
                 register(j.fineTunedModel(), new RunDirectory(jobs.jobDir(j.id())).finalDir(), j.finishedAt());
             }
         }
+        validator.start();
         thread.start();
         return this;
     }
@@ -109,7 +114,7 @@ public final class JobRunner implements AutoCloseable {
         }
     }
 
-    private void loop() {
+    private void validateLoop() {
         while (!stopping) {
             try {
                 for (Job j : store.withStatus(Job.VALIDATING)) {
@@ -118,6 +123,21 @@ public final class JobRunner implements AutoCloseable {
                     }
                     validate(j);
                 }
+                synchronized (signal) {
+                    signal.wait(1000);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.println("align4j serve: job validation error:");
+                e.printStackTrace(log);
+            }
+        }
+    }
+
+    private void loop() {
+        while (!stopping) {
+            try {
                 List<Job> next = store.withStatus(Job.RUNNING);
                 if (next.isEmpty()) {
                     next = store.withStatus(Job.QUEUED);
@@ -180,6 +200,7 @@ public final class JobRunner implements AutoCloseable {
                         + (r.tokens() == null ? "" : String.format(" (estimate: %,d billed tokens per epoch x %d"
                         + " epochs = %,d training tokens)", r.tokens().billedTokens(), epochs,
                         r.estimatedTrainingTokens(epochs))), null);
+                wake();
             }
         } catch (IOException | RuntimeException e) {
             fail(j.id(), e);
@@ -401,6 +422,7 @@ public final class JobRunner implements AutoCloseable {
         wake();
         try {
             thread.join(TimeUnit.MINUTES.toMillis(10));
+            validator.join(TimeUnit.MINUTES.toMillis(1));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -252,6 +252,36 @@ class FineTuningApiTest {
         assertEquals(409, post("/v1/fine_tuning/jobs/" + job.id() + "/resume", "{}").statusCode());
     }
 
+    @Test
+    void pauseThenResumeContinuesFromTheCheckpointToSuccess() throws Exception {
+        start(1 << 20);
+        FileObject f = upload(sftData(8));
+        FineTuningJob job = supervised(f.id(), 2, 1, Map.of("max_length", 64, "save_every", 2));
+        FineTuningJob other = supervised(f.id(), 1, 8, Map.of("max_length", 64));
+        waitForCheckpoint(dir.resolve("data/jobs/" + job.id()));
+        client.fineTuning().jobs().pause(job.id());
+        FineTuningJob paused = waitFor(job.id(), Set.of("paused", "succeeded", "failed"));
+        assertEquals("paused", paused.status().asString());
+        // the queue moves on while the first job is paused
+        assertEquals("succeeded", waitFor(other.id(), Set.of("succeeded", "failed", "cancelled")).status().asString());
+        assertEquals(409, post("/v1/fine_tuning/jobs/" + other.id() + "/pause", "{}").statusCode());
+        client.fineTuning().jobs().resume(job.id());
+        FineTuningJob done = waitFor(job.id(), Set.of("succeeded", "failed", "cancelled"));
+        assertEquals("succeeded", done.status().asString(), "log:\n" + logBytes);
+        List<String> messages = events(job.id()).stream().map(FineTuningJobEvent::message).toList();
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("Job paused at step")), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("Run: resumed from step-")), messages.toString());
+        // one metrics event per step, none twice although the run resumed
+        assertEquals(16, messages.stream().filter(m -> m.startsWith("Step ")).count());
+
+        // jobs list newest first, paginated with after/limit
+        var first = client.fineTuning().jobs().list(com.openai.models.finetuning.jobs.JobListParams.builder().limit(1L)
+                .build());
+        assertEquals(List.of(other.id()), first.data().stream().map(FineTuningJob::id).toList());
+        assertTrue(first.hasNextPage());
+        assertEquals(List.of(job.id()), first.nextPage().data().stream().map(FineTuningJob::id).toList());
+    }
+
     private static void waitForCheckpoint(Path run) throws Exception {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (System.nanoTime() < deadline) {
