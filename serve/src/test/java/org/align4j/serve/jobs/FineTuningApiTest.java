@@ -282,6 +282,38 @@ class FineTuningApiTest {
         assertEquals(List.of(job.id()), first.nextPage().data().stream().map(FineTuningJob::id).toList());
     }
 
+    @Test
+    void aReinforcementJobTrainsAgainstAStringCheckGrader() throws Exception {
+        start(1 << 20);
+        // prompt-only chats with a reference answer beside them, as OpenAI's reinforcement files
+        StringBuilder b = new StringBuilder();
+        String[][] rows = {{"The sun is shining!", "(sun)"}, {"Pizza tonight?", "(pizza)"}, {"Good night!", "(moon)"},
+                {"I lost my keys.", "(facepalm)"}};
+        for (String[] r : rows) {
+            b.append("{\"messages\": [{\"role\": \"user\", \"content\": \"").append(r[0])
+                    .append("\"}], \"reference_answer\": \"").append(r[1]).append("\"}\n");
+        }
+        Path f = dir.resolve("rft.jsonl");
+        Files.writeString(f, b.toString());
+        FileObject file = upload(f);
+        String body = "{\"model\": \"base-model\", \"training_file\": \"" + file.id() + "\", \"seed\": 3,"
+                + " \"method\": {\"type\": \"reinforcement\", \"reinforcement\": {\"grader\": {\"type\": \"string_check\","
+                + " \"name\": \"exact\", \"input\": \"{{sample.output_text}}\", \"reference\": \"{{item.reference_answer}}\","
+                + " \"operation\": \"eq\"}, \"hyperparameters\": {\"n_epochs\": 1, \"batch_size\": 2, \"align4j\":"
+                + " {\"max_new_tokens\": 4, \"samples_per_prompt\": 2, \"max_length\": 48}}}}}";
+        HttpResponse<String> created = post("/v1/fine_tuning/jobs", body);
+        assertEquals(200, created.statusCode(), created.body());
+        String id = Json.MAPPER.readTree(created.body()).get("id").asText();
+        FineTuningJob done = waitFor(id, Set.of("succeeded", "failed", "cancelled"));
+        assertEquals("succeeded", done.status().asString(), "log:\n" + logBytes + "\nerror: " + done.error());
+        assertEquals("string_check", done.method().orElseThrow().reinforcement().orElseThrow().grader().isStringCheck()
+                ? "string_check" : "other");
+        JsonNode config = Json.MAPPER.readTree(dir.resolve("data/jobs/" + id + "/config.json").toFile());
+        assertEquals("grpo", config.get("estimator").asText());
+        assertEquals(2, config.get("samples_per_prompt").asInt());
+        assertTrue(catalog.find(done.fineTunedModel().orElseThrow()).isPresent());
+    }
+
     private static void waitForCheckpoint(Path run) throws Exception {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (System.nanoTime() < deadline) {
