@@ -1,5 +1,6 @@
 package org.align4j.serve.files;
 
+import java.util.Locale;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -69,7 +70,7 @@ public final class FileRoutes {
 
     private static boolean isSizeLimit(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = String.valueOf(t.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
             if (m.contains("exceeds") || m.contains("too large") || m.contains("max file size")
                     || m.contains("maxfilesize") || m.contains("413")) {
                 return true;

@@ -1,5 +1,7 @@
 package org.align4j.serve.files;
 
+import java.sql.SQLException;
+import java.sql.ResultSet;
 import java.util.List;
 import java.util.Optional;
 
@@ -53,12 +55,12 @@ public final class FileStore {
         return out;
     }
 
-    private static StoredFile read(java.sql.ResultSet rs) throws java.sql.SQLException {
+    private static StoredFile read(ResultSet rs) throws SQLException {
         try {
             return new StoredFile(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
                     rs.getString(6), rs.getString(7), (ObjectNode) Json.MAPPER.readTree(rs.getString(8)));
         } catch (JsonProcessingException e) {
-            throw new java.sql.SQLException("files.extension of " + rs.getString(1) + " is not JSON", e);
+            throw new SQLException("files.extension of " + rs.getString(1) + " is not JSON", e);
         }
     }
 }

@@ -1,5 +1,7 @@
 package org.align4j.serve.jobs;
 
+import java.util.TreeSet;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
@@ -77,7 +79,7 @@ public record JobRequest(String model, String trainingFile, String validationFil
                 throw ApiError.invalid("method", "'method' must be an object with a 'type', got " + m.getNodeType() + ".");
             }
             String type = requiredString(m, "type", "method.type");
-            method = java.util.Arrays.stream(Method.values()).filter(x -> x.id().equals(type)).findFirst()
+            method = Arrays.stream(Method.values()).filter(x -> x.id().equals(type)).findFirst()
                     .orElseThrow(() -> ApiError.invalid("method.type", "'method.type' must be supervised, dpo or"
                             + " reinforcement, got '" + type + "'."));
             unknown(m, Set.of("type", method.id()), "method.");
@@ -161,7 +163,7 @@ public record JobRequest(String model, String trainingFile, String validationFil
             String k = it.next();
             if (!allowed.contains(k)) {
                 throw ApiError.invalid(prefix + k, "Unknown parameter: '" + prefix + k + "'" + (allowed.isEmpty() ? ""
-                        : "; known here: " + String.join(", ", new java.util.TreeSet<>(allowed))) + ".");
+                        : "; known here: " + String.join(", ", new TreeSet<>(allowed))) + ".");
             }
         }
     }

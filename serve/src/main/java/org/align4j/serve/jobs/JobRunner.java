@@ -1,5 +1,6 @@
 package org.align4j.serve.jobs;
 
+import java.util.Locale;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -167,7 +168,7 @@ public final class JobRunner implements AutoCloseable {
     /** validating_files: the files are read again for the job's method and counted with its model's tokenizer. */
     private void validate(Job j) {
         ObjectNode spec = j.spec();
-        JobRequest.Method method = JobRequest.Method.valueOf(j.method().toUpperCase(java.util.Locale.ROOT));
+        JobRequest.Method method = JobRequest.Method.valueOf(j.method().toUpperCase(Locale.ROOT));
         ObjectNode settings = (ObjectNode) spec.get("settings");
         try {
             Path train = files.path(spec.get("training_file").asText());
@@ -227,7 +228,7 @@ public final class JobRunner implements AutoCloseable {
                 stopped(now, 0);
                 return;
             }
-            JobRequest.Method method = JobRequest.Method.valueOf(j.method().toUpperCase(java.util.Locale.ROOT));
+            JobRequest.Method method = JobRequest.Method.valueOf(j.method().toUpperCase(Locale.ROOT));
             boolean resuming = run.exists();
             store.addEvent(id, "info", "message", resuming ? "Fine-tuning job resumed" : "Fine-tuning job started",
                     null);

@@ -1,5 +1,7 @@
 package org.align4j.serve.jobs;
 
+import java.util.TreeSet;
+import java.nio.file.Files;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -97,7 +99,7 @@ public final class JobService {
         checkSettings(r, settings);
         if (r.grader() != null) {
             ObjectNode grader = checkGrader(r.grader());
-            java.nio.file.Files.createDirectories(jobDir(id).getParent());
+            Files.createDirectories(jobDir(id).getParent());
             spec.set("grader_resolved", grader);
         }
         Job job = new Job(id, Instant.now().getEpochSecond(), Job.VALIDATING, spec, null, null, null, null, null, null,
@@ -121,7 +123,7 @@ public final class JobService {
         String kind = f.recordKind();
         if (method != JobRequest.Method.REINFORCEMENT && (kind == null || !Stages.KINDS.get(method).contains(kind))) {
             throw ApiError.invalid(param, "File " + id + " holds " + (kind == null ? "no records" : kind + " records")
-                    + "; method '" + method.id() + "' trains on " + String.join(", ", new java.util.TreeSet<>(
+                    + "; method '" + method.id() + "' trains on " + String.join(", ", new TreeSet<>(
                     Stages.KINDS.get(method))) + " records.");
         }
         return f;
@@ -271,7 +273,7 @@ public final class JobService {
         }
         store.setStopRequest(id, what);
         RunDirectory run = new RunDirectory(jobDir(id));
-        if (java.nio.file.Files.isDirectory(run.root())) {
+        if (Files.isDirectory(run.root())) {
             run.requestCancel();
         }
         store.addEvent(id, "info", "message", (what.equals("cancel") ? "Cancellation" : "Pause")

@@ -1,5 +1,7 @@
 package org.align4j.serve.jobs;
 
+import java.util.Collections;
+import java.util.ArrayList;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -58,7 +60,7 @@ public final class JobStore {
 
     /** Jobs in any of {@code statuses}, oldest first (the queue's order). */
     public List<Job> withStatus(String... statuses) {
-        String marks = String.join(", ", java.util.Collections.nCopies(statuses.length, "?"));
+        String marks = String.join(", ", Collections.nCopies(statuses.length, "?"));
         return db.query("SELECT " + JOB_COLUMNS + " FROM jobs WHERE status IN (" + marks + ") ORDER BY seq",
                 JobStore::job, (Object[]) statuses);
     }
@@ -131,7 +133,7 @@ public final class JobStore {
                 + (jobId == null ? "1 = 1" : "job_id = ?")
                 + (after != null ? " AND step < (SELECT step FROM checkpoints WHERE id = ?)" : "")
                 + " ORDER BY step DESC LIMIT ?";
-        List<Object> args = new java.util.ArrayList<>();
+        List<Object> args = new ArrayList<>();
         if (jobId != null) {
             args.add(jobId);
         }

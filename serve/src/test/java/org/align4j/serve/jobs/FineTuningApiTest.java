@@ -197,6 +197,13 @@ class FineTuningApiTest {
         assertTrue(catalog.find(model + ":ckpt-step-2").isPresent());
         assertEquals("succeeded", client.fineTuning().jobs().retrieve(job.id()).status().asString());
 
+        // the file reads back byte for byte, and is deleted once no unfinished job reads it
+        try (var content = client.files().content(f.id())) {
+            assertArrayEquals(Files.readAllBytes(dir.resolve("emoji-8.jsonl")), content.body().readAllBytes());
+        }
+        assertTrue(client.files().delete(f.id()).deleted());
+        assertThrows(NotFoundException.class, () -> client.files().retrieve(f.id()));
+
         // cancelling a finished job is a conflict
         HttpResponse<String> conflict = post("/v1/fine_tuning/jobs/" + job.id() + "/cancel", "{}");
         assertEquals(409, conflict.statusCode());
@@ -242,6 +249,10 @@ class FineTuningApiTest {
         FineTuningJob job = supervised(f.id(), 25, 1, Map.of("max_length", 64, "save_every", 1));
         Path run = dir.resolve("data/jobs/" + job.id());
         waitForCheckpoint(run);
+        HttpResponse<String> inUse = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                + "/v1/files/" + f.id())).header("Authorization", "Bearer " + KEY).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(409, inUse.statusCode(), "a running job's training file is kept");
         FineTuningJob asked = client.fineTuning().jobs().cancel(job.id());
         assertTrue(Set.of("running", "cancelled").contains(asked.status().asString()));
         FineTuningJob done = waitFor(job.id(), Set.of("succeeded", "failed", "cancelled"));
