@@ -107,9 +107,18 @@ class FineTuningApiTest {
     }
 
     private FineTuningJob supervised(String fileId, int epochs, int batch, Map<String, Object> align4j) {
+        return supervised(fileId, null, epochs, batch, align4j);
+    }
+
+    private FineTuningJob supervised(String fileId, String validationId, int epochs, int batch,
+                                     Map<String, Object> align4j) {
         SupervisedHyperparameters hp = SupervisedHyperparameters.builder().nEpochs(epochs).batchSize(batch)
                 .learningRateMultiplier(10.0).putAdditionalProperty("align4j", extension(align4j)).build();
-        return client.fineTuning().jobs().create(JobCreateParams.builder().model("base-model").trainingFile(fileId)
+        JobCreateParams.Builder b = JobCreateParams.builder();
+        if (validationId != null) {
+            b.validationFile(validationId);
+        }
+        return client.fineTuning().jobs().create(b.model("base-model").trainingFile(fileId)
                 .suffix("emoji").seed(7L).method(JobCreateParams.Method.builder()
                         .type(JobCreateParams.Method.Type.SUPERVISED)
                         .supervised(SupervisedMethod.builder().hyperparameters(hp).build()).build()).build());
@@ -149,7 +158,12 @@ class FineTuningApiTest {
         assertEquals(f.id(), client.files().retrieve(f.id()).id());
         assertTrue(client.files().list().data().stream().anyMatch(x -> x.id().equals(f.id())));
 
-        FineTuningJob job = supervised(f.id(), 2, 4, Map.of("max_length", 64));
+        List<String> valLines = Files.readAllLines(Path.of("../examples/emojibot/val.jsonl")).subList(0, 4);
+        Path valPath = dir.resolve("emoji-val.jsonl");
+        Files.write(valPath, valLines);
+        FileObject val = upload(valPath);
+        FineTuningJob job = supervised(f.id(), val.id(), 2, 4, Map.of("max_length", 64));
+        assertEquals(val.id(), job.validationFile().orElseThrow());
         assertEquals("base-model", job.model());
         assertEquals(7L, job.seed());
         FineTuningJob done = waitFor(job.id(), Set.of("succeeded", "failed", "cancelled"));
@@ -185,6 +199,11 @@ class FineTuningApiTest {
         assertEquals(List.of(4L, 3L, 2L), cps.stream().map(FineTuningJobCheckpoint::stepNumber).toList());
         assertEquals(model + ":ckpt-step-4", cps.get(0).fineTunedModelCheckpoint());
         assertEquals(rows.get(3).get("loss").asDouble(), cps.get(0).metrics().trainLoss().orElseThrow(), 0.0);
+        assertEquals(rows.get(3).get("val_loss").asDouble(), cps.get(0).metrics().validLoss().orElseThrow(), 0.0);
+        assertEquals(rows.get(3).get("val_loss").asDouble(), cps.get(0).metrics().fullValidLoss().orElseThrow(), 0.0);
+        assertEquals(rows.get(3).get("val_mean_token_accuracy").asDouble(),
+                cps.get(0).metrics().validMeanTokenAccuracy().orElseThrow(), 0.0);
+        assertEquals(rows.get(3).get("val_loss").asDouble(), lastData.get("valid_loss").asDouble(), 0.0);
         assertTrue(catalog.find(model).isPresent());
         assertTrue(Files.isRegularFile(catalog.find(model).get().dir().resolve("model.safetensors")));
         assertTrue(catalog.find(model + ":ckpt-step-3").isPresent());
