@@ -10,6 +10,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -138,6 +139,11 @@ public final class FileService {
     public StoredFile get(String id, String param) {
         Ids.require(Ids.FILE, id, param, "file");
         return store.find(id).orElseThrow(() -> ApiError.notFound(param, "No such File object: " + id));
+    }
+
+    /** The file {@code id}, if it exists (no error for a missing or malformed id). */
+    public Optional<StoredFile> find(String id) {
+        return Ids.valid(Ids.FILE, id) ? store.find(id) : Optional.empty();
     }
 
     public List<StoredFile> list(String purpose, String after, int limit) {

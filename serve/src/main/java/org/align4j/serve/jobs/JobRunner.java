@@ -319,14 +319,14 @@ public final class JobRunner implements AutoCloseable {
         ObjectNode error = Json.MAPPER.createObjectNode();
         Job j = store.find(id).orElseThrow();
         String message = redact(j, String.valueOf(e.getMessage()));
-        String trainingPath = files.path(j.spec().get("training_file").asText()).toString();
+        String trainingPath = files.path(j.spec().get("training_file").asText()).toAbsolutePath().toString();
         String validation = j.spec().path("validation_file").asText(null);
         String raw = String.valueOf(e.getMessage());
         if (e instanceof TrainingFailure) {
             error.put("code", "training_failed");
             error.putNull("param");
         } else if (e instanceof UserInputException || e instanceof DataException || e instanceof IOException) {
-            boolean val = validation != null && raw.contains(files.path(validation).toString());
+            boolean val = validation != null && raw.contains(files.path(validation).toAbsolutePath().toString());
             boolean train = raw.contains(trainingPath);
             error.put("code", val ? "invalid_validation_file" : train ? "invalid_training_file" : "invalid_job");
             error.put("param", val ? "validation_file" : train ? "training_file" : null);
@@ -347,8 +347,7 @@ public final class JobRunner implements AutoCloseable {
         for (String field : List.of("training_file", "validation_file")) {
             String fid = j.spec().path(field).asText(null);
             if (fid != null && Ids.valid(Ids.FILE, fid)) {
-                String name = files.list(null, null, Integer.MAX_VALUE).stream().filter(f -> f.id().equals(fid))
-                        .map(StoredFile::filename).findFirst().orElse(fid);
+                String name = files.find(fid).map(StoredFile::filename).orElse(fid);
                 message = message.replace(files.path(fid).toAbsolutePath().toString(), name + " (" + fid + ")");
             }
         }
