@@ -364,26 +364,20 @@ public final class JobRunner implements AutoCloseable {
         }
     }
 
-    /** Copies new metric rows and run events into the job's events, and updates the finish estimate. */
+    /**
+     * Copies new metric rows and run events into the job's events, and updates the finish estimate.
+     * Rows carry no time: the run's own progress events go first, then the steps, then the event
+     * that ended the run (succeeded, failed, cancelled), which the loop writes after its last row.
+     */
     private synchronized void mirror(String id, RunDirectory run) throws IOException {
         Job j = store.find(id).orElseThrow();
-        long total = j.extension().path("total_steps").asLong(0);
         List<JsonNode> events = run.events();
-        long seen = j.mirroredRunEvents();
-        for (int i = (int) Math.min(seen, events.size()); i < events.size(); i++) {
-            JsonNode e = events.get(i);
-            String message = redact(j, e.path("message").asText());
-            Matcher m = TOTAL_STEPS.matcher(message);
-            if (m.find()) {
-                total = Long.parseLong(m.group(1));
-                ObjectNode ext = j.extension().deepCopy();
-                ext.put("total_steps", total);
-                store.setExtension(id, ext);
-            }
-            String status = e.path("status").asText();
-            store.addEvent(id, status.equals("failed") ? "error" : status.equals("cancelled") ? "warn" : "info",
-                    "message", "Run: " + message, null);
+        int from = (int) Math.min(j.mirroredRunEvents(), events.size());
+        int to = from;
+        while (to < events.size() && !ending(events.get(to))) {
+            to++;
         }
+        long total = mirrorEvents(j, events.subList(from, to));
         long step = j.mirroredStep();
         for (RunDirectory.Row row : run.metricRows()) {
             long s = row.json().path("step").asLong();
@@ -399,11 +393,36 @@ public final class JobRunner implements AutoCloseable {
                 startedNanos = System.nanoTime() - 1;
             }
         }
+        mirrorEvents(store.find(id).orElseThrow(), events.subList(to, events.size()));
         store.setMirrored(id, step, events.size());
         if (total > 0 && step > startStep && startStep >= 0 && step < total) {
             double perStep = (System.nanoTime() - startedNanos) / 1e9 / (step - startStep);
             store.setEstimatedFinish(id, Instant.now().getEpochSecond() + (long) Math.ceil(perStep * (total - step)));
         }
+    }
+
+    private static boolean ending(JsonNode event) {
+        String status = event.path("status").asText();
+        return status.equals("succeeded") || status.equals("failed") || status.equals("cancelled");
+    }
+
+    /** Run events as message events; returns the run's total steps, read from its start event when present. */
+    private long mirrorEvents(Job j, List<JsonNode> events) {
+        long total = j.extension().path("total_steps").asLong(0);
+        for (JsonNode e : events) {
+            String message = redact(j, e.path("message").asText());
+            Matcher m = TOTAL_STEPS.matcher(message);
+            if (m.find()) {
+                total = Long.parseLong(m.group(1));
+                ObjectNode ext = store.find(j.id()).orElseThrow().extension().deepCopy();
+                ext.put("total_steps", total);
+                store.setExtension(j.id(), ext);
+            }
+            String status = e.path("status").asText();
+            store.addEvent(j.id(), status.equals("failed") ? "error" : status.equals("cancelled") ? "warn" : "info",
+                    "message", "Run: " + message, null);
+        }
+        return total;
     }
 
     /** Asks the running stage to checkpoint and stop, and waits for the runner to finish. */

@@ -180,6 +180,11 @@ class FineTuningApiTest {
         List<FineTuningJobEvent> metrics = events.stream().filter(e -> e.type().orElseThrow().asString()
                 .equals("metrics")).toList();
         assertEquals(4, metrics.size(), "8 records, batch 4, 2 epochs");
+        List<String> messages = events.stream().map(FineTuningJobEvent::message).toList();
+        int lastStep = messages.indexOf(metrics.get(0).message());
+        int finalModel = messages.indexOf(messages.stream().filter(m -> m.startsWith("Run: final model in $DATA_DIR/"))
+                .findFirst().orElseThrow());
+        assertTrue(finalModel < lastStep, "the run's end comes after its last step: " + messages);
         Path run = dir.resolve("data/jobs/" + job.id());
         List<JsonNode> rows = new org.align4j.core.run.RunDirectory(run).metrics();
         JsonNode lastData = Json.MAPPER.readTree(Json.MAPPER.writeValueAsString(metrics.get(0)._data()));
