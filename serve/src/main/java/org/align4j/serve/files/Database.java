@@ -127,24 +127,6 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Runs {@code work} as one transaction: all of its updates are committed, or none. */
-    public synchronized void transaction(Runnable work) {
-        try {
-            connection.setAutoCommit(false);
-            try {
-                work.run();
-                connection.commit();
-            } catch (RuntimeException e) {
-                connection.rollback();
-                throw e;
-            } finally {
-                connection.setAutoCommit(true);
-            }
-        } catch (SQLException e) {
-            throw new IllegalStateException("database: " + e.getMessage(), e);
-        }
-    }
-
     private PreparedStatement prepare(String sql, Object... args) throws SQLException {
         PreparedStatement p = connection.prepareStatement(sql);
         for (int i = 0; i < args.length; i++) {

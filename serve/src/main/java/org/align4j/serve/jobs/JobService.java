@@ -99,7 +99,6 @@ public final class JobService {
         checkSettings(r, settings);
         if (r.grader() != null) {
             ObjectNode grader = checkGrader(r.grader());
-            Files.createDirectories(jobDir(id).getParent());
             spec.set("grader_resolved", grader);
         }
         Job job = new Job(id, Instant.now().getEpochSecond(), Job.VALIDATING, spec, null, null, null, null, null, null,
