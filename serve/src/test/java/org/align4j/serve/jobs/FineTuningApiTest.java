@@ -403,6 +403,21 @@ class FineTuningApiTest {
         }
     }
 
+    @Test
+    void oneServerWritesADataDirectory() {
+        start(1 << 20);
+        ServeConfig same = new ServeConfig(List.of(), "127.0.0.1", 0, dir.resolve("data"), KEY, 1 << 20, 1 << 20);
+        Server second = new Server(same, List.of(FineTuning.of(same, new ModelCatalog(), log)), log);
+        RuntimeException e = assertThrows(RuntimeException.class, second::start);
+        String messages = "";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            messages += t.getMessage() + "\n";
+        }
+        assertTrue(messages.contains("in use by another align4j writer"), messages);
+        second.close();
+        assertTrue(Files.isRegularFile(dir.resolve("data/align4j.db")));
+    }
+
     private HttpResponse<String> post(String path, String body) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
                 .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
