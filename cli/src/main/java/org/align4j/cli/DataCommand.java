@@ -112,6 +112,12 @@ final class DataCommand implements Runnable {
                         100.0 * n / r.validRecords()));
             }
             out.printf("suggested epochs: %d (OpenAI's rule for %d examples)%n", r.suggestedEpochs(), r.validRecords());
+            if (r.tokens() != null) {
+                out.printf("estimated training tokens: %,d billed tokens per epoch x %d epochs = %,d%n",
+                        r.tokens().billedTokens(), r.suggestedEpochs(), r.estimatedTrainingTokens(r.suggestedEpochs()));
+            } else {
+                out.println("estimated training tokens: give --tokenizer MODEL_DIR to count them");
+            }
             out.println(r.ok() ? "OK" : "FAILED: fix the records above, or train with --skip-bad-records");
         }
 
@@ -137,7 +143,9 @@ final class DataCommand implements Runnable {
                 ValidationReport.TokenStats t = r.tokens();
                 o.putObject("tokens").put("min", t.min()).put("mean", t.mean()).put("median", t.median())
                         .put("p95", t.p95()).put("max", t.max()).put("total", t.totalTokens())
-                        .put("max_length", t.maxLength()).put("over_max_length", t.overMaxLength());
+                        .put("max_length", t.maxLength()).put("over_max_length", t.overMaxLength())
+                        .put("billed_tokens", t.billedTokens());
+                o.put("estimated_training_tokens", r.estimatedTrainingTokens(r.suggestedEpochs()));
             }
             if (r.labelCounts() != null) {
                 ObjectNode l = o.putObject("label_counts");

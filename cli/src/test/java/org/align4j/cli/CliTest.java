@@ -134,6 +134,12 @@ class CliTest {
         String[] ok = run("", "data", "validate", good.toString(), "--tokenizer", modelDir.toString(), "--max-length", "3");
         assertEquals("0", ok[0], ok[1] + ok[2]);
         assertTrue(ok[1].contains("tokens per record: min"), ok[1]);
+        // the size estimate: each record's tokens up to --max-length 3, times OpenAI's suggested epochs (100 / 2 capped at 25)
+        assertTrue(ok[1].contains("estimated training tokens: 6 billed tokens per epoch x 25 epochs = 150"), ok[1]);
+        JsonNode est = new ObjectMapper().readTree(run("", "data", "validate", good.toString(), "--tokenizer",
+                modelDir.toString(), "--max-length", "3", "--json")[1]);
+        assertEquals(6, est.get("tokens").get("billed_tokens").asLong());
+        assertEquals(150, est.get("estimated_training_tokens").asLong());
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"prompt\": \"a\", \"completion\": \" 1\"}\n{\"prompt\": \"b\"\n");
         String[] r = run("", "data", "validate", bad.toString());

@@ -46,7 +46,8 @@ public final class PromptSource {
                     throw new UserInputException(file + ":" + line.number() + ": not JSON: " + line.error());
                 }
                 JsonNode j = line.json();
-                boolean other = j.has("completion") || j.has("chosen") || j.has("responses") || j.has("text")
+                boolean other = j.has("completion") || j.has("chosen") || j.has("preferred_output") || j.has("responses")
+                        || j.has("text")
                         || (j.has("messages") && lastRole(j).equals("assistant"));
                 if (other) {
                     promptOnly = false;

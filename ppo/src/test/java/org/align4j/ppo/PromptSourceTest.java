@@ -47,5 +47,15 @@ class PromptSourceTest {
         p = PromptSource.readItems(pairs);
         assertEquals(" a", p.get(0).item().get("chosen").asText());
         assertEquals(List.of(new Content.Text("hi")), PromptSource.read(pairs));
+
+        // OpenAI's DPO records: the prompt is input.messages
+        Path openAi = tmp.resolve("openai-dpo.jsonl");
+        Files.writeString(openAi, "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]},"
+                + " \"preferred_output\": [{\"role\": \"assistant\", \"content\": \"a\"}],"
+                + " \"non_preferred_output\": [{\"role\": \"assistant\", \"content\": \"b\"}]}\n");
+        p = PromptSource.readItems(openAi);
+        assertEquals(1, p.size());
+        assertEquals(List.of("hi"), ((Content.Messages) p.get(0).content()).messages().stream()
+                .map(m -> m.content()).toList());
     }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.align4j.serve.web.WebRoutes;
+import org.align4j.serve.jobs.FineTuning;
 
 /**
  * Assembles {@code align4j serve}: the model catalog with the {@code --model} directories, and
@@ -26,6 +27,7 @@ public final class ServeApp {
         List<Routes> features = new ArrayList<>();
         features.add(routes -> routes.get("/health", ctx -> ctx.json(Map.of("status", "ok"))));
         features.add(new WebRoutes(config));
+        features.add(FineTuning.of(config, catalog, log));
         return new Server(config, features, log);
     }
 }

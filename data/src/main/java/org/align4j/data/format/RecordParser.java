@@ -38,6 +38,10 @@ public final class RecordParser {
             "metadata");
     private static final Set<String> UNPAIRED_KEYS = Set.of("prompt", "completion", "label", "id", "meta",
             "metadata");
+    /** OpenAI's DPO format: {@code input.messages}, {@code preferred_output}, {@code non_preferred_output}. */
+    private static final Set<String> OPENAI_PREFERENCE_KEYS = Set.of("input", "preferred_output",
+            "non_preferred_output", "id", "meta", "metadata");
+    private static final Set<String> OPENAI_INPUT_KEYS = Set.of("messages", "tools", "parallel_tool_calls");
     private static final Set<String> RANKING_KEYS = Set.of("prompt", "responses", "ranking", "id", "meta", "metadata");
 
     private RecordParser() {
@@ -47,6 +51,9 @@ public final class RecordParser {
     public static RecordKind detect(JsonNode o) {
         if (o == null || !o.isObject()) {
             return null;
+        }
+        if (isOpenAiPreference(o)) {
+            return RecordKind.PREFERENCE;
         }
         if (o.has("messages")) {
             return RecordKind.CHAT;
@@ -151,10 +158,16 @@ public final class RecordParser {
 
     /** Messages of {@code field}, checked as OpenAI's checker does. */
     private static List<ChatMessage> messages(JsonNode o, String field, List<Issue> issues, boolean needAssistant) {
+        return messages(o, field, field, issues, needAssistant);
+    }
+
+    /** As {@link #messages(JsonNode, String, List, boolean)}; {@code label} is the field's full name in messages. */
+    private static List<ChatMessage> messages(JsonNode o, String field, String label, List<Issue> issues,
+                                              boolean needAssistant) {
         JsonNode list = o.get(field);
         if (list == null || !list.isArray()) {
-            issues.add(new Issue(ProblemKind.MISSING_MESSAGES_LIST, list == null ? "missing field '" + field + "'"
-                    : "field '" + field + "' must be a list of messages, got " + typeOf(list)));
+            issues.add(new Issue(ProblemKind.MISSING_MESSAGES_LIST, list == null ? "missing field '" + label + "'"
+                    : "field '" + label + "' must be a list of messages, got " + typeOf(list)));
             return null;
         }
         List<ChatMessage> out = new ArrayList<>();
@@ -162,7 +175,7 @@ public final class RecordParser {
         int before = issues.size();
         for (int i = 0; i < list.size(); i++) {
             JsonNode m = list.get(i);
-            String where = field + "[" + i + "]";
+            String where = label + "[" + i + "]";
             if (!m.isObject()) {
                 issues.add(new Issue(ProblemKind.WRONG_TYPE, where + " must be an object, got " + typeOf(m)));
                 continue;
@@ -190,7 +203,7 @@ public final class RecordParser {
             }
         }
         if (needAssistant && !assistant && issues.size() == before) {
-            issues.add(new Issue(ProblemKind.EXAMPLE_MISSING_ASSISTANT_MESSAGE, "field '" + field
+            issues.add(new Issue(ProblemKind.EXAMPLE_MISSING_ASSISTANT_MESSAGE, "field '" + label
                     + "' has no assistant message"));
         }
         return issues.size() == before ? out : null;
@@ -202,7 +215,71 @@ public final class RecordParser {
         return m == null ? null : new DataRecord.Chat(m);
     }
 
+    /** Whether {@code o} is in OpenAI's DPO format rather than TRL's chosen/rejected. */
+    private static boolean isOpenAiPreference(JsonNode o) {
+        return o.has("preferred_output") || o.has("non_preferred_output")
+                || (o.has("input") && !o.has("messages") && !o.has("text") && !o.has("prompt"));
+    }
+
+    /**
+     * OpenAI's DPO record: {@code {"input": {"messages": [...]}, "preferred_output": [assistant
+     * message], "non_preferred_output": [assistant message]}}; the prompt is the input's messages.
+     * Tools are not supported: a non-empty {@code input.tools} is refused rather than ignored.
+     */
+    private static DataRecord openAiPreference(JsonNode o, List<Issue> issues) {
+        unknownKeys(o, OPENAI_PREFERENCE_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
+        JsonNode input = o.get("input");
+        if (input == null || !input.isObject()) {
+            issues.add(new Issue(input == null ? ProblemKind.MISSING_FIELD : ProblemKind.WRONG_TYPE, input == null
+                    ? "missing field 'input'" : "field 'input' must be an object with 'messages', got " + typeOf(input)));
+            return null;
+        }
+        unknownKeys(input, OPENAI_INPUT_KEYS, " in input", issues, ProblemKind.UNRECOGNIZED_KEY);
+        JsonNode tools = input.get("tools");
+        if (tools != null && !(tools.isArray() && tools.isEmpty())) {
+            issues.add(new Issue(ProblemKind.WRONG_TYPE, "field 'input.tools' is not supported: align4j trains"
+                    + " without tools; leave it out or empty"));
+        }
+        for (String field : List.of("preferred_output", "non_preferred_output")) {
+            if (!o.has(field)) {
+                issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field '" + field + "'"));
+            }
+        }
+        if (!issues.isEmpty()) {
+            return null;
+        }
+        List<ChatMessage> prompt = messages(input, "messages", "input.messages", issues, false);
+        List<ChatMessage> chosen = messages(o, "preferred_output", issues, false);
+        List<ChatMessage> rejected = messages(o, "non_preferred_output", issues, false);
+        if (prompt == null || chosen == null || rejected == null) {
+            return null;
+        }
+        if (prompt.isEmpty()) {
+            issues.add(new Issue(ProblemKind.MISSING_MESSAGES_LIST, "field 'input.messages' is empty"));
+            return null;
+        }
+        if (chosen.isEmpty() || rejected.isEmpty()) {
+            issues.add(new Issue(ProblemKind.EMPTY_COMPLETION, "'" + (chosen.isEmpty() ? "preferred_output"
+                    : "non_preferred_output") + "' has no messages"));
+            return null;
+        }
+        if (!onlyAssistant(chosen, "preferred_output", issues) || !onlyAssistant(rejected, "non_preferred_output",
+                issues)) {
+            return null;
+        }
+        if (chosen.equals(rejected)) {
+            issues.add(new Issue(ProblemKind.CHOSEN_EQUALS_REJECTED, "'preferred_output' and 'non_preferred_output'"
+                    + " are the same"));
+            return null;
+        }
+        return new DataRecord.Preference(new Content.Messages(prompt), new Content.Messages(chosen),
+                new Content.Messages(rejected), null);
+    }
+
     private static DataRecord preference(JsonNode o, List<Issue> issues) {
+        if (isOpenAiPreference(o)) {
+            return openAiPreference(o, issues);
+        }
         unknownKeys(o, PREFERENCE_KEYS, "", issues, ProblemKind.UNRECOGNIZED_KEY);
         if (!o.has("chosen") || !o.has("rejected")) {
             issues.add(new Issue(ProblemKind.MISSING_FIELD, "missing field '" + (o.has("chosen") ? "rejected"

@@ -23,9 +23,21 @@ public record ValidationReport(List<FileSummary> files, long records, long valid
     public record FileSummary(String file, RecordKind kind, long records, long invalid) {
     }
 
-    /** Token-length statistics, and how many records exceed {@code maxLength} (truncated in training). */
+    /**
+     * Token-length statistics, and how many records exceed {@code maxLength} (truncated in training).
+     * {@code billedTokens} is what one epoch trains on: each record's tokens up to {@code maxLength}
+     * (all of them without one), as OpenAI bills a fine-tuning file.
+     */
     public record TokenStats(int min, double mean, int median, int p95, int max, int maxLength, long overMaxLength,
-                             long totalTokens) {
+                             long totalTokens, long billedTokens) {
+    }
+
+    /**
+     * The cost and size estimate of training on these files: billed tokens per epoch times
+     * {@code epochs}; null without token statistics (no tokenizer).
+     */
+    public Long estimatedTrainingTokens(int epochs) {
+        return tokens == null ? null : tokens.billedTokens() * (long) epochs;
     }
 
     public boolean ok() {

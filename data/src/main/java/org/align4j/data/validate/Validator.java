@@ -70,6 +70,7 @@ public final class Validator {
         long invalid = 0;
         long duplicates = 0;
         long totalTokens = 0;
+        long billedTokens = 0;
         for (Path file : files) {
             RecordKind kind = forced;
             long fileRecords = 0;
@@ -105,7 +106,9 @@ public final class Validator {
                         if (kind == null) {
                             issues.add(line.json().isObject()
                                     ? new RecordParser.Issue(ProblemKind.UNKNOWN_FORMAT, "no field of a known format"
-                                    + " (text; prompt+completion; messages; chosen+rejected; responses+ranking; prompt+completion+label)")
+                                    + " (text; prompt+completion; messages; chosen+rejected;"
+                                    + " input+preferred_output+non_preferred_output; responses+ranking;"
+                                    + " prompt+completion+label)")
                                     : new RecordParser.Issue(ProblemKind.NOT_AN_OBJECT, "expected a JSON object"));
                         } else {
                             RecordParser.Result r = RecordParser.parse(line.json(), kind);
@@ -131,6 +134,7 @@ public final class Validator {
                         int len = encoder.length(record);
                         lengths.add(len);
                         totalTokens += len;
+                        billedTokens += maxLength > 0 ? Math.min(len, maxLength) : len;
                     }
                     if (labelsPossible && record instanceof DataRecord.Completion c) {
                         String label = c.completion().trim();
@@ -158,7 +162,7 @@ public final class Validator {
         ValidationReport.TokenStats stats = encoder == null ? null
                 : new ValidationReport.TokenStats(lengths.min(), lengths.mean(), lengths.quantile(0.5),
                 lengths.quantile(0.95), lengths.max(), maxLength, maxLength > 0 ? lengths.countAbove(maxLength) : 0,
-                totalTokens);
+                totalTokens, billedTokens);
         return new ValidationReport(summaries, records, valid, invalid, byKind, problemCounts, kept, duplicates,
                 !seen.full(), stats, labelish ? new TreeMap<>(labels) : null, suggestedEpochs(valid));
     }

@@ -176,4 +176,69 @@ class ValidatorTest {
         int reply = Math.max(tok.encode("world").length, tok.encode("cat").length) + tok.encode("<|im_end|>\n", true).length;
         assertEquals(prompt + reply, pr.tokens().max());
     }
+
+    @Test
+    void openAisDpoFormatReadsAsTheSamePairsAsTrlsConversationalOne() throws Exception {
+        String openAi = "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"hello\"}], \"tools\": [],"
+                + " \"parallel_tool_calls\": true}, \"preferred_output\": [{\"role\": \"assistant\", \"content\":"
+                + " \"world\"}], \"non_preferred_output\": [{\"role\": \"assistant\", \"content\": \"cat\"}]}\n";
+        String trl = "{\"prompt\": [{\"role\": \"user\", \"content\": \"hello\"}], \"chosen\": [{\"role\": \"assistant\","
+                + " \"content\": \"world\"}], \"rejected\": [{\"role\": \"assistant\", \"content\": \"cat\"}]}\n";
+        Path a = tmp.resolve("openai.jsonl");
+        Path b = tmp.resolve("trl.jsonl");
+        Files.writeString(a, openAi);
+        Files.writeString(b, trl);
+        // what dpo --train, reward --train and data validate read: the same record either way
+        org.align4j.data.format.Dataset da = org.align4j.data.format.Dataset.read(a, null, false);
+        org.align4j.data.format.Dataset db = org.align4j.data.format.Dataset.read(b, null, false);
+        assertEquals(RecordKind.PREFERENCE, da.kind());
+        assertEquals(db.records(), da.records());
+        Run ok = validate("openai.jsonl", openAi, null);
+        assertTrue(ok.report().ok(), ok.printed().toString());
+        assertEquals(1L, ok.report().recordsByKind().get(RecordKind.PREFERENCE));
+
+        String bad = String.join("\n",
+                "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}, \"preferred_output\": [{\"role\":"
+                        + " \"assistant\", \"content\": \"a\"}]}",                                                    // 1
+                "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}, \"preferred_output\": [{\"role\":"
+                        + " \"user\", \"content\": \"a\"}], \"non_preferred_output\": [{\"role\": \"assistant\", \"content\": \"b\"}]}", // 2
+                "{\"input\": {\"messages\": [{\"role\": \"robot\", \"content\": \"hi\"}]}, \"preferred_output\": [{\"role\":"
+                        + " \"assistant\", \"content\": \"a\"}], \"non_preferred_output\": [{\"role\": \"assistant\", \"content\": \"b\"}]}", // 3
+                "{\"input\": {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}, \"preferred_output\": [{\"role\":"
+                        + " \"assistant\", \"content\": \"a\"}], \"non_preferred_output\": [{\"role\": \"assistant\", \"content\": \"a\"}]}") // 4
+                + "\n";
+        Run r = validate("bad.jsonl", bad, null);
+        has(r, ProblemKind.MISSING_FIELD, 1);
+        assertTrue(r.printed().stream().anyMatch(p -> p.line() == 1 && p.message().contains("'non_preferred_output'")));
+        assertTrue(r.printed().stream().anyMatch(p -> p.line() == 2 && p.message().contains("'preferred_output'")
+                && p.message().contains("role 'user'")), r.printed().toString());
+        has(r, ProblemKind.UNRECOGNIZED_ROLE, 3);
+        assertTrue(r.printed().stream().anyMatch(p -> p.line() == 3 && p.message().contains("input.messages[0].role")));
+        has(r, ProblemKind.CHOSEN_EQUALS_REJECTED, 4);
+        assertEquals(4, r.report().invalidRecords());
+    }
+
+    @Test
+    void billedTokensAreEachRecordsTokensUpToTheMaxLength() throws Exception {
+        org.align4j.core.tokenizer.BpeTrainer t = new org.align4j.core.tokenizer.BpeTrainer(300,
+                List.of("<|endoftext|>", "<|im_start|>", "<|im_end|>"));
+        t.addText("hello world the cat sat");
+        org.align4j.core.tokenizer.BpeTokenizer tok = t.train(null);
+        int eos = tok.specialId("<|endoftext|>").getAsInt();
+        org.align4j.data.batch.ExampleEncoder enc = new org.align4j.data.batch.ExampleEncoder(tok,
+                org.align4j.core.chat.ChatTemplate.chatMl(), eos);
+        Path f = tmp.resolve("b.jsonl");
+        Files.writeString(f, "{\"prompt\": \"hello\", \"completion\": \" world\"}\n"
+                + "{\"prompt\": \"the cat sat on the mat\", \"completion\": \" hello\"}\n");
+        // by hand: prompt + completion + end of sequence, each capped at the max length
+        int a = tok.encode("hello").length + tok.encode(" world").length + 1;
+        int b = tok.encode("the cat sat on the mat").length + tok.encode(" hello").length + 1;
+        int cap = Math.max(a, b) - 1;
+        ValidationReport r = new Validator(enc, cap, null, null).validate(List.of(f));
+        assertEquals(Math.min(a, cap) + Math.min(b, cap), r.tokens().billedTokens());
+        assertEquals(3L * (Math.min(a, cap) + Math.min(b, cap)), r.estimatedTrainingTokens(3));
+        ValidationReport all = new Validator(enc, 0, null, null).validate(List.of(f));
+        assertEquals(a + b, all.tokens().billedTokens());
+        assertNull(new Validator(null, 0, null, null).validate(List.of(f)).estimatedTrainingTokens(3));
+    }
 }
