@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.align4j.serve.infer.InferenceRoutes;
+
 /**
  * Assembles {@code align4j serve}: the model catalog with the {@code --model} directories, and
  * each feature's routes on one {@link Server}.
@@ -23,6 +25,7 @@ public final class ServeApp {
         }
         List<Routes> features = new ArrayList<>();
         features.add(routes -> routes.get("/health", ctx -> ctx.json(Map.of("status", "ok"))));
+        features.add(new InferenceRoutes(catalog, log));
         return new Server(config, features, log);
     }
 }
