@@ -285,7 +285,8 @@ public final class ContinuousDecoder {
                 List.copyOf(s.top), s.finish, s.visible < 0 ? n : s.visible));
     }
 
-    private void failAll(RuntimeException e) {
+    /** Ends every queued and running sequence with {@code e} (the server stops, or a step failed). */
+    public void failAll(RuntimeException e) {
         List<Sequence> all = new ArrayList<>(running);
         all.addAll(waiting);
         running.clear();

@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.generate.ContinuousDecoder;
 import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.kernels.CpuKernels;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.util.UserInputException;
@@ -179,5 +180,19 @@ final class LanguageModel implements AutoCloseable {
     public void close() {
         closed = true;
         thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // requests still waiting get their answer (a 503 shape through the run) rather than hang
+        Consumer<ContinuousDecoder> queued;
+        while ((queued = inbox.poll()) != null) {
+            queued.accept(decoder);
+        }
+        decoder.failAll(new IllegalStateException("the server is stopping"));
+        if (model.kernels() instanceof CpuKernels k) {
+            k.close();
+        }
     }
 }

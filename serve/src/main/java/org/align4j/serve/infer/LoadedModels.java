@@ -12,6 +12,7 @@ import org.align4j.core.backend.Backend;
 import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.ModelSource;
+import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
@@ -108,11 +109,13 @@ final class LoadedModels implements AutoCloseable {
     private Loaded load(ModelCatalog.Entry entry) throws IOException {
         Path dir = entry.dir();
         ModelSource source = ModelSource.of(dir);
-        Backend backend = Backend.get();
+        // each model its own kernels: their scratch buffers are not shared safely between the threads
+        // that decode, score or train side by side in this process
+        Kernels kernels = Backend.get().newKernels();
         if (source.hasScoreHead()) {
-            return new Rm(RewardScorer.load(source, backend.kernels()));
+            return new Rm(RewardScorer.load(source, kernels));
         }
-        DecoderModel m = ModelDirectory.load(dir, backend.kernels(), DataType.FLOAT);
+        DecoderModel m = ModelDirectory.load(dir, kernels, DataType.FLOAT);
         if (!TokenizerFiles.exists(dir)) {
             throw new IOException(dir + ": no tokenizer files");
         }
