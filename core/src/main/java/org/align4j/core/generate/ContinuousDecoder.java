@@ -180,6 +180,9 @@ public final class ContinuousDecoder {
         } catch (RuntimeException e) {
             failAll(e);
             throw e;
+        } catch (Error e) { // out of memory: the sequences end, their callers are told
+            failAll(new IllegalStateException(e));
+            throw e;
         }
     }
 

@@ -12,7 +12,7 @@ import org.align4j.serve.ApiError;
  * number of alternatives per token when {@code logprobs} is on.
  */
 record Decoding(Integer maxTokens, double temperature, double topP, int topK, int n, List<String> stop, Long seed,
-                boolean logprobs, int topLogprobs, boolean stream, boolean includeUsage) {
+                boolean logprobs, int topLogprobs, boolean stream, boolean includeUsage, boolean ignoreEos) {
 
     /** Fields of either endpoint that would change the output in ways align4j does not implement. */
     static final Set<String> UNSUPPORTED = Set.of("logit_bias", "presence_penalty", "frequency_penalty");
@@ -42,17 +42,20 @@ record Decoding(Integer maxTokens, double temperature, double topP, int topK, in
             }
             includeUsage = Fields.object(f.raw("stream_options"), "stream_options").bool("include_usage", false);
         }
+        // vLLM's extension: decode max_tokens whatever the model says (load generators need fixed lengths)
+        boolean ignoreEos = f.bool("ignore_eos", false);
         return new Decoding(maxTokens, temperature, topP, topK == null ? 0 : topK.intValue(),
-                n == null ? 1 : n.intValue(), stop, seed, false, 0, stream, includeUsage);
+                n == null ? 1 : n.intValue(), stop, seed, false, 0, stream, includeUsage, ignoreEos);
     }
 
     Decoding withLogprobs(boolean on, int top) {
-        return new Decoding(maxTokens, temperature, topP, topK, n, stop, seed, on, top, stream, includeUsage);
+        return new Decoding(maxTokens, temperature, topP, topK, n, stop, seed, on, top, stream, includeUsage,
+                ignoreEos);
     }
 
     /** The sampling of one request: the model's stop tokens, {@code seed} resolved. */
     SamplingConfig sampling(int defaultMax, Set<Integer> stopTokens, long seed) {
         return new SamplingConfig(maxTokens == null ? defaultMax : maxTokens, temperature, topK, topP, seed,
-                logprobs ? Math.max(topLogprobs, 0) : 0, stopTokens, stop);
+                logprobs ? Math.max(topLogprobs, 0) : 0, ignoreEos ? Set.of() : stopTokens, stop);
     }
 }

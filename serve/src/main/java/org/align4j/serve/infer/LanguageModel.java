@@ -168,7 +168,7 @@ final class LanguageModel implements AutoCloseable {
                 peakBatch = Math.max(peakBatch, decoder.running());
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 // the decoder failed its sequences (their requests get a 500); the loop goes on
                 log.println("align4j serve: decoding with model '" + id + "' failed:");
                 e.printStackTrace(log);
