@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 import org.align4j.core.kernels.CpuKernels;
@@ -203,7 +204,7 @@ class ContinuousDecoderTest {
         // a stop string over the decoded ids (a decoder that spells ids as "<id>")
         String stop = "<" + free.tokenIds()[5] + ">";
         SamplingConfig strings = new SamplingConfig(20, 0, 0, 1, 0, 0, Set.of(), List.of(stop));
-        java.util.function.Function<int[], String> spell = ids -> {
+        Function<int[], String> spell = ids -> {
             StringBuilder sb = new StringBuilder();
             for (int id : ids) {
                 sb.append('<').append(id).append('>');

@@ -1,6 +1,5 @@
 package org.align4j.serve.infer;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,11 +11,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -54,6 +52,7 @@ import org.align4j.core.util.Json;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Content;
 import org.align4j.serve.ModelCatalog;
+import org.align4j.serve.ServeApp;
 import org.align4j.serve.ServeConfig;
 import org.align4j.serve.Server;
 import org.junit.jupiter.api.AfterAll;
@@ -62,6 +61,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The inference API driven by OpenAI's own Java SDK against {@code align4j serve} on port 0, serving
@@ -115,7 +115,7 @@ class OpenAiSdkInferenceTest {
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (r.nextGaussian() * 0.1);
         }
-        w.assign(org.nd4j.linalg.factory.Nd4j.createFromArray(v).reshape(w.shape()));
+        w.assign(Nd4j.createFromArray(v).reshape(w.shape()));
         ModelDirectory.save(m, dir);
         ModelDirectory.copyTokenizerFiles(BASE, dir);
         return dir;
@@ -160,7 +160,7 @@ class OpenAiSdkInferenceTest {
         ChatCompletion c = client.chat().completions().create(chat("base-model", "Tell me about a dragon.")
                 .temperature(0).maxCompletionTokens(40L).logprobs(true).topLogprobs(3L).build());
         ChatCompletion.Choice choice = c.choices().get(0);
-        assertEquals(tok.decode(java.util.Arrays.copyOf(expected.tokenIds(), expected.completionTokens())),
+        assertEquals(tok.decode(Arrays.copyOf(expected.tokenIds(), expected.completionTokens())),
                 choice.message().content().orElseThrow());
         assertEquals(expected.finishReason(), choice.finishReason().asString());
         List<ChatCompletionTokenLogprob> lps = choice.logprobs().orElseThrow().content().orElseThrow();
@@ -241,7 +241,7 @@ class OpenAiSdkInferenceTest {
         m.limitVocabulary(tok);
         Generation g = new Generator(m).generate(List.of(ids), new SamplingConfig(12, 0, 0, 1, 0, 2,
                 SpecialTokens.stops(tok, m.config().eosTokenId()), List.of()), tok::decode).get(0);
-        assertEquals(tok.decode(java.util.Arrays.copyOf(g.tokenIds(), g.completionTokens())),
+        assertEquals(tok.decode(Arrays.copyOf(g.tokenIds(), g.completionTokens())),
                 byText.choices().get(0).text());
         List<Double> lps = byText.choices().get(0).logprobs().orElseThrow().tokenLogprobs().orElseThrow();
         for (int t = 0; t < lps.size(); t++) {
@@ -252,6 +252,31 @@ class OpenAiSdkInferenceTest {
                 + " \"n\": 2, \"max_tokens\": 4, \"seed\": 3}", KEY);
         assertEquals(200, two.statusCode(), two.body());
         assertEquals(4, Json.MAPPER.readTree(two.body()).get("choices").size());
+        // streamed: the pieces joined are the whole text, then finish_reason, usage and [DONE]
+        String one = "{\"model\": \"base-model\", \"prompt\": \"The little fox\", \"max_tokens\": 12,"
+                + " \"temperature\": 0.9, \"seed\": 5, \"stop\": [\".\"]";
+        JsonNode whole = Json.MAPPER.readTree(post("/v1/completions", one + "}", KEY).body());
+        HttpResponse<String> streamed = post("/v1/completions", one + ", \"stream\": true, \"stream_options\":"
+                + " {\"include_usage\": true}}", KEY);
+        StringBuilder joined = new StringBuilder();
+        String finish = null;
+        JsonNode usage = null;
+        for (String line : streamed.body().split("\n")) {
+            if (!line.startsWith("data: ") || line.equals("data: [DONE]")) {
+                continue;
+            }
+            JsonNode chunk = Json.MAPPER.readTree(line.substring(6));
+            assertEquals("text_completion", chunk.get("object").asText());
+            for (JsonNode c : chunk.get("choices")) {
+                joined.append(c.get("text").asText());
+                finish = c.get("finish_reason").isNull() ? finish : c.get("finish_reason").asText();
+            }
+            usage = chunk.get("usage").isNull() ? usage : chunk.get("usage");
+        }
+        assertTrue(streamed.body().strip().endsWith("data: [DONE]"));
+        assertEquals(whole.at("/choices/0/text").asText(), joined.toString());
+        assertEquals(whole.at("/choices/0/finish_reason").asText(), finish);
+        assertEquals(whole.get("usage"), usage);
         HttpResponse<String> echo = post("/v1/completions", "{\"model\": \"base-model\", \"prompt\": \"A\","
                 + " \"echo\": true}", KEY);
         assertError(echo, 400, "echo");
@@ -319,6 +344,18 @@ class OpenAiSdkInferenceTest {
                 .create(chat("rm", "Hi").build()));
         assertEquals("model", e.param().orElse(null));
         assertTrue(e.getMessage().contains("reward model"), e.getMessage());
+    }
+
+    @Test
+    void serveAppServesTheInferenceRoutes() throws Exception {
+        ServeConfig cfg = new ServeConfig(List.of(new ServeConfig.NamedModel("tiny", BASE)), "127.0.0.1", 0,
+                tmp.resolve("data2"), null, 1 << 20, 1 << 20);
+        try (Server s = ServeApp.create(cfg, new PrintStream(LOG, true)).start()) {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port()
+                    + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertEquals("tiny", Json.MAPPER.readTree(r.body()).at("/data/0/id").asText());
+        }
     }
 
     @Test
