@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = ServeBenchCommand.class,
         description = {"Measure training and generation speed of a random model of the given family and shape.",
                 "Reports training tokens/s (forward, backward, AdamW); KV-cache generation tokens/s at each decoding",
                 "batch with the fractions of its memory bound (weights and KV cache read per step over the measured",

@@ -8,6 +8,7 @@ import java.util.Map;
 
 import org.align4j.serve.web.WebRoutes;
 import org.align4j.serve.jobs.FineTuning;
+import org.align4j.serve.infer.InferenceRoutes;
 
 /**
  * Assembles {@code align4j serve}: the model catalog with the {@code --model} directories, and
@@ -28,6 +29,7 @@ public final class ServeApp {
         features.add(routes -> routes.get("/health", ctx -> ctx.json(Map.of("status", "ok"))));
         features.add(new WebRoutes(config));
         features.add(FineTuning.of(config, catalog, log));
+        features.add(new InferenceRoutes(catalog, log));
         return new Server(config, features, log);
     }
 }

@@ -22,6 +22,7 @@ public final class Backend {
     private static volatile Backend instance;
 
     private final Kernels kernels;
+    private final boolean useCpuKernels;
     private final String description;
 
     private Backend() {
@@ -29,12 +30,8 @@ public final class Backend {
         String backendName = Nd4j.getBackend().getClass().getSimpleName();
         boolean cpu = backendName.toLowerCase().contains("cpu");
         String choice = System.getProperty("align4j.kernels", System.getenv().getOrDefault("ALIGN4J_KERNELS", ""));
-        Kernels generic = new GenericKernels();
-        if (choice.equalsIgnoreCase("generic") || (!cpu && !choice.equalsIgnoreCase("cpu"))) {
-            kernels = generic;
-        } else {
-            kernels = new CpuKernels(generic, threads());
-        }
+        this.useCpuKernels = !(choice.equalsIgnoreCase("generic") || (!cpu && !choice.equalsIgnoreCase("cpu")));
+        kernels = newKernels();
         description = backendName + ", kernels=" + kernels.name() + ", threads=" + threads()
                 + ", native=" + System.getProperty("org.bytedeco.javacpp.platform.extension", "generic-x86");
     }
@@ -55,6 +52,16 @@ public final class Backend {
 
     public Kernels kernels() {
         return kernels;
+    }
+
+    /**
+     * Kernels of the process's kind with their own scratch buffers and threads, for models that run
+     * on their own thread beside others (the CPU kernels' scratch is not shared safely between
+     * threads): each served model decodes with its own. Close a {@link CpuKernels} when done.
+     */
+    public Kernels newKernels() {
+        Kernels generic = new GenericKernels();
+        return useCpuKernels ? new CpuKernels(generic, threads()) : generic;
     }
 
     public String description() {

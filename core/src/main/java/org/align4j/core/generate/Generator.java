@@ -152,7 +152,7 @@ public final class Generator {
         return samplingNanos;
     }
 
-    private static boolean containsStop(String text, SamplingConfig cfg) {
+    static boolean containsStop(String text, SamplingConfig cfg) {
         for (String stop : cfg.stopStrings()) {
             if (!stop.isEmpty() && text.contains(stop)) {
                 return true;

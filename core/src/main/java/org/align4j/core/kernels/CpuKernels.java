@@ -860,6 +860,18 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         FloatPointer sc = scratch((long) rows * keys);
         FloatPointer qp = Mem.pointer(q.array());
         FloatPointer kp = Mem.pointer(kCache);
+        // decoding reads each row's keys and values from its first visible slot: the masked slots before
+        // it weigh 0, and leaving them out keeps OpenBLAS's GEMV grouping its work (in blocks of columns
+        // counted from the first) the same wherever the row's keys sit in the cache, so a row that joined
+        // a running batch at an offset (KvBatch) gets the floats it gets alone (measured: it did not before)
+        int[] first = new int[batch];
+        if (steps == 1) {
+            for (int b = 0; b < batch; b++) {
+                while (first[b] < start && mask[b * capacity + first[b]] == 0f) {
+                    first[b]++;
+                }
+            }
+        }
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
                 long qOff = q.offset() + (long) b * steps * q.stride() + (long) h * hs;
@@ -867,7 +879,8 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 long sOff = (long) (b * heads + h) * steps * keys;
                 if (steps == 1) {
                     // decoding: OpenBLAS's GEMV is several times faster than its GEMM with one row
-                    Blas.sgemv(false, keys, hs, scale, kp, kOff, kvw, qp, qOff, 0f, sc, sOff);
+                    int f = first[b];
+                    Blas.sgemv(false, keys - f, hs, scale, kp, kOff + (long) f * kvw, kvw, qp, qOff, 0f, sc, sOff + f);
                 } else {
                     Blas.sgemm(false, true, steps, keys, hs, scale, qp, qOff, q.stride(), kp, kOff, kvw, 0f, sc,
                             sOff, keys);
@@ -883,7 +896,8 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 long sOff = (long) (b * heads + h) * steps * keys;
                 long oOff = (long) b * steps * c + (long) h * hs;
                 if (steps == 1) {
-                    Blas.sgemv(true, keys, hs, 1f, vp, vOff, kvw, sc, sOff, 0f, o, oOff);
+                    int f = first[b];
+                    Blas.sgemv(true, keys - f, hs, 1f, vp, vOff + (long) f * kvw, kvw, sc, sOff + f, 0f, o, oOff);
                 } else {
                     Blas.sgemm(false, false, steps, hs, keys, 1f, sc, sOff, keys, vp, vOff, kvw, 0f, o, oOff, c);
                 }

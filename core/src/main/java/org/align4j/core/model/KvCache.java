@@ -1,5 +1,7 @@
 package org.align4j.core.model;
 
+import java.util.Arrays;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -84,6 +86,24 @@ public final class KvCache {
 
     void advance(int steps) {
         length += steps;
+    }
+
+    /**
+     * Row {@code row}'s key mask on the host: visible slots {@code [from, to)}, every other slot
+     * hidden. {@link #uploadMask} sends the changes (used by {@link KvBatch} when a row joins).
+     */
+    void maskRow(int row, int from, int to) {
+        int base = row * capacity;
+        Arrays.fill(hostMask, base, base + capacity, 0f);
+        Arrays.fill(hostMask, base + from, base + to, 1f);
+    }
+
+    void uploadMask() {
+        kernels.upload(keyMask, hostMask);
+    }
+
+    int layers() {
+        return keys.length;
     }
 
     Scratch scratch(int steps) {
