@@ -115,6 +115,7 @@ public final class PpoTrainer implements Objective {
         double[] kl;
         /** DAPO's overlong punishment, already in {@link #score}. */
         double overlong;
+        double[] samplerLogprobs;
         /** Tokens the sampler produced (0 for an empty response, which trains on one pad token). */
         int generated;
         double[] advantages;
@@ -359,7 +360,7 @@ public final class PpoTrainer implements Objective {
             writeSamples(samples);
             return;
         }
-        passes(samples, rollout.logprobs());
+        passes(samples);
         double beta = kl.value();
         advantages(samples, beta);
         update(samples, updater, m, beta);
@@ -369,8 +370,7 @@ public final class PpoTrainer implements Objective {
     }
 
     /** Responses, the sampler's log-probabilities of them, and the time spent. */
-    private record Rollout(List<Sample> samples, List<double[]> logprobs, long generated, double rolloutSeconds,
-                           double scoringSeconds) {
+    private record Rollout(List<Sample> samples, long generated, double rolloutSeconds, double scoringSeconds) {
     }
 
     /**
@@ -398,7 +398,6 @@ public final class PpoTrainer implements Objective {
                 List.of());
         List<Generation> gens = generator.generate(rolloutPrompts, sampling, enc.tokenizer()::decode);
         long generated = 0;
-        List<double[]> logprobs = new ArrayList<>();
         for (int b = 0; b < samples.size(); b++) {
             Generation g = gens.get(b);
             Sample s = samples.get(b);
@@ -406,7 +405,7 @@ public final class PpoTrainer implements Objective {
             s.ended = g.endedWith(stops);
             s.generated = g.tokenIds().length;
             generated += g.tokenIds().length;
-            logprobs.add(g.logprobs());
+            s.samplerLogprobs = g.logprobs();
         }
         double rolloutSeconds = (System.nanoTime() - t0) / 1e9;
         long t1 = System.nanoTime();
@@ -417,65 +416,49 @@ public final class PpoTrainer implements Objective {
                     ppo.overlongPenaltyFactor());
             s.score = scores[b] + s.overlong;
         }
-        return new Rollout(samples, logprobs, generated, rolloutSeconds, (System.nanoTime() - t1) / 1e9);
+        return new Rollout(samples, generated, rolloutSeconds, (System.nanoTime() - t1) / 1e9);
     }
 
     /**
-     * DAPO's dynamic sampling: keeps the groups whose scores differ, and while fewer than the batch's
-     * are kept, rolls out as many more prompts (drawn from the seed, the iteration and the round) up
-     * to {@code max_resample_rounds} times; the batch is then the first {@code wanted} groups kept, or
-     * fewer when the rounds ran out.
+     * DAPO's dynamic sampling ({@link Dapo#dynamicSampling}): round 0 is {@code first}; a resampling
+     * round rolls out as many prompts, drawn from the seed, the iteration and the round.
      */
     private Rollout dynamicSampling(Rollout first, int wanted, Metrics m) {
-        int k = ppo.samplesPerPrompt();
-        List<Sample> kept = new ArrayList<>();
-        List<double[]> keptLogprobs = new ArrayList<>();
-        Rollout r = first;
-        long generated = 0;
-        double rolloutSeconds = 0;
-        double scoringSeconds = 0;
-        int dropped = 0;
-        int round = 0;
-        while (true) {
-            generated += r.generated();
-            rolloutSeconds += r.rolloutSeconds();
-            scoringSeconds += r.scoringSeconds();
-            double[] scores = r.samples().stream().mapToDouble(s -> s.score).toArray();
-            List<Integer> groups = Dapo.informativeGroups(scores, k);
-            dropped += scores.length / k - groups.size();
-            for (int g : groups) {
-                if (kept.size() < wanted * k) {
-                    kept.addAll(r.samples().subList(g * k, (g + 1) * k));
-                    keptLogprobs.addAll(r.logprobs().subList(g * k, (g + 1) * k));
-                }
-            }
-            if (kept.size() >= wanted * k || round >= ppo.maxResampleRounds()) {
-                break;
-            }
-            round++;
-            SplittableRandom draw = new SplittableRandom(opts.seed() * 0x5851F42D4C957F2DL + iteration * 7919L + round);
-            List<Integer> more = new ArrayList<>();
-            for (int i = 0; i < wanted; i++) {
-                more.add(draw.nextInt(prompts.size()));
-            }
-            r = rollout(more, round);
-        }
-        m.total("sampling/groups_dropped", dropped);
-        m.total("sampling/groups_kept", kept.size() / k);
-        m.total("sampling/num_gen_batches", round + 1);
-        return new Rollout(kept, keptLogprobs, generated, rolloutSeconds, scoringSeconds);
+        List<Rollout> rounds = new ArrayList<>();
+        Dapo.Refill<Sample> refill = Dapo.dynamicSampling(wanted, ppo.samplesPerPrompt(), ppo.maxResampleRounds(),
+                round -> {
+                    if (round == 0) {
+                        rounds.add(first);
+                        return first.samples();
+                    }
+                    SplittableRandom draw = new SplittableRandom(opts.seed() * 0x5851F42D4C957F2DL + iteration * 7919L
+                            + round);
+                    List<Integer> more = new ArrayList<>();
+                    for (int i = 0; i < wanted; i++) {
+                        more.add(draw.nextInt(prompts.size()));
+                    }
+                    Rollout r = rollout(more, round);
+                    rounds.add(r);
+                    return r.samples();
+                }, s -> s.score);
+        m.total("sampling/groups_dropped", refill.dropped());
+        m.total("sampling/groups_kept", refill.kept().size() / ppo.samplesPerPrompt());
+        m.total("sampling/num_gen_batches", refill.rounds() + 1);
+        return new Rollout(refill.kept(), rounds.stream().mapToLong(Rollout::generated).sum(),
+                rounds.stream().mapToDouble(Rollout::rolloutSeconds).sum(),
+                rounds.stream().mapToDouble(Rollout::scoringSeconds).sum());
     }
 
     /**
      * The sampler's log-probabilities against a training forward (a mismatch is a bug and stops the
      * run), then the old, reference and value passes and the per-token KL.
      */
-    private void passes(List<Sample> samples, List<double[]> samplerLogprobs) {
+    private void passes(List<Sample> samples) {
         Packed all = Packed.of(samples, enc.eosTokenId());
         double[] check = policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), 1.0);
         double worst = 0;
         for (int b = 0; b < samples.size(); b++) {
-            double[] sampler = samplerLogprobs.get(b);
+            double[] sampler = samples.get(b).samplerLogprobs;
             for (int j = 0; j < sampler.length; j++) {
                 worst = Math.max(worst, Math.abs(sampler[j] - check[all.rows()[b][j]]));
             }

@@ -2,6 +2,8 @@ package org.align4j.ppo.algos;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntFunction;
+import java.util.function.ToDoubleFunction;
 
 /**
  * DAPO's (Yu et al. 2025) reward-side pieces: the soft overlong punishment and the dynamic
@@ -44,5 +46,39 @@ public final class Dapo {
             }
         }
         return kept;
+    }
+
+    /** What dynamic sampling kept, how many groups it dropped, and how many extra rollouts it made. */
+    public record Refill<T>(List<T> kept, int dropped, int rounds) {
+    }
+
+    /**
+     * DAPO's dynamic sampling (verl's {@code filter_groups}): takes the informative groups of round
+     * 0's rollout and, while fewer than {@code wanted} groups are kept and fewer than
+     * {@code maxRounds} extra rounds were made, rolls out round 1, 2, ... and takes theirs; the
+     * batch is the first {@code wanted} groups kept (fewer when the rounds ran out).
+     *
+     * @param rollout the samples of a round, in consecutive groups of {@code k}
+     */
+    public static <T> Refill<T> dynamicSampling(int wanted, int k, int maxRounds, IntFunction<List<T>> rollout,
+                                                ToDoubleFunction<T> score) {
+        List<T> kept = new ArrayList<>();
+        int dropped = 0;
+        int round = 0;
+        while (true) {
+            List<T> samples = rollout.apply(round);
+            double[] scores = samples.stream().mapToDouble(score).toArray();
+            List<Integer> groups = informativeGroups(scores, k);
+            dropped += scores.length / k - groups.size();
+            for (int g : groups) {
+                if (kept.size() < wanted * k) {
+                    kept.addAll(samples.subList(g * k, (g + 1) * k));
+                }
+            }
+            if (kept.size() >= wanted * k || round >= maxRounds) {
+                return new Refill<>(kept, dropped, round);
+            }
+            round++;
+        }
     }
 }
