@@ -101,6 +101,8 @@ public final class PpoTrainer implements Objective {
     private final PpoOptions.Losses losses;
     private long iteration;
     private long episodes;
+    /** Iterations that made at least one update: a run with none trained on nothing and fails. */
+    private long updatedIterations;
 
     /** One response and everything its updates need, per response token. */
     private static final class Sample {
@@ -355,15 +357,19 @@ public final class PpoTrainer implements Objective {
         List<Sample> samples = rollout.samples();
         long t1 = System.nanoTime();
         if (samples.isEmpty()) {
-            log.printf("iteration %d: every group scored alike, also after %d resampling rounds: no update%n",
-                    iteration, ppo.maxResampleRounds());
+            noUpdate(m, "every group scored alike, also after " + ppo.maxResampleRounds() + " resampling rounds");
             writeSamples(samples);
             return;
         }
         passes(samples);
         double beta = kl.value();
         advantages(samples, beta);
-        update(samples, updater, m, beta);
+        if (update(samples, updater, m, beta) == 0) {
+            noUpdate(m, "every response was cut at --max-new-tokens " + ppo.maxNewTokens() + " and --mask-truncated"
+                    + " trains none of them");
+        } else {
+            updatedIterations++;
+        }
         double updateSeconds = (System.nanoTime() - t1) / 1e9;
         metrics(samples, rollout, beta, updateSeconds, m);
         writeSamples(samples);
@@ -447,6 +453,13 @@ public final class PpoTrainer implements Objective {
         return new Rollout(refill.kept(), rounds.stream().mapToLong(Rollout::generated).sum(),
                 rounds.stream().mapToDouble(Rollout::rolloutSeconds).sum(),
                 rounds.stream().mapToDouble(Rollout::scoringSeconds).sum());
+    }
+
+    /** An iteration with nothing to train on: said in the log, loss 0 and {@code sampling/no_update} in the metrics. */
+    private void noUpdate(Metrics m, String why) {
+        log.printf("iteration %d: %s: no update%n", iteration, why);
+        m.total("loss", 0);
+        m.total("sampling/no_update", 1);
     }
 
     /**
@@ -612,7 +625,7 @@ public final class PpoTrainer implements Objective {
      * mean entropy per token, and the value loss as a mean per token. A truncated response under
      * --mask-truncated trains no token.
      */
-    private void update(List<Sample> samples, Updater updater, Metrics m, double beta) {
+    private int update(List<Sample> samples, Updater updater, Metrics m, double beta) {
         int n = samples.size();
         int perMini = Math.max(1, (n + ppo.miniBatches() - 1) / ppo.miniBatches());
         boolean klInLoss = ppo.estimator() == PpoOptions.Estimator.GRPO;
@@ -723,6 +736,7 @@ public final class PpoTrainer implements Objective {
                 m.mean("loss", pg + ppo.vfCoef() * vf, 1);
             }
         }
+        return updates;
     }
 
     /** PPO-ptx: adds ptx_coef x the mean next-token loss of a batch of pretraining text to the policy's gradient. */
@@ -816,7 +830,7 @@ public final class PpoTrainer implements Objective {
     @Override
     public JsonNode state() {
         return Json.MAPPER.createObjectNode().put("iteration", iteration).put("episode", episodes)
-                .put("kl_coef", kl.value());
+                .put("kl_coef", kl.value()).put("updated_iterations", updatedIterations);
     }
 
     @Override
@@ -824,10 +838,16 @@ public final class PpoTrainer implements Objective {
         iteration = state.path("iteration").asLong();
         episodes = state.path("episode").asLong();
         kl.restore(state.path("kl_coef").asDouble(ppo.klCoef()));
+        updatedIterations = state.path("updated_iterations").asLong(iteration);
     }
 
     @Override
     public void finish(RunDirectory run, PrintStream out) {
+        if (updatedIterations == 0) {
+            throw new UserInputException("no iteration had anything to train on (each one's reason is in the log):"
+                    + " with --dynamic-sampling every group scored alike, or with --mask-truncated every response"
+                    + " hit --max-new-tokens " + ppo.maxNewTokens() + "; the policy is unchanged");
+        }
         out.printf("policy in %s%s%n", run.finalDir(), value == null ? "" : "; value model in "
                 + run.finalDir().resolve("value"));
     }
