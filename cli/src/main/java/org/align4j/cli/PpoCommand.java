@@ -95,7 +95,7 @@ final class PpoCommand implements Callable<Integer> {
     Integer ppoEpochs;
     @Option(names = "--mini-batches", paramLabel = "N", description = "updates per pass (default: ${DEFAULT-VALUE})")
     Integer miniBatches;
-    @Option(names = "--cliprange", paramLabel = "EPS", description = "policy ratio clipping (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cliprange", paramLabel = "EPS", description = "policy ratio clipping, symmetric: the default of --cliprange-low and --cliprange-high (default: ${DEFAULT-VALUE})")
     Double cliprange;
     @Option(names = "--cliprange-value", paramLabel = "EPS", description = "value clipping (default: ${DEFAULT-VALUE})")
     Double cliprangeValue;

@@ -147,6 +147,12 @@ public record PpoOptions(String prompts, String rewardModel, String rewardFn, St
         unless(p, given, "sapo_temperature_neg", l.policyLoss() == PolicyLossType.SAPO, "applies to --policy-loss sapo");
         unless(p, given, "cliprange_low", l.policyLoss() != PolicyLossType.SAPO, "has no use with --policy-loss sapo");
         unless(p, given, "cliprange_high", l.policyLoss() != PolicyLossType.SAPO, "has no use with --policy-loss sapo");
+        // --cliprange is the default of both bounds: refused where both come from elsewhere (or SAPO, which has no clip)
+        boolean lowFromCliprange = cliprangeLow == null && (lossType == null || lossType.cliprangeLow == null);
+        boolean highFromCliprange = cliprangeHigh == null && (lossType == null || lossType.cliprangeHigh == null);
+        unless(p, given, "cliprange", (lowFromCliprange || highFromCliprange) && l.policyLoss() != PolicyLossType.SAPO,
+                "is the default of --cliprange-low and --cliprange-high, which are both set here"
+                        + (lossType == null ? "" : " (with --loss-type " + lossType + ")") + " or unused by SAPO");
         unless(p, given, "max_resample_rounds", l.dynamicSampling(), "bounds --dynamic-sampling, which is off");
         unless(p, given, "overlong_penalty_factor", l.overlongBufferLen() > 0,
                 "scales the overlong punishment, which is off (--overlong-buffer-len 0)");

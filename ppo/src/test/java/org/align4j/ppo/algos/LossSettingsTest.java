@@ -86,7 +86,7 @@ class LossSettingsTest {
     }
 
     @Test
-    void meaninglessCombinationsAreRefusedNamingTheOption() {
+    void meaninglessCombinationsAreRefusedNamingTheOption() throws Exception {
         assertTrue(refused("loss_type", "dapo").contains("--loss-type dapo is a preset of TRL's GRPO losses"));
         assertTrue(refused("estimator", "grpo", "samples_per_prompt", 4, "policy_loss", "gspo", "clip_ratio_c", 3.0)
                 .contains("--clip-ratio-c (dual clip) bounds --policy-loss vanilla only"));
@@ -102,6 +102,11 @@ class LossSettingsTest {
         assertTrue(refused("overlong_penalty_factor", 0.5).contains("--overlong-buffer-len 0"));
         assertTrue(refused("estimator", "grpo", "samples_per_prompt", 4, "loss_type", "cispo", "policy_loss", "vanilla")
                 .contains("--cliprange-low 1.0 (set by --loss-type cispo) leaves no lower bound"));
+        assertTrue(refused("estimator", "grpo", "samples_per_prompt", 4, "loss_type", "dapo", "cliprange", 0.1)
+                .contains("--cliprange (cliprange) is the default of --cliprange-low and --cliprange-high, which are"
+                        + " both set here (with --loss-type dapo)"));
+        assertTrue(refused("cliprange", 0.1, "cliprange_low", 0.2, "cliprange_high", 0.3).contains("--cliprange "));
+        assertEquals(0.1, resolve("cliprange", 0.1, "cliprange_high", 0.3).losses().clip().low(), 0);
         assertTrue(refused("estimator", "reinforce++-baseline").contains("needs --samples-per-prompt of at least 2"));
         assertTrue(refused("loss_agg_mode", "mean").contains("must be one of token-mean, seq-mean-token-mean"),
                 refused("loss_agg_mode", "mean"));
