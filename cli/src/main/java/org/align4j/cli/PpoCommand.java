@@ -146,7 +146,7 @@ final class PpoCommand implements Callable<Integer> {
     Double sapoTemperatureNeg;
     @Option(names = "--scale-rewards", description = "GRPO's division of the centred rewards (TRL's scale_rewards): group (its std, GRPO's paper), batch (the batch's std, PPO Lite), none (Dr. GRPO). Default: from --loss-type, else group")
     ScaleRewards scaleRewards;
-    @Option(names = "--dynamic-sampling", negatable = true, description = "DAPO's dynamic sampling (verl's filter_groups): drop the groups whose scores are all equal (no advantage) and roll out more prompts to refill the batch; metrics sampling/groups_dropped, sampling/groups_kept, sampling/num_gen_batches. Default: from --loss-type, else off")
+    @Option(names = "--dynamic-sampling", negatable = true, description = "DAPO's dynamic sampling (verl's filter_groups): drop the groups whose scores are all equal (no advantage) and roll out more prompts to refill the batch; metrics sampling/groups_dropped, sampling/groups_kept, sampling/num_gen_batches, sampling/responses_generated. Default: from --loss-type, else off")
     Boolean dynamicSampling;
     @Option(names = "--max-resample-rounds", paramLabel = "N", description = "bound on dynamic sampling's extra rollouts per iteration (verl's max_num_gen_batches - 1); after it the batch trains on the groups kept (default: ${DEFAULT-VALUE})")
     Integer maxResampleRounds;

@@ -362,6 +362,9 @@ public final class PpoTrainer implements Objective {
             return;
         }
         passes(samples);
+        // the forward passes count as scoring, as they always have (time/scoring: everything between rollout and update)
+        double passSeconds = (System.nanoTime() - t1) / 1e9;
+        long t2 = System.nanoTime();
         double beta = kl.value();
         advantages(samples, beta);
         if (update(samples, updater, m, beta) == 0) {
@@ -370,8 +373,8 @@ public final class PpoTrainer implements Objective {
         } else {
             updatedIterations++;
         }
-        double updateSeconds = (System.nanoTime() - t1) / 1e9;
-        metrics(samples, rollout, beta, updateSeconds, m);
+        double updateSeconds = (System.nanoTime() - t2) / 1e9;
+        metrics(samples, rollout, passSeconds, beta, updateSeconds, m);
         writeSamples(samples);
     }
 
@@ -450,6 +453,8 @@ public final class PpoTrainer implements Objective {
         m.total("sampling/groups_dropped", refill.dropped());
         m.total("sampling/groups_kept", refill.kept().size() / ppo.samplesPerPrompt());
         m.total("sampling/num_gen_batches", refill.rounds() + 1);
+        // every response generated, the dropped ones too: the cost to compare at equal samples
+        m.total("sampling/responses_generated", rounds.stream().mapToInt(r -> r.samples().size()).sum());
         return new Rollout(refill.kept(), rounds.stream().mapToLong(Rollout::generated).sum(),
                 rounds.stream().mapToDouble(Rollout::rolloutSeconds).sum(),
                 rounds.stream().mapToDouble(Rollout::scoringSeconds).sum());
@@ -512,7 +517,8 @@ public final class PpoTrainer implements Objective {
     }
 
     /** The iteration's metrics, TRL's names. */
-    private void metrics(List<Sample> samples, Rollout rollout, double beta, double updateSeconds, Metrics m) {
+    private void metrics(List<Sample> samples, Rollout rollout, double passSeconds, double beta, double updateSeconds,
+                         Metrics m) {
         double[] klSums = new double[samples.size()];
         double[] scores = new double[samples.size()];
         double[] rlhf = new double[samples.size()];
@@ -546,7 +552,7 @@ public final class PpoTrainer implements Objective {
         m.total("kl_coef", beta);
         m.total("episode", episodes);
         m.total("time/rollout", rollout.rolloutSeconds());
-        m.total("time/scoring", rollout.scoringSeconds());
+        m.total("time/scoring", rollout.scoringSeconds() + passSeconds);
         m.total("time/update", updateSeconds);
         m.total("rollout_tokens_per_s", rollout.generated() / rollout.rolloutSeconds());
         m.total("response_length", (double) samples.stream().mapToLong(s -> s.generated).sum() / samples.size());
