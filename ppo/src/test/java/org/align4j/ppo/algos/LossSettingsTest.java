@@ -86,6 +86,31 @@ class LossSettingsTest {
     }
 
     @Test
+    void aConfigFileSetsThemTooAndItsRangesAreChecked() throws Exception {
+        Map<String, JsonNode> flags = new LinkedHashMap<>();
+        flags.put("model", Json.MAPPER.valueToTree("m"));
+        flags.put("output_dir", Json.MAPPER.valueToTree("o"));
+        ObjectNode file = (ObjectNode) Json.MAPPER.readTree("{\"prompts\": \"p.jsonl\", \"reward_fn\": \"length:5\","
+                + " \"estimator\": \"grpo\", \"samples_per_prompt\": 4, \"loss_type\": \"dr_grpo\","
+                + " \"policy_loss\": \"cispo\", \"entropy_coef\": 0.01}");
+        PpoOptions o = StageConfig.resolve(PpoOptions.defaultSettings(), PpoOptions.class, file, "ppo.json", flags, false)
+                .stage();
+        assertEquals(LossAggregation.SEQ_MEAN_TOKEN_SUM_NORM, o.losses().aggregation());
+        assertEquals(PolicyLossType.CISPO, o.losses().policyLoss());
+        assertEquals(0.01, o.entropyCoef(), 0);
+        file.put("cliprange_high", -1);
+        Exception e = assertThrows(Exception.class, () -> StageConfig.resolve(PpoOptions.defaultSettings(),
+                PpoOptions.class, file, "ppo.json", flags, false));
+        assertTrue(e.getMessage().contains("ppo.json") && e.getMessage().contains("cliprange_high"), e.getMessage());
+        file.put("cliprange_high", 0.28);
+        file.put("loss_type", "ppo");
+        e = assertThrows(Exception.class, () -> StageConfig.resolve(PpoOptions.defaultSettings(), PpoOptions.class,
+                file, "ppo.json", flags, false));
+        assertTrue(e.getMessage().contains("must be one of grpo, bnpo, dr_grpo, dapo, cispo, gspo, sapo"),
+                e.getMessage());
+    }
+
+    @Test
     void meaninglessCombinationsAreRefusedNamingTheOption() throws Exception {
         assertTrue(refused("loss_type", "dapo").contains("--loss-type dapo is a preset of TRL's GRPO losses"));
         assertTrue(refused("estimator", "grpo", "samples_per_prompt", 4, "policy_loss", "gspo", "clip_ratio_c", 3.0)
