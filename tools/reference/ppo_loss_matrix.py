@@ -18,16 +18,100 @@ Aggregations (verl's loss_agg_mode; a fully masked response counts in no seq-mea
   seq-mean-token-sum       mean over responses with tokens of sum_t(l m)
   seq-mean-token-sum-norm  sum(l m) / (responses x max_new_tokens)   (Dr. GRPO; TRL's dr_grpo)
 
-Run: /usr/bin/python3 tools/reference/ppo_loss_matrix.py [OUT_DIR]
-(default ppo/src/test/resources/fixtures/ppo-losses); the tests read OUT_DIR/expected.json.
+Through a model (model.json, expected-model.safetensors): the tiny policy and rollout batch of
+ppo-tiny (gpt2_reference.py) at temperature 0.7, the whole objective of one update as PpoTrainer
+assembles it, and every parameter gradient: (A) vanilla with clip-higher and a dual clip under
+seq-mean-token-sum-norm, plus beta x k3 KL to a reference (GRPO), minus an entropy bonus (TRL's:
+coefficient x the mean entropy per trained token), one response masked; (B) GSPO under
+seq-mean-token-mean with one advantage per response.
+
+Run: /usr/bin/python3 tools/reference/ppo_loss_matrix.py [OUT_DIR [PPO_TINY_DIR]]
+(default ppo/src/test/resources/fixtures/ppo-losses, ppo/src/test/resources/fixtures/ppo-tiny).
 """
 import json
 import os
 import sys
 
+import struct
+
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpt2_reference import forward, write_safetensors  # noqa: E402  (the independent GPT-2)
+
 DT = torch.float64
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        assert h["dtype"] == "F32", name
+        a, b = h["data_offsets"]
+        t = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(h["shape"])
+        out[name] = t.to(DT)
+    return out
+
+
+def model_fixture(out, tiny):
+    """The whole update objective through the ppo-tiny policy (see the module's docstring)."""
+    torch.manual_seed(23)
+    with open(os.path.join(tiny, "expected.json")) as f:
+        meta = json.load(f)
+    B, T = meta["batch"], meta["time"]
+    tokens = torch.tensor(meta["tokens"]).reshape(B, T)
+    targets = torch.tensor(meta["targets"]).reshape(B, T)
+    keys = torch.tensor(meta["key_mask"]).reshape(B, T)
+    mask = torch.tensor(meta["loss_mask"], dtype=DT).reshape(B, T)
+    old = torch.tensor(meta["old_logprobs"], dtype=DT).reshape(B, T)
+    adv = torch.tensor(meta["advantages"], dtype=DT).reshape(B, T)
+    ref = (old + 0.2 * torch.randn(B, T, dtype=DT)) * mask
+    adv_seq = torch.randn(B, dtype=DT)
+    positions = torch.arange(T).repeat(B, 1)
+    temperature, max_new_tokens, beta, entropy_coef = 0.7, 8, 0.05, 0.1
+    lo, hi, c = 0.2, 0.28, 3.0
+    trained = mask.clone()
+    trained[2] = 0                      # case A: the third response is masked out (truncated)
+    weights = read_safetensors(os.path.join(tiny, "policy", "model.safetensors"))
+    cases = {}
+    grads = {}
+    for case in ("A", "B"):
+        pol = {k: v.clone().requires_grad_(True) for k, v in weights.items()}
+        logits = forward(pol, tokens, positions, keys) / temperature
+        logsm = torch.log_softmax(logits, -1)
+        logp = logsm.gather(2, targets.unsqueeze(2)).squeeze(2)
+        if case == "A":
+            m = trained
+            r = torch.exp(logp - old)
+            pg = torch.max(-adv * r, -adv * torch.clamp(r, 1 - lo, 1 + hi))
+            pg = torch.where(adv < 0, torch.min(pg, -adv * c), pg)
+            d = ref - logp
+            k3 = torch.exp(d) - d - 1
+            per_token = pg + beta * k3
+            loss = (per_token * m).sum() / (B * max_new_tokens)        # seq-mean-token-sum-norm
+            entropy = -(logsm.exp() * logsm).sum(-1)
+            loss = loss - entropy_coef * (entropy * m).sum() / m.sum()
+        else:
+            m = mask
+            s = torch.exp(((logp - old) * m).sum(-1) / m.sum(-1))
+            seq = torch.max(-adv_seq * s, -adv_seq * torch.clamp(s, 1 - lo, 1 + hi))
+            loss = seq.mean()                                           # seq-mean-token-mean of equal token losses
+        loss.backward()
+        cases[case] = float(loss)
+        grads.update({case + "." + k: t.grad for k, t in pol.items()})
+    write_safetensors(os.path.join(out, "expected-model.safetensors"), grads)
+    flat = lambda t: t.reshape(-1).tolist()
+    with open(os.path.join(out, "model.json"), "w") as f:
+        json.dump({"temperature": temperature, "max_new_tokens": max_new_tokens, "beta": beta,
+                   "entropy_coef": entropy_coef, "low": lo, "high": hi, "dual_clip": c, "masked_response": 2,
+                   "reference": flat(ref), "sequence_advantages": flat(adv_seq), "loss": cases,
+                   "torch_version": torch.__version__}, f, indent=1)
+    print(f"wrote the model-level objective to {out}: " + ", ".join(f"{k} {v:.6f}" for k, v in cases.items()))
 
 
 def aggregate(l, m, mode, max_new_tokens):
@@ -110,4 +194,6 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "ppo/src/test/resources/fixtures/ppo-losses")
+    out = sys.argv[1] if len(sys.argv) > 1 else "ppo/src/test/resources/fixtures/ppo-losses"
+    main(out)
+    model_fixture(out, sys.argv[2] if len(sys.argv) > 2 else "ppo/src/test/resources/fixtures/ppo-tiny")

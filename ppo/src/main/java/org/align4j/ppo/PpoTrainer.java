@@ -45,7 +45,7 @@ import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.ppo.algos.AdvantageEstimator;
 import org.align4j.ppo.algos.AdvantageEstimators;
 import org.align4j.ppo.algos.Dapo;
-import org.align4j.ppo.algos.PolicyLoss;
+import org.align4j.ppo.algos.PolicyObjective;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.RewardStats;
 import org.align4j.reward.grader.Grader;
@@ -635,7 +635,6 @@ public final class PpoTrainer implements Objective {
         int n = samples.size();
         int perMini = Math.max(1, (n + ppo.miniBatches() - 1) / ppo.miniBatches());
         boolean klInLoss = ppo.estimator() == PpoOptions.Estimator.GRPO;
-        PolicyLoss policyLoss = losses.policyLoss().function();
         int updates = 0;
         for (int epoch = 0; epoch < ppo.ppoEpochs(); epoch++) {
             int[] order = shuffled(n, new SplittableRandom(opts.seed() * 31 + iteration * 1_000_003L + epoch));
@@ -654,41 +653,28 @@ public final class PpoTrainer implements Objective {
                 if (tokens == 0) {
                     continue; // every response of this mini-batch was truncated and masked: nothing to learn from
                 }
-                double[] weights = losses.aggregation().weights(trained, ppo.maxNewTokens());
                 Packed p = Packed.of(mini, enc.eosTokenId());
                 updater.zeroGradients();
                 double[] newRows = policyLogProbs.forwardRows(p.inputs(), p.targets(), p.mask(), ppo.temperature());
-                double[] dRows = new double[newRows.length];
-                double pg = 0;
-                double clipped = 0;
-                double approxKl = 0;
-                double ratioSum = 0;
+                double[][] logp = new double[mini.size()][];
                 for (int b = 0; b < mini.size(); b++) {
-                    Sample s = mini.get(b);
-                    if (trained[b] == 0) {
-                        continue;
-                    }
-                    double[] logp = p.gather(newRows, b);
-                    double[] loss = new double[logp.length];
-                    double[] grad = new double[logp.length];
-                    PolicyLoss.Clip[] clip = new PolicyLoss.Clip[logp.length];
-                    policyLoss.compute(logp, s.old, s.advantages, losses.clip(), loss, grad, clip);
-                    double weight = weights[b];
-                    for (int j = 0; j < logp.length; j++) {
-                        double l = loss[j];
-                        double g = grad[j];
-                        if (klInLoss) {
-                            double[] k3 = PpoLoss.k3(logp[j], s.ref[j]);
-                            l += beta * k3[0];
-                            g += beta * k3[1];
-                        }
-                        pg += weight * l;
-                        dRows[p.rows()[b][j]] = weight * g;
-                        clipped += clip[j] != PolicyLoss.Clip.NONE ? 1 : 0;
-                        approxKl += 0.5 * (logp[j] - s.old[j]) * (logp[j] - s.old[j]);
-                        ratioSum += Math.exp(logp[j] - s.old[j]);
+                    logp[b] = p.gather(newRows, b);
+                }
+                PolicyObjective.Result obj = PolicyObjective.compute(logp,
+                        mini.stream().map(x -> x.old).toArray(double[][]::new),
+                        mini.stream().map(x -> x.advantages).toArray(double[][]::new),
+                        klInLoss ? mini.stream().map(x -> x.ref).toArray(double[][]::new) : null, beta, trained,
+                        losses.aggregation(), losses.policyLoss(), losses.clip(), ppo.maxNewTokens());
+                double[] dRows = new double[newRows.length];
+                for (int b = 0; b < mini.size(); b++) {
+                    for (int j = 0; j < logp[b].length; j++) {
+                        dRows[p.rows()[b][j]] = obj.grad()[b][j];
                     }
                 }
+                double pg = obj.loss();
+                double clipped = obj.clipped();
+                double approxKl = obj.approxKl();
+                double ratioSum = obj.ratioSum();
                 double[] dEntropy = null;
                 if (ppo.entropyCoef() > 0) {
                     // TRL's entropy bonus: - coef x the mean entropy per trained token, whatever the aggregation
