@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "ppo", mixinStandardHelpOptions = true, sortOptions = false, defaultValueProvider = PpoCommand.Defaults.class,
         description = "Optimise the policy (--model, an SFT model) against a reward (stage 3) while a KL penalty to"
                 + " the frozen reference (the same model) keeps it close: PPO with a value model and GAE, PPO-ptx"
-                + " with --ptx-data, or the critic-free RLOO and GRPO. A step is one iteration: --batch-size prompts,"
+                + " with --ptx-data, or the critic-free RLOO, GRPO and REINFORCE++, with the loss variants of TRL and verl (--loss-type, --loss-agg-mode, --policy-loss; DAPO's dynamic sampling and overlong shaping). A step is one iteration: --batch-size prompts,"
                 + " --samples-per-prompt responses each, scoring, then --ppo-epochs passes of --mini-batches clipped"
                 + " updates; --max-steps counts iterations. Writes RUN_DIR/metrics.jsonl (TRL's names: objective/kl,"
                 + " objective/scores, policy/clipfrac_avg, loss/value_avg, ...), samples/step-N.jsonl, checkpoints"
@@ -71,7 +71,7 @@ final class PpoCommand implements Callable<Integer> {
             + " reinforce++ (REINFORCE++, Hu 2025, verl's: discounted returns of the KL-shaped token rewards, whitened over the batch),"
             + " reinforce++-baseline (verl's: the group's mean subtracted, then whitened over the batch) (default: ${DEFAULT-VALUE})")
     PpoOptions.Estimator estimator;
-    @Option(names = "--samples-per-prompt", paramLabel = "K", description = "responses per prompt; rloo and grpo need 2 or more (default: ${DEFAULT-VALUE})")
+    @Option(names = "--samples-per-prompt", paramLabel = "K", description = "responses per prompt; rloo, grpo and reinforce++-baseline need 2 or more (default: ${DEFAULT-VALUE})")
     Integer samplesPerPrompt;
     @Option(names = "--value-model", paramLabel = "DIR", description = "initial value model, a model or adapter directory (default: the reward model, else --model and --adapter with a zero head)")
     String valueModel;
@@ -87,7 +87,7 @@ final class PpoCommand implements Callable<Integer> {
     Double targetKl;
     @Option(names = "--kl-horizon", paramLabel = "N", description = "the adaptive controller's horizon (default: ${DEFAULT-VALUE})")
     Double klHorizon;
-    @Option(names = "--gamma", paramLabel = "X", description = "discount (default: ${DEFAULT-VALUE})")
+    @Option(names = "--gamma", paramLabel = "X", description = "discount of GAE and of reinforce++'s returns (default: ${DEFAULT-VALUE})")
     Double gamma;
     @Option(names = "--lam", paramLabel = "X", description = "GAE lambda (default: ${DEFAULT-VALUE})")
     Double lam;
