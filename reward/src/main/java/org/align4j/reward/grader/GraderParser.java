@@ -1,8 +1,12 @@
 package org.align4j.reward.grader;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -17,6 +21,7 @@ import java.util.regex.PatternSyntaxException;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.chat.ChatMessage;
 import org.align4j.core.util.InputFiles;
@@ -27,7 +32,8 @@ import org.align4j.reward.fn.SentimentJudge;
 
 /**
  * Reads a grader from JSON in OpenAI's shape ({@code string_check}, {@code text_similarity},
- * {@code score_model} with a local reward model, {@code multi}) or one of align4j's own
+ * {@code score_model} with a local reward model or a chat model behind an OpenAI-compatible
+ * endpoint, {@code multi}) or one of align4j's own
  * ({@code regex}, {@code length}, {@code sentiment}, {@code json_schema}, {@code math_answer}),
  * and the {@code --reward-fn} values, which become the same grader objects. The whole file is
  * checked before any work: an unknown key or type, a missing field, a bad operation, metric,
@@ -214,61 +220,30 @@ public final class GraderParser {
     }
 
     private Grader scoreModel(JsonNode g, String name, String path) throws IOException {
-        keys(g, path, "model", "input", "range", "pass_threshold", "sampling_params");
-        if (g.has("sampling_params")) {
-            throw error(path + ".sampling_params", "applies to a chat model as judge, which align4j does not support"
-                    + " yet (it comes with the server); a local reward model samples nothing");
-        }
+        keys(g, path, "model", "input", "range", "pass_threshold", "sampling_params", "base_url", "api_key_env");
         optionalNumber(g, "pass_threshold", path);
         String model = text(g, "model", path);
+        if (g.has("base_url")) {
+            return chatJudge(g, name, model, path);
+        }
+        if (g.has("sampling_params") || g.has("api_key_env")) {
+            throw error(path + (g.has("sampling_params") ? ".sampling_params" : ".api_key_env"), "applies to a chat"
+                    + " model as judge (give its OpenAI-compatible endpoint as 'base_url'); a local reward model"
+                    + " samples nothing");
+        }
         Path dir = Path.of(model);
         if (!Files.isDirectory(dir)) {
             throw error(path + ".model", "'" + model + "' is not a directory: score_model needs a local reward-model"
-                    + " directory (align4j reward's final/); a chat model behind an OpenAI-compatible endpoint as"
-                    + " judge is not supported yet (it comes with the server)");
+                    + " directory (align4j reward's final/), or a chat model behind an OpenAI-compatible endpoint"
+                    + " given as 'base_url' (e.g. \"http://127.0.0.1:8000/v1\" for align4j serve)");
         }
-        List<ScoreModelGrader.Message> input = null;
-        if (g.has("input")) {
-            JsonNode in = g.get("input");
-            if (!in.isArray() || in.isEmpty()) {
-                throw error(path + ".input", "must be a non-empty array of {\"role\", \"content\"} messages");
-            }
-            input = new ArrayList<>();
-            for (int i = 0; i < in.size(); i++) {
-                String mp = path + ".input[" + i + "]";
-                JsonNode m = in.get(i);
-                if (!m.isObject()) {
-                    throw error(mp, "must be a {\"role\", \"content\"} message");
-                }
-                allowOnly(m, mp, Set.of("role", "content", "type"));
-                if (m.has("type") && !m.get("type").asText().equals("message")) {
-                    throw error(mp + ".type", "must be 'message', got " + m.get("type"));
-                }
-                String role = text(m, "role", mp);
-                String r = role.equals("developer") ? "system" : role;
-                if (!ChatMessage.ROLES.contains(r)) {
-                    throw error(mp + ".role", "unknown role '" + role + "' (system, developer, user, assistant)");
-                }
-                if (!m.path("content").isTextual()) {
-                    throw error(mp + ".content", "must be text (align4j's judges read text only)");
-                }
-                input.add(new ScoreModelGrader.Message(r, template(m, "content", mp)));
-            }
-            if (!input.get(input.size() - 1).role().equals("assistant")) {
-                throw error(path + ".input[" + (in.size() - 1) + "].role", "the last message must be the assistant's"
-                        + " reply the reward model scores, e.g. {\"role\": \"assistant\", \"content\":"
-                        + " \"{{sample.output_text}}\"}");
-            }
+        List<ScoreModelGrader.Message> input = g.has("input") ? messages(g, path) : null;
+        if (input != null && !input.get(input.size() - 1).role().equals("assistant")) {
+            throw error(path + ".input[" + (input.size() - 1) + "].role", "the last message must be the assistant's"
+                    + " reply the reward model scores, e.g. {\"role\": \"assistant\", \"content\":"
+                    + " \"{{sample.output_text}}\"}");
         }
-        double[] range = null;
-        if (g.has("range")) {
-            JsonNode r = g.get("range");
-            if (!r.isArray() || r.size() != 2 || !r.get(0).isNumber() || !r.get(1).isNumber()
-                    || r.get(0).asDouble() >= r.get(1).asDouble()) {
-                throw error(path + ".range", "must be [low, high] with low < high, got " + r);
-            }
-            range = new double[] {r.get(0).asDouble(), r.get(1).asDouble()};
-        }
+        double[] range = g.has("range") ? range(g, path) : null;
         if (loader == null) {
             throw error(path, "score_model cannot be used here (no backend to run a reward model)");
         }
@@ -279,6 +254,91 @@ public final class GraderParser {
             throw error(path + ".model", e.getMessage());
         }
         return new ScoreModelGrader(name, model, scorer, input, range);
+    }
+
+    /** Keys of OpenAI's {@code sampling_params} that an OpenAI-compatible chat endpoint takes. */
+    private static final Set<String> SAMPLING_PARAMS = Set.of("temperature", "top_p", "seed", "max_completions_tokens");
+
+    /** A chat model behind an OpenAI-compatible endpoint as judge: its reply's first number is the score. */
+    private Grader chatJudge(JsonNode g, String name, String model, String path) {
+        String url = text(g, "base_url", path);
+        URI base;
+        try {
+            base = new URI(url);
+        } catch (URISyntaxException e) {
+            throw error(path + ".base_url", "not a URL: " + e.getMessage());
+        }
+        if (!("http".equals(base.getScheme()) || "https".equals(base.getScheme())) || base.getHost() == null) {
+            throw error(path + ".base_url", "must be an http(s) URL such as http://127.0.0.1:8000/v1, got '" + url + "'");
+        }
+        if (!g.has("input")) {
+            throw error(path, "missing 'input': a chat judge needs the messages it is asked, e.g. a user message"
+                    + " with {{item.prompt}} and {{sample.output_text}} asking for a score");
+        }
+        List<ScoreModelGrader.Message> input = messages(g, path);
+        double[] range = g.has("range") ? range(g, path) : new double[] {0, 1};
+        ObjectNode sampling = Json.MAPPER.createObjectNode();
+        if (g.has("sampling_params")) {
+            JsonNode sp = g.get("sampling_params");
+            if (!sp.isObject()) {
+                throw error(path + ".sampling_params", "must be an object");
+            }
+            allowOnly(sp, path + ".sampling_params", SAMPLING_PARAMS);
+            sp.fields().forEachRemaining(e -> {
+                if (!e.getValue().isNumber()) {
+                    throw error(path + ".sampling_params." + e.getKey(), "must be a number, got " + e.getValue());
+                }
+                // OpenAI's grader spells it max_completions_tokens; the chat API max_completion_tokens
+                sampling.set(e.getKey().equals("max_completions_tokens") ? "max_completion_tokens" : e.getKey(),
+                        e.getValue());
+            });
+        }
+        String keyEnv = g.has("api_key_env") ? text(g, "api_key_env", path) : "ALIGN4J_JUDGE_API_KEY";
+        String key = System.getenv(keyEnv);
+        if (g.has("api_key_env") && (key == null || key.isBlank())) {
+            throw error(path + ".api_key_env", "the environment variable " + keyEnv + " is not set");
+        }
+        return new ChatJudgeGrader(name, model, base, key == null || key.isBlank() ? null : key, input, range,
+                sampling, Duration.ofSeconds(120), HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build());
+    }
+
+    /** The templated {@code input} messages of a {@code score_model}. */
+    private List<ScoreModelGrader.Message> messages(JsonNode g, String path) {
+        JsonNode in = g.get("input");
+        if (!in.isArray() || in.isEmpty()) {
+            throw error(path + ".input", "must be a non-empty array of {\"role\", \"content\"} messages");
+        }
+        List<ScoreModelGrader.Message> input = new ArrayList<>();
+        for (int i = 0; i < in.size(); i++) {
+            String mp = path + ".input[" + i + "]";
+            JsonNode m = in.get(i);
+            if (!m.isObject()) {
+                throw error(mp, "must be a {\"role\", \"content\"} message");
+            }
+            allowOnly(m, mp, Set.of("role", "content", "type"));
+            if (m.has("type") && !m.get("type").asText().equals("message")) {
+                throw error(mp + ".type", "must be 'message', got " + m.get("type"));
+            }
+            String role = text(m, "role", mp);
+            String r = role.equals("developer") ? "system" : role;
+            if (!ChatMessage.ROLES.contains(r)) {
+                throw error(mp + ".role", "unknown role '" + role + "' (system, developer, user, assistant)");
+            }
+            if (!m.path("content").isTextual()) {
+                throw error(mp + ".content", "must be text (align4j's judges read text only)");
+            }
+            input.add(new ScoreModelGrader.Message(r, template(m, "content", mp)));
+        }
+        return input;
+    }
+
+    private double[] range(JsonNode g, String path) {
+        JsonNode r = g.get("range");
+        if (!r.isArray() || r.size() != 2 || !r.get(0).isNumber() || !r.get(1).isNumber()
+                || r.get(0).asDouble() >= r.get(1).asDouble()) {
+            throw error(path + ".range", "must be [low, high] with low < high, got " + r);
+        }
+        return new double[] {r.get(0).asDouble(), r.get(1).asDouble()};
     }
 
     private Grader multi(JsonNode g, String name, String path) throws IOException {
