@@ -31,6 +31,38 @@ public final class Advantages {
 
     /** Whitens every value of every sequence together: mean 0, standard deviation 1 (population std, + 1e-8). */
     public static void whiten(List<double[]> sequences) {
+        double[] m = meanAndSquaredDeviations(sequences);
+        if (m == null) {
+            return;
+        }
+        double std = Math.sqrt(m[1] / m[2]);
+        for (double[] s : sequences) {
+            for (int i = 0; i < s.length; i++) {
+                s[i] = (s[i] - m[0]) / (std + 1e-8);
+            }
+        }
+    }
+
+    /**
+     * verl's {@code masked_whiten} over every token of every sequence: {@code (x - mean) / sqrt(var + 1e-8)}
+     * with the unbiased (Bessel-corrected) variance; a single token has variance 0.
+     */
+    public static void maskedWhiten(List<double[]> sequences) {
+        double[] m = meanAndSquaredDeviations(sequences);
+        if (m == null) {
+            return;
+        }
+        double var = m[2] > 1 ? m[1] / (m[2] - 1) : 0;
+        double scale = 1 / Math.sqrt(var + 1e-8);
+        for (double[] s : sequences) {
+            for (int i = 0; i < s.length; i++) {
+                s[i] = (s[i] - m[0]) * scale;
+            }
+        }
+    }
+
+    /** {mean, sum of squared deviations, count} over every value, or null when there are none. */
+    private static double[] meanAndSquaredDeviations(List<double[]> sequences) {
         double sum = 0;
         long n = 0;
         for (double[] s : sequences) {
@@ -40,21 +72,16 @@ public final class Advantages {
             }
         }
         if (n == 0) {
-            return;
+            return null;
         }
         double mean = sum / n;
-        double var = 0;
+        double ss = 0;
         for (double[] s : sequences) {
             for (double v : s) {
-                var += (v - mean) * (v - mean);
+                ss += (v - mean) * (v - mean);
             }
         }
-        double std = Math.sqrt(var / n);
-        for (double[] s : sequences) {
-            for (int i = 0; i < s.length; i++) {
-                s[i] = (s[i] - mean) / (std + 1e-8);
-            }
-        }
+        return new double[] {mean, ss, n};
     }
 
     /** RLOO: {@code r_i - mean of the other K-1 rewards} of its group (consecutive groups of {@code k}). */

@@ -160,7 +160,7 @@ public final class AdvantageEstimators {
         for (int b = 0; b < n; b++) {
             adv[b] = ret[b].clone();
         }
-        maskedWhiten(Arrays.asList(adv));
+        Advantages.maskedWhiten(Arrays.asList(adv));
         return new AdvantageEstimator.Result(adv, null);
     }
 
@@ -184,40 +184,8 @@ public final class AdvantageEstimators {
             }
         }
         double[][] adv = broadcast(centred, in.kl());
-        maskedWhiten(Arrays.asList(adv));
+        Advantages.maskedWhiten(Arrays.asList(adv));
         return new AdvantageEstimator.Result(adv, null);
-    }
-
-    /**
-     * verl's {@code masked_whiten} over every token of every sequence: {@code (x - mean) / sqrt(var + 1e-8)}
-     * with the unbiased (Bessel-corrected) variance; a single token has variance 0.
-     */
-    static void maskedWhiten(List<double[]> sequences) {
-        double sum = 0;
-        long n = 0;
-        for (double[] s : sequences) {
-            for (double v : s) {
-                sum += v;
-                n++;
-            }
-        }
-        if (n == 0) {
-            return;
-        }
-        double mean = sum / n;
-        double var = 0;
-        for (double[] s : sequences) {
-            for (double v : s) {
-                var += (v - mean) * (v - mean);
-            }
-        }
-        var = n > 1 ? var / (n - 1) : 0;
-        double scale = 1 / Math.sqrt(var + 1e-8);
-        for (double[] s : sequences) {
-            for (int i = 0; i < s.length; i++) {
-                s[i] = (s[i] - mean) * scale;
-            }
-        }
     }
 
     static double unbiasedVariance(double[] x) {
