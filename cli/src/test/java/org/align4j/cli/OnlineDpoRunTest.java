@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * {@code dpo --online} on the embedded base model with {@code --reward-fn length:8} as the judge: one
+ * {@code dpo --online} on the embedded base model with {@code --reward-fn regex:\bthe\b} as the judge: one
  * step recomputed from its logged samples with an independent forward of the checkpointed policy and
  * of the base model as reference (log-probabilities, the judge's scores by the length rule, the
  * chosen side, the sigmoid loss by hand, objective/scores and objective/kl); a run cancelled midway
@@ -35,6 +36,8 @@ class OnlineDpoRunTest {
 
     static final String MODEL = "../examples/base-model";
     static final double BETA = 0.1;
+    /** The judge: 1 for a response with the word "the", else 0 (about half the base model's 12-token samples have it). */
+    static final String JUDGE = "regex:\\bthe\\b";
 
     @TempDir
     static Path tmp;
@@ -53,7 +56,7 @@ class OnlineDpoRunTest {
 
     static String[] args(Path out, int steps, String... extra) {
         List<String> a = new ArrayList<>(List.of("dpo", "--model", MODEL, "--online", "--prompts", prompts.toString(),
-                "--reward-fn", "length:8", "--out", out.toString(), "--max-steps", Integer.toString(steps),
+                "--reward-fn", JUDGE, "--out", out.toString(), "--max-steps", Integer.toString(steps),
                 "--batch-size", "4", "--max-new-tokens", "12", "--temperature", "1", "--seed", "3", "--lr", "1e-3",
                 "--warmup-steps", "0", "--sample-every", "1", "--save-every", "1", "--keep-last", "0"));
         a.addAll(List.of(extra));
@@ -81,9 +84,12 @@ class OnlineDpoRunTest {
     @Test
     void aStepRecomputedFromItsSamplesMatchesItsMetrics() throws Exception {
         Path out = tmp.resolve("run");
-        Object[] r = BadInputTest.run(null, args(out, 2));
+        Path val = tmp.resolve("val.jsonl");
+        Files.writeString(val, "{\"prompt\": \"The sun\", \"chosen\": \" rose over the hill.\", \"rejected\": \" set.\"}\n"
+                + "{\"prompt\": \"A girl found\", \"chosen\": \" a red ball.\", \"rejected\": \" it.\"}\n");
+        Object[] r = BadInputTest.run(null, args(out, 2, "--val", val.toString(), "--eval-every", "2"));
         assertEquals(0, r[0], (String) r[1]);
-        assertTrue(((String) r[1]).contains("judge: length:8: "), (String) r[1]);
+        assertTrue(((String) r[1]).contains("judge: " + JUDGE + ": "), (String) r[1]);
         List<JsonNode> metrics = new RunDirectory(out).metrics();
         assertEquals(2, metrics.size());
         for (String k : List.of("loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
@@ -92,6 +98,8 @@ class OnlineDpoRunTest {
                 "beta")) {
             assertTrue(metrics.get(1).has(k), k + " in " + metrics.get(1));
         }
+        assertTrue(Double.isFinite(metrics.get(1).path("val_loss").asDouble(Double.NaN)), metrics.get(1).toString());
+        assertTrue(metrics.get(1).has("val_rewards/accuracies"), metrics.get(1).toString());
         // step 1: policy = reference, so each pair's loss is ln 2 and the KL 0
         assertEquals(Math.log(2), metrics.get(0).get("loss").asDouble(), 1e-6);
         assertEquals(0, metrics.get(0).get("objective/kl").asDouble(), 1e-6);
@@ -117,14 +125,13 @@ class OnlineDpoRunTest {
         double loss = 0;
         double scores = 0;
         double kl = 0;
+        int decided = 0;
         for (int i = 0; i < rows.size(); i++) {
             JsonNode row = rows.get(i);
             double[] s = new double[2];
             for (int side = 0; side < 2; side++) {
                 String name = side == 0 ? "chosen" : "rejected";
-                int[] t = cs.get(2 * i + side);
-                int words = t[t.length - 1] == eos ? t.length - 1 : t.length; // the judge reads the response less its stop token
-                s[side] = Math.max(0, 1 - Math.abs(words - 8) / 8.0);
+                s[side] = Pattern.compile("\\bthe\\b").matcher(row.get(name).asText()).find() ? 1 : 0;
                 assertEquals(s[side], row.get(name + "_score").asDouble(), 1e-12, row.toString());
                 assertEquals(lp[2 * i + side], row.get(name + "_logp").asDouble(), 1e-3, row.toString());
                 assertEquals(ref[2 * i + side], row.get(name + "_ref_logp").asDouble(), 1e-3, row.toString());
@@ -132,14 +139,28 @@ class OnlineDpoRunTest {
                 kl += lp[2 * i + side] - ref[2 * i + side];
             }
             assertTrue(s[0] >= s[1], "the judge's better sample is chosen: " + row);
+            decided += s[0] != s[1] ? 1 : 0;
             double d = (lp[2 * i] - ref[2 * i]) - (lp[2 * i + 1] - ref[2 * i + 1]);
             loss += softplus(-BETA * d) / rows.size();
         }
+        assertTrue(decided > 0, "some pair is not a tie, so the choice is tested: " + rows);
         JsonNode step2 = metrics.get(1);
         assertTrue(Math.abs(step2.get("loss").asDouble() - Math.log(2)) > 1e-6, "the policy moved: " + step2);
         assertEquals(loss, step2.get("loss").asDouble(), 1e-4);
         assertEquals(scores / 8, step2.get("objective/scores").asDouble(), 1e-9);
         assertEquals(kl / 8, step2.get("objective/kl").asDouble(), 1e-3);
+    }
+
+    @Test
+    void withLoraTheReferenceIsThePolicyWithItsAdaptersOff() throws Exception {
+        Path out = tmp.resolve("lora");
+        Object[] r = BadInputTest.run(null, args(out, 2, "--lora-r", "4"));
+        assertEquals(0, r[0], (String) r[1]);
+        List<JsonNode> m = new RunDirectory(out).metrics();
+        // B starts at zero: the first step's policy is its reference exactly; the second's has moved
+        assertEquals(Math.log(2), m.get(0).get("loss").asDouble(), 1e-6);
+        assertEquals(0, m.get(0).get("objective/kl").asDouble(), 1e-6);
+        assertTrue(Math.abs(m.get(1).get("objective/kl").asDouble()) > 1e-6, m.get(1).toString());
     }
 
     @Test
