@@ -211,6 +211,24 @@ class OnlineDpoRunTest {
                 + " sampled pairs: give --online");
         BadInputTest.expectFailure(BadInputTest.run(null, "dpo", "--model", MODEL, "--out", out.toString()),
                 "--train is required");
+        // a config file's settings are the flags' (its keys snake_case), refused alike
+        Path config = tmp.resolve("online.json");
+        Files.writeString(config, Json.MAPPER.createObjectNode().put("model", MODEL).put("online", true)
+                .put("prompts", prompts.toString()).put("output_dir", out.toString()).put("max_new_tokens", 0)
+                .toString());
+        BadInputTest.expectFailure(BadInputTest.run(null, "dpo", "--config", config.toString()), "max_new_tokens");
+        Files.writeString(config, Json.MAPPER.createObjectNode().put("model", MODEL).put("online", true)
+                .put("prompts", prompts.toString()).put("output_dir", out.toString()).toString());
+        BadInputTest.expectFailure(BadInputTest.run(null, "dpo", "--config", config.toString()),
+                "--online needs a judge");
         assertFalse(Files.exists(out), "nothing written");
+        Files.writeString(config, Json.MAPPER.createObjectNode().put("model", MODEL).put("online", true)
+                .put("prompts", prompts.toString()).put("reward_fn", JUDGE).put("output_dir", out.toString())
+                .put("max_steps", 1).put("batch_size", 2).put("max_new_tokens", 4).toString());
+        Object[] ok = BadInputTest.run(null, "dpo", "--config", config.toString());
+        assertEquals(0, ok[0], (String) ok[1]);
+        JsonNode row = new RunDirectory(out).metrics().get(0);
+        assertEquals(Math.log(2), row.get("loss").asDouble(), 1e-6);
+        assertTrue(row.get("response_length").asDouble() <= 4, row.toString());
     }
 }
