@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
@@ -20,6 +21,7 @@ import org.align4j.core.model.DecoderModel;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
 import org.align4j.data.batch.ExampleEncoder;
+import org.align4j.reward.RewardScorer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,7 +61,17 @@ class OnlineDpoRunTest {
                 "--reward-fn", JUDGE, "--out", out.toString(), "--max-steps", Integer.toString(steps),
                 "--batch-size", "4", "--max-new-tokens", "12", "--temperature", "1", "--seed", "3", "--lr", "1e-3",
                 "--warmup-steps", "0", "--sample-every", "1", "--save-every", "1", "--keep-last", "0"));
-        a.addAll(List.of(extra));
+        // an extra option followed by null takes that option out of the defaults above
+        for (int i = 0; i < extra.length; i++) {
+            if (i + 1 < extra.length && extra[i + 1] == null) {
+                int at = a.indexOf(extra[i]);
+                a.remove(at + 1);
+                a.remove(at);
+                i++;
+            } else {
+                a.add(extra[i]);
+            }
+        }
         return a.toArray(new String[0]);
     }
 
@@ -161,6 +173,48 @@ class OnlineDpoRunTest {
         assertEquals(Math.log(2), m.get(0).get("loss").asDouble(), 1e-6);
         assertEquals(0, m.get(0).get("objective/kl").asDouble(), 1e-6);
         assertTrue(Math.abs(m.get(1).get("objective/kl").asDouble()) > 1e-6, m.get(1).toString());
+    }
+
+    @Test
+    void aRewardModelJudgesByItsRawScoreOfPromptAndResponse() throws Exception {
+        Path pairs = tmp.resolve("rm-pairs.jsonl");
+        StringBuilder p = new StringBuilder();
+        for (String w : List.of("sun", "dog", "cat", "girl")) {
+            p.append(Json.MAPPER.createObjectNode().put("prompt", "The " + w).put("chosen", " was happy.")
+                    .put("rejected", " was sad.")).append('\n');
+        }
+        Files.writeString(pairs, p);
+        Path rm = tmp.resolve("rm");
+        Object[] r = BadInputTest.run(null, "reward", "--model", MODEL, "--train", pairs.toString(), "--out",
+                rm.toString(), "--max-steps", "2", "--batch-size", "4");
+        assertEquals(0, r[0], (String) r[1]);
+        Path out = tmp.resolve("rm-judged");
+        r = BadInputTest.run(null, args(out, 1, "--reward-fn", null, "--judge-model", rm.resolve("final").toString()));
+        assertEquals(0, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("judge: reward model " + rm.resolve("final")), (String) r[1]);
+        // each logged score is the reward model's own score of prompt + response (its stop token left out)
+        RewardScorer scorer = RewardScorer.load(rm.resolve("final"), Backend.get().kernels());
+        List<int[]> seqs = new ArrayList<>();
+        List<Double> logged = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("samples").resolve("step-1.jsonl"))) {
+            JsonNode row = Json.MAPPER.readTree(line);
+            for (String side : List.of("chosen", "rejected")) {
+                int[] prompt = ints(row.get("prompt_tokens"));
+                int[] t = ints(row.get(side + "_tokens"));
+                int n = t[t.length - 1] == scorer.encoder().eosTokenId() ? t.length - 1 : t.length;
+                int[] seq = Arrays.copyOf(prompt, prompt.length + n);
+                System.arraycopy(t, 0, seq, prompt.length, n);
+                seqs.add(seq);
+                logged.add(row.get(side + "_score").asDouble());
+            }
+            assertTrue(row.get("chosen_score").asDouble() >= row.get("rejected_score").asDouble(), row.toString());
+        }
+        double[] expected = scorer.score(seqs, 1);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], logged.get(i), 1e-4);
+        }
+        BadInputTest.expectFailure(BadInputTest.run(null, args(tmp.resolve("lm-judge"), 1, "--reward-fn", null,
+                "--judge-model", MODEL)), "not a reward model");
     }
 
     @Test
