@@ -265,6 +265,12 @@ class OnlineDpoRunTest {
                 + " sampled pairs: give --online");
         BadInputTest.expectFailure(BadInputTest.run(null, "dpo", "--model", MODEL, "--out", out.toString()),
                 "--train is required");
+        // a grader reading a field that a prompt record lacks: named with the file and line
+        Path grader = tmp.resolve("word.json");
+        Files.writeString(grader, "{\"type\": \"string_check\", \"name\": \"word\", \"input\":"
+                + " \"{{sample.output_text}}\", \"reference\": \"{{item.word}}\", \"operation\": \"ilike\"}");
+        BadInputTest.expectFailure(BadInputTest.run(null, args(out, 1, "--reward-fn", null, "--grader",
+                grader.toString())), prompts + ":1: lacks {{item.word}}, which the judge");
         // a config file's settings are the flags' (its keys snake_case), refused alike
         Path config = tmp.resolve("online.json");
         Files.writeString(config, Json.MAPPER.createObjectNode().put("model", MODEL).put("online", true)
