@@ -16,7 +16,7 @@ import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 import org.align4j.pipeline.PolicyComparison;
-import org.align4j.ppo.PromptSource;
+import org.align4j.data.format.PromptSource;
 import org.align4j.reward.fn.RewardFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

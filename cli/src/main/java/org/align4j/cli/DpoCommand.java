@@ -1,13 +1,21 @@
 package org.align4j.cli;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.dpo.DpoLossType;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
+import org.align4j.dpo.OnlineDpoTrainer;
+import org.align4j.reward.Judges;
+import org.align4j.train.Judge;
+import org.align4j.train.SettingsException;
 import org.align4j.train.StageConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,11 +38,19 @@ import picocli.CommandLine.Spec;
                 "  hinge    relu(1 - beta D)",
                 "  simpo    -log sigmoid(beta (avg logp_c - avg logp_r) - gamma)        (no reference)",
                 "  orpo     NLL(chosen) + lambda * -log sigmoid(log odds_c - log odds_r) (no reference)",
-                "  --rpo-alpha A adds A * NLL(chosen) to any of them.", "", "Examples:",
+                "  --rpo-alpha A adds A * NLL(chosen) to any of them.", "",
+                "Online DPO (--online, TRL's OnlineDPOTrainer): each step samples two responses per prompt from the"
+                        + " policy, the judge (--judge-model, --grader or --reward-fn) picks the better (a tie: the"
+                        + " first sample), and the loss above trains on that pair against the frozen reference."
+                        + " Also logs objective/scores, objective/scores_margin, objective/kl, objective/entropy,"
+                        + " val/contain_eos_token; samples/step-N.jsonl holds each pair.", "", "Examples:",
                 "  align4j dpo --model runs/sft/final --train pairs.jsonl --val pairs.val.jsonl --out runs/dpo",
                 "  align4j dpo --model runs/sft/final --train pairs.jsonl --out runs/ipo --loss ipo --beta 0.5",
                 "  align4j dpo --model runs/sft/final --train pairs.jsonl --out runs/simpo --loss simpo --beta 2"
                         + " --simpo-gamma 1",
+                "  align4j dpo --model runs/sft/final --online --prompts prompts.jsonl --judge-model runs/rm/final"
+                        + " --out runs/odpo",
+                "  align4j dpo --model runs/sft/final --online --prompts problems.jsonl --grader math.json --out runs/odpo",
                 "  align4j dpo --config dpo.json --resume           (continue after a crash or cancel)"})
 final class DpoCommand implements Callable<Integer> {
 
@@ -67,12 +83,55 @@ final class DpoCommand implements Callable<Integer> {
     Double rpoAlpha;
     @Option(names = "--ref-model", paramLabel = "DIR", description = "frozen reference model, a model or adapter directory (default: --model and --adapter, as the run starts)")
     String refModel;
+    @Option(names = "--online", description = "sample the pairs from the policy each step and let the judge choose (online DPO)")
+    Boolean online;
+    @Option(names = "--prompts", paramLabel = "FILE", description = "--online: prompts, JSONL of {\"prompt\"} or {\"messages\"} (or any SFT or preference file); default: --train's prompt records")
+    String prompts;
+    @Option(names = "--judge-model", paramLabel = "DIR", description = "--online: a reward model (same tokenizer as --model) whose raw score picks the chosen sample")
+    String judgeModel;
+    @Option(names = "--grader", paramLabel = "FILE", description = "--online: a grader JSON (as ppo's --grader) whose score picks the chosen sample")
+    String grader;
+    @Option(names = "--reward-fn", paramLabel = "NAME", description = "--online: a programmatic judge: sentiment, regex:PATTERN or length:N")
+    String rewardFn;
+    @Option(names = "--grader-concurrency", paramLabel = "N", description = "--online: samples graded at once (default: ${DEFAULT-VALUE})")
+    Integer graderConcurrency;
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "--online: response length limit (default: ${DEFAULT-VALUE})")
+    Integer maxNewTokens;
+    @Option(names = "--temperature", paramLabel = "X", description = "--online: sampling temperature (default: ${DEFAULT-VALUE})")
+    Double temperature;
+    @Option(names = "--missing-eos-penalty", paramLabel = "X", description = "--online: subtracted from the score of a response that never ended (default: none)")
+    Double missingEosPenalty;
+    @Option(names = "--sample-every", paramLabel = "N", description = "--online: write samples/step-N.jsonl every N steps; 0: as --save-every, else 10 (default: ${DEFAULT-VALUE})")
+    Integer sampleEvery;
 
     @Override
     public Integer call() throws Exception {
+        // --train is optional with --online (--prompts); DpoOptions.problems(TrainingOptions) says when it is needed
         StageConfig<DpoOptions> cfg = StageCommand.resolve(spec, training, DpoOptions.defaultSettings(),
-                DpoOptions.class, true);
-        return TrainingCommands.exitCode(() -> DpoTrainer.run(cfg, Backend.get().kernels(), System.err,
-                training.resume));
+                DpoOptions.class, false);
+        if (!cfg.stage().problems(cfg.training()).isEmpty()) {
+            throw new SettingsException(cfg.stage().problems(cfg.training()));
+        }
+        if (!cfg.stage().online()) {
+            return TrainingCommands.exitCode(() -> DpoTrainer.run(cfg, Backend.get().kernels(), System.err,
+                    training.resume));
+        }
+        return TrainingCommands.exitCode(() -> {
+            Kernels kernels = Backend.get().kernels();
+            return OnlineDpoTrainer.run(cfg, judge(cfg, kernels), kernels, System.err, training.resume);
+        });
+    }
+
+    /** The judge of --online, its files checked now (a reward model reads the policy's token ids). */
+    static Judge.Loader judge(StageConfig<DpoOptions> cfg, Kernels kernels) throws IOException {
+        DpoOptions d = cfg.stage();
+        if (d.judgeModel() != null) {
+            Path dir = Path.of(d.judgeModel());
+            Judge.Loader l = Judges.rewardModel(dir, kernels, 2 * cfg.training().batchSize());
+            TokenizerFiles.requireSameTokenizer("--model", Path.of(cfg.training().model()), "--judge-model", dir);
+            return l;
+        }
+        return Judges.grader(d.grader() == null ? null : Path.of(d.grader()), d.rewardFn(), d.graderConcurrency(),
+                kernels);
     }
 }

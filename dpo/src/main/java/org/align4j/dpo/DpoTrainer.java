@@ -27,6 +27,7 @@ import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
 import org.align4j.train.ReferenceCache;
+import org.align4j.train.SettingsException;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
@@ -88,9 +89,21 @@ public final class DpoTrainer implements Objective {
     /** Trains as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        if (cfg.stage().online()) {
+            throw new IllegalArgumentException("online DPO runs through OnlineDpoTrainer.run, with its judge");
+        }
+        check(cfg);
         // the models are checked before the run directory is touched
         ReferenceCache.checkModels(Path.of(cfg.training().model()), cfg.stage().refModel());
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new DpoTrainer(cfg, kernels, log), resume);
+    }
+
+    /** Refuses settings that cannot run together, before any work. */
+    static void check(StageConfig<DpoOptions> cfg) {
+        List<String> p = cfg.stage().problems(cfg.training());
+        if (!p.isEmpty()) {
+            throw new SettingsException(p);
+        }
     }
 
     /**
@@ -176,13 +189,13 @@ public final class DpoTrainer implements Objective {
         return train.stream().mapToInt(PreferencePair::length).toArray();
     }
 
-    private record Batch(int[] pairs, TrainingBatch batch, long inputTokens) implements MicroBatch {
+    record Batch(int[] pairs, TrainingBatch batch, long inputTokens) implements MicroBatch {
         public double weight() {
             return pairs.length;
         }
     }
 
-    private static Batch batch(List<PreferencePair> pairs, int[] idx, Collator collator) {
+    static Batch batch(List<PreferencePair> pairs, int[] idx, Collator collator) {
         List<Example> ex = new ArrayList<>(idx.length * 2);
         long tokens = 0;
         for (int i : idx) {
@@ -209,14 +222,19 @@ public final class DpoTrainer implements Objective {
                 dLogp[2 * k] = scale * p.dChosen();
                 dLogp[2 * k + 1] = scale * p.dRejected();
             }
-            m.mean("loss", p.loss(), 1);
-            m.mean("rewards/chosen", p.rewardChosen(), 1);
-            m.mean("rewards/rejected", p.rewardRejected(), 1);
-            m.mean("rewards/margins", p.rewardChosen() - p.rewardRejected(), 1);
-            m.mean("rewards/accuracies", p.rewardChosen() > p.rewardRejected() ? 1 : 0, 1);
-            m.mean("logps/chosen", lp[0][2 * k], 1);
-            m.mean("logps/rejected", lp[0][2 * k + 1], 1);
+            record(m, p, lp[0][2 * k], lp[0][2 * k + 1]);
         }
+    }
+
+    /** A pair's loss and TRL's DPO metrics ({@code lc, lr}: the policy's summed log-probabilities). */
+    static void record(Metrics m, DpoLoss.Pair p, double lc, double lr) {
+        m.mean("loss", p.loss(), 1);
+        m.mean("rewards/chosen", p.rewardChosen(), 1);
+        m.mean("rewards/rejected", p.rewardRejected(), 1);
+        m.mean("rewards/margins", p.rewardChosen() - p.rewardRejected(), 1);
+        m.mean("rewards/accuracies", p.rewardChosen() > p.rewardRejected() ? 1 : 0, 1);
+        m.mean("logps/chosen", lc, 1);
+        m.mean("logps/rejected", lr, 1);
     }
 
     @Override

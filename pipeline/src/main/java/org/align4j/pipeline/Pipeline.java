@@ -33,7 +33,7 @@ import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
 import org.align4j.ppo.PpoOptions;
 import org.align4j.ppo.PpoTrainer;
-import org.align4j.ppo.PromptSource;
+import org.align4j.data.format.PromptSource;
 import org.align4j.reward.RewardOptions;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.RewardTrainer;

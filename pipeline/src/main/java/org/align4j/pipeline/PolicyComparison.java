@@ -27,7 +27,7 @@ import org.align4j.core.util.Json;
 import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.format.Content;
 import org.align4j.data.jsonl.JsonlWriter;
-import org.align4j.ppo.PromptSource;
+import org.align4j.data.format.PromptSource;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
 import org.nd4j.linalg.api.buffer.DataType;

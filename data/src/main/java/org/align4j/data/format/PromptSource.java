@@ -1,4 +1,4 @@
-package org.align4j.ppo;
+package org.align4j.data.format;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -11,9 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.chat.ChatMessage;
 import org.align4j.core.util.UserInputException;
-import org.align4j.data.format.Content;
-import org.align4j.data.format.DataRecord;
-import org.align4j.data.format.Dataset;
 import org.align4j.data.jsonl.JsonlReader;
 
 /**
