@@ -1,0 +1,144 @@
+package org.align4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.align4j.core.run.Checkpoints;
+import org.align4j.core.run.RunDirectory;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Distillation end to end through the command line, with the embedded base model as the teacher
+ * and EmojiBot's chats as data: a student equal to its teacher starts at divergence 0; a small
+ * student initialised with the teacher's tokenizer lowers its divergence to the teacher on
+ * held-out chats (against the same student's divergence before training); on-policy distillation
+ * (lmbda 1, beta 1) samples every batch; a cancelled run with a mixed lmbda resumes to exactly the
+ * uninterrupted losses (same draws, same samples); a student with another tokenizer is refused
+ * before any work, naming both directories.
+ */
+class DistillRunTest {
+
+    static final String TEACHER = "../examples/base-model";
+
+    @TempDir
+    static Path tmp;
+    static Path student;
+    static Path train;
+    static Path val;
+
+    @BeforeAll
+    static void studentAndData() throws Exception {
+        student = tmp.resolve("student");
+        assertEquals(0, Align4j.run("init", "--tokenizer", TEACHER, "--layers", "1", "--d-model", "32", "--heads", "2",
+                "--context", "64", "--seed", "3", "--out", student.toString()));
+        train = Path.of("../examples/emojibot/train.jsonl");
+        val = tmp.resolve("val.jsonl");
+        Files.write(val, Files.readAllLines(Path.of("../examples/emojibot/val.jsonl")).subList(0, 16));
+    }
+
+    static String[] args(Path model, Path out, int steps, String... extra) {
+        List<String> a = new ArrayList<>(List.of("distill", "--teacher", TEACHER, "--model", model.toString(),
+                "--train", train.toString(), "--val", val.toString(), "--out", out.toString(), "--max-steps",
+                Integer.toString(steps), "--batch-size", "8", "--lr", "3e-3", "--max-length", "64",
+                "--max-new-tokens", "12", "--save-every", "5", "--keep-last", "2", "--seed", "7", "--eval-every",
+                Integer.toString(steps), "--warmup-steps", "2"));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    @Test
+    void aStudentEqualToItsTeacherStartsAtZero() throws Exception {
+        for (String beta : new String[] {"0", "0.5", "1"}) {
+            Path run = tmp.resolve("same-" + beta);
+            assertEquals(0, Align4j.run(args(Path.of(TEACHER), run, 1, "--lmbda", "0", "--beta", beta)));
+            JsonNode first = new RunDirectory(run).metrics().get(0);
+            assertEquals(0.0, first.get("loss").asDouble(), 1e-6, "beta " + beta + ": " + first);
+            assertEquals(first.get("distill/teacher_logp").asDouble(), first.get("distill/student_logp").asDouble(),
+                    1e-3, first.toString());
+        }
+    }
+
+    @Test
+    void lowersTheDivergenceOnHeldOutData() throws Exception {
+        // the untrained student's divergence: one step at a negligible rate
+        Path before = tmp.resolve("before");
+        assertEquals(0, Align4j.run(args(student, before, 1, "--lmbda", "0", "--beta", "0", "--lr", "1e-12")));
+        double start = new RunDirectory(before).metrics().get(0).get("val_loss").asDouble();
+        Path run = tmp.resolve("kd");
+        assertEquals(0, Align4j.run(args(student, run, 30, "--lmbda", "0", "--beta", "0")));
+        List<JsonNode> rows = new RunDirectory(run).metrics();
+        JsonNode last = rows.get(rows.size() - 1);
+        for (String k : List.of("loss", "distill/student_logp", "distill/teacher_logp", "distill/completion_length",
+                "distill/on_policy", "val_loss", "val_distill/student_logp", "val_distill/teacher_logp")) {
+            assertTrue(last.has(k), "metric " + k + " in " + last);
+        }
+        assertEquals(0.0, last.get("distill/on_policy").asDouble(), "lmbda 0: the data's completions only");
+        double end = last.get("val_loss").asDouble();
+        assertTrue(end < 0.8 * start, "held-out forward KL " + start + " -> " + end);
+    }
+
+    @Test
+    void onPolicyDistillationSamplesEveryBatch() throws Exception {
+        Path run = tmp.resolve("opd");
+        assertEquals(0, Align4j.run(args(student, run, 3, "--lmbda", "1", "--beta", "1")));
+        for (JsonNode row : new RunDirectory(run).metrics()) {
+            assertEquals(1.0, row.get("distill/on_policy").asDouble(), row.toString());
+            assertTrue(row.get("loss").asDouble() > 0, row.toString());
+            assertTrue(row.get("distill/completion_length").asDouble() <= 12, row.toString());
+        }
+    }
+
+    @Test
+    void aCancelledRunResumesExactly() throws Exception {
+        Path reference = tmp.resolve("uninterrupted");
+        assertEquals(0, Align4j.run(args(student, reference, 16, "--lmbda", "0.5")));
+        List<JsonNode> rows = new RunDirectory(reference).metrics();
+        double sampled = rows.stream().mapToDouble(r -> r.get("distill/on_policy").asDouble()).sum();
+        assertTrue(sampled > 0 && sampled < rows.size(), "lmbda 0.5 mixes sampled and data batches: " + sampled);
+
+        Path run = tmp.resolve("cancelled");
+        Thread t = new Thread(() -> Align4j.run(args(student, run, 16, "--lmbda", "0.5")));
+        t.start();
+        RunDirectory dir = new RunDirectory(run);
+        while (t.isAlive() && dir.metrics().size() < 7) {
+            Thread.sleep(5);
+        }
+        assertEquals(0, Align4j.run("runs", "cancel", run.toString()));
+        t.join(120_000);
+        assertEquals(RunDirectory.Status.CANCELLED, dir.status());
+        assertTrue(new Checkpoints(dir).latest().isPresent());
+        assertTrue(dir.metrics().size() < 16, "stopped early, at " + dir.metrics().size());
+        Object[] r = DpoRunTest.captured(() -> Align4j.run(args(student, run, 16, "--lmbda", "0.5", "--resume")));
+        assertEquals(0, r[0], (String) r[1]);
+        assertEquals(TinyModel.losses(reference), TinyModel.losses(run), "exactly the uninterrupted losses");
+        assertEquals(RunDirectory.Status.SUCCEEDED, dir.status());
+    }
+
+    @Test
+    void anotherTokenizerIsRefusedBeforeAnyWork() throws Exception {
+        Path other = TinyModel.create(tmp, TinyModel.corpus(new SplittableRandom(2), 100), "other");
+        Path run = tmp.resolve("mismatch");
+        Object[] r = DpoRunTest.captured(() -> Align4j.run(args(other, run, 1)));
+        assertEquals(1, r[0]);
+        String err = (String) r[1];
+        assertTrue(err.contains("--teacher " + TEACHER) && err.contains("--model " + other)
+                && err.contains("share one tokenizer"), err);
+        assertFalse(Files.exists(run), "nothing created");
+        // no teacher at all
+        r = DpoRunTest.captured(() -> Align4j.run("distill", "--model", student.toString(), "--train",
+                train.toString(), "--out", tmp.resolve("no-teacher").toString()));
+        assertEquals(1, r[0], (String) r[1]);
+        assertTrue(((String) r[1]).contains("--teacher is required"), (String) r[1]);
+    }
+}
