@@ -11,9 +11,12 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.run.Checkpoints;
 import org.align4j.core.run.RunDirectory;
+import org.align4j.core.util.Json;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -88,8 +91,21 @@ class DistillRunTest {
         assertTrue(end < 0.8 * start, "held-out forward KL " + start + " -> " + end);
     }
 
+    /** The chats of {@code from} without their assistant replies: prompt-only records. */
+    static Path promptsOf(Path from, Path to, int n) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (String line : Files.readAllLines(from).subList(0, n)) {
+            ObjectNode j = (ObjectNode) Json.MAPPER.readTree(line);
+            ArrayNode msgs = (ArrayNode) j.get("messages");
+            msgs.remove(msgs.size() - 1);
+            out.add(j.toString());
+        }
+        Files.write(to, out);
+        return to;
+    }
+
     @Test
-    void onPolicyDistillationSamplesEveryBatch() throws Exception {
+    void onPolicyDistillationSamplesEveryBatchFromPromptsOrSftData() throws Exception {
         Path run = tmp.resolve("opd");
         assertEquals(0, Align4j.run(args(student, run, 3, "--lmbda", "1", "--beta", "1")));
         for (JsonNode row : new RunDirectory(run).metrics()) {
@@ -97,6 +113,30 @@ class DistillRunTest {
             assertTrue(row.get("loss").asDouble() > 0, row.toString());
             assertTrue(row.get("distill/completion_length").asDouble() <= 12, row.toString());
         }
+        // prompt-only files: training and validation on the student's samples
+        Path prompts = promptsOf(train, tmp.resolve("prompts.jsonl"), 40);
+        Path valPrompts = promptsOf(val, tmp.resolve("val-prompts.jsonl"), 8);
+        List<String> a = new ArrayList<>(List.of(args(student, tmp.resolve("opd-prompts"), 3, "--lmbda", "1", "--beta",
+                "1")));
+        a.set(a.indexOf(train.toString()), prompts.toString());
+        a.set(a.indexOf(val.toString()), valPrompts.toString());
+        assertEquals(0, Align4j.run(a.toArray(new String[0])));
+        JsonNode last = new RunDirectory(tmp.resolve("opd-prompts")).metrics().get(2);
+        assertTrue(last.get("val_loss").asDouble() > 0 && last.get("val_distill/completion_length").asDouble() <= 12,
+                last.toString());
+        // prompts have no completions for the data's batches
+        List<String> b = new ArrayList<>(List.of(args(student, tmp.resolve("prompts-data"), 3, "--lmbda", "0.5")));
+        b.set(b.indexOf(train.toString()), prompts.toString());
+        Object[] r = DpoRunTest.captured(() -> Align4j.run(b.toArray(new String[0])));
+        assertEquals(1, r[0]);
+        assertTrue(((String) r[1]).contains(prompts + " holds prompts only") && ((String) r[1]).contains("--lmbda 1"),
+                (String) r[1]);
+        assertFalse(Files.exists(tmp.resolve("prompts-data")), "nothing created");
+        // sequence-level KD: the teacher's samples when the student does not sample
+        assertEquals(0, Align4j.run(args(student, tmp.resolve("seqkd"), 2, "--lmbda", "0", "--seq-kd")));
+        JsonNode first = new RunDirectory(tmp.resolve("seqkd")).metrics().get(0);
+        assertEquals(0.0, first.get("distill/on_policy").asDouble());
+        assertTrue(first.get("distill/completion_length").asDouble() <= 12, "teacher samples: " + first);
     }
 
     @Test

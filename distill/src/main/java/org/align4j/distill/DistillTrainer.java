@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,7 @@ import org.align4j.data.batch.ExampleEncoder;
 import org.align4j.data.batch.TrainingBatch;
 import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.Dataset;
+import org.align4j.data.format.PromptSource;
 import org.align4j.data.format.RecordKind;
 import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
@@ -74,6 +76,8 @@ public final class DistillTrainer implements Objective {
     /** Each training example's prompt, cut to leave room for {@code max_new_tokens}. */
     private final List<int[]> prompts;
     private final List<Example> val;
+    /** Prompts of a prompt-only validation file: evaluated on the student's samples with a fixed seed. */
+    private final List<int[]> valPrompts;
     /** Micro-batches prepared so far: with the seed, it fixes each one's draw and samples. */
     private long prepared;
 
@@ -81,9 +85,12 @@ public final class DistillTrainer implements Objective {
         this.opts = cfg.training();
         this.d = cfg.stage();
         this.modelDir = Path.of(opts.model());
-        Dataset trainData = TrainingData.read(opts, opts.trainFile(), "train", KINDS, log);
-        Dataset valData = opts.valFile() == null ? null : TrainingData.read(opts, opts.valFile(), "validation", KINDS,
-                log);
+        // prompt-only files have no completions: every batch is sampled (checked in run())
+        boolean trainPrompts = PromptSource.promptOnly(Path.of(opts.trainFile()));
+        boolean valIsPrompts = opts.valFile() != null && PromptSource.promptOnly(Path.of(opts.valFile()));
+        Dataset trainData = trainPrompts ? null : TrainingData.read(opts, opts.trainFile(), "train", KINDS, log);
+        Dataset valData = opts.valFile() == null || valIsPrompts ? null : TrainingData.read(opts, opts.valFile(),
+                "validation", KINDS, log);
         this.student = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         this.teacher = ModelSource.of(Path.of(d.teacher())).load(kernels, DataType.FLOAT, false);
         this.enc = ExampleEncoder.forModel(modelDir, student.config().eosTokenId());
@@ -102,7 +109,7 @@ public final class DistillTrainer implements Objective {
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
         boolean sampling = d.lmbda() > 0 || d.seqKd();
         int keep = maxLength - d.maxNewTokens();
-        if (sampling && keep < 1) {
+        if ((sampling || valIsPrompts) && keep < 1) {
             throw new UserInputException("--max-new-tokens " + d.maxNewTokens() + " leaves no room for a prompt in "
                     + maxLength + " tokens (--max-length, or the student's context when 0)");
         }
@@ -113,9 +120,16 @@ public final class DistillTrainer implements Objective {
         boolean dataCompletions = d.lmbda() < 1 && !d.seqKd();
         this.train = new ArrayList<>();
         this.prompts = new ArrayList<>();
-        examples(trainData, dataCompletions, Math.max(keep, 1), train, prompts, log);
         this.val = new ArrayList<>();
-        if (valData != null) {
+        this.valPrompts = new ArrayList<>();
+        if (trainPrompts) {
+            prompts.addAll(prompts(opts.trainFile(), keep, "train", log));
+        } else {
+            examples(trainData, dataCompletions, Math.max(keep, 1), train, prompts, log);
+        }
+        if (valIsPrompts) {
+            valPrompts.addAll(prompts(opts.valFile(), keep, "validation", log));
+        } else if (valData != null) {
             examples(valData, true, Math.max(keep, 1), val, new ArrayList<>(), log);
         }
         log.printf("distillation: teacher %s (%,d parameters, frozen), student %s (%,d parameters); beta %s, lmbda %s%s,"
@@ -132,6 +146,12 @@ public final class DistillTrainer implements Objective {
         ModelKind.requireCausalLm(student);
         ModelKind.requireCausalLm(teacher);
         TokenizerFiles.requireSameTokenizer("--model", student, "--teacher", teacher);
+        DistillOptions d = cfg.stage();
+        if (d.lmbda() < 1 && !d.seqKd() && PromptSource.promptOnly(Path.of(cfg.training().trainFile()))) {
+            throw new UserInputException(cfg.training().trainFile() + " holds prompts only, so the batches not"
+                    + " sampled by the student (--lmbda " + d.lmbda() + " < 1) have no completions: use --lmbda 1"
+                    + " (on-policy), --seq-kd (the teacher's samples) or an SFT file");
+        }
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new DistillTrainer(cfg, kernels, log),
                 resume);
     }
@@ -166,7 +186,7 @@ public final class DistillTrainer implements Objective {
                         + " before its trained tokens, so there is nothing for a model to complete");
             }
             int from = opts.truncation().start(first, keep);
-            int[] prompt = java.util.Arrays.copyOfRange(e.ids(), first > keep ? from : 0, first > keep ? from + keep
+            int[] prompt = Arrays.copyOfRange(e.ids(), first > keep ? from : 0, first > keep ? from + keep
                     : first);
             out.add(e);
             promptsOut.add(prompt);
@@ -186,6 +206,24 @@ public final class DistillTrainer implements Objective {
         }
     }
 
+    /** The prompts of a prompt-only file, cut to {@code keep} tokens by {@code --truncation}. */
+    private List<int[]> prompts(String file, int keep, String what, PrintStream log) throws IOException {
+        List<int[]> out = new ArrayList<>();
+        int cut = 0;
+        for (PromptSource.Prompt p : PromptSource.readItems(Path.of(file))) {
+            int[] ids = enc.promptIds(p.content());
+            if (ids.length > keep) {
+                int from = opts.truncation().start(ids.length, keep);
+                ids = Arrays.copyOfRange(ids, from, from + keep);
+                cut++;
+            }
+            out.add(ids);
+        }
+        log.printf("%s prompts: %s, %d (%d cut to %d tokens, %s truncation)%n", what, file, out.size(), cut, keep,
+                opts.truncation());
+        return out;
+    }
+
     @Override
     public List<Trainee> trainees() {
         return List.of(new Trainee("model", student, modelDir));
@@ -193,7 +231,8 @@ public final class DistillTrainer implements Objective {
 
     @Override
     public int[] trainLengths() {
-        return train.stream().mapToInt(Example::length).toArray();
+        return train.isEmpty() ? prompts.stream().mapToInt(p -> p.length).toArray()
+                : train.stream().mapToInt(Example::length).toArray();
     }
 
     /** Whose completions a micro-batch trains on. */
@@ -227,18 +266,24 @@ public final class DistillTrainer implements Objective {
             for (int i : idx) {
                 ps.add(prompts.get(i));
             }
-            SamplingConfig cfg = new SamplingConfig(d.maxNewTokens(), d.temperature(), 0, 1.0, seed, 0, stops, List.of());
-            Generator g = source == Source.STUDENT ? studentSampler : teacherSampler;
-            List<Generation> gens = g.generate(ps, cfg, enc.tokenizer()::decode);
-            for (int k = 0; k < idx.length; k++) {
-                int[] response = gens.get(k).tokenIds();
-                // a sample is never empty (max_new_tokens >= 1); the guard keeps every sequence a completion token
-                examples.add(ExampleEncoder.promptAndCompletion(ps.get(k), response.length > 0 ? response
-                        : new int[] {enc.eosTokenId()}));
-            }
+            examples = sampled(source == Source.STUDENT ? studentSampler : teacherSampler, ps, seed);
         }
         long tokens = examples.stream().mapToLong(Example::length).sum();
         return new Batch(collator.collate(examples), source, idx.length, tokens);
+    }
+
+    /** Each prompt followed by the sampler's completion of it (its stop token included, as TRL trains it). */
+    private List<Example> sampled(Generator g, List<int[]> ps, long seed) {
+        SamplingConfig cfg = new SamplingConfig(d.maxNewTokens(), d.temperature(), 0, 1.0, seed, 0, stops, List.of());
+        List<Generation> gens = g.generate(ps, cfg, enc.tokenizer()::decode);
+        List<Example> out = new ArrayList<>(ps.size());
+        for (int k = 0; k < ps.size(); k++) {
+            int[] response = gens.get(k).tokenIds();
+            // a sample is never empty (max_new_tokens >= 1); the guard keeps every sequence a completion token
+            out.add(ExampleEncoder.promptAndCompletion(ps.get(k), response.length > 0 ? response
+                    : new int[] {enc.eosTokenId()}));
+        }
+        return out;
     }
 
     /**
@@ -285,16 +330,24 @@ public final class DistillTrainer implements Objective {
 
     @Override
     public boolean hasValidation() {
-        return !val.isEmpty();
+        return !val.isEmpty() || !valPrompts.isEmpty();
     }
 
-    /** The divergence on the validation data's own completions, in file order, in batches of --batch-size. */
+    /**
+     * The divergence on the validation data's own completions, in file order, in batches of
+     * {@code --batch-size}; for a prompt-only file, on the student's samples of its prompts with
+     * the same seed at every evaluation (the run's seed, negated), so evaluations compare.
+     */
     @Override
     public Map<String, Double> evaluate() {
         Metrics m = new Metrics();
-        for (int start = 0; start < val.size(); start += opts.batchSize()) {
-            List<Example> es = val.subList(start, Math.min(val.size(), start + opts.batchSize()));
-            lossOf(new Batch(collator.collate(es), Source.DATA, es.size(), 0), 0, m);
+        int n = valPrompts.isEmpty() ? val.size() : valPrompts.size();
+        for (int start = 0; start < n; start += opts.batchSize()) {
+            int end = Math.min(n, start + opts.batchSize());
+            List<Example> es = valPrompts.isEmpty() ? val.subList(start, end)
+                    : sampled(studentSampler, valPrompts.subList(start, end), -(opts.seed() * 1_000_003L) - start - 1);
+            lossOf(new Batch(collator.collate(es), valPrompts.isEmpty() ? Source.DATA : Source.STUDENT, es.size(), 0),
+                    0, m);
         }
         return new LinkedHashMap<>(m.values());
     }

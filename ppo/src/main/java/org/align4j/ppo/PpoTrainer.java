@@ -40,6 +40,7 @@ import org.align4j.data.batch.TrainingBatch;
 import org.align4j.data.format.Content;
 import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.Dataset;
+import org.align4j.data.format.PromptSource;
 import org.align4j.data.format.RecordKind;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.reward.RewardScorer;
