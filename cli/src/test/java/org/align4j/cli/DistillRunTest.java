@@ -72,6 +72,29 @@ class DistillRunTest {
         }
     }
 
+    /**
+     * TRL's reduction with gradient accumulation: the step's divergence summed over all its
+     * completion tokens over their number, so 2 x 4 accumulated equals one batch of 8. Eight
+     * examples make every step the same whole epoch in both runs; loss and update alike.
+     */
+    @Test
+    void accumulationKeepsTheTokenMean() throws Exception {
+        Path eight = tmp.resolve("eight.jsonl");
+        Files.write(eight, Files.readAllLines(train).subList(0, 8));
+        List<String> whole = new ArrayList<>(List.of(args(student, tmp.resolve("whole"), 2, "--lmbda", "0")));
+        whole.set(whole.indexOf(train.toString()), eight.toString());
+        List<String> accum = new ArrayList<>(List.of(args(student, tmp.resolve("accum"), 2, "--lmbda", "0",
+                "--grad-accum", "2")));
+        accum.set(accum.indexOf(train.toString()), eight.toString());
+        accum.set(accum.indexOf("--batch-size") + 1, "4");
+        assertEquals(0, Align4j.run(whole.toArray(new String[0])));
+        assertEquals(0, Align4j.run(accum.toArray(new String[0])));
+        List<Double> a = TinyModel.losses(tmp.resolve("whole"));
+        List<Double> b = TinyModel.losses(tmp.resolve("accum"));
+        assertEquals(a.get(0), b.get(0), 1e-5, "step 1");
+        assertEquals(a.get(1), b.get(1), 1e-4, "step 2, after the same update");
+    }
+
     @Test
     void lowersTheDivergenceOnHeldOutData() throws Exception {
         // the untrained student's divergence: one step at a negligible rate
@@ -175,6 +198,16 @@ class DistillRunTest {
         assertTrue(err.contains("--teacher " + TEACHER) && err.contains("--model " + other)
                 && err.contains("share one tokenizer"), err);
         assertFalse(Files.exists(run), "nothing created");
+        // a student reading longer sequences than the teacher can
+        Path wide = tmp.resolve("wide-student");
+        assertEquals(0, Align4j.run("init", "--tokenizer", TEACHER, "--layers", "1", "--d-model", "32", "--heads", "2",
+                "--context", "512", "--out", wide.toString()));
+        List<String> w = new ArrayList<>(List.of(args(wide, tmp.resolve("too-long"), 1)));
+        w.set(w.indexOf("--max-length") + 1, "0");
+        r = DpoRunTest.captured(() -> Align4j.run(w.toArray(new String[0])));
+        assertEquals(1, r[0]);
+        assertTrue(((String) r[1]).contains("--teacher " + TEACHER + " reads at most 256 tokens"), (String) r[1]);
+        assertFalse(Files.exists(tmp.resolve("too-long").resolve("metrics.jsonl")), "nothing trained");
         // no teacher at all
         r = DpoRunTest.captured(() -> Align4j.run("distill", "--model", student.toString(), "--train",
                 train.toString(), "--out", tmp.resolve("no-teacher").toString()));
