@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * student initialised with the teacher's tokenizer lowers its divergence to the teacher on
  * held-out chats (against the same student's divergence before training); on-policy distillation
  * (lmbda 1, beta 1) samples every batch; a cancelled run with a mixed lmbda resumes to exactly the
- * uninterrupted losses (same draws, same samples); a student with another tokenizer is refused
+ * uninterrupted losses (same draws, same samples), and so does one killed with SIGKILL; a student with another tokenizer is refused
  * before any work, naming both directories.
  */
 class DistillRunTest {
@@ -186,6 +186,14 @@ class DistillRunTest {
         assertEquals(0, r[0], (String) r[1]);
         assertEquals(TinyModel.losses(reference), TinyModel.losses(run), "exactly the uninterrupted losses");
         assertEquals(RunDirectory.Status.SUCCEEDED, dir.status());
+
+        // killed with SIGKILL in another JVM after its checkpoint at step 5: the same again
+        Path killed = tmp.resolve("killed");
+        TinyModel.killAfterCheckpoint(killed, 5, tmp.resolve("killed.log"), args(student, killed, 16, "--lmbda",
+                "0.5"));
+        r = DpoRunTest.captured(() -> Align4j.run(args(student, killed, 16, "--lmbda", "0.5", "--resume")));
+        assertEquals(0, r[0], (String) r[1]);
+        assertEquals(TinyModel.losses(reference), TinyModel.losses(killed), "exactly the uninterrupted losses");
     }
 
     @Test
