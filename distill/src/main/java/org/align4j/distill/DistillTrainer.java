@@ -297,10 +297,10 @@ public final class DistillTrainer implements Objective {
         // the teacher first: its logits are copied out before the student's forward runs
         INDArray tl = teacher.forward(tb.inputs());
         int vt = (int) tl.size(1);
-        float[] tf = tl.dup('c').data().asFloat();
+        float[] tf = onHeap(tl);
         INDArray sl = student.forward(tb.inputs());
         int vs = (int) sl.size(1);
-        float[] sf = sl.dup('c').data().asFloat();
+        float[] sf = onHeap(sl);
         float[] grad = scale > 0 ? new float[sf.length] : null;
         GkdLoss.Sum sum = GkdLoss.masked(sf, vs, tf, vt, vocab, tb.lossMask(), d.beta(), d.lossTemperature(), grad,
                 scale);
@@ -318,8 +318,17 @@ public final class DistillTrainer implements Objective {
         m.mean("distill/completion_length", sum.tokens(), b.sequences());
         if (grad != null) {
             m.mean("distill/on_policy", b.source() == Source.STUDENT ? 1 : 0, 1);
-            sl.assign(Nd4j.createFromArray(grad).reshape(sl.shape()));
+            try (INDArray g = Nd4j.createFromArray(grad)) {
+                sl.assign(g.reshape(sl.shape()));
+            }
             student.backward(sl);
+        }
+    }
+
+    /** The logits as a row-major Java array; the off-heap copy is freed at once rather than by GC. */
+    private static float[] onHeap(INDArray logits) {
+        try (INDArray c = logits.dup('c')) {
+            return c.data().asFloat();
         }
     }
 
