@@ -7,6 +7,7 @@ Run with Debian's PyTorch (never needed by the build or the tests):
         reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny \
         ppo/src/test/resources/fixtures/ppo-tiny core/src/test/resources/fixtures/lora-tiny
     /usr/bin/python3 tools/reference/gpt2_reference.py --kto-only kto/src/test/resources/fixtures/kto-tiny
+    /usr/bin/python3 tools/reference/gpt2_reference.py --gkd-only distill/src/test/resources/fixtures/gkd
 
 Writes, for a small GPT-2 with fixed random weights (all computed in float64):
   model/            HF layout as GPT2LMHeadModel saves it: 'transformer.' prefix, lm_head.weight,
@@ -22,7 +23,10 @@ a 3-way ranking with a tie, and every parameter gradient; for the DPO family (dp
 prompts and fixed reference log-probabilities, and every parameter gradient; for PPO (ppo-tiny/): a
 fixed rollout batch through a policy and a value model, the clipped surrogate and clipped value
 losses, and every gradient of both; for KTO (kto-tiny/): unpaired examples with their mismatched KL
-sequences, the KTO loss (plain, weighted, KL clamped at 0) and APO-zero unpaired, every gradient.
+sequences, the KTO loss (plain, weighted, KL clamped at 0) and APO-zero unpaired, every gradient;
+for distillation (gkd/): GKD's generalized Jensen-Shannon divergence of student and teacher logits
+(beta 0, 0.5, 0.9, 1; temperature 1 and 2) over masked tokens with TRL's batchmean reduction, and its
+gradient with respect to the student logits.
 The attention rule is align4j's: key j is visible to query i iff j <= i and (j is not padding or j == i).
 """
 import json
@@ -700,7 +704,61 @@ def llama_fixture(out):
     print(f"wrote Llama fixtures to {out}: loss {float(loss):.6f}, adamw losses {losses}")
 
 
+def gkd_jsd(student_logits, teacher_logits, labels, beta, temperature):
+    """GKD's generalized JSD (Agarwal et al. 2024, eq. 1) as TRL's GKDTrainer states it: F.kl_div with
+    log targets, forward KL at beta 0, reverse KL at beta 1, the beta-mixture taken in log space in
+    between; masked tokens (label -100) dropped; 'batchmean' = sum over kept tokens and vocabulary
+    divided by the number of kept tokens."""
+    F = torch.nn.functional
+    s = F.log_softmax(student_logits / temperature, dim=-1)
+    t = F.log_softmax(teacher_logits / temperature, dim=-1)
+    if beta == 0:
+        jsd = F.kl_div(s, t, reduction="none", log_target=True)
+    elif beta == 1:
+        jsd = F.kl_div(t, s, reduction="none", log_target=True)
+    else:
+        b = torch.tensor(beta, dtype=s.dtype)
+        m = torch.logsumexp(torch.stack([s + torch.log1p(-b), t + torch.log(b)]), dim=0)
+        jsd = b * F.kl_div(m, t, reduction="none", log_target=True) + (1 - b) * F.kl_div(m, s, reduction="none",
+                                                                                       log_target=True)
+    mask = labels != -100
+    return jsd[mask].sum() / mask.sum().clamp_min(1)
+
+
+def gkd_fixture(out):
+    """Student and teacher logits [B, T, V] (float64), labels with masked prompt and padding positions."""
+    os.makedirs(out, exist_ok=True)
+    g = torch.Generator().manual_seed(25)
+    B, T, Vg = 2, 5, 11
+    student = torch.randn(B, T, Vg, dtype=DT, generator=g) * 1.5
+    teacher = torch.randn(B, T, Vg, dtype=DT, generator=g) * 2.0
+    labels = torch.randint(0, Vg, (B, T), generator=g)
+    labels[0, :2] = -100   # a prompt
+    labels[1, :1] = -100   # a shorter prompt
+    labels[1, 4] = -100    # padding
+    cases = []
+    for beta in (0.0, 0.5, 0.9, 1.0):
+        for temperature in (1.0, 2.0):
+            s = student.clone().requires_grad_(True)
+            loss = gkd_jsd(s, teacher, labels, beta, temperature)
+            loss.backward()
+            cases.append(dict(beta=beta, temperature=temperature, loss=float(loss),
+                              grad=s.grad.reshape(-1).tolist()))
+    # the student equal to the teacher: 0 for every beta
+    for beta in (0.0, 0.5, 1.0):
+        assert abs(float(gkd_jsd(teacher, teacher, labels, beta, 1.0))) < 1e-12
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(dict(batch=B, time=T, vocab=Vg, student=student.reshape(-1).tolist(),
+                       teacher=teacher.reshape(-1).tolist(), mask=[0 if l == -100 else 1 for l in labels.reshape(-1).tolist()],
+                       cases=cases), f, indent=1)
+    print(f"wrote GKD fixture to {out}: " + ", ".join(f"beta {c['beta']} T {c['temperature']}: {c['loss']:.6f}"
+                                                        for c in cases))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--gkd-only":
+        gkd_fixture(sys.argv[2] if len(sys.argv) > 2 else "distill/src/test/resources/fixtures/gkd")
+        sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "--kto-only":
         # the KTO fixture alone (the others stay byte for byte as they are)
         kto_fixture(sys.argv[2] if len(sys.argv) > 2 else "kto/src/test/resources/fixtures/kto-tiny")
@@ -712,3 +770,4 @@ if __name__ == "__main__":
     lora_fixture(sys.argv[5] if len(sys.argv) > 5 else "core/src/test/resources/fixtures/lora-tiny")
     llama_fixture(sys.argv[6] if len(sys.argv) > 6 else "core/src/test/resources/fixtures/llama-tiny")
     kto_fixture(sys.argv[7] if len(sys.argv) > 7 else "kto/src/test/resources/fixtures/kto-tiny")
+    gkd_fixture(sys.argv[8] if len(sys.argv) > 8 else "distill/src/test/resources/fixtures/gkd")

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code align4j} command: one subcommand per stage and utility. */
 @Command(name = "align4j", mixinStandardHelpOptions = true, version = "align4j 0.1.0",
         description = "Align language models on the JVM: SFT, reward models, PPO, DPO.",
-        subcommands = {PipelineCommand.class, SftCommand.class, RewardCommand.class, ScoreCommand.class, GradeCommand.class, DpoCommand.class, KtoCommand.class, PpoCommand.class, MergeCommand.class, CompareCommand.class, EvalCommand.class, RunsCommand.class, DataCommand.class, LabelCommand.class, InitCommand.class, ExamplesCommand.class, GenerateCommand.class, ServeCommand.class, TokenizerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {PipelineCommand.class, SftCommand.class, RewardCommand.class, ScoreCommand.class, GradeCommand.class, DpoCommand.class, KtoCommand.class, DistillCommand.class, PpoCommand.class, MergeCommand.class, CompareCommand.class, EvalCommand.class, RunsCommand.class, DataCommand.class, LabelCommand.class, InitCommand.class, ExamplesCommand.class, GenerateCommand.class, ServeCommand.class, TokenizerCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Align4j implements Runnable {
 
     @CommandLine.Spec

@@ -32,6 +32,27 @@ public final class PromptSource {
         return readItems(file).stream().map(Prompt::content).toList();
     }
 
+    /**
+     * Whether {@code file} holds prompt-only records (its first JSON line has no completion,
+     * responses or text, and no chat ending with an assistant reply), as {@link #readItems} decides.
+     */
+    public static boolean promptOnly(Path file) throws IOException {
+        try (JsonlReader in = new JsonlReader(file)) {
+            JsonlReader.Line line;
+            while ((line = in.next()) != null) {
+                if (line.ok()) {
+                    return !answered(line.json());
+                }
+            }
+        }
+        return false;
+    }
+
+    private static boolean answered(JsonNode j) {
+        return j.has("completion") || j.has("chosen") || j.has("preferred_output") || j.has("responses") || j.has("text")
+                || (j.has("messages") && lastRole(j).equals("assistant"));
+    }
+
     /** The prompts with their records. */
     public static List<Prompt> readItems(Path file) throws IOException {
         List<Prompt> out = new ArrayList<>();
@@ -43,10 +64,7 @@ public final class PromptSource {
                     throw new UserInputException(file + ":" + line.number() + ": not JSON: " + line.error());
                 }
                 JsonNode j = line.json();
-                boolean other = j.has("completion") || j.has("chosen") || j.has("preferred_output") || j.has("responses")
-                        || j.has("text")
-                        || (j.has("messages") && lastRole(j).equals("assistant"));
-                if (other) {
+                if (answered(j)) {
                     promptOnly = false;
                     break;
                 }

@@ -28,7 +28,7 @@ import org.align4j.core.util.UserInputException;
 import org.align4j.data.format.DataException;
 import org.align4j.data.validate.ValidationReport;
 import org.align4j.data.validate.Validator;
-import org.align4j.ppo.PromptSource;
+import org.align4j.data.format.PromptSource;
 import org.align4j.serve.ModelCatalog;
 import org.align4j.serve.files.FileService;
 import org.align4j.serve.files.Ids;
