@@ -7,6 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.align4j.core.backend.Backend;
 import org.align4j.ppo.PpoOptions;
 import org.align4j.ppo.PpoTrainer;
+import org.align4j.ppo.algos.LossAggregation;
+import org.align4j.ppo.algos.LossType;
+import org.align4j.ppo.algos.PolicyLossType;
+import org.align4j.ppo.algos.ScaleRewards;
 import org.align4j.train.StageConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,6 +37,8 @@ import picocli.CommandLine.Spec;
                 "      --estimator grpo --samples-per-prompt 4",
                 "  align4j ppo --model runs/sft/final --grader math.json --prompts problems.jsonl --out runs/rlvr \\",
                 "      --estimator grpo --samples-per-prompt 8      (problems.jsonl: {\"prompt\": ..., \"answer\": ...})",
+                "  align4j ppo --model runs/sft/final --grader math.json --prompts problems.jsonl --out runs/dapo \\",
+                "      --estimator grpo --samples-per-prompt 8 --loss-type dapo      (or dr_grpo, gspo, cispo, ...)",
                 "  align4j ppo --config ppo.json --resume           (continue after a crash or cancel)"})
 final class PpoCommand implements Callable<Integer> {
 
@@ -60,7 +66,10 @@ final class PpoCommand implements Callable<Integer> {
     String grader;
     @Option(names = "--grader-concurrency", paramLabel = "N", description = "samples graded at once (a local reward model grades one at a time) (default: ${DEFAULT-VALUE})")
     Integer graderConcurrency;
-    @Option(names = "--estimator", description = "${COMPLETION-CANDIDATES}: GAE with a value model, or critic-free (default: ${DEFAULT-VALUE})")
+    @Option(names = "--estimator", description = "${COMPLETION-CANDIDATES}: gae (GAE, Schulman et al. 2016) with a value model, or critic-free:"
+            + " rloo (RLOO, Ahmadian et al. 2024; KL in the reward), grpo (GRPO, Shao et al. 2024; KL in the loss, see --scale-rewards),"
+            + " reinforce++ (REINFORCE++, Hu 2025, verl's: discounted returns of the KL-shaped token rewards, whitened over the batch),"
+            + " reinforce++-baseline (verl's: the group's mean subtracted, then whitened over the batch) (default: ${DEFAULT-VALUE})")
     PpoOptions.Estimator estimator;
     @Option(names = "--samples-per-prompt", paramLabel = "K", description = "responses per prompt; rloo and grpo need 2 or more (default: ${DEFAULT-VALUE})")
     Integer samplesPerPrompt;
@@ -106,6 +115,49 @@ final class PpoCommand implements Callable<Integer> {
     Double ptxCoef;
     @Option(names = "--sample-every", paramLabel = "N", description = "write samples/step-N.jsonl every N iterations; 0: as --save-every, else 10 (default: ${DEFAULT-VALUE})")
     Integer sampleEvery;
+    @Option(names = "--loss-type", description = "preset of TRL's GRPO loss_type (critic-free estimators), setting the options below that are not given:"
+            + " grpo (seq-mean-token-mean); bnpo (token-mean); dr_grpo (Dr. GRPO: seq-mean-token-sum-norm, --scale-rewards none);"
+            + " dapo (DAPO: token-mean, --cliprange-low 0.2 --cliprange-high 0.28, --dynamic-sampling, --overlong-buffer-len a fifth of --max-new-tokens);"
+            + " cispo (MiniMax-M1: --policy-loss cispo, token-mean, ratio capped at 5 as TRL's epsilon_high 5, no lower bound);"
+            + " gspo (GSPO: --policy-loss gspo, seq-mean-token-mean, --cliprange-low 3e-4 --cliprange-high 4e-4);"
+            + " sapo (SAPO: --policy-loss sapo, seq-mean-token-mean). Default: none, each option's own default")
+    LossType lossType;
+    @Option(names = "--loss-agg-mode", paramLabel = "MODE", description = "verl's loss_agg_mode, how token losses make the loss:"
+            + " token-mean (over the mini-batch's tokens; DAPO, TRL's bnpo/dapo); seq-mean-token-mean (mean per response, then over"
+            + " responses; GRPO's paper); seq-mean-token-sum (sum per response, mean over responses); seq-mean-token-sum-norm"
+            + " (Dr. GRPO: sum / (responses x --max-new-tokens), a constant, no length bias). Default: from --loss-type, else"
+            + " seq-mean-token-mean with --estimator grpo and token-mean otherwise")
+    LossAggregation lossAggMode;
+    @Option(names = "--policy-loss", description = "verl's policy_loss: vanilla (PPO's clip, Schulman et al. 2017, with --cliprange-low/-high);"
+            + " gspo (GSPO, Zheng et al. 2025: one ratio per response, the geometric mean of its token ratios, clipped);"
+            + " cispo (CISPO, MiniMax-M1: the clipped ratio as a detached weight on logp x A, no token loses its gradient);"
+            + " sapo (SAPO, TRL's sapo: a sigmoid gate of temperature --sapo-temperature-pos/-neg instead of the clip)."
+            + " Default: from --loss-type, else vanilla")
+    PolicyLossType policyLoss;
+    @Option(names = "--cliprange-low", paramLabel = "EPS", description = "lower ratio bound 1 - EPS (verl's clip_ratio_low; TRL's epsilon). Default: from --loss-type, else --cliprange")
+    Double cliprangeLow;
+    @Option(names = "--cliprange-high", paramLabel = "EPS", description = "upper ratio bound 1 + EPS: DAPO's clip-higher, 0.28 in the paper (verl's clip_ratio_high; TRL's epsilon_high). Default: from --loss-type, else --cliprange")
+    Double cliprangeHigh;
+    @Option(names = "--clip-ratio-c", paramLabel = "C", description = "dual-clip PPO (Ye et al. 2019, verl's clip_ratio_c, > 1): a negative advantage's token loss is capped at -A x C, so a huge ratio cannot blow an update up. Default: off")
+    Double clipRatioC;
+    @Option(names = "--sapo-temperature-pos", paramLabel = "T", description = "SAPO's gate temperature for positive advantages (TRL's) (default: ${DEFAULT-VALUE})")
+    Double sapoTemperaturePos;
+    @Option(names = "--sapo-temperature-neg", paramLabel = "T", description = "SAPO's gate temperature for other advantages (TRL's) (default: ${DEFAULT-VALUE})")
+    Double sapoTemperatureNeg;
+    @Option(names = "--scale-rewards", description = "GRPO's division of the centred rewards (TRL's scale_rewards): group (its std, GRPO's paper), batch (the batch's std, PPO Lite), none (Dr. GRPO). Default: from --loss-type, else group")
+    ScaleRewards scaleRewards;
+    @Option(names = "--dynamic-sampling", negatable = true, description = "DAPO's dynamic sampling (verl's filter_groups): drop the groups whose scores are all equal (no advantage) and roll out more prompts to refill the batch; metrics sampling/groups_dropped, sampling/groups_kept, sampling/num_gen_batches. Default: from --loss-type, else off")
+    Boolean dynamicSampling;
+    @Option(names = "--max-resample-rounds", paramLabel = "N", description = "bound on dynamic sampling's extra rollouts per iteration (verl's max_num_gen_batches - 1); after it the batch trains on the groups kept (default: ${DEFAULT-VALUE})")
+    Integer maxResampleRounds;
+    @Option(names = "--overlong-buffer-len", paramLabel = "N", description = "DAPO's soft overlong punishment (verl's overlong_buffer.len): a response longer than --max-new-tokens - N loses (length - (max - N)) / N x --overlong-penalty-factor; 0: off. Default: from --loss-type, else 0")
+    Integer overlongBufferLen;
+    @Option(names = "--overlong-penalty-factor", paramLabel = "X", description = "the punishment at --max-new-tokens (verl's overlong_buffer.penalty_factor) (default: ${DEFAULT-VALUE})")
+    Double overlongPenaltyFactor;
+    @Option(names = "--mask-truncated", negatable = true, description = "train no token of a response that hit --max-new-tokens without ending (TRL's mask_truncated_completions; DAPO's overlong filtering) (default: ${DEFAULT-VALUE})")
+    Boolean maskTruncated;
+    @Option(names = "--entropy-coef", paramLabel = "X", description = "entropy bonus: subtracts X x the mean entropy per trained token of the policy's distribution (TRL's entropy_coef; verl's entropy_coeff) (default: ${DEFAULT-VALUE})")
+    Double entropyCoef;
 
     @Override
     public Integer call() throws Exception {

@@ -1,5 +1,8 @@
 package org.align4j.ppo;
 
+import org.align4j.ppo.algos.PolicyLoss;
+import org.align4j.ppo.algos.PolicyLosses;
+
 /**
  * PPO's clipped losses per token and their gradients. Policy:
  * {@code max(-A r, -A clip(r, 1-eps, 1+eps))} with {@code r = exp(logp - logp_old)}; value:
@@ -14,14 +17,14 @@ public final class PpoLoss {
     private PpoLoss() {
     }
 
+    /** One token of {@link PolicyLosses}' vanilla loss with symmetric bounds. */
     public static Token policy(double logp, double oldLogp, double advantage, double eps) {
-        double r = Math.exp(logp - oldLogp);
-        double rc = Math.max(1 - eps, Math.min(1 + eps, r));
-        double unclipped = -advantage * r;
-        double clipped = -advantage * rc;
-        boolean useUnclipped = unclipped >= clipped;
-        // d(-A r)/dlogp = -A r; the clipped term is flat where it binds
-        return new Token(Math.max(unclipped, clipped), useUnclipped ? -advantage * r : 0, !useUnclipped, r);
+        double[] loss = new double[1];
+        double[] grad = new double[1];
+        PolicyLoss.Clip[] clip = new PolicyLoss.Clip[1];
+        PolicyLosses.get("vanilla").compute(new double[] {logp}, new double[] {oldLogp}, new double[] {advantage},
+                PolicyLoss.Settings.symmetric(eps), loss, grad, clip);
+        return new Token(loss[0], grad[0], clip[0] != PolicyLoss.Clip.NONE, Math.exp(logp - oldLogp));
     }
 
     public static Token value(double v, double oldV, double ret, double eps) {

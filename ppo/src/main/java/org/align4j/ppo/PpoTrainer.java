@@ -42,6 +42,10 @@ import org.align4j.data.format.DataRecord;
 import org.align4j.data.format.Dataset;
 import org.align4j.data.format.RecordKind;
 import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.ppo.algos.AdvantageEstimator;
+import org.align4j.ppo.algos.AdvantageEstimators;
+import org.align4j.ppo.algos.Dapo;
+import org.align4j.ppo.algos.PolicyLoss;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.RewardStats;
 import org.align4j.reward.grader.Grader;
@@ -93,6 +97,8 @@ public final class PpoTrainer implements Objective {
     private final List<Example> ptx;
     private final Collator ptxCollator;
     private final KlController kl;
+    /** The loss matrix: --loss-type's preset with the given settings over it. */
+    private final PpoOptions.Losses losses;
     private long iteration;
     private long episodes;
 
@@ -107,6 +113,10 @@ public final class PpoTrainer implements Objective {
         double[] ref;
         double[] values;
         double[] kl;
+        /** DAPO's overlong punishment, already in {@link #score}. */
+        double overlong;
+        /** Tokens the sampler produced (0 for an empty response, which trains on one pad token). */
+        int generated;
         double[] advantages;
         double[] returns;
         String responseText;
@@ -117,6 +127,7 @@ public final class PpoTrainer implements Objective {
     private PpoTrainer(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
         this.opts = cfg.training();
         this.ppo = cfg.stage();
+        this.losses = ppo.losses();
         this.log = log;
         this.modelDir = Path.of(opts.model());
         this.runDir = Path.of(opts.outputDir());
@@ -323,45 +334,148 @@ public final class PpoTrainer implements Objective {
         }
     }
 
+    /**
+     * One iteration: roll out (with DAPO's dynamic sampling, when on), take the old, reference and
+     * value passes, estimate advantages, update. Each is one call below.
+     */
     @Override
     public void step(List<MicroBatch> batches, Updater updater, Metrics m) {
         iteration++;
+        List<Integer> promptIndices = new ArrayList<>();
+        for (MicroBatch mb : batches) {
+            for (int i : ((Prompts) mb).indices()) {
+                promptIndices.add(i);
+            }
+        }
+        Rollout rollout = rollout(promptIndices, 0);
+        if (losses.dynamicSampling()) {
+            rollout = dynamicSampling(rollout, promptIndices.size(), m);
+        }
+        List<Sample> samples = rollout.samples();
+        long t1 = System.nanoTime();
+        if (samples.isEmpty()) {
+            log.printf("iteration %d: every group scored alike, also after %d resampling rounds: no update%n",
+                    iteration, ppo.maxResampleRounds());
+            writeSamples(samples);
+            return;
+        }
+        passes(samples, rollout.logprobs());
+        double beta = kl.value();
+        advantages(samples, beta);
+        update(samples, updater, m, beta);
+        double updateSeconds = (System.nanoTime() - t1) / 1e9;
+        metrics(samples, rollout, beta, updateSeconds, m);
+        writeSamples(samples);
+    }
+
+    /** Responses, the sampler's log-probabilities of them, and the time spent. */
+    private record Rollout(List<Sample> samples, List<double[]> logprobs, long generated, double rolloutSeconds,
+                           double scoringSeconds) {
+    }
+
+    /**
+     * Samples {@code samples_per_prompt} responses to each prompt and scores them (with DAPO's
+     * overlong punishment where on). Round 0 draws from the run's seed and the iteration; a
+     * resampling round from those and its number.
+     */
+    private Rollout rollout(List<Integer> promptIndices, int round) {
         int k = ppo.samplesPerPrompt();
         int pad = enc.eosTokenId();
-        // 1. roll out
         long t0 = System.nanoTime();
         List<Sample> samples = new ArrayList<>();
         List<int[]> rolloutPrompts = new ArrayList<>();
-        for (MicroBatch mb : batches) {
-            for (int i : ((Prompts) mb).indices()) {
-                for (int r = 0; r < k; r++) {
-                    rolloutPrompts.add(prompts.get(i));
-                    Sample s = new Sample();
-                    s.prompt = i;
-                    s.promptIds = prompts.get(i);
-                    samples.add(s);
-                }
+        for (int i : promptIndices) {
+            for (int r = 0; r < k; r++) {
+                rolloutPrompts.add(prompts.get(i));
+                Sample s = new Sample();
+                s.prompt = i;
+                s.promptIds = prompts.get(i);
+                samples.add(s);
             }
         }
-        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0,
-                opts.seed() * 1_000_003L + iteration, 0, stops, List.of());
+        long seed = opts.seed() * 1_000_003L + iteration + round * 0x9E3779B97F4A7C15L;
+        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0, seed, 0, stops,
+                List.of());
         List<Generation> gens = generator.generate(rolloutPrompts, sampling, enc.tokenizer()::decode);
         long generated = 0;
+        List<double[]> logprobs = new ArrayList<>();
         for (int b = 0; b < samples.size(); b++) {
             Generation g = gens.get(b);
             Sample s = samples.get(b);
             s.response = g.tokenIds().length > 0 ? g.tokenIds() : new int[] {pad};
             s.ended = g.endedWith(stops);
+            s.generated = g.tokenIds().length;
             generated += g.tokenIds().length;
+            logprobs.add(g.logprobs());
         }
         double rolloutSeconds = (System.nanoTime() - t0) / 1e9;
-        // 2. the sampler's log-probabilities against a training forward, then the old, reference and value passes
         long t1 = System.nanoTime();
-        Packed all = Packed.of(samples, pad);
+        double[] scores = score(samples);
+        for (int b = 0; b < samples.size(); b++) {
+            Sample s = samples.get(b);
+            s.overlong = Dapo.overlongPenalty(s.response.length, ppo.maxNewTokens(), losses.overlongBufferLen(),
+                    ppo.overlongPenaltyFactor());
+            s.score = scores[b] + s.overlong;
+        }
+        return new Rollout(samples, logprobs, generated, rolloutSeconds, (System.nanoTime() - t1) / 1e9);
+    }
+
+    /**
+     * DAPO's dynamic sampling: keeps the groups whose scores differ, and while fewer than the batch's
+     * are kept, rolls out as many more prompts (drawn from the seed, the iteration and the round) up
+     * to {@code max_resample_rounds} times; the batch is then the first {@code wanted} groups kept, or
+     * fewer when the rounds ran out.
+     */
+    private Rollout dynamicSampling(Rollout first, int wanted, Metrics m) {
+        int k = ppo.samplesPerPrompt();
+        List<Sample> kept = new ArrayList<>();
+        List<double[]> keptLogprobs = new ArrayList<>();
+        Rollout r = first;
+        long generated = 0;
+        double rolloutSeconds = 0;
+        double scoringSeconds = 0;
+        int dropped = 0;
+        int round = 0;
+        while (true) {
+            generated += r.generated();
+            rolloutSeconds += r.rolloutSeconds();
+            scoringSeconds += r.scoringSeconds();
+            double[] scores = r.samples().stream().mapToDouble(s -> s.score).toArray();
+            List<Integer> groups = Dapo.informativeGroups(scores, k);
+            dropped += scores.length / k - groups.size();
+            for (int g : groups) {
+                if (kept.size() < wanted * k) {
+                    kept.addAll(r.samples().subList(g * k, (g + 1) * k));
+                    keptLogprobs.addAll(r.logprobs().subList(g * k, (g + 1) * k));
+                }
+            }
+            if (kept.size() >= wanted * k || round >= ppo.maxResampleRounds()) {
+                break;
+            }
+            round++;
+            SplittableRandom draw = new SplittableRandom(opts.seed() * 0x5851F42D4C957F2DL + iteration * 7919L + round);
+            List<Integer> more = new ArrayList<>();
+            for (int i = 0; i < wanted; i++) {
+                more.add(draw.nextInt(prompts.size()));
+            }
+            r = rollout(more, round);
+        }
+        m.total("sampling/groups_dropped", dropped);
+        m.total("sampling/groups_kept", kept.size() / k);
+        m.total("sampling/num_gen_batches", round + 1);
+        return new Rollout(kept, keptLogprobs, generated, rolloutSeconds, scoringSeconds);
+    }
+
+    /**
+     * The sampler's log-probabilities against a training forward (a mismatch is a bug and stops the
+     * run), then the old, reference and value passes and the per-token KL.
+     */
+    private void passes(List<Sample> samples, List<double[]> samplerLogprobs) {
+        Packed all = Packed.of(samples, enc.eosTokenId());
         double[] check = policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), 1.0);
         double worst = 0;
         for (int b = 0; b < samples.size(); b++) {
-            double[] sampler = gens.get(b).logprobs();
+            double[] sampler = samplerLogprobs.get(b);
             for (int j = 0; j < sampler.length; j++) {
                 worst = Math.max(worst, Math.abs(sampler[j] - check[all.rows()[b][j]]));
             }
@@ -374,80 +488,72 @@ public final class PpoTrainer implements Objective {
                 : policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
         double[] refRows = referenceRows(all);
         double[] valueRows = valueHead == null ? null : valueHead.forwardAll(all.inputs());
-        // 3. scores
-        double[] scores = score(samples);
-        double scoringSeconds = (System.nanoTime() - t1) / 1e9;
-        // 4. per-token KL and rewards, advantages
-        long t2 = System.nanoTime();
-        double beta = kl.value();
-        double[] klSums = new double[samples.size()];
-        double[] rlhf = new double[samples.size()];
         for (int b = 0; b < samples.size(); b++) {
             Sample s = samples.get(b);
-            s.score = scores[b];
             s.old = all.gather(oldRows, b);
             s.ref = all.gather(refRows, b);
+            s.values = valueRows == null ? null : all.gather(valueRows, b);
             s.kl = new double[s.old.length];
             for (int j = 0; j < s.kl.length; j++) {
                 s.kl[j] = ppo.klEstimator() == PpoOptions.KlEstimator.K1 ? s.old[j] - s.ref[j]
                         : PpoLoss.k3(s.old[j], s.ref[j])[0];
-                klSums[b] += s.kl[j];
-            }
-            rlhf[b] = s.score - beta * klSums[b];
-            if (valueRows != null) {
-                s.values = all.gather(valueRows, b);
-                double[] rewards = new double[s.kl.length];
-                for (int j = 0; j < rewards.length; j++) {
-                    rewards[j] = -beta * s.kl[j];
-                }
-                rewards[rewards.length - 1] += s.score;
-                s.advantages = Advantages.gae(rewards, s.values, ppo.gamma(), ppo.lam());
-                s.returns = new double[rewards.length];
-                for (int j = 0; j < rewards.length; j++) {
-                    s.returns[j] = s.advantages[j] + s.values[j];
-                }
             }
         }
-        if (ppo.criticFree()) {
-            // RLOO puts the KL into the reward; GRPO adds it to the loss
-            double[] seqAdv = ppo.estimator() == PpoOptions.Estimator.RLOO ? Advantages.rloo(rlhf, k)
-                    : Advantages.grpo(scores, k, 1e-4);
-            for (int b = 0; b < samples.size(); b++) {
-                Sample s = samples.get(b);
-                s.advantages = new double[s.old.length];
-                Arrays.fill(s.advantages, seqAdv[b]);
-            }
-        } else if (ppo.whitenAdvantages()) {
-            Advantages.whiten(samples.stream().map(s -> s.advantages).toList());
+    }
+
+    /** The estimator named by --estimator, from {@link AdvantageEstimators}. */
+    private void advantages(List<Sample> samples, double beta) {
+        double[][] values = valueHead == null ? null : samples.stream().map(s -> s.values).toArray(double[][]::new);
+        AdvantageEstimator.Input in = new AdvantageEstimator.Input(samples.stream().mapToDouble(s -> s.score)
+                .toArray(), samples.stream().map(s -> s.kl).toArray(double[][]::new), values,
+                ppo.samplesPerPrompt(), beta, new AdvantageEstimator.Settings(ppo.gamma(), ppo.lam(),
+                ppo.whitenAdvantages(), losses.scaleRewards()));
+        AdvantageEstimator.Result r = AdvantageEstimators.get(ppo.estimator().toString()).compute(in);
+        for (int b = 0; b < samples.size(); b++) {
+            samples.get(b).advantages = r.advantages()[b];
+            samples.get(b).returns = r.returns() == null ? null : r.returns()[b];
         }
-        // 5. updates
-        update(samples, updater, m, beta);
-        double updateSeconds = (System.nanoTime() - t2) / 1e9;
-        kl.update(mean(klSums), samples.size());
-        episodes += samples.size();
-        // metrics, TRL's names
+    }
+
+    /** The iteration's metrics, TRL's names. */
+    private void metrics(List<Sample> samples, Rollout rollout, double beta, double updateSeconds, Metrics m) {
+        double[] klSums = new double[samples.size()];
+        double[] scores = new double[samples.size()];
+        double[] rlhf = new double[samples.size()];
+        double overlong = 0;
         double entropy = 0;
-        for (Sample s : samples) {
+        for (int b = 0; b < samples.size(); b++) {
+            Sample s = samples.get(b);
+            for (double v : s.kl) {
+                klSums[b] += v;
+            }
+            scores[b] = s.score;
+            rlhf[b] = s.score - beta * klSums[b];
+            overlong += s.overlong;
             for (double lp : s.old) {
                 entropy -= lp;
             }
         }
+        kl.update(mean(klSums), samples.size());
+        episodes += samples.size();
         m.mean("objective/kl", sum(klSums), samples.size());
         m.mean("objective/entropy", entropy, samples.size());
         m.mean("objective/non_score_reward", -beta * sum(klSums), samples.size());
         m.mean("objective/rlhf_reward", sum(rlhf), samples.size());
         m.mean("objective/scores", sum(scores), samples.size());
+        if (losses.overlongBufferLen() > 0) {
+            m.mean("objective/overlong_penalty", overlong, samples.size());
+        }
         if (grader != null) {
             graderMetrics(samples, m);
         }
         m.total("kl_coef", beta);
         m.total("episode", episodes);
-        m.total("time/rollout", rolloutSeconds);
-        m.total("time/scoring", scoringSeconds);
+        m.total("time/rollout", rollout.rolloutSeconds());
+        m.total("time/scoring", rollout.scoringSeconds());
         m.total("time/update", updateSeconds);
-        m.total("rollout_tokens_per_s", generated / rolloutSeconds);
-        m.total("response_length", (double) generated / samples.size());
-        writeSamples(samples);
+        m.total("rollout_tokens_per_s", rollout.generated() / rollout.rolloutSeconds());
+        m.total("response_length", (double) samples.stream().mapToLong(s -> s.generated).sum() / samples.size());
     }
 
     private double[] score(List<Sample> samples) {
@@ -517,10 +623,17 @@ public final class PpoTrainer implements Objective {
         }
     }
 
+    /**
+     * {@code ppo_epochs x mini_batches} updates: the policy loss of --policy-loss at every token,
+     * weighed by --loss-agg-mode (GRPO adds beta x k3 KL per token to it), minus --entropy-coef x the
+     * mean entropy per token, and the value loss as a mean per token. A truncated response under
+     * --mask-truncated trains no token.
+     */
     private void update(List<Sample> samples, Updater updater, Metrics m, double beta) {
         int n = samples.size();
         int perMini = Math.max(1, (n + ppo.miniBatches() - 1) / ppo.miniBatches());
-        boolean grpo = ppo.estimator() == PpoOptions.Estimator.GRPO;
+        boolean klInLoss = ppo.estimator() == PpoOptions.Estimator.GRPO;
+        PolicyLoss policyLoss = losses.policyLoss().function();
         int updates = 0;
         for (int epoch = 0; epoch < ppo.ppoEpochs(); epoch++) {
             int[] order = shuffled(n, new SplittableRandom(opts.seed() * 31 + iteration * 1_000_003L + epoch));
@@ -529,13 +642,19 @@ public final class PpoTrainer implements Objective {
                 for (int i = start; i < Math.min(n, start + perMini); i++) {
                     mini.add(samples.get(order[i]));
                 }
+                int[] trained = new int[mini.size()];
+                long tokens = 0;
+                for (int b = 0; b < mini.size(); b++) {
+                    Sample s = mini.get(b);
+                    trained[b] = ppo.maskTruncated() && !s.ended ? 0 : s.old.length;
+                    tokens += trained[b];
+                }
+                if (tokens == 0) {
+                    continue; // every response of this mini-batch was truncated and masked: nothing to learn from
+                }
+                double[] weights = losses.aggregation().weights(trained, ppo.maxNewTokens());
                 Packed p = Packed.of(mini, enc.eosTokenId());
                 updater.zeroGradients();
-                long tokens = 0;
-                for (Sample s : mini) {
-                    tokens += s.old.length;
-                }
-                // policy: clipped surrogate (a mean per token; GRPO: per response, then over responses)
                 double[] newRows = policyLogProbs.forwardRows(p.inputs(), p.targets(), p.mask(), ppo.temperature());
                 double[] dRows = new double[newRows.length];
                 double pg = 0;
@@ -544,25 +663,47 @@ public final class PpoTrainer implements Objective {
                 double ratioSum = 0;
                 for (int b = 0; b < mini.size(); b++) {
                     Sample s = mini.get(b);
-                    double weight = grpo ? 1.0 / (mini.size() * s.old.length) : 1.0 / tokens;
-                    for (int j = 0; j < s.old.length; j++) {
-                        int row = p.rows()[b][j];
-                        PpoLoss.Token t = PpoLoss.policy(newRows[row], s.old[j], s.advantages[j], ppo.cliprange());
-                        double loss = t.loss();
-                        double grad = t.grad();
-                        if (grpo) {
-                            double[] k3 = PpoLoss.k3(newRows[row], s.ref[j]);
-                            loss += beta * k3[0];
-                            grad += beta * k3[1];
+                    if (trained[b] == 0) {
+                        continue;
+                    }
+                    double[] logp = p.gather(newRows, b);
+                    double[] loss = new double[logp.length];
+                    double[] grad = new double[logp.length];
+                    PolicyLoss.Clip[] clip = new PolicyLoss.Clip[logp.length];
+                    policyLoss.compute(logp, s.old, s.advantages, losses.clip(), loss, grad, clip);
+                    double weight = weights[b];
+                    for (int j = 0; j < logp.length; j++) {
+                        double l = loss[j];
+                        double g = grad[j];
+                        if (klInLoss) {
+                            double[] k3 = PpoLoss.k3(logp[j], s.ref[j]);
+                            l += beta * k3[0];
+                            g += beta * k3[1];
                         }
-                        pg += weight * loss;
-                        dRows[row] = weight * grad;
-                        clipped += t.clipped() ? 1 : 0;
-                        approxKl += 0.5 * (newRows[row] - s.old[j]) * (newRows[row] - s.old[j]);
-                        ratioSum += t.ratio();
+                        pg += weight * l;
+                        dRows[p.rows()[b][j]] = weight * g;
+                        clipped += clip[j] != PolicyLoss.Clip.NONE ? 1 : 0;
+                        approxKl += 0.5 * (logp[j] - s.old[j]) * (logp[j] - s.old[j]);
+                        ratioSum += Math.exp(logp[j] - s.old[j]);
                     }
                 }
-                policyLogProbs.backwardRows(dRows);
+                double[] dEntropy = null;
+                if (ppo.entropyCoef() > 0) {
+                    // TRL's entropy bonus: - coef x the mean entropy per trained token, whatever the aggregation
+                    double[] h = policyLogProbs.entropyRows();
+                    dEntropy = new double[h.length];
+                    double mean = 0;
+                    for (int b = 0; b < mini.size(); b++) {
+                        for (int j = 0; trained[b] > 0 && j < p.rows()[b].length; j++) {
+                            int row = p.rows()[b][j];
+                            mean += h[row] / tokens;
+                            dEntropy[row] = -ppo.entropyCoef() / tokens;
+                        }
+                    }
+                    pg -= ppo.entropyCoef() * mean;
+                    m.mean("policy/entropy_avg", mean, 1);
+                }
+                policyLogProbs.backwardRows(dRows, dEntropy);
                 double vf = 0;
                 double vfClipped = 0;
                 if (valueHead != null) {
@@ -570,6 +711,9 @@ public final class PpoTrainer implements Objective {
                     double[] dv = new double[v.length];
                     for (int b = 0; b < mini.size(); b++) {
                         Sample s = mini.get(b);
+                        if (trained[b] == 0) {
+                            continue;
+                        }
                         for (int j = 0; j < s.old.length; j++) {
                             int row = p.rows()[b][j];
                             PpoLoss.Token t = PpoLoss.value(v[row], s.values[j], s.returns[j], ppo.cliprangeValue());

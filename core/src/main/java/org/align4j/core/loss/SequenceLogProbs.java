@@ -6,6 +6,8 @@ import java.util.List;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.TokenBatch;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Log-probabilities of whole responses: for each sequence of a batch, the sum of
@@ -22,6 +24,10 @@ public final class SequenceLogProbs {
     private float[] mask;
     private INDArray logits;
     private double temperature = 1.0;
+    /** From {@link #entropyRows()}: the distribution's probabilities, log-probabilities and entropies per row. */
+    private INDArray probs;
+    private INDArray logProbs;
+    private INDArray entropy;
 
     public SequenceLogProbs(DecoderModel model) {
         this.model = model;
@@ -51,6 +57,7 @@ public final class SequenceLogProbs {
         this.mask = lossMask;
         this.temperature = temperature;
         this.logits = model.forward(inputs);
+        this.probs = null;
         if (temperature != 1.0) {
             logits.divi(temperature);
         }
@@ -74,16 +81,65 @@ public final class SequenceLogProbs {
         backwardRows(rows);
     }
 
+    /**
+     * The entropy {@code H_i = -Σ_v p_v log p_v} of {@code softmax(logits_i / temperature)} at every
+     * masked row (0 elsewhere), from the last {@link #forwardRows}: what an entropy bonus rewards.
+     * Its gradient is taken by {@link #backwardRows(double[], double[])}.
+     */
+    public double[] entropyRows() {
+        if (batch == null) {
+            throw new IllegalStateException("entropy needs a forward first");
+        }
+        long rows = logits.size(0);
+        INDArray max = logits.max(1).reshape(rows, 1);
+        INDArray shifted = logits.subColumnVector(max);
+        INDArray logSum = Transforms.log(Transforms.exp(shifted, true).sum(1), false).reshape(rows, 1);
+        logProbs = shifted.subiColumnVector(logSum);
+        probs = Transforms.exp(logProbs, true);
+        entropy = probs.mul(logProbs).sum(1).negi().reshape(rows, 1);
+        double[] h = entropy.toDoubleVector();
+        for (int i = 0; i < h.length; i++) {
+            h[i] = mask[i] != 0f ? h[i] : 0;
+        }
+        return h;
+    }
+
     /** Accumulates the gradient of {@code Σ_i dRow[i] · logp_i} over the masked rows into the model's gradients. */
     public void backwardRows(double[] dRow) {
+        backwardRows(dRow, null);
+    }
+
+    /**
+     * As {@link #backwardRows(double[])} plus the gradient of {@code Σ_i dEntropy[i] · H_i} (the
+     * entropies of {@link #entropyRows()}): {@code dH_i/dz = -p (log p + H_i)} on the row's logits.
+     */
+    public void backwardRows(double[] dRow, double[] dEntropy) {
         if (batch == null || dRow.length != targets.length) {
             throw new IllegalStateException("backward needs the forward of the same batch");
+        }
+        INDArray entropyGrad = null;
+        if (dEntropy != null) {
+            if (probs == null || dEntropy.length != targets.length) {
+                throw new IllegalStateException("an entropy gradient needs entropyRows() of the same batch");
+            }
+            double[] c = new double[dEntropy.length];
+            for (int i = 0; i < c.length; i++) {
+                c[i] = mask[i] == 0f ? 0 : -dEntropy[i];
+            }
+            INDArray coef = Nd4j.createFromArray(c).castTo(logits.dataType()).reshape(c.length, 1);
+            entropyGrad = probs.muli(logProbs.addiColumnVector(entropy)).muliColumnVector(coef);
         }
         float[] w = new float[targets.length];
         for (int i = 0; i < w.length; i++) {
             w[i] = mask[i] == 0f ? 0f : (float) -dRow[i];
         }
         model.kernels().crossEntropy(logits, targets, w, logits);
+        if (entropyGrad != null) {
+            logits.addi(entropyGrad);
+            probs = null;
+            logProbs = null;
+            entropy = null;
+        }
         if (temperature != 1.0) {
             logits.divi(temperature); // d/dlogits = d/d(logits / T) / T
         }
