@@ -84,6 +84,7 @@ public final class PolicyComparison {
     private static final long BOOTSTRAP_SEED = 2021;
 
     private final Kernels kernels;
+    private final Path referenceDir;
     private final DecoderModel reference;
     private final ExampleEncoder enc;
     private final Judge judge;
@@ -112,6 +113,7 @@ public final class PolicyComparison {
         this.samplesPerPrompt = samplesPerPrompt;
         this.passK = passK;
         this.kernels = kernels;
+        this.referenceDir = referenceDir;
         this.reference = ModelDirectory.load(referenceDir, kernels, DataType.FLOAT);
         this.enc = ExampleEncoder.forModel(referenceDir, reference.config().eosTokenId());
         reference.limitVocabulary(enc.tokenizer());
@@ -152,9 +154,14 @@ public final class PolicyComparison {
         List<Result> out = new ArrayList<>();
         for (Map.Entry<String, Path> p : policies.entrySet()) {
             log.printf("  %s: %s%n", p.getKey(), p.getValue());
-            DecoderModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
-            policy.limitVocabulary(enc.tokenizer());
-            List<Sample> s = sample(policy, ids, texts, index, batchSize);
+            List<Sample> s;
+            if (Files.isSameFile(p.getValue(), referenceDir)) {
+                s = refSamples; // the same model, seed and batches draw the same samples: drawn once
+            } else {
+                DecoderModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
+                policy.limitVocabulary(enc.tokenizer());
+                s = sample(policy, ids, texts, index, batchSize);
+            }
             Path file = outDir.resolve(p.getKey() + ".jsonl");
             List<ObjectNode> rows = new ArrayList<>();
             double wins = 0;
