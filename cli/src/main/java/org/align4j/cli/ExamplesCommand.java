@@ -177,6 +177,8 @@ final class ExamplesCommand implements Runnable {
         double twoStepShare;
         @Option(names = "--multiply", negatable = true, defaultValue = "false", description = "also products of two factors 2-9 (default: ${DEFAULT-VALUE})")
         boolean multiply;
+        @Option(names = "--disjoint", defaultValue = "equation", description = "what no held-out problem shares with training: ${COMPLETION-CANDIDATES}; equation: its arithmetic (7+5-3), question: its wording only (default: ${DEFAULT-VALUE})")
+        ArithmeticProblems.Disjoint disjoint;
         @Range()
         @Option(names = "--seed", defaultValue = "22", description = "generator seed (default: ${DEFAULT-VALUE})")
         long seed;
@@ -187,7 +189,7 @@ final class ExamplesCommand implements Runnable {
             ArithmeticProblems.TaskFiles f;
             try {
                 f = ArithmeticProblems.write(out, new ArithmeticProblems.Sizes(sftTrain, sftVal, rlPrompts, heldOut),
-                        new ArithmeticProblems.Settings(maxOperand, twoStepShare, multiply), seed);
+                        new ArithmeticProblems.Settings(maxOperand, twoStepShare, multiply), seed, disjoint);
             } catch (IllegalStateException e) {
                 throw new UserError(e.getMessage());
             }

@@ -148,6 +148,27 @@ class ArithmeticExampleTest {
     }
 
     @Test
+    void disjointByQuestionSharesArithmeticButNoQuestion() throws Exception {
+        Path dir = generate("q", 9, "--disjoint", "question", "--max-operand", "5");
+        Set<String> heldOutPrompts = new HashSet<>();
+        Set<String> heldOutEquations = new HashSet<>();
+        for (JsonNode h : read(dir.resolve("heldout.jsonl"))) {
+            assertTrue(heldOutPrompts.add(h.get("prompt").asText()), "held-out questions are distinct");
+            heldOutEquations.add(h.get("equation").asText());
+        }
+        int sharedEquations = 0;
+        for (JsonNode r : read(dir.resolve("sft.train.jsonl"))) {
+            assertFalse(heldOutPrompts.contains(r.get("prompt").asText()), r.toString());
+            sharedEquations += heldOutEquations.contains(equation(r.get("completion").asText())) ? 1 : 0;
+        }
+        for (JsonNode r : read(dir.resolve("prompts.train.jsonl"))) {
+            assertFalse(heldOutPrompts.contains(r.get("prompt").asText()), r.toString());
+        }
+        // operands up to 5 give few equations: with only the wording kept apart, training shares them
+        assertTrue(sharedEquations > 100, "shared equations: " + sharedEquations);
+    }
+
+    @Test
     void theWrittenGraderScoresACorrectWorkedAnswerOneAndAWrongOneZero() throws Exception {
         Path dir = generate("g", 8);
         List<JsonNode> sft = read(dir.resolve("sft.train.jsonl")).subList(0, 30);

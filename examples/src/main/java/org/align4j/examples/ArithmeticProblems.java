@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -69,6 +70,19 @@ public final class ArithmeticProblems {
         }
     }
 
+    /** What keeps the held-out problems apart from training. */
+    public enum Disjoint {
+        /** No held-out equation ({@code 7+5-3}) occurs in training: accuracy measures arithmetic on new numbers. */
+        EQUATION,
+        /** No held-out question occurs in training; its arithmetic may, in other words: accuracy measures known facts in new wording. */
+        QUESTION;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     /** The example's sizes. */
     public record Sizes(int sftTrain, int sftVal, int rlPrompts, int heldOut) {
     }
@@ -128,8 +142,13 @@ public final class ArithmeticProblems {
      * equation may recur in other words (as in any word-problem corpus).
      */
     public static List<List<Problem>> splits(Sizes sizes, Settings settings, long seed) {
+        return splits(sizes, settings, seed, Disjoint.EQUATION);
+    }
+
+    /** The splits, held-out problems kept apart by {@code disjoint}. */
+    public static List<List<Problem>> splits(Sizes sizes, Settings settings, long seed, Disjoint disjoint) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        Set<String> heldOutEquations = new HashSet<>();
+        Set<String> heldOutKeys = new HashSet<>();
         List<Problem> heldOut = new ArrayList<>();
         int tries = 0;
         int limit = 100 * (sizes.heldOut() + sizes.sftTrain() + sizes.sftVal() + sizes.rlPrompts()) + 10_000;
@@ -138,7 +157,8 @@ public final class ArithmeticProblems {
                 throw new IllegalStateException(tooFew(sizes.heldOut() + " distinct held-out equations", settings));
             }
             Problem p = problem(rnd, settings);
-            if (heldOutEquations.add(p.equation())) {
+            String key = disjoint == Disjoint.EQUATION ? p.equation() : p.question();
+            if (heldOutKeys.add(key)) {
                 heldOut.add(p);
             }
         }
@@ -153,7 +173,8 @@ public final class ArithmeticProblems {
                     throw new IllegalStateException(tooFew("problems outside the held-out equations", settings));
                 }
                 Problem p = problem(rnd, settings);
-                if (!heldOutEquations.contains(p.equation()) && questions.add(p.question())) {
+                boolean heldOutOne = disjoint == Disjoint.EQUATION && heldOutKeys.contains(p.equation());
+                if (!heldOutOne && questions.add(p.question())) {
                     split.add(p);
                 }
             }
@@ -168,8 +189,9 @@ public final class ArithmeticProblems {
     }
 
     /** Writes the example into {@code dir}: SFT data (prompt-completion), RL prompts and held-out problems (prompt, answer), and the grader. */
-    public static TaskFiles write(Path dir, Sizes sizes, Settings settings, long seed) throws IOException {
-        List<List<Problem>> s = splits(sizes, settings, seed);
+    public static TaskFiles write(Path dir, Sizes sizes, Settings settings, long seed, Disjoint disjoint)
+            throws IOException {
+        List<List<Problem>> s = splits(sizes, settings, seed, disjoint);
         Files.createDirectories(dir);
         TaskFiles f = files(dir);
         JsonlWriter.write(f.heldOut(), prompts(s.get(0)));
