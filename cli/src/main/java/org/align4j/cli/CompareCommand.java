@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelKind;
@@ -17,7 +19,12 @@ import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 import org.align4j.data.format.PromptSource;
 import org.align4j.pipeline.PolicyComparison;
+import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
+import org.align4j.reward.grader.Grader;
+import org.align4j.reward.grader.GraderInput;
+import org.align4j.reward.grader.GraderParser;
+import org.align4j.reward.grader.GraderRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,10 +34,16 @@ import picocli.CommandLine.Option;
                 + " the gold judge's mean score with a 95%% interval, the win rate against the reference's own"
                 + " samples, the reward model's score (with --reward-model), the KL to the reference from the"
                 + " samples' log-ratios, distinct-2 and a repetition rate. Writes OUT/<policy>.jsonl (prompt,"
-                + " response, gold_score, rm_score, kl) and OUT/comparison.json, and prints a table.",
+                + " response, gold_score, rm_score, kl) and OUT/comparison.json, and prints a table. With --grader"
+                + " (a verifiable reward such as math_answer) and --samples N, each prompt is sampled N times and"
+                + " pass@1 (95%% percentile-bootstrap interval over prompts) and pass@k (the unbiased estimator of"
+                + " Chen et al. 2021) are reported; a sample passes when its grader score is at least 1.",
         footer = {"", "Example:",
                 "  align4j compare --reference runs/sft/final --policy sft=runs/sft/final --policy ppo=runs/ppo/final \\",
-                "      --policy dpo=runs/dpo/final --prompts prompts.heldout.jsonl --judge sentiment --out runs/compare"})
+                "      --policy dpo=runs/dpo/final --prompts prompts.heldout.jsonl --judge sentiment --out runs/compare",
+                "  align4j compare --reference runs/arith-sft/final --policy sft=runs/arith-sft/final \\",
+                "      --policy grpo=runs/arith-grpo/final --prompts examples/arithmetic/heldout.jsonl \\",
+                "      --grader examples/arithmetic/grader.json --samples 8 --max-new-tokens 40 --out runs/arith-eval"})
 final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--reference", required = true, paramLabel = "DIR", description = "the reference policy (the SFT model): KL and win rate are measured against it")
@@ -41,8 +54,16 @@ final class CompareCommand implements Callable<Integer> {
     Map<String, Path> policies = new LinkedHashMap<>();
     @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "held-out prompts: JSONL of prompts, or any SFT or preference file")
     Path prompts;
-    @Option(names = "--judge", defaultValue = "sentiment", description = "the gold judge: sentiment, regex:PATTERN or length:N (default: ${DEFAULT-VALUE})")
+    @Option(names = "--judge", description = "the gold judge: sentiment, regex:PATTERN or length:N (default: sentiment)")
     String judge;
+    @Option(names = "--grader", paramLabel = "FILE", description = "the gold judge as a grader JSON (as ppo --grader; {{item.FIELD}} reads the prompt's record): reports pass@1 and pass@k")
+    Path grader;
+    @Range(min = 1, max = 1024)
+    @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "samples per prompt (default: ${DEFAULT-VALUE})")
+    int samples;
+    @Range(min = 1, max = 1024)
+    @Option(names = "--pass-k", paramLabel = "K", description = "the k of pass@k with --grader, at most --samples (default: the smaller of 8 and --samples)")
+    Integer passK;
     @Option(names = "--reward-model", paramLabel = "DIR", description = "also report this reward model's mean score")
     Path rewardModel;
     @Range(min = 1)
@@ -89,22 +110,61 @@ final class CompareCommand implements Callable<Integer> {
         }
         OutputCheck.of("--out", out).replaces(PathKind.COMPARISON).input("--reference", reference)
                 .inputs("--policy", policies.values()).input("--prompts", prompts).input("--reward-model", rewardModel)
+                .input("--grader", grader)
                 .check(force.force);
         // a policy's samples never land on another artifact, not even with --force (a policy named "metrics")
         for (String name : policies.keySet()) {
             OutputCheck.of("--policy name", out.resolve(name + ".jsonl")).replaces(PathKind.SAMPLES)
                     .checkStrict();
         }
-        RewardFunction gold = RewardFunction.parse(judge, "--judge");
+        if (grader != null && judge != null) {
+            throw new UserError("give --judge or --grader, not both");
+        }
+        if (grader == null && passK != null) {
+            throw new UserError("--pass-k needs --grader (a verifiable judge whose score 1 is a pass)");
+        }
+        int k = passK != null ? passK : Math.min(8, samples);
+        if (k > samples) {
+            throw new UserError("--pass-k " + k + " needs at least as many --samples (got " + samples + ")");
+        }
         var sourced = PromptSource.readItems(this.prompts);
-        PolicyComparison c = new PolicyComparison(reference, gold, rewardModel, maxNewTokens, seed,
-                Backend.get().kernels());
+        AtomicInteger errors = new AtomicInteger();
+        AtomicReference<String> firstError = new AtomicReference<>();
+        PolicyComparison.Judge gold;
+        if (grader != null) {
+            Grader g = GraderParser.read(grader, dir -> RewardScorer.load(dir, Backend.get().kernels()));
+            for (PromptSource.Prompt p : sourced) {
+                String missing = g.checkItem(p.item());
+                if (missing != null) {
+                    throw new UserError(this.prompts + ":" + p.line() + ": lacks " + missing + ", which the grader "
+                            + grader + " reads");
+                }
+            }
+            GraderRunner runner = new GraderRunner(g, 1);
+            gold = (i, prompt, response, tokens) -> {
+                GraderRunner.Grade grade = runner.grade(new GraderInput(sourced.get(i).item(), response, tokens));
+                if (grade.failed()) {
+                    errors.incrementAndGet();
+                    firstError.compareAndSet(null, grade.error());
+                }
+                return grade.score();
+            };
+        } else {
+            RewardFunction fn = RewardFunction.parse(judge == null ? "sentiment" : judge, "--judge");
+            gold = (i, prompt, response, tokens) -> fn.score(prompt, response, 0);
+        }
+        PolicyComparison c = new PolicyComparison(reference, gold, rewardModel, maxNewTokens, seed, samples,
+                grader == null ? 0 : k, Backend.get().kernels());
         c.requireFit(this.prompts, sourced, reference);
         var prompts = sourced.stream().map(PromptSource.Prompt::content).toList();
         List<PolicyComparison.Result> results = c.compare(prompts, policies, out, batchSize, System.err);
         AtomicFiles.writeString(out.resolve("comparison.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(PolicyComparison.toJson(results)) + "\n");
         PrintStream o = Console.stdout();
+        if (errors.get() > 0) {
+            System.err.printf("align4j: the grader failed on %d sample(s) (scored 0), first: %s%n", errors.get(),
+                    firstError.get());
+        }
         PolicyComparison.printTable(o, results);
         o.println("samples and comparison.json in " + out);
         o.flush();

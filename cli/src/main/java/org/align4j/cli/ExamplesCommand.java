@@ -12,6 +12,7 @@ import org.align4j.core.output.OutputCheck;
 import org.align4j.core.output.PathKind;
 import org.align4j.core.util.AtomicFiles;
 import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.examples.ArithmeticProblems;
 import org.align4j.examples.EmojiBotData;
 import org.align4j.examples.ReviewData;
 import org.align4j.examples.StoryCorpus;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
 @Command(name = "examples", mixinStandardHelpOptions = true,
         description = "Regenerate the example corpora and datasets under examples/ (see examples/README.md).",
         subcommands = {ExamplesCommand.Stories.class, ExamplesCommand.EmojiBot.class, ExamplesCommand.Reviews.class,
-                ExamplesCommand.PositiveStoriesTask.class})
+                ExamplesCommand.PositiveStoriesTask.class, ExamplesCommand.Arithmetic.class})
 final class ExamplesCommand implements Runnable {
 
     @Override
@@ -140,6 +141,60 @@ final class ExamplesCommand implements Runnable {
             PositiveStories.TaskFiles f = PositiveStories.write(out, trainPrompts, heldOut, sftTrain, sftVal, seed);
             System.err.printf("%s: %s, %s, %s, %s%n", out, f.trainPrompts().getFileName(),
                     f.heldOutPrompts().getFileName(), f.sftTrain().getFileName(), f.sftVal().getFileName());
+            return 0;
+        }
+    }
+
+    @Command(name = "arithmetic", mixinStandardHelpOptions = true, sortOptions = false,
+            description = "The RLVR task: arithmetic word problems with worked answers. Writes DIR/sft.train.jsonl and"
+                    + " sft.val.jsonl (prompt-completion), prompts.train.jsonl and heldout.jsonl ({\"prompt\","
+                    + " \"answer\", \"equation\"}) and grader.json (math_answer: the response's last number against"
+                    + " {{item.answer}}). Held-out problems share no equation with any other file.",
+            footer = {"", "Example:", "  align4j examples arithmetic --out examples/arithmetic --seed 22",
+                    "  align4j sft --config examples/arithmetic/sft.json"})
+    static final class Arithmetic implements Callable<Integer> {
+        @Option(names = "--out", required = true, description = "directory to write")
+        Path out;
+        @Mixin
+        ForceOption force;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--sft-train", defaultValue = "4000", description = "SFT training problems (default: ${DEFAULT-VALUE})")
+        int sftTrain;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--sft-val", defaultValue = "200", description = "SFT validation problems (default: ${DEFAULT-VALUE})")
+        int sftVal;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--rl-prompts", defaultValue = "1000", description = "RL training prompts (default: ${DEFAULT-VALUE})")
+        int rlPrompts;
+        @Range(min = 1, max = 1000000)
+        @Option(names = "--heldout", defaultValue = "200", description = "held-out problems (default: ${DEFAULT-VALUE})")
+        int heldOut;
+        @Range(min = 2, max = 1000000)
+        @Option(names = "--max-operand", defaultValue = "20", description = "largest operand of a sum or difference (default: ${DEFAULT-VALUE})")
+        int maxOperand;
+        @Range(min = 0, max = 1)
+        @Option(names = "--two-step-share", defaultValue = "0.5", description = "share of two-step problems (default: ${DEFAULT-VALUE})")
+        double twoStepShare;
+        @Option(names = "--multiply", negatable = true, defaultValue = "false", description = "also products of two factors 2-9 (default: ${DEFAULT-VALUE})")
+        boolean multiply;
+        @Option(names = "--disjoint", defaultValue = "equation", description = "what no held-out problem shares with training: ${COMPLETION-CANDIDATES}; equation: its arithmetic (7+5-3), question: its wording only (default: ${DEFAULT-VALUE})")
+        ArithmeticProblems.Disjoint disjoint;
+        @Range()
+        @Option(names = "--seed", defaultValue = "22", description = "generator seed (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        @Override
+        public Integer call() throws Exception {
+            OutputCheck.of("--out", out).check(force.force);
+            ArithmeticProblems.TaskFiles f;
+            try {
+                f = ArithmeticProblems.write(out, new ArithmeticProblems.Sizes(sftTrain, sftVal, rlPrompts, heldOut),
+                        new ArithmeticProblems.Settings(maxOperand, twoStepShare, multiply), seed, disjoint);
+            } catch (IllegalStateException e) {
+                throw new UserError(e.getMessage());
+            }
+            System.err.printf("%s: %s, %s, %s, %s, %s%n", out, f.sftTrain().getFileName(), f.sftVal().getFileName(),
+                    f.rlPrompts().getFileName(), f.heldOut().getFileName(), f.grader().getFileName());
             return 0;
         }
     }

@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,29 +40,80 @@ import org.nd4j.linalg.api.buffer.DataType;
  * KL to the reference estimated from each sample's log-ratio (the policy's sampled log-probabilities
  * minus the reference's, summed over the response), distinct-2 and a repetition rate. The samples
  * are kept, one JSONL file per policy.
+ *
+ * <p>With several samples per prompt and a pass@k, each prompt is sampled n times (the rows of a
+ * batch draw from their own generators), a sample passes when its judge score is at least 1 (a
+ * verifiable grader's "correct"), and pass@1 and pass@k are the unbiased estimators of Chen et al.
+ * (2021) averaged over prompts; pass@1's 95% interval is a percentile bootstrap over prompts (the
+ * prompts are the independent units, not the samples).
  */
 public final class PolicyComparison {
 
     /** One policy's figures. */
     public record Result(String name, int n, double goldScore, double goldCi95, double winRate, Double rmScore,
                          double kl, double klCi95, double distinct2, double repetitionRate, double meanTokens,
-                         Path samples) {
+                         Path samples, Pass pass) {
+        public Result(String name, int n, double goldScore, double goldCi95, double winRate, Double rmScore,
+                      double kl, double klCi95, double distinct2, double repetitionRate, double meanTokens,
+                      Path samples) {
+            this(name, n, goldScore, goldCi95, winRate, rmScore, kl, klCi95, distinct2, repetitionRate, meanTokens,
+                    samples, null);
+        }
     }
 
-    private record Sample(String prompt, String response, double gold, Double rm, double kl, int tokens) {
+    /**
+     * Pass rates over {@code prompts} prompts of {@code samplesPerPrompt} samples each: pass@1 with its
+     * 95% percentile-bootstrap interval [{@code at1Low}, {@code at1High}], and pass@{@code k}.
+     */
+    public record Pass(int prompts, int samplesPerPrompt, double at1, double at1Low, double at1High, int k,
+                       double atK) {
     }
+
+    /** The gold judge: the score of {@code response} to prompt number {@code prompt} (text {@code promptText}). */
+    @FunctionalInterface
+    public interface Judge {
+        double score(int prompt, String promptText, String response, int tokens);
+    }
+
+    private record Sample(int promptIndex, String prompt, String response, double gold, Double rm, double kl,
+                          int tokens) {
+    }
+
+    /** Resamples of the bootstrap interval of pass@1, and its seed (fixed: the same samples give the same interval). */
+    static final int BOOTSTRAP_RESAMPLES = 2000;
+    private static final long BOOTSTRAP_SEED = 2021;
 
     private final Kernels kernels;
+    private final Path referenceDir;
     private final DecoderModel reference;
     private final ExampleEncoder enc;
-    private final RewardFunction judge;
+    private final Judge judge;
     private final RewardScorer scorer;
     private final int maxNewTokens;
     private final long seed;
+    private final int samplesPerPrompt;
+    private final int passK;
 
     public PolicyComparison(Path referenceDir, RewardFunction judge, Path rewardModel, int maxNewTokens, long seed,
                             Kernels kernels) throws IOException {
+        this(referenceDir, (i, prompt, response, tokens) -> judge.score(prompt, response, 0), rewardModel,
+                maxNewTokens, seed, 1, 0, kernels);
+    }
+
+    /**
+     * A comparison drawing {@code samplesPerPrompt} samples per prompt; {@code passK} above 0 (at
+     * most {@code samplesPerPrompt}) also reports pass@1 and pass@{@code passK}.
+     */
+    public PolicyComparison(Path referenceDir, Judge judge, Path rewardModel, int maxNewTokens, long seed,
+                            int samplesPerPrompt, int passK, Kernels kernels) throws IOException {
+        if (samplesPerPrompt < 1 || passK < 0 || passK > samplesPerPrompt) {
+            throw new IllegalArgumentException("need 1 <= samples per prompt and 0 <= k <= samples, got "
+                    + samplesPerPrompt + " and " + passK);
+        }
+        this.samplesPerPrompt = samplesPerPrompt;
+        this.passK = passK;
         this.kernels = kernels;
+        this.referenceDir = referenceDir;
         this.reference = ModelDirectory.load(referenceDir, kernels, DataType.FLOAT);
         this.enc = ExampleEncoder.forModel(referenceDir, reference.config().eosTokenId());
         reference.limitVocabulary(enc.tokenizer());
@@ -85,18 +137,31 @@ public final class PolicyComparison {
         Files.createDirectories(outDir);
         List<int[]> ids = new ArrayList<>();
         List<String> texts = new ArrayList<>();
-        for (Content c : prompts) {
-            ids.add(enc.promptIds(c));
-            texts.add(c instanceof Content.Text t ? t.text() : enc.tokenizer().decode(enc.promptIds(c)));
+        List<Integer> index = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            Content c = prompts.get(i);
+            int[] promptIds = enc.promptIds(c);
+            String text = c instanceof Content.Text t ? t.text() : enc.tokenizer().decode(promptIds);
+            for (int r = 0; r < samplesPerPrompt; r++) {
+                ids.add(promptIds);
+                texts.add(text);
+                index.add(i);
+            }
         }
-        log.printf("  reference: %d prompts%n", ids.size());
-        List<Sample> refSamples = sample(reference, ids, texts, batchSize);
+        log.printf("  reference: %d prompts%s%n", prompts.size(), samplesPerPrompt == 1 ? ""
+                : " x " + samplesPerPrompt + " samples");
+        List<Sample> refSamples = sample(reference, ids, texts, index, batchSize);
         List<Result> out = new ArrayList<>();
         for (Map.Entry<String, Path> p : policies.entrySet()) {
             log.printf("  %s: %s%n", p.getKey(), p.getValue());
-            DecoderModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
-            policy.limitVocabulary(enc.tokenizer());
-            List<Sample> s = sample(policy, ids, texts, batchSize);
+            List<Sample> s;
+            if (Files.isSameFile(p.getValue(), referenceDir)) {
+                s = refSamples; // the same model, seed and batches draw the same samples: drawn once
+            } else {
+                DecoderModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
+                policy.limitVocabulary(enc.tokenizer());
+                s = sample(policy, ids, texts, index, batchSize);
+            }
             Path file = outDir.resolve(p.getKey() + ".jsonl");
             List<ObjectNode> rows = new ArrayList<>();
             double wins = 0;
@@ -106,6 +171,9 @@ public final class PolicyComparison {
                 wins += x.gold() > other ? 1 : x.gold() == other ? 0.5 : 0;
                 ObjectNode o = Json.MAPPER.createObjectNode().put("prompt", x.prompt()).put("response", x.response())
                         .put("gold_score", x.gold()).put("kl", x.kl());
+                if (samplesPerPrompt > 1) {
+                    o.put("prompt_index", x.promptIndex());
+                }
                 if (x.rm() != null) {
                     o.put("rm_score", x.rm());
                 }
@@ -118,12 +186,65 @@ public final class PolicyComparison {
             out.add(new Result(p.getKey(), s.size(), mean(gold), ci95(gold), wins / s.size(),
                     scorer == null ? null : s.stream().mapToDouble(Sample::rm).average().orElse(Double.NaN), mean(kl),
                     ci95(kl), distinct2(responses), repetitionRate(responses),
-                    s.stream().mapToInt(Sample::tokens).average().orElse(0), file));
+                    s.stream().mapToInt(Sample::tokens).average().orElse(0), file,
+                    passK == 0 ? null : pass(s, prompts.size())));
         }
         return out;
     }
 
-    private List<Sample> sample(DecoderModel policy, List<int[]> ids, List<String> texts, int batchSize) {
+    /** Pass rates of samples in prompt order, {@link #samplesPerPrompt} per prompt. */
+    private Pass pass(List<Sample> s, int prompts) {
+        int[] correct = new int[prompts];
+        for (Sample x : s) {
+            correct[x.promptIndex()] += x.gold() >= 1 ? 1 : 0;
+        }
+        double[] at1 = new double[prompts];
+        double sumK = 0;
+        for (int i = 0; i < prompts; i++) {
+            at1[i] = passAtK(samplesPerPrompt, correct[i], 1);
+            sumK += passAtK(samplesPerPrompt, correct[i], passK);
+        }
+        double[] ci = bootstrapMeanInterval(at1, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+        return new Pass(prompts, samplesPerPrompt, mean(at1), ci[0], ci[1], passK, sumK / prompts);
+    }
+
+    /**
+     * The unbiased estimator of pass@k from n samples of which c are correct (Chen et al. 2021):
+     * 1 - C(n-c, k) / C(n, k), computed as their product 1 - prod_{i=n-c+1}^{n} (1 - k/i).
+     */
+    static double passAtK(int n, int c, int k) {
+        if (k < 1 || k > n || c < 0 || c > n) {
+            throw new IllegalArgumentException("pass@k needs 1 <= k <= n and 0 <= c <= n, got n=" + n + " c=" + c
+                    + " k=" + k);
+        }
+        if (n - c < k) {
+            return 1;
+        }
+        double fail = 1;
+        for (int i = n - c + 1; i <= n; i++) {
+            fail *= 1 - (double) k / i;
+        }
+        return 1 - fail;
+    }
+
+    /** The 2.5th and 97.5th percentiles of the means of {@code resamples} bootstrap resamples of {@code a}. */
+    static double[] bootstrapMeanInterval(double[] a, int resamples, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        double[] means = new double[resamples];
+        for (int b = 0; b < resamples; b++) {
+            double sum = 0;
+            for (int i = 0; i < a.length; i++) {
+                sum += a[rnd.nextInt(a.length)];
+            }
+            means[b] = sum / a.length;
+        }
+        Arrays.sort(means);
+        return new double[] {means[(int) Math.floor(0.025 * (resamples - 1))],
+                means[(int) Math.ceil(0.975 * (resamples - 1))]};
+    }
+
+    private List<Sample> sample(DecoderModel policy, List<int[]> ids, List<String> texts, List<Integer> index,
+                                int batchSize) {
         Set<Integer> stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         SamplingConfig cfg = new SamplingConfig(maxNewTokens, 1.0, 0, 1.0, seed, 0, stops, List.of());
         Generator gen = new Generator(policy);
@@ -146,7 +267,10 @@ public final class PolicyComparison {
             for (int i = 0; i < g.size(); i++) {
                 double lp = g.get(i).logprobSum();
                 String prompt = texts.get(start + i);
-                out.add(new Sample(prompt, responses.get(i), judge.score(prompt, responses.get(i), 0),
+                int promptIndex = index.get(start + i);
+                int tokens = g.get(i).responseIds(stops).length;
+                out.add(new Sample(promptIndex, prompt, responses.get(i),
+                        judge.score(promptIndex, prompt, responses.get(i), tokens),
                         rm == null ? null : rm[i], lp - ref[i], g.get(i).tokenIds().length));
             }
         }
@@ -214,19 +338,40 @@ public final class PolicyComparison {
                     o.get("gold_score_ci95").asDouble(), o.get("win_rate_vs_reference").asDouble(),
                     o.hasNonNull("rm_score") ? o.get("rm_score").asDouble() : null, o.get("kl").asDouble(),
                     o.get("kl_ci95").asDouble(), o.get("distinct_2").asDouble(), o.get("repetition_rate").asDouble(),
-                    o.get("mean_tokens").asDouble(), Path.of(o.get("samples").asText())));
+                    o.get("mean_tokens").asDouble(), Path.of(o.get("samples").asText()),
+                    o.has("pass_at_1") ? new Pass(o.get("prompts").asInt(), o.get("samples_per_prompt").asInt(),
+                            o.get("pass_at_1").asDouble(), o.get("pass_at_1_ci95_low").asDouble(),
+                            o.get("pass_at_1_ci95_high").asDouble(), o.get("pass_k").asInt(),
+                            o.get("pass_at_k").asDouble()) : null));
         });
         return out;
     }
 
     /** The table {@code compare} and {@code pipeline} print. */
     public static void printTable(PrintStream o, List<Result> results) {
+        if (results.stream().anyMatch(r -> r.pass() != null)) {
+            printPassTable(o, results);
+            return;
+        }
         o.printf("%-16s %5s %17s %8s %7s %13s %9s %7s %6s%n", "POLICY", "N", "GOLD (95% CI)", "WIN_RATE", "RM",
                 "KL (95% CI)", "DISTINCT2", "REPEATS", "TOKENS");
         for (Result r : results) {
             o.printf("%-16s %5d %8.3f ± %6.3f %8.3f %7s %6.2f ± %4.2f %9.3f %7.3f %6.1f%n", r.name(), r.n(),
                     r.goldScore(), r.goldCi95(), r.winRate(), r.rmScore() == null ? "-" : String.format("%.3f",
                             r.rmScore()), r.kl(), r.klCi95(), r.distinct2(), r.repetitionRate(), r.meanTokens());
+        }
+    }
+
+    /** The table of a comparison with pass rates: pass@1 (bootstrap 95% interval), pass@k, KL, response tokens. */
+    private static void printPassTable(PrintStream o, List<Result> results) {
+        int k = results.stream().filter(r -> r.pass() != null).findFirst().orElseThrow().pass().k();
+        o.printf("%-16s %7s %22s %7s %8s %13s %7s %6s%n", "POLICY", "PROMPTS", "PASS@1 (95% CI)", "PASS@" + k,
+                "SCORE", "KL (95% CI)", "REPEATS", "TOKENS");
+        for (Result r : results) {
+            Pass p = r.pass();
+            o.printf("%-16s %7d %6.3f [%6.3f, %6.3f] %7.3f %8.3f %6.2f ± %4.2f %7.3f %6.1f%n", r.name(), p.prompts(),
+                    p.at1(), p.at1Low(), p.at1High(), p.atK(), r.goldScore(), r.kl(), r.klCi95(),
+                    r.repetitionRate(), r.meanTokens());
         }
     }
 
@@ -243,6 +388,12 @@ public final class PolicyComparison {
                     .put("mean_tokens", r.meanTokens()).put("samples", r.samples().toString());
             if (r.rmScore() != null) {
                 o.put("rm_score", r.rmScore());
+            }
+            if (r.pass() != null) {
+                Pass p = r.pass();
+                o.put("prompts", p.prompts()).put("samples_per_prompt", p.samplesPerPrompt())
+                        .put("pass_at_1", p.at1()).put("pass_at_1_ci95_low", p.at1Low())
+                        .put("pass_at_1_ci95_high", p.at1High()).put("pass_k", p.k()).put("pass_at_k", p.atK());
             }
         });
         return root;
