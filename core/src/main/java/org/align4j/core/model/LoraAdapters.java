@@ -80,6 +80,8 @@ final class LoraAdapters {
     private INDArray[][] maskStore;
     private final boolean[][] maskKept;
     private Long dropoutSeed;
+    /** DoRA's norms held constant (null: computed at every forward, as in training). */
+    private INDArray[][] heldNorms;
     private final int[][] forwardsInStep;
 
     LoraAdapters(BlockLayout blocks, LoraConfig lora, ParameterSet params, Kernels kernels, Weights weights) {
@@ -213,10 +215,27 @@ final class LoraAdapters {
      * {@code fan_in_fan_out} transpose).
      */
     private INDArray weightNorm(int l, int m) {
+        if (heldNorms != null && heldNorms[l][m] != null) {
+            return heldNorms[l][m];
+        }
         INDArray w = weights.weight(l, m);
         INDArray ba = b[l][m].mmul(a[l][m]).muli(lora.scale());
         INDArray full = linear ? ba.addi(w) : ba.addi(w.transpose());
-        return full.norm2(1);
+        INDArray norm = full.norm2(1);
+        if (heldNorms != null) {
+            heldNorms[l][m] = norm;
+        }
+        return norm;
+    }
+
+    /**
+     * Holds DoRA's norms at the values the next forward computes, or (false) computes them afresh
+     * each forward again. The norm is detached in training (no gradient flows through it), so the
+     * gradient the backward computes is the derivative with the norms held: what a finite-difference
+     * check must hold them for.
+     */
+    void holdNorms(boolean hold) {
+        heldNorms = hold ? new INDArray[layers][candidates.size()] : null;
     }
 
     boolean enabled() {
