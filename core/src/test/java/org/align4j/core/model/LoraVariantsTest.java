@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -32,6 +33,8 @@ import org.align4j.core.checkpoint.Safetensors;
 import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
+import org.align4j.core.optim.AdamW;
+import org.align4j.core.optim.AdamWConfig;
 import org.align4j.core.util.Json;
 
 /**
@@ -155,7 +158,7 @@ class LoraVariantsTest {
             magnitudes += s.name().endsWith("lora_magnitude_vector") ? 1 : 0;
             INDArray p = m.parameters().get(s.name()).reshape(s.size());
             INDArray gf = g.reshape(s.size());
-            for (int trial = 0; trial < 3; trial++) {
+            for (int trial = 0; trial < 2; trial++) {
                 long i = r.nextLong(s.size());
                 double h = 1e-6;
                 double orig = p.getDouble(i);
@@ -207,6 +210,23 @@ class LoraVariantsTest {
         }
         m.setAdapterDropoutSeed(null);
 
+        // a training step (dropout on) moves the adapters only: the base stays bit for bit
+        DecoderModel stepped = trained(f, Variant.DORA_DROPOUT, base, k, DataType.FLOAT, 6);
+        stepped.zeroGradients();
+        stepped.setAdapterDropoutSeed(4L);
+        int[] targets = new int[BATCH.rows()];
+        float[] weights = new float[BATCH.rows()];
+        Arrays.fill(weights, 1f / BATCH.rows());
+        LanguageModelLoss.forwardBackward(stepped, BATCH, targets, weights);
+        stepped.setAdapterDropoutSeed(null);
+        new AdamW(stepped.trainableParameters(), new AdamWConfig(0.9, 0.999, 1e-8, 0.01)).step(stepped.gradients(), 1e-2);
+        for (String n : base.parameters().names()) {
+            assertEquals(base.parameters().get(n), stepped.parameters().get(n), "frozen: " + n);
+        }
+        assertNotEquals(m.parameters().get(m.parameters().names().stream().filter(n -> n.endsWith("magnitude_vector"))
+                .findFirst().orElseThrow()), stepped.parameters().get(m.parameters().names().stream()
+                .filter(n -> n.endsWith("magnitude_vector")).findFirst().orElseThrow()), "the magnitude trains");
+
         DecoderModel plain = m.merged();
         assertNull(plain.lora());
         double diff = plain.forward(BATCH).sub(adapted).amaxNumber().doubleValue();
@@ -236,7 +256,7 @@ class LoraVariantsTest {
             a.setDropoutSeed(11L);
             INDArray sum = Nd4j.zeros(DataType.DOUBLE, n, 48);
             INDArray first = null;
-            int draws = 4000;
+            int draws = 1000;
             for (int d = 0; d < draws; d++) {
                 INDArray out = Nd4j.zeros(DataType.DOUBLE, n, 48);
                 a.forward(0, GptModel.C_FC, out, inp, true);
@@ -248,7 +268,7 @@ class LoraVariantsTest {
             double scale = eval.amaxNumber().doubleValue();
             double meanErr = sum.divi(draws).sub(eval).amaxNumber().doubleValue() / scale;
             double oneDraw = first.sub(eval).amaxNumber().doubleValue() / scale;
-            assertTrue(meanErr < 0.05, v + ": mean of draws " + meanErr);
+            assertTrue(meanErr < 0.08, v + ": mean of draws " + meanErr);
             assertTrue(oneDraw > 0.2, v + ": a draw differs from the undropped output " + oneDraw);
             a.setDropoutSeed(11L);
             INDArray again = Nd4j.zeros(DataType.DOUBLE, n, 48);
