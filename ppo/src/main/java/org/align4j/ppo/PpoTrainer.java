@@ -323,11 +323,21 @@ public final class PpoTrainer implements Objective {
         }
     }
 
+    private void pauseDropout(boolean paused) {
+        policy.pauseAdapterDropout(paused);
+        if (value != null) {
+            value.pauseAdapterDropout(paused);
+        }
+    }
+
     @Override
     public void step(List<MicroBatch> batches, Updater updater, Metrics m) {
         iteration++;
         int k = ppo.samplesPerPrompt();
         int pad = enc.eosTokenId();
+        // the rollout and its log-probabilities, values and scores read the model as it is: LoRA dropout
+        // (drawn from the step's seed by the loop) acts in the updates only
+        pauseDropout(true);
         // 1. roll out
         long t0 = System.nanoTime();
         List<Sample> samples = new ArrayList<>();
@@ -420,6 +430,7 @@ public final class PpoTrainer implements Objective {
         } else if (ppo.whitenAdvantages()) {
             Advantages.whiten(samples.stream().map(s -> s.advantages).toList());
         }
+        pauseDropout(false);
         // 5. updates
         update(samples, updater, m, beta);
         double updateSeconds = (System.nanoTime() - t2) / 1e9;

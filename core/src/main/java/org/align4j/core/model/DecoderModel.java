@@ -212,6 +212,16 @@ public abstract class DecoderModel {
         }
     }
 
+    /**
+     * Pauses (true) or resumes a training step's LoRA dropout, for the part of a step that reads
+     * the model as it is (PPO's rollout, old log-probabilities and values) rather than training it.
+     */
+    public void pauseAdapterDropout(boolean paused) {
+        if (lora != null) {
+            lora.pauseDropout(paused);
+        }
+    }
+
     public boolean adaptersEnabled() {
         return lora != null && lora.enabled();
     }

@@ -80,6 +80,7 @@ final class LoraAdapters {
     private INDArray[][] maskStore;
     private final boolean[][] maskKept;
     private Long dropoutSeed;
+    private boolean dropoutPaused;
     /** DoRA's norms held constant (null: computed at every forward, as in training). */
     private INDArray[][] heldNorms;
     private final int[][] forwardsInStep;
@@ -204,9 +205,19 @@ final class LoraAdapters {
      */
     void setDropoutSeed(Long seed) {
         this.dropoutSeed = lora.dropout() > 0 ? seed : null;
+        this.dropoutPaused = false;
         for (int[] f : forwardsInStep) {
             Arrays.fill(f, 0);
         }
+    }
+
+    /**
+     * Pauses a step's dropout (a phase of the step that only reads the model: PPO's rollout, its
+     * old log-probabilities and values) or resumes it; the masks drawn after resuming continue the
+     * step's sequence. Setting the seed resumes too.
+     */
+    void pauseDropout(boolean paused) {
+        this.dropoutPaused = paused;
     }
 
     /**
@@ -256,7 +267,7 @@ final class LoraAdapters {
         LoraConfig.Module mod = candidates.get(m);
         INDArray x = inp;
         maskKept[layer][m] = false;
-        if (keep && dropoutSeed != null) {
+        if (keep && dropoutSeed != null && !dropoutPaused) {
             INDArray mask = rows(maskStore[layer][m], n, mod.in());
             drawMask(mask, layer, m, forwardsInStep[layer][m]++);
             x = rows(xdStore, n, mod.in());
