@@ -69,8 +69,10 @@ public final class PeftAdapter {
         if (!"none".equals(c.path("bias").asText("none"))) {
             throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
         }
-        // settings that would give modules their own rank, scale or layers: align4j's adapters share one
-        for (String perModule : List.of("rank_pattern", "alpha_pattern", "layers_to_transform", "layers_pattern")) {
+        // settings that would give modules their own rank, scale or layers, or change which tensors
+        // carry adapters: align4j's adapters share one setting and sit on target_modules only
+        for (String perModule : List.of("rank_pattern", "alpha_pattern", "layers_to_transform", "layers_pattern",
+                "exclude_modules", "layer_replication", "target_parameters", "trainable_token_indices")) {
             JsonNode v = c.path(perModule);
             if (!v.isMissingNode() && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
                 throw new IOException(file + ": " + perModule + " is not supported (only one setting for all modules)");
