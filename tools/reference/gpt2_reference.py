@@ -5,7 +5,9 @@ Run with Debian's PyTorch (never needed by the build or the tests):
     apt-get install python3-torch libopenblas0-pthread
     /usr/bin/python3 tools/reference/gpt2_reference.py core/src/test/resources/fixtures/gpt2-tiny \
         reward/src/test/resources/fixtures/reward-tiny dpo/src/test/resources/fixtures/dpo-tiny \
-        ppo/src/test/resources/fixtures/ppo-tiny core/src/test/resources/fixtures/lora-tiny
+        ppo/src/test/resources/fixtures/ppo-tiny core/src/test/resources/fixtures/lora-tiny \
+        core/src/test/resources/fixtures/llama-tiny kto/src/test/resources/fixtures/kto-tiny \
+        distill/src/test/resources/fixtures/gkd core/src/test/resources/fixtures/lora-dora-tiny
     /usr/bin/python3 tools/reference/gpt2_reference.py --kto-only kto/src/test/resources/fixtures/kto-tiny
     /usr/bin/python3 tools/reference/gpt2_reference.py --gkd-only distill/src/test/resources/fixtures/gkd
 
@@ -77,8 +79,35 @@ def layer_norm(x, g, b):
 
 
 def lora_delta(x, name, lora):
-    """PEFT's LoRA on a GPT-2 Conv1D (fan_in_fan_out): s * (x A^T) B^T, A [r, in], B [out, r]."""
-    return (x @ lora["w"][name + ".lora_A.weight"].T @ lora["w"][name + ".lora_B.weight"].T) * lora["scale"]
+    """PEFT's LoRA on a GPT-2 Conv1D (fan_in_fan_out): s * (x A^T) B^T, A [r, in], B [out, r].
+    With a DoRA magnitude m [out] (PEFT's lora_magnitude_vector, DoraLinearLayer.forward without
+    dropout): the norm of W^T + s B A over its input dimension, detached; g = m / norm; the module's
+    output gains (g - 1) (x W) + g * s (x A^T) B^T, the bias untouched."""
+    A, B = lora["w"][name + ".lora_A.weight"], lora["w"][name + ".lora_B.weight"]
+    s = lora["scale"]
+    delta = (x @ A.T @ B.T) * s
+    mag = lora["w"].get(name + ".lora_magnitude_vector")
+    if mag is None:
+        return delta
+    W = lora["base"][name + ".weight"]  # Conv1D [in, out]
+    norm = torch.linalg.norm(W.T + s * (B @ A).detach(), dim=1).detach()
+    g = (mag / norm).view(1, -1)
+    return (g - 1) * (x @ W) + g * delta
+
+
+def dora_merged(p, lora):
+    """PEFT's DoRA merge for fan_in_fan_out: W' = (m / ||W^T + s B A||)^T * (W + s (B A)^T), per column."""
+    q = dict(p)
+    s = lora["scale"]
+    for k in lora["w"]:
+        if k.endswith(".lora_A.weight"):
+            name = k[:-len(".lora_A.weight")]
+            A, B, m = lora["w"][k], lora["w"][name + ".lora_B.weight"], lora["w"][name + ".lora_magnitude_vector"]
+            delta = (B @ A).T * s
+            W = p[name + ".weight"]
+            norm = torch.linalg.norm((W + delta).T, dim=1)
+            q[name + ".weight"] = (m / norm).view(1, -1) * (W + delta)
+    return q
 
 
 def forward_hidden(p, tokens, positions, mask, lora=None):
@@ -580,6 +609,65 @@ def lora_fixture(out):
     print(f"wrote LoRA fixtures to {out}: loss {float(loss):.6f}, after one step {after:.6f}")
 
 
+def lora_dora_fixture(out):
+    """DoRA with rsLoRA in PEFT's convention on GPT-2's Conv1D (fan_in_fan_out): r=4, alpha=8, scale
+    alpha/sqrt(r), magnitudes as after some training, stored as PEFT saves them
+    (...lora_magnitude_vector [out]); the loss of a padded batch, the gradients of every lora_A, lora_B
+    and magnitude, the loss after one AdamW step, and the logits of the merged model (PEFT's merge)."""
+    torch.manual_seed(1357)
+    p = init_params()
+    write_config(os.path.join(out, "model"))
+    write_safetensors(os.path.join(out, "model", "model.safetensors"), {"transformer." + k: v for k, v in p.items()})
+    r, alpha = 4, 8.0
+    scale = alpha / math.sqrt(r)
+    p = {k: v.to(torch.float32).to(DT) for k, v in p.items()}
+    widths = {"attn.c_attn": (C, 3 * C), "attn.c_proj": (C, C), "mlp.c_fc": (C, 4 * C), "mlp.c_proj": (4 * C, C)}
+    w = {}
+    for i in range(L):
+        for mod, (fan_in, fan_out) in widths.items():
+            name = f"h.{i}.{mod}"
+            A = (torch.rand(r, fan_in, dtype=DT) * 2 - 1) / math.sqrt(fan_in)
+            B = torch.randn(fan_out, r, dtype=DT) * 0.2
+            w[name + ".lora_A.weight"], w[name + ".lora_B.weight"] = A, B
+            # PEFT's init (the norm of W + s B A per output feature), then moved as by training
+            init = torch.linalg.norm(p[name + ".weight"].T + scale * B @ A, dim=1)
+            w[name + ".lora_magnitude_vector"] = init * (1 + 0.2 * torch.randn(fan_out, dtype=DT))
+    adapter = os.path.join(out, "adapter")
+    os.makedirs(adapter, exist_ok=True)
+    write_safetensors(os.path.join(adapter, "adapter_model.safetensors"),
+                      {"base_model.model.transformer." + k: v for k, v in w.items()})
+    with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": "model", "r": r,
+                   "lora_alpha": alpha, "lora_dropout": 0.05, "target_modules": ["c_attn", "c_proj", "c_fc"],
+                   "fan_in_fan_out": True, "bias": "none", "inference_mode": True, "use_rslora": True,
+                   "use_dora": True, "rank_pattern": {}, "alpha_pattern": {}, "layers_to_transform": None}, f,
+                  indent=2)
+    w = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in w.items()}
+    lora = {"w": w, "scale": scale, "base": p}
+    B, T, tokens, mask, positions, targets, lw = lm_batch(V, 5)
+    logits = forward(p, tokens, positions, mask, lora)
+    loss = loss_fn(logits, targets, lw)
+    loss.backward()
+    with torch.no_grad():
+        merged_logits = forward(dora_merged(p, lora), tokens, positions, mask)
+    write_safetensors(os.path.join(out, "expected.safetensors"),
+                      dict({"grad." + k: v.grad for k, v in w.items()},
+                           logits=logits.reshape(B * T, V), merged_logits=merged_logits.reshape(B * T, V)))
+    opt = torch.optim.AdamW(list(w.values()), lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    opt.step()
+    with torch.no_grad():
+        after = float(loss_fn(forward(p, tokens, positions, mask, lora), targets, lw))
+    meta = {"config": CFG, "batch": B, "time": T, "r": r, "alpha": alpha, "scale": scale,
+            "tokens": tokens.reshape(-1).tolist(), "positions": positions.reshape(-1).tolist(),
+            "key_mask": mask.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
+            "loss_weights": lw.reshape(-1).tolist(), "loss": float(loss), "loss_after_step": after,
+            "adamw": {"lr": 1e-2, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0},
+            "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote DoRA fixtures to {out}: loss {float(loss):.6f}, after one step {after:.6f}")
+
+
 def llama_fixture(out):
     """A Llama-family decoder written from the published architecture (RMSNorm, rotary embeddings
     in HF's rotate-half convention, grouped-query attention with key/value heads repeated as HF's
@@ -771,3 +859,4 @@ if __name__ == "__main__":
     llama_fixture(sys.argv[6] if len(sys.argv) > 6 else "core/src/test/resources/fixtures/llama-tiny")
     kto_fixture(sys.argv[7] if len(sys.argv) > 7 else "kto/src/test/resources/fixtures/kto-tiny")
     gkd_fixture(sys.argv[8] if len(sys.argv) > 8 else "distill/src/test/resources/fixtures/gkd")
+    lora_dora_fixture(sys.argv[9] if len(sys.argv) > 9 else "core/src/test/resources/fixtures/lora-dora-tiny")

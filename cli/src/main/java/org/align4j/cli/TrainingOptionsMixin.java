@@ -97,11 +97,15 @@ final class TrainingOptionsMixin {
     Integer loraR;
     @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA scaling: the update is multiplied by A / R (default: ${DEFAULT-VALUE})")
     Double loraAlpha;
-    @Option(names = "--lora-dropout", paramLabel = "P", description = "dropout on the adapters' input; only 0 for now (default: ${DEFAULT-VALUE})")
+    @Option(names = "--lora-dropout", paramLabel = "P", description = "dropout on the adapters' input while training (PEFT's lora_dropout; masks drawn from --seed and the step, so --resume is exact), e.g. 0.05 (default: ${DEFAULT-VALUE})")
     Double loraDropout;
     @Option(names = "--lora-targets", split = ",", paramLabel = "MODULE",
             description = "modules that get adapters, matched as PEFT does (a name selects the modules it ends): GPT-2's c_attn, c_proj (both projections), c_fc, attn.c_proj, mlp.c_proj; the Llama family's q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (default: PEFT's, c_attn for GPT-2, q_proj,v_proj for the Llama family)")
     List<String> loraTargets;
+    @Option(names = "--use-rslora", description = "rank-stabilised LoRA: scale the update by A / sqrt(R) instead of A / R (PEFT's use_rslora)")
+    Boolean useRslora;
+    @Option(names = "--use-dora", description = "DoRA: a trained magnitude per output feature over the weight's direction W + s B A, normalised per feature (PEFT's use_dora, lora_magnitude_vector)")
+    Boolean useDora;
     @Option(names = "--quantize-base", paramLabel = "KIND",
             description = "QLoRA: keep the frozen base's block matrices as ${COMPLETION-CANDIDATES} (absmax scale per block of 64), dequantized layer by layer; needs --lora-r")
     QuantizedWeights.Kind quantizeBase;

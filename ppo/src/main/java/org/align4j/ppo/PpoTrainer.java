@@ -338,6 +338,13 @@ public final class PpoTrainer implements Objective {
         }
     }
 
+    private void pauseDropout(boolean paused) {
+        policy.pauseAdapterDropout(paused);
+        if (value != null) {
+            value.pauseAdapterDropout(paused);
+        }
+    }
+
     /**
      * One iteration: roll out (with DAPO's dynamic sampling, when on), take the old, reference and
      * value passes, estimate advantages, update. Each is one call below.
@@ -351,18 +358,29 @@ public final class PpoTrainer implements Objective {
                 promptIndices.add(i);
             }
         }
-        Rollout rollout = rollout(promptIndices, 0);
-        if (losses.dynamicSampling()) {
-            rollout = dynamicSampling(rollout, promptIndices.size(), m);
+        // the rollout and its log-probabilities, values and scores read the model as it is: LoRA dropout
+        // (drawn from the step's seed by the loop) acts in the updates only
+        pauseDropout(true);
+        Rollout rollout;
+        long t1;
+        try {
+            rollout = rollout(promptIndices, 0);
+            if (losses.dynamicSampling()) {
+                rollout = dynamicSampling(rollout, promptIndices.size(), m);
+            }
+            t1 = System.nanoTime();
+            if (!rollout.samples().isEmpty()) {
+                passes(rollout.samples());
+            }
+        } finally {
+            pauseDropout(false);
         }
         List<Sample> samples = rollout.samples();
-        long t1 = System.nanoTime();
         if (samples.isEmpty()) {
             noUpdate(m, "every group scored alike, also after " + ppo.maxResampleRounds() + " resampling rounds");
             writeSamples(samples);
             return;
         }
-        passes(samples);
         // the forward passes count as scoring, as they always have (time/scoring: everything between rollout and update)
         double passSeconds = (System.nanoTime() - t1) / 1e9;
         long t2 = System.nanoTime();

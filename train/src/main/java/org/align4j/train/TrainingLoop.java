@@ -214,22 +214,32 @@ public final class TrainingLoop {
                         return norms[0];
                     }
                 };
-                if (objective.ownsStep()) {
-                    objective.step(micro, updater, metrics);
-                } else {
-                    if (totalWeight <= 0) {
-                        throw new TrainingFailure("step " + stepNumber + " has nothing to train on (its batches carry"
-                                + " no trained tokens or pairs); stopped");
-                    }
-                    updater.zeroGradients();
-                    for (Objective.MicroBatch mb : micro) {
-                        if (mb.weight() > 0) {
-                            objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                // LoRA dropout's masks come from the run's seed and the step: a resumed run draws the same
+                for (Checkpoints.Member m : members) {
+                    m.model().setAdapterDropoutSeed(opts.seed() * 0x9E3779B97F4A7C15L + stepNumber);
+                }
+                try {
+                    if (objective.ownsStep()) {
+                        objective.step(micro, updater, metrics);
+                    } else {
+                        if (totalWeight <= 0) {
+                            throw new TrainingFailure("step " + stepNumber + " has nothing to train on (its batches carry"
+                                    + " no trained tokens or pairs); stopped");
                         }
+                        updater.zeroGradients();
+                        for (Objective.MicroBatch mb : micro) {
+                            if (mb.weight() > 0) {
+                                objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                            }
+                        }
+                        // a non-finite loss is reported as such, before the gradient it produced
+                        checkLoss(metrics.values(), stepNumber, checkpoints);
+                        updater.apply();
                     }
-                    // a non-finite loss is reported as such, before the gradient it produced
-                    checkLoss(metrics.values(), stepNumber, checkpoints);
-                    updater.apply();
+                } finally {
+                    for (Checkpoints.Member m : members) {
+                        m.model().setAdapterDropoutSeed(null);
+                    }
                 }
                 Map<String, Double> values = metrics.values();
                 double loss = checkLoss(values, stepNumber, checkpoints);

@@ -43,7 +43,8 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
                               @SettingRange(min = 0, max = 4096) int loraR,
                               @SettingRange(min = 0, minExclusive = true) double loraAlpha,
                               @SettingRange(min = 0, max = 1, maxExclusive = true) double loraDropout,
-                              List<String> loraTargets, QuantizedWeights.Kind quantizeBase) {
+                              List<String> loraTargets, boolean useRslora, boolean useDora,
+                              QuantizedWeights.Kind quantizeBase) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -53,7 +54,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
                 0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
-                0, List.of(), null);
+                0, List.of(), false, false, null);
     }
 
     /** Tokens per sequence for a model of {@code contextLength}: {@code --max-length} up to it; 0: all of it. */
@@ -68,7 +69,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
 
     /** LoRA's settings with {@code --lora-r} above 0, else null (full fine-tuning). */
     public LoraConfig lora() {
-        return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets) : null;
+        return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets, loraDropout, useRslora, useDora) : null;
     }
 
     /** The model the stage starts from: {@code model}, with {@code adapter} on it when given. */
@@ -96,7 +97,8 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
                 "--freeze and --train-only exclude each other: give one");
         check(p, loraR == 0 || ((freeze == null || freeze.isEmpty()) && trainOnly == null),
                 "--lora-r trains the adapters only: --freeze and --train-only do not apply with it");
-        check(p, loraDropout == 0, "--lora-dropout: only 0 is supported yet, got " + loraDropout);
+        check(p, loraR > 0 || (loraDropout == 0 && !useRslora && !useDora),
+                "--lora-dropout, --use-rslora and --use-dora apply to LoRA: give --lora-r too");
         check(p, quantizeBase == null || loraR > 0, "--quantize-base needs --lora-r: a quantized base cannot train");
         return p;
     }

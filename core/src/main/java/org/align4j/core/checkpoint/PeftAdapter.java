@@ -23,7 +23,8 @@ import org.align4j.core.util.Json;
 /**
  * A LoRA adapter directory in Hugging Face PEFT's format, so that {@code PeftModel.from_pretrained}
  * loads what align4j trains and align4j loads what PEFT saves: {@code adapter_config.json}
- * ({@code peft_type} LORA, {@code r}, {@code lora_alpha}, {@code lora_dropout},
+ * ({@code peft_type} LORA, {@code r}, {@code lora_alpha}, {@code lora_dropout}, {@code use_rslora},
+ * {@code use_dora} (DoRA's magnitudes as {@code ...lora_magnitude_vector} {@code [out]}),
  * {@code target_modules}, {@code fan_in_fan_out} true for GPT-2's Conv1D and false for the Llama
  * family's Linear, {@code bias} none, {@code task_type}, {@code base_model_name_or_path}) and
  * {@code adapter_model.safetensors} with PEFT's names
@@ -65,17 +66,26 @@ public final class PeftAdapter {
         if (!"LORA".equals(c.path("peft_type").asText())) {
             throw new IOException(file + ": peft_type '" + c.path("peft_type").asText() + "' is not LORA");
         }
-        for (String unsupported : List.of("use_dora", "use_rslora")) {
+        if (!"none".equals(c.path("bias").asText("none"))) {
+            throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
+        }
+        // settings that would give modules their own rank, scale or layers, or change which tensors
+        // carry adapters: align4j's adapters share one setting and sit on target_modules only
+        for (String perModule : List.of("rank_pattern", "alpha_pattern", "layers_to_transform", "layers_pattern",
+                "exclude_modules", "layer_replication", "target_parameters", "trainable_token_indices")) {
+            JsonNode v = c.path(perModule);
+            if (!v.isMissingNode() && !v.isNull() && !(v.isContainerNode() && v.isEmpty())) {
+                throw new IOException(file + ": " + perModule + " is not supported (only one setting for all modules)");
+            }
+        }
+        for (String unsupported : List.of("lora_bias", "use_qalora")) {
             if (c.path(unsupported).asBoolean(false)) {
                 throw new IOException(file + ": " + unsupported + " is not supported");
             }
         }
-        if (!"none".equals(c.path("bias").asText("none"))) {
-            throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
-        }
-        if (c.path("lora_dropout").asDouble(0) != 0) {
-            throw new IOException(file + ": lora_dropout " + c.path("lora_dropout").asDouble()
-                    + " is not supported yet (only 0)");
+        double dropout = c.path("lora_dropout").asDouble(0);
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IOException(file + ": lora_dropout " + dropout + " is outside [0, 1)");
         }
         List<String> targets = new ArrayList<>();
         JsonNode t = c.path("target_modules");
@@ -88,7 +98,8 @@ public final class PeftAdapter {
                 .isTextual()) {
             throw new IOException(file + ": needs r, lora_alpha and base_model_name_or_path");
         }
-        return new Info(new LoraConfig(c.get("r").asInt(), c.get("lora_alpha").asDouble(), targets),
+        return new Info(new LoraConfig(c.get("r").asInt(), c.get("lora_alpha").asDouble(), targets, dropout,
+                c.path("use_rslora").asBoolean(false), c.path("use_dora").asBoolean(false)),
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
     }
 
@@ -145,14 +156,14 @@ public final class PeftAdapter {
                 : base.toString());
         c.put("r", lora.r());
         c.put("lora_alpha", lora.alpha());
-        c.put("lora_dropout", 0.0);
+        c.put("lora_dropout", lora.dropout());
         lora.targets().forEach(c.putArray("target_modules")::add);
         c.put("fan_in_fan_out", model instanceof GptModel);
         c.put("bias", "none");
         c.put("inference_mode", true);
         c.put("init_lora_weights", true);
-        c.put("use_rslora", false);
-        c.put("use_dora", false);
+        c.put("use_rslora", lora.rslora());
+        c.put("use_dora", lora.dora());
         if (model.hasScoreHead()) {
             c.putArray("modules_to_save").add("score");
         } else {
@@ -185,6 +196,22 @@ public final class PeftAdapter {
         return model instanceof GptModel ? PREFIX + "transformer." : PREFIX;
     }
 
+    /**
+     * align4j's name of a stored adapter tensor: without PEFT's adapter name ({@code .default}), and
+     * DoRA's magnitude as PEFT saves it ({@code ...lora_magnitude_vector}) whatever form a file holds
+     * ({@code ...lora_magnitude_vector.default.weight} from an unfiltered state dict).
+     */
+    private static String ownName(String stored) {
+        String name = stored.replace(".default.", ".");
+        if (name.endsWith(".lora_magnitude_vector.default")) {
+            name = name.substring(0, name.length() - ".default".length());
+        }
+        if (name.endsWith(".lora_magnitude_vector.weight")) {
+            name = name.substring(0, name.length() - ".weight".length());
+        }
+        return name;
+    }
+
     /** Reads the adapter's tensors into a model built with its LoRA settings; names and shapes must match. */
     public static void loadInto(Path dir, DecoderModel model) throws IOException {
         ParameterSet params = model.parameters();
@@ -194,8 +221,7 @@ public final class PeftAdapter {
         try (Safetensors.Reader r = Safetensors.open(file)) {
             for (String stored : r.tensors().keySet()) {
                 String name = stored.equals(HEAD) ? DecoderModel.SCORE_HEAD
-                        : stored.startsWith(prefix) ? stored.substring(prefix.length()).replace(".default.", ".")
-                        : null;
+                        : stored.startsWith(prefix) ? ownName(stored.substring(prefix.length())) : null;
                 if (DecoderModel.SCORE_HEAD.equals(name) && !params.has(name)) {
                     continue; // a reward model's adapter loaded as a language model
                 }

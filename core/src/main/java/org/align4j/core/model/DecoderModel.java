@@ -201,6 +201,27 @@ public abstract class DecoderModel {
         }
     }
 
+    /**
+     * LoRA dropout ({@code lora_dropout}): from a training step's seed (drawn from the run's seed and
+     * the step, so a resumed run drops the same inputs) the forwards that keep activations drop the
+     * adapters' inputs until it is set back to null. No effect without dropout or adapters.
+     */
+    public void setAdapterDropoutSeed(Long seed) {
+        if (lora != null) {
+            lora.setDropoutSeed(seed);
+        }
+    }
+
+    /**
+     * Pauses (true) or resumes a training step's LoRA dropout, for the part of a step that reads
+     * the model as it is (PPO's rollout, old log-probabilities and values) rather than training it.
+     */
+    public void pauseAdapterDropout(boolean paused) {
+        if (lora != null) {
+            lora.pauseDropout(paused);
+        }
+    }
+
     public boolean adaptersEnabled() {
         return lora != null && lora.enabled();
     }
@@ -335,7 +356,13 @@ public abstract class DecoderModel {
 
     /** Puts LoRA adapters with {@code lora}'s settings on the family's blocks (their tensors are in the layout). */
     protected void attachAdapters(LoraConfig lora) {
-        this.lora = lora == null ? null : new LoraAdapters(blocks, lora, params, kernels);
+        this.lora = lora == null ? null : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
+    }
+
+    /** Block {@code layer}'s weight of {@code module} wherever it lives (DoRA's norms and its extra product read it). */
+    private INDArray frozenWeight(int layer, int module) {
+        return weight(quantizedBase == null ? params.get(blocks.weightName(layer, blocks.modules().get(module))) : null,
+                layer, module);
     }
 
     /** The adapters' tensors for a layout, when {@code lora} asks for them. */

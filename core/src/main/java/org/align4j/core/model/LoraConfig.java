@@ -12,8 +12,13 @@ import org.align4j.core.util.UserInputException;
  * for both output projections, {@code c_fc}, {@code attn.c_proj}; the Llama family:
  * {@code q_proj}, {@code k_proj}, {@code v_proj}, {@code o_proj}, {@code gate_proj},
  * {@code up_proj}, {@code down_proj}). No targets: the family's default, PEFT's own for it.
+ *
+ * <p>PEFT's variants: {@code dropout} ({@code lora_dropout}) on the adapter's input while training;
+ * {@code rslora} ({@code use_rslora}) scales by alpha / sqrt(r); {@code dora} ({@code use_dora})
+ * adds a trained magnitude per output feature ({@code lora_magnitude_vector}) over the direction
+ * {@code W + s B A} normalised per output feature.
  */
-public record LoraConfig(int r, double alpha, List<String> targets) {
+public record LoraConfig(int r, double alpha, List<String> targets, double dropout, boolean rslora, boolean dora) {
 
     /** A module of a block that can carry an adapter: its name within the block, its input and output widths. */
     public record Module(String name, long in, long out) {
@@ -44,16 +49,25 @@ public record LoraConfig(int r, double alpha, List<String> targets) {
         if (!(alpha > 0)) {
             throw new UserInputException("--lora-alpha must be above 0, got " + alpha);
         }
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new UserInputException("--lora-dropout must be in [0, 1), got " + dropout);
+        }
         targets = targets == null ? List.of() : List.copyOf(targets);
     }
 
+    /** Plain LoRA: no dropout, alpha / r, no DoRA. */
+    public LoraConfig(int r, double alpha, List<String> targets) {
+        this(r, alpha, targets, 0, false, false);
+    }
+
+    /** The update's scale: alpha / r, or alpha / sqrt(r) with rsLoRA (PEFT's {@code scaling}). */
     public double scale() {
-        return alpha / r;
+        return rslora ? alpha / Math.sqrt(r) : alpha / r;
     }
 
     /** These settings with {@code defaults} as targets when none are given. */
     public LoraConfig orTargets(List<String> defaults) {
-        return targets.isEmpty() ? new LoraConfig(r, alpha, defaults) : this;
+        return targets.isEmpty() ? new LoraConfig(r, alpha, defaults, dropout, rslora, dora) : this;
     }
 
     /**

@@ -15,6 +15,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.testing.GoldenFixtures;
@@ -101,6 +102,22 @@ class QuantizedBaseTest {
             compare(kind, new LlamaModel(LLAMA, k, DataType.FLOAT).initialize(3),
                     new LlamaModel(LLAMA, k, DataType.FLOAT, false, Trainable.ALL, LLAMA_LORA, kind),
                     new LlamaModel(LLAMA, k, DataType.FLOAT, false, Trainable.ALL, LLAMA_LORA));
+        }
+    }
+
+    /** DoRA (with rsLoRA) reads the frozen weight for its norms and its extra product: dequantized, the same as fp32's. */
+    @Test
+    void doraOnAQuantizedBaseBehavesAsOnTheDequantizedWeights() {
+        Kernels k = new GenericKernels();
+        LoraConfig dora = new LoraConfig(2, 4.0, LORA.targets(), 0, true, true);
+        LoraConfig llamaDora = new LoraConfig(2, 4.0, LLAMA_LORA.targets(), 0, true, true);
+        for (QuantizedWeights.Kind kind : QuantizedWeights.Kind.values()) {
+            compare(kind, new GptModel(CFG, k, DataType.FLOAT).initialize(3),
+                    new GptModel(CFG, k, DataType.FLOAT, false, Trainable.ALL, dora, kind),
+                    new GptModel(CFG, k, DataType.FLOAT, false, Trainable.ALL, dora));
+            compare(kind, new LlamaModel(LLAMA, k, DataType.FLOAT).initialize(3),
+                    new LlamaModel(LLAMA, k, DataType.FLOAT, false, Trainable.ALL, llamaDora, kind),
+                    new LlamaModel(LLAMA, k, DataType.FLOAT, false, Trainable.ALL, llamaDora));
         }
     }
 
