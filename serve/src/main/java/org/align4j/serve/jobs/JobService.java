@@ -15,7 +15,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
-import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
@@ -198,7 +197,11 @@ public final class JobService {
         ObjectNode resolved = grader.deepCopy();
         resolveModels(resolved, param);
         try {
-            GraderParser.parse(resolved, param, dir -> RewardScorer.load(dir, Backend.get().kernels()));
+            // checked, not loaded: the request thread runs no model (the job loads it on its own kernels)
+            GraderParser.parse(resolved, param, dir -> {
+                RewardScorer.requireRewardModel(dir);
+                return null;
+            });
         } catch (UserInputException e) {
             throw ApiError.invalid(param, e.getMessage());
         }
