@@ -43,8 +43,10 @@ document.addEventListener('DOMContentLoaded', () => {
     $('resume').hidden = s !== 'paused';
     try {
       const ev = await api(base + '/events?limit=1000');
-      const events = ((ev && ev.data) || []).slice().sort((a, b) => (a.created_at || 0) - (b.created_at || 0));
-      const metrics = events.filter(e => e.type === 'metrics' && e.data && typeof e.data === 'object').map(e => e.data);
+      // the API lists newest first; many events share a second, so its order, reversed, is the true one
+      const events = ((ev && ev.data) || []).slice().reverse();
+      const metrics = events.filter(e => e.type === 'metrics' && e.data && typeof e.data === 'object').map(e => e.data)
+        .sort((a, b) => (a.step || 0) - (b.step || 0));
       if (metrics.length !== shownMetrics) {
         shownMetrics = metrics.length;
         $('nocurves').hidden = metrics.length > 0;
