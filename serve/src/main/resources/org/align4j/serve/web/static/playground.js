@@ -104,6 +104,8 @@ document.addEventListener('DOMContentLoaded', async () => {
     } catch (e) {
       if (e.name !== 'AbortError') out.append(el('div', { class: 'error' }, e.message));
     }
+    // an empty answer (the model ended at once) says so rather than leaving the pane blank
+    if (!text && !out.querySelector('.error')) pane.append(el('div', { class: 'muted' }, '(no text: the model ended its answer at once)'));
     histories[side].push({ role: 'assistant', content: text });
   }
 
