@@ -5,16 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
@@ -33,6 +39,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import org.align4j.core.backend.Backend;
 import org.align4j.core.chat.ChatMessage;
@@ -48,6 +56,7 @@ import org.align4j.core.run.RunDirectory;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
+import org.align4j.core.util.Json;
 
 /**
  * The whole of {@code align4j serve} as {@link ServeApp} assembles it (one server, examples/base-model
@@ -175,5 +184,98 @@ class ServeEndToEndTest {
         assertEquals(ckptAnswer, chat(client, ckpt.fineTunedModelCheckpoint(), 24),
                 "a checkpoint directory served as a model");
         assertTrue(!ftAnswer.equals(baseAnswer), "training changed the answer: " + ftAnswer);
+    }
+
+    /** examples/base-model with a random score head: a reward model on the same tokenizer. */
+    static Path rewardModel(Path out) throws Exception {
+        Kernels k = Backend.get().newKernels();
+        try {
+            DecoderModel m = ModelDirectory.load(BASE, k, DataType.FLOAT, true);
+            INDArray w = m.parameters().get(DecoderModel.SCORE_HEAD);
+            SplittableRandom r = new SplittableRandom(5);
+            float[] v = new float[(int) w.length()];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (r.nextGaussian() * 0.1);
+            }
+            w.assign(Nd4j.createFromArray(v).reshape(w.shape()));
+            ModelDirectory.save(m, out);
+            ModelDirectory.copyTokenizerFiles(BASE, out);
+            return out;
+        } finally {
+            if (k instanceof CpuKernels c) {
+                c.close();
+            }
+        }
+    }
+
+    private HttpResponse<String> post(int port, String path, String body) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * A reinforcement job whose {@code score_model} grader is a reward model this server also serves on
+     * {@code /v1/score}: the job loads its own copy on its own kernels, and scores requested while it
+     * trains equal the scores before it (the served copy's buffers are not the job's).
+     */
+    @Test
+    void aScoreModelGraderJobTrainsWhileTheSameRewardModelScoresRequests() throws Exception {
+        Path rm = rewardModel(dir.resolve("rm"));
+        ServeConfig cfg = new ServeConfig(List.of(new ServeConfig.NamedModel("base-model", BASE),
+                new ServeConfig.NamedModel("rm", rm)), "127.0.0.1", 0, dir.resolve("data"), KEY, 1 << 20, 1 << 20);
+        server = ServeApp.create(cfg, new PrintStream(logBytes, true)).start();
+        int port = server.port();
+        OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + port + "/v1")
+                .apiKey(KEY).maxRetries(0).build();
+        String scoreBody = "{\"model\": \"rm\", \"input\": [{\"prompt\": \"Pizza tonight?\", \"response\":"
+                + " \"(pizza) (yes)\"}, {\"prompt\": \"Good night!\", \"response\": \"(moon)\"}]}";
+        HttpResponse<String> before = post(port, "/v1/score", scoreBody);
+        assertEquals(200, before.statusCode(), before.body());
+        String expected = Json.MAPPER.readTree(before.body()).get("data").toString();
+
+        Path f = dir.resolve("rft.jsonl");
+        Files.writeString(f, "{\"messages\": [{\"role\": \"user\", \"content\": \"Pizza tonight?\"}]}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"Good night!\"}]}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"I lost my keys.\"}]}\n"
+                + "{\"messages\": [{\"role\": \"user\", \"content\": \"The sun is shining!\"}]}\n");
+        FileObject file = client.files().create(FileCreateParams.builder().file(f).purpose(FilePurpose.FINE_TUNE)
+                .build());
+        String job = "{\"model\": \"base-model\", \"training_file\": \"" + file.id() + "\", \"seed\": 3,"
+                + " \"method\": {\"type\": \"reinforcement\", \"reinforcement\": {\"grader\": {\"type\":"
+                + " \"score_model\", \"name\": \"rm\", \"model\": \"MODEL\"}, \"hyperparameters\": {\"n_epochs\": 2,"
+                + " \"batch_size\": 2, \"align4j\": {\"max_new_tokens\": 6, \"samples_per_prompt\": 2,"
+                + " \"max_length\": 48}}}}}";
+        // a causal LM is no reward model: refused naming the field, before any work
+        HttpResponse<String> refused = post(port, "/v1/fine_tuning/jobs", job.replace("MODEL", "base-model"));
+        assertEquals(400, refused.statusCode(), refused.body());
+        assertEquals("method.reinforcement.grader.model",
+                Json.MAPPER.readTree(refused.body()).at("/error/param").asText(), refused.body());
+
+        HttpResponse<String> created = post(port, "/v1/fine_tuning/jobs", job.replace("MODEL", "rm"));
+        assertEquals(200, created.statusCode(), created.body());
+        String id = Json.MAPPER.readTree(created.body()).get("id").asText();
+        List<String> during = new ArrayList<>();
+        FineTuningJob done;
+        long deadline = System.nanoTime() + 180_000_000_000L;
+        while (true) {
+            HttpResponse<String> r = post(port, "/v1/score", scoreBody);
+            assertEquals(200, r.statusCode(), r.body());
+            during.add(Json.MAPPER.readTree(r.body()).get("data").toString());
+            done = client.fineTuning().jobs().retrieve(id);
+            if (Set.of("succeeded", "failed", "cancelled").contains(done.status().asString())) {
+                break;
+            }
+            assertTrue(System.nanoTime() < deadline, "the job never ended; log:\n" + logBytes);
+        }
+        assertEquals("succeeded", done.status().asString(), "log:\n" + logBytes + "\nerror: " + done.error());
+        assertTrue(during.size() >= 3, "scores requested while the job trained: " + during.size());
+        for (String s : during) {
+            assertEquals(expected, s, "a score requested while the job graded with the same reward model");
+        }
+        List<JsonNode> rows = new RunDirectory(dir.resolve("data/jobs/" + id)).metrics();
+        assertEquals(4, rows.size(), "4 prompts, batch 2, 2 epochs");
+        assertTrue(rows.stream().anyMatch(row -> row.path("env/reward_mean").isNumber()
+                || row.path("objective/scores").isNumber() || row.toString().contains("reward")), rows.toString());
     }
 }

@@ -211,6 +211,13 @@ public final class JobService {
     private void resolveModels(ObjectNode g, String param) {
         if ("score_model".equals(g.path("type").asText()) && g.path("model").isTextual()) {
             ModelCatalog.Entry e = catalog.require(g.get("model").asText(), param + ".model");
+            try {
+                RewardScorer.requireRewardModel(e.dir());
+            } catch (IOException | RuntimeException x) {
+                // named by the client's id: the server's directories stay out of the answer
+                throw ApiError.invalid(param + ".model", "The model '" + e.id() + "' is not a reward model (it has"
+                        + " no scalar score head): a score_model grader needs one trained with align4j reward.");
+            }
             g.set("model", new TextNode(e.dir().toAbsolutePath().toString()));
         }
         if ("multi".equals(g.path("type").asText()) && g.path("graders").isObject()) {
