@@ -210,7 +210,10 @@ class JobsPlaygroundBrowserTest {
                 .map(WebElement::getText).toList();
         assertEquals(ids, shown);
         assertTrue(browser.driver.findElement(By.id("events")).getText().contains("The job has successfully completed"));
-        assertTrue(browser.driver.findElement(By.id("facts")).getText().contains(job.fineTunedModel().orElseThrow()));
+        String facts = browser.driver.findElement(By.id("facts")).getText();
+        assertTrue(facts.contains(job.fineTunedModel().orElseThrow()), facts);
+        assertTrue(facts.contains("align4j={\"max_length\":64}"), facts);
+        assertTrue(facts.matches("(?s).*Trained tokens\\s+" + job.trainedTokens().orElseThrow() + "\\b.*"), facts);
         browser.screenshot("job");
         assertEquals(List.of(), browser.consoleErrors());
     }
