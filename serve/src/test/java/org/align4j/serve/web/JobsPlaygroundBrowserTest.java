@@ -224,6 +224,19 @@ class JobsPlaygroundBrowserTest {
         Path file = emoji(6);
         browser.driver.get(base + "/jobs/new");
         browser.waiting().until(d -> new Select(d.findElement(By.id("model"))).getOptions().size() >= 2);
+        // a file the data module refuses: its FILE:LINE problems shown, and no id offered for a job
+        Path bad = data.resolve("bad.jsonl");
+        Files.writeString(bad, Files.readAllLines(Path.of("../examples/emojibot/train.jsonl")).get(0)
+                + "\n{\"messages\": [{\"role\": \"user\"}]}\n");
+        browser.driver.findElement(By.id("file")).sendKeys(bad.toString());
+        browser.driver.findElement(By.cssSelector("#upload button")).click();
+        browser.waiting().until(ExpectedConditions.textToBePresentInElementLocated(
+                By.cssSelector("#filefacts dd[data-field='Status']"), "error"));
+        String problems = browser.visible(By.id("filedetails")).getText();
+        assertTrue(problems.startsWith("bad.jsonl:2: "), problems);
+        assertEquals("", browser.driver.findElement(By.id("training_file")).getAttribute("value"));
+        assertEquals("1", field("Invalid records"));
+        browser.driver.findElement(By.id("file")).clear();
         browser.driver.findElement(By.id("file")).sendKeys(file.toString());
         browser.driver.findElement(By.cssSelector("#upload button")).click();
         browser.visible(By.id("report"));
