@@ -265,6 +265,14 @@ class JobsPlaygroundBrowserTest {
         assertEquals("base-model", created.model());
         new WebDriverWait(browser.driver, Duration.ofSeconds(60)).until(
                 ExpectedConditions.textToBePresentInElementLocated(By.id("status"), "running"));
+        // pause checkpoints and stops the stage; resume continues it
+        browser.visible(By.id("pause")).click();
+        new WebDriverWait(browser.driver, Duration.ofSeconds(60)).until(
+                ExpectedConditions.textToBePresentInElementLocated(By.id("status"), "paused"));
+        assertEquals("paused", client.fineTuning().jobs().retrieve(id).status().asString());
+        browser.visible(By.id("resume")).click();
+        new WebDriverWait(browser.driver, Duration.ofSeconds(60)).until(
+                ExpectedConditions.textToBePresentInElementLocated(By.id("status"), "running"));
         browser.driver.findElement(By.id("cancel")).click();
         new WebDriverWait(browser.driver, Duration.ofSeconds(60)).until(
                 ExpectedConditions.textToBePresentInElementLocated(By.id("status"), "cancelled"));
