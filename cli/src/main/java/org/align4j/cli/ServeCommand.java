@@ -20,14 +20,16 @@ import picocli.CommandLine.Option;
         description = "Serve models behind OpenAI's API (chat/completions, completions, models) and run"
                 + " fine-tuning jobs through OpenAI's fine-tuning API (files, fine_tuning/jobs). State (uploaded"
                 + " files, job run directories, the jobs database) lives under --data-dir; a restarted server"
-                + " resumes what was running.",
+                + " resumes what was running. The same server has web pages at http://HOST:PORT/ (jobs with"
+                + " their curves, a playground to chat with and compare models, labeling, runs and reports).",
         footer = {"", "Examples:",
                 "  align4j serve --model examples/base-model",
                 "  align4j serve --model tiny=examples/base-model --port 8080 --data-dir /srv/align4j",
                 "  ALIGN4J_API_KEY=sk-local align4j serve --model examples/base-model --host 0.0.0.0",
                 "", "Then, with any OpenAI client:",
                 "  curl http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \\",
-                "      -d '{\"model\": \"base-model\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"})
+                "      -d '{\"model\": \"base-model\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'",
+                "", "and in a browser: http://127.0.0.1:8000/ (the web pages)"})
 final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "[NAME=]DIR",
@@ -63,10 +65,18 @@ final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
-        System.err.println("align4j serve: listening on http://" + host + ":" + server.port() + "/v1"
-                + (key == null ? " (no API key: loopback only)" : " (API key required)"));
+        System.err.print(startupMessage(host, server.port(), dataDir, key != null));
         stopped.await();
         return 0;
+    }
+
+    /** Where the API and the web pages answer, and where the state lives. */
+    static String startupMessage(String host, int port, Path dataDir, boolean keyed) {
+        String base = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+        return "align4j serve: OpenAI's API at " + base + "/v1" + (keyed ? " (API key required)"
+                : " (no API key: loopback only)") + "\n"
+                + "align4j serve: web pages at " + base + "/ (jobs, playground, labeling, runs)\n"
+                + "align4j serve: data directory " + dataDir.toAbsolutePath().normalize() + "\n";
     }
 
     static List<ServeConfig.NamedModel> namedModels(List<String> specs) {

@@ -12,6 +12,7 @@ import org.align4j.core.backend.Backend;
 import org.align4j.core.chat.ChatTemplate;
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.ModelSource;
+import org.align4j.core.kernels.CpuKernels;
 import org.align4j.core.kernels.Kernels;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
@@ -133,6 +134,8 @@ final class LoadedModels implements AutoCloseable {
             Loaded l = f.getNow(null);
             if (l instanceof Lm lm) {
                 lm.model().close();
+            } else if (l instanceof Rm rm && rm.scorer().model().kernels() instanceof CpuKernels k) {
+                k.close(); // the reward model's own kernels' threads
             }
         }
     }

@@ -15,7 +15,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 
-import org.align4j.core.backend.Backend;
 import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
@@ -198,7 +197,11 @@ public final class JobService {
         ObjectNode resolved = grader.deepCopy();
         resolveModels(resolved, param);
         try {
-            GraderParser.parse(resolved, param, dir -> RewardScorer.load(dir, Backend.get().kernels()));
+            // checked, not loaded: the request thread runs no model (the job loads it on its own kernels)
+            GraderParser.parse(resolved, param, dir -> {
+                RewardScorer.requireRewardModel(dir);
+                return null;
+            });
         } catch (UserInputException e) {
             throw ApiError.invalid(param, e.getMessage());
         }
@@ -208,6 +211,13 @@ public final class JobService {
     private void resolveModels(ObjectNode g, String param) {
         if ("score_model".equals(g.path("type").asText()) && g.path("model").isTextual()) {
             ModelCatalog.Entry e = catalog.require(g.get("model").asText(), param + ".model");
+            try {
+                RewardScorer.requireRewardModel(e.dir());
+            } catch (IOException | RuntimeException x) {
+                // named by the client's id: the server's directories stay out of the answer
+                throw ApiError.invalid(param + ".model", "The model '" + e.id() + "' is not a reward model (it has"
+                        + " no scalar score head): a score_model grader needs one trained with align4j reward.");
+            }
             g.set("model", new TextNode(e.dir().toAbsolutePath().toString()));
         }
         if ("multi".equals(g.path("type").asText()) && g.path("graders").isObject()) {

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.kernels.CpuKernels;
+import org.align4j.core.kernels.Kernels;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
 import org.align4j.ppo.PpoOptions;
@@ -78,13 +80,25 @@ final class Stages {
         return StageConfig.resolve(defaults(m), type(m), extension, where, settings, m != JobRequest.Method.REINFORCEMENT);
     }
 
+    /**
+     * Runs the stage on kernels of its own, closed at the end: the process's shared kernels keep
+     * scratch buffers as instance state, and the server decodes, scores and validates on other
+     * threads while a job trains, so nothing the job computes may share them.
+     */
     @SuppressWarnings("unchecked")
     static LoopResult run(JobRequest.Method m, StageConfig<?> cfg, PrintStream log) throws IOException {
-        // always resume: a job's run continues from its newest checkpoint, or starts when it has none
-        return switch (m) {
-            case SUPERVISED -> SftTrainer.run((StageConfig<SftOptions>) cfg, Backend.get().kernels(), log, true);
-            case DPO -> DpoTrainer.run((StageConfig<DpoOptions>) cfg, Backend.get().kernels(), log, true);
-            case REINFORCEMENT -> PpoTrainer.run((StageConfig<PpoOptions>) cfg, Backend.get().kernels(), log, true);
-        };
+        Kernels kernels = Backend.get().newKernels();
+        try {
+            // always resume: a job's run continues from its newest checkpoint, or starts when it has none
+            return switch (m) {
+                case SUPERVISED -> SftTrainer.run((StageConfig<SftOptions>) cfg, kernels, log, true);
+                case DPO -> DpoTrainer.run((StageConfig<DpoOptions>) cfg, kernels, log, true);
+                case REINFORCEMENT -> PpoTrainer.run((StageConfig<PpoOptions>) cfg, kernels, log, true);
+            };
+        } finally {
+            if (kernels instanceof CpuKernels c) {
+                c.close();
+            }
+        }
     }
 }

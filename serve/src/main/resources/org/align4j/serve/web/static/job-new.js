@@ -3,7 +3,15 @@
 document.addEventListener('DOMContentLoaded', async () => {
   const { $, api, el, showError } = A4;
   if (!A4.requireKey()) return;
-  const known = new Set(['id', 'object', 'filename', 'bytes', 'created_at', 'purpose', 'status', 'status_details']);
+  let report = null;
+  /** The training tokens at the epochs chosen (the suggested ones when left on auto). */
+  function estimate() {
+    const per = report && report.billed_tokens_per_epoch;
+    const epochs = $('n_epochs').value === '' ? report && report.suggested_epochs : Number($('n_epochs').value);
+    $('estimate').textContent = per && epochs ? (per * epochs) + ' training tokens (' + per + ' per epoch x ' + epochs
+      + ' epochs)' : '';
+  }
+  $('n_epochs').addEventListener('input', estimate);
 
   try {
     const models = await api('/v1/models');
@@ -20,15 +28,23 @@ document.addEventListener('DOMContentLoaded', async () => {
     showError(null);
     try {
       const file = await api('/v1/files', { method: 'POST', body: form });
-      $('training_file').value = file.id || '';
+      // a file that failed validation is shown, not offered for a job
+      $('training_file').value = file.status === 'error' ? '' : (file.id || '');
+      const r = file.align4j || {};
+      report = r;
       const rows = [['File id', file.id], ['Name', file.filename], ['Bytes', file.bytes], ['Status', file.status],
-        ['Details', file.status_details]];
+        ['Record kind', r.record_kind], ['Records', r.records], ['Valid records', r.valid_records],
+        ['Invalid records', r.invalid_records], ['Duplicates', r.duplicates], ['Suggested epochs', r.suggested_epochs],
+        ['Billed tokens per epoch', r.billed_tokens_per_epoch],
+        ['Estimated training tokens', r.estimated_training_tokens === undefined ? undefined
+          : r.estimated_training_tokens + ' (' + r.suggested_epochs + ' epochs)'],
+        ['Tokens counted with', r.estimate_model]];
       $('filefacts').replaceChildren(...rows.filter(r => r[1] !== undefined && r[1] !== null)
-        .flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, String(v))]));
-      // anything else the server reports (validation report, token and cost estimate) is shown as it is
-      const extra = Object.fromEntries(Object.entries(file).filter(([k]) => !known.has(k)));
-      $('filedetails').textContent = JSON.stringify(extra, null, 2);
-      $('filedetails').hidden = Object.keys(extra).length === 0;
+        .flatMap(([k, v]) => [el('dt', {}, k), el('dd', { dataset: { field: k } }, String(v))]));
+      // the data module's FILE:LINE problems, one a line
+      $('filedetails').textContent = file.status_details || '';
+      $('filedetails').hidden = !file.status_details;
+      estimate();
       $('report').hidden = false;
     } catch (e) { showError(e); }
   });

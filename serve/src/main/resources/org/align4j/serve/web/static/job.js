@@ -13,7 +13,10 @@ document.addEventListener('DOMContentLoaded', () => {
     const hp = (j.method && j.method[j.method.type] && j.method[j.method.type].hyperparameters) || j.hyperparameters || {};
     const rows = [['Status', j.status], ['Method', (j.method && j.method.type) || 'supervised'], ['Base model', j.model],
       ['Fine-tuned model', j.fine_tuned_model], ['Training file', j.training_file], ['Validation file', j.validation_file],
-      ['Hyperparameters', Object.entries(hp).map(([k, v]) => k + '=' + v).join(', ')], ['Trained tokens', j.trained_tokens],
+      ['Hyperparameters', Object.entries(hp).map(([k, v]) => k + '=' + (v !== null && typeof v === 'object'
+        ? JSON.stringify(v) : v)).join(', ')],
+      ['Estimated training tokens', j.align4j ? j.align4j.estimated_training_tokens : null],
+      ['Trained tokens', j.trained_tokens],
       ['Seed', j.seed], ['Created', time(j.created_at)], ['Finished', j.finished_at ? time(j.finished_at) : null],
       ['Estimated finish', j.estimated_finish ? time(j.estimated_finish) : null],
       ['Error', j.error && j.error.message ? j.error.message : null]];
@@ -43,8 +46,10 @@ document.addEventListener('DOMContentLoaded', () => {
     $('resume').hidden = s !== 'paused';
     try {
       const ev = await api(base + '/events?limit=1000');
-      const events = ((ev && ev.data) || []).slice().sort((a, b) => (a.created_at || 0) - (b.created_at || 0));
-      const metrics = events.filter(e => e.type === 'metrics' && e.data && typeof e.data === 'object').map(e => e.data);
+      // the API lists newest first; many events share a second, so its order, reversed, is the true one
+      const events = ((ev && ev.data) || []).slice().reverse();
+      const metrics = events.filter(e => e.type === 'metrics' && e.data && typeof e.data === 'object').map(e => e.data)
+        .sort((a, b) => (a.step || 0) - (b.step || 0));
       if (metrics.length !== shownMetrics) {
         shownMetrics = metrics.length;
         $('nocurves').hidden = metrics.length > 0;

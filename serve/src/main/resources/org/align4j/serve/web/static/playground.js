@@ -61,6 +61,7 @@ document.addEventListener('DOMContentLoaded', async () => {
       temperature: Number($('temperature').value), max_tokens: Number($('max_tokens').value) };
     if ($('seed').value !== '') body.seed = Number($('seed').value);
     let text = '';
+    let pending = [];
     try {
       const res = await api('/v1/chat/completions', { json: body, raw: true, signal });
       const reader = res.body.getReader();
@@ -83,11 +84,19 @@ document.addEventListener('DOMContentLoaded', async () => {
           const ch = (chunk.choices || [])[0];
           if (!ch) continue;
           const piece = (ch.delta && ch.delta.content) || '';
-          const lps = ch.logprobs && Array.isArray(ch.logprobs.content) ? ch.logprobs.content : null;
-          if (lps && lps.length && lps.map(l => l.token).join('') === piece) {
-            for (const lp of lps) out.append(el('span', { class: 'tok', tabindex: '0', 'data-tip': tipText(lp), 'data-logprob': lp.logprob }, lp.token));
-          } else if (piece) {
-            out.append(el('span', { class: 'tok' }, piece));
+          if (ch.logprobs && Array.isArray(ch.logprobs.content)) pending.push(...ch.logprobs.content);
+          // a chunk's text is what became certain: a token that is half a character (an emoji's first
+          // bytes) or may start a stop string comes with empty text, and its log-probability joins the
+          // span of the text it completes
+          if (piece) {
+            const attrs = { class: 'tok' };
+            if (pending.length) {
+              attrs.tabindex = '0';
+              attrs['data-tip'] = pending.map(tipText).join('\n');
+              attrs['data-logprob'] = pending.reduce((s, l) => s + l.logprob, 0);
+            }
+            out.append(el('span', attrs, piece));
+            pending = [];
           }
           text += piece;
         }
@@ -95,6 +104,8 @@ document.addEventListener('DOMContentLoaded', async () => {
     } catch (e) {
       if (e.name !== 'AbortError') out.append(el('div', { class: 'error' }, e.message));
     }
+    // an empty answer (the model ended at once) says so rather than leaving the pane blank
+    if (!text && !out.querySelector('.error')) pane.append(el('div', { class: 'muted' }, '(no text: the model ended its answer at once)'));
     histories[side].push({ role: 'assistant', content: text });
   }
 
