@@ -3,6 +3,7 @@ package org.align4j.cluster;
 import java.io.File;
 import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,7 +11,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
 import org.align4j.core.util.UserInputException;
@@ -143,13 +146,39 @@ public final class SparkCluster implements Cluster {
     static List<String> applicationJars() {
         Set<String> jars = new LinkedHashSet<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            addJar(Path.of(entry).toAbsolutePath(), jars);
+            Path p = Path.of(entry).toAbsolutePath();
+            if (Files.isDirectory(p)) {
+                // a class directory (a build's target/classes when run from the sources): executors take jars
+                p = jarOf(p);
+            }
+            addJar(p, jars);
         }
         jars.removeIf(j -> {
             String name = Path.of(j).getFileName().toString();
             return name.startsWith("spark-") || name.startsWith("scala-");
         });
         return new ArrayList<>(jars);
+    }
+
+    private static Path jarOf(Path classes) {
+        try {
+            Path jar = Files.createTempFile("align4j-classes-", ".jar");
+            jar.toFile().deleteOnExit();
+            List<Path> files;
+            try (var walk = Files.walk(classes)) {
+                files = walk.filter(Files::isRegularFile).sorted().toList();
+            }
+            try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+                for (Path f : files) {
+                    out.putNextEntry(new JarEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
+                    Files.copy(f, out);
+                    out.closeEntry();
+                }
+            }
+            return jar;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot pack " + classes + " for the executors", e);
+        }
     }
 
     private static void addJar(Path jar, Set<String> jars) {
