@@ -16,6 +16,7 @@ import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
+import org.align4j.core.backend.Backend;
 import org.align4j.core.util.UserInputException;
 import org.align4j.train.scale.Cluster;
 import org.apache.spark.SparkConf;
@@ -56,6 +57,12 @@ public final class SparkCluster implements Cluster {
             conf.set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
         } else {
             conf.setJars(applicationJars().toArray(new String[0]));
+            // the CPU kernels' sums depend on how a row is split over threads: executors compute with the
+            // driver's thread count, so that a job prints what the single process prints (measured: a
+            // one-core worker's executor gave log-probabilities differing in the ninth digit)
+            if (!conf.contains("spark.executorEnv.OMP_NUM_THREADS")) {
+                conf.setExecutorEnv("OMP_NUM_THREADS", String.valueOf(Backend.threads()));
+            }
         }
         try {
             active = new SparkCluster(master, new JavaSparkContext(conf));
