@@ -58,6 +58,16 @@ public final class LocalStandalone implements AutoCloseable {
         return url;
     }
 
+    /**
+     * Kills worker {@code w} as a machine dies: SIGKILL to its executors and to the worker itself, no
+     * shutdown hooks.
+     */
+    public void killWorker(int w) {
+        Process worker = processes.get(1 + w);
+        worker.descendants().forEach(ProcessHandle::destroyForcibly);
+        worker.destroyForcibly();
+    }
+
     private Process launch(Path home, String name, String main, String... args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());

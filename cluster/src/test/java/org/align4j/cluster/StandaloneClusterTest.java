@@ -35,7 +35,7 @@ class StandaloneClusterTest {
 
     @BeforeAll
     static void startCluster() throws Exception {
-        spark = LocalStandalone.start(tmp, 1);
+        spark = LocalStandalone.start(tmp, 2);
         url = spark.url();
         // the driver (this JVM) must be reachable by the executor at an address that resolves
         System.setProperty("spark.driver.host", "127.0.0.1");
@@ -77,6 +77,51 @@ class StandaloneClusterTest {
             assertNotEquals(dir.toString(), f[4], "an executor's copy, not the driver's path");
             pids.add(f[3]);
         }
-        assertEquals(1, pids.size(), "one worker, one executor process");
+        assertTrue(pids.size() <= 2, "two workers of one core: at most two executors");
+    }
+
+    @Test
+    void aWorkerKilledMidJobIsReplacedByTaskRetryWithTheSameResults() throws Exception {
+        Path marks = Files.createDirectories(tmp.resolve("marks"));
+        Cluster cluster = Clusters.connect(url, "--spark-master");
+        List<Integer> items = List.of(0, 1, 2, 3, 4, 5, 6, 7);
+        Thread killer = new Thread(() -> {
+            try {
+                // once both executors run a slice, the first worker dies with its executor
+                long deadline = System.nanoTime() + 120_000_000_000L;
+                while (System.nanoTime() < deadline) {
+                    try (var s = Files.list(marks)) {
+                        if (s.count() >= 2) {
+                            break;
+                        }
+                    }
+                    Thread.sleep(100);
+                }
+                spark.killWorker(0);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        killer.start();
+        String marksDir = marks.toString(); // a Path is not serializable
+        List<String> out = cluster.mapInOrder(items, 4, Map.of(), (slice, files) -> {
+            Files.writeString(Path.of(marksDir).resolve("slice-" + slice.get(0) + "-" + ProcessHandle.current().pid()), "");
+            Thread.sleep(4000);
+            List<String> r = new ArrayList<>();
+            for (int i : slice) {
+                r.add("item " + i * 10);
+            }
+            return r;
+        });
+        killer.join();
+        List<String> expected = new ArrayList<>();
+        for (int i : items) {
+            expected.add("item " + i * 10);
+        }
+        assertEquals(expected, out);
+        try (var s = Files.list(marks)) {
+            // 4 slices, and at least one started again after its executor died
+            assertTrue(s.count() > 4, "a slice was retried");
+        }
     }
 }
