@@ -4,33 +4,25 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.function.Function;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import picocli.CommandLine.Mixin;
-import org.align4j.core.backend.Backend;
 import org.align4j.core.chat.ChatMessage;
 import org.align4j.core.chat.ChatTemplate;
-import org.align4j.core.checkpoint.ModelDirectory;
-import org.align4j.core.generate.Generation;
-import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
-import org.align4j.core.loss.SequenceLogProbs;
-import org.align4j.data.jsonl.JsonlReader;
-import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.BpeTokenizer;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.tokenizer.TokenizerFiles;
-import org.nd4j.linalg.api.buffer.DataType;
+import org.align4j.data.jsonl.JsonlReader;
+import org.align4j.train.scale.Cluster;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -39,7 +31,8 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples:",
                 "  align4j generate --model examples/base-model --prompt 'Once upon a time' --max-new-tokens 40",
                 "  align4j generate --model runs/emojibot/final --prompts prompts.jsonl --temperature 0 --json",
-                "  align4j generate --model gpt2/ --prompt-ids 464,3290 --logprobs 5 --json"})
+                "  align4j generate --model gpt2/ --prompt-ids 464,3290 --logprobs 5 --json",
+                "  align4j generate --model runs/emojibot/final --prompts prompts.jsonl --json --spark-master 'local[2]'"})
 final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "model directory")
@@ -91,16 +84,24 @@ final class GenerateCommand implements Callable<Integer> {
     Path refModel;
     @Option(names = "--json", description = "one JSON object per prompt")
     boolean json;
+    @Mixin
+    SparkOption spark;
 
     @Override
     public Integer call() throws Exception {
-        Backend backend = Backend.get();
-        DecoderModel m = adapter.source(model).load(backend.kernels(), DataType.FLOAT, false);
         Path tokPath = tokenizerPath != null ? tokenizerPath : model;
-        BpeTokenizer tok = TokenizerFiles.exists(tokPath) ? TokenizerFiles.load(tokPath) : null;
-        if (tok != null) {
-            m.limitVocabulary(tok);
+        if (refModel != null) {
+            if (!json || temperature != 1.0 || topK != 0 || topP != 1.0) {
+                throw new UserError("--ref-model needs --json and plain sampling (--temperature 1, --top-k 0,"
+                        + " --top-p 1), so that the sampled log-probabilities are the model's own");
+            }
+            if (tokenizerPath == null) {
+                TokenizerFiles.requireSameTokenizer("--model", model, "--ref-model", refModel);
+            }
         }
+        // loaded here in every case: a bad model, tokenizer or prompt file is refused before any job starts
+        GenerateWork.Loaded env = GenerateWork.load(model, adapter.adapter, tokPath, refModel);
+        BpeTokenizer tok = env.tokenizer();
         if (tok == null && source.promptIds == null) {
             throw new UserError(tokPath + ": no tokenizer (tokenizer.json or vocab.json + merges.txt); give --tokenizer"
                     + " or use --prompt-ids");
@@ -116,87 +117,29 @@ final class GenerateCommand implements Callable<Integer> {
         } else {
             readPromptFile(source.prompts, tok, ChatTemplate.forModel(model), prompts, texts);
         }
-        Set<Integer> eos = SpecialTokens.stops(tok, m.config().eosTokenId());
+        Set<Integer> eos = SpecialTokens.stops(tok, env.model().config().eosTokenId());
         SamplingConfig cfg = new SamplingConfig(maxNewTokens, temperature, topK, topP, seed, logprobs, eos,
                 stops == null ? List.of() : stops);
-        Function<int[], String> decoder = tok == null ? null : tok::decode;
-        Generator gen = new Generator(m);
-        DecoderModel ref = null;
-        if (refModel != null) {
-            if (!json || temperature != 1.0 || topK != 0 || topP != 1.0) {
-                throw new UserError("--ref-model needs --json and plain sampling (--temperature 1, --top-k 0,"
-                        + " --top-p 1), so that the sampled log-probabilities are the model's own");
-            }
-            if (tokenizerPath == null) {
-                TokenizerFiles.requireSameTokenizer("--model", model, "--ref-model", refModel);
-            }
-            ref = ModelDirectory.load(refModel, backend.kernels(), DataType.FLOAT);
-        }
+        GenerateWork work = new GenerateWork(cfg, batchSize, json, prompts.size() > 1);
+        List<GenerateWork.Batch> batches = GenerateWork.batches(texts, prompts, batchSize);
         PrintStream out = Console.stdout();
-        ObjectMapper om = new ObjectMapper();
-        for (int start = 0; start < prompts.size(); start += batchSize) {
-            List<int[]> chunk = prompts.subList(start, Math.min(prompts.size(), start + batchSize));
-            List<Generation> results = gen.generate(chunk, cfg, decoder);
-            double[] refLogp = ref == null ? null : SequenceLogProbs.ofCompletions(ref,
-                    results.stream().map(Generation::promptIds).toList(),
-                    results.stream().map(Generation::tokenIds).toList(), batchSize, m.config().eosTokenId());
-            for (int i = 0; i < results.size(); i++) {
-                Generation g = results.get(i);
-                String completion = decoder == null ? null : Generator.completionText(g, cfg, decoder);
-                if (json) {
-                    ObjectNode o = toJson(om, texts.get(start + i), completion, g, tok);
-                    if (refLogp != null) {
-                        o.put("ref_logprob", refLogp[i]);
-                        o.put("kl", g.logprobSum() - refLogp[i]);
-                    }
-                    out.println(om.writeValueAsString(o));
-                } else {
-                    out.println(completion == null ? idsToString(g.tokenIds()) : completion);
-                    if (prompts.size() > 1) {
-                        out.println("---");
-                    }
-                }
+        if (spark.enabled()) {
+            Cluster cluster = spark.connect();
+            Map<String, Path> shipped = new HashMap<>();
+            shipped.put(GenerateWork.MODEL, model);
+            shipped.put(GenerateWork.ADAPTER, adapter.adapter);
+            shipped.put(GenerateWork.TOKENIZER, tokPath);
+            shipped.put(GenerateWork.REF, refModel);
+            for (String text : cluster.mapInOrder(batches, spark.partitions(cluster), shipped, work)) {
+                out.print(text);
+            }
+        } else {
+            for (GenerateWork.Batch b : batches) {
+                out.print(work.text(env, b));
             }
         }
+        out.flush();
         return 0;
-    }
-
-    private static String idsToString(int[] ids) {
-        StringBuilder sb = new StringBuilder();
-        for (int id : ids) {
-            sb.append(sb.length() == 0 ? "" : " ").append(id);
-        }
-        return sb.toString();
-    }
-
-    private static ObjectNode toJson(ObjectMapper om, String prompt, String completion, Generation g, BpeTokenizer tok) {
-        ObjectNode o = om.createObjectNode();
-        o.put("prompt", prompt);
-        o.put("completion", completion);
-        ArrayNode pids = o.putArray("prompt_token_ids");
-        for (int id : g.promptIds()) {
-            pids.add(id);
-        }
-        ArrayNode ids = o.putArray("token_ids");
-        ArrayNode tokens = o.putArray("tokens");
-        for (int id : g.tokenIds()) {
-            ids.add(id);
-            tokens.add(tok == null ? null : tok.decode(new int[] {id}));
-        }
-        ArrayNode lp = o.putArray("logprobs");
-        for (double v : g.logprobs()) {
-            lp.add(v);
-        }
-        ArrayNode top = o.putArray("top_logprobs");
-        for (List<Generation.TokenLogprob> alts : g.topLogprobs()) {
-            ArrayNode a = top.addArray();
-            for (Generation.TokenLogprob t : alts) {
-                a.addObject().put("token", tok == null ? null : tok.decode(new int[] {t.id()})).put("id", t.id())
-                        .put("logprob", t.logprob());
-            }
-        }
-        o.put("finish_reason", g.finishReason());
-        return o;
     }
 
     private static void readPromptFile(Path file, BpeTokenizer tok, ChatTemplate template, List<int[]> prompts,

@@ -23,6 +23,7 @@ import org.align4j.data.jsonl.JsonlReader;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.reward.RewardGroup;
 import org.align4j.reward.RewardScorer;
+import org.align4j.train.scale.Cluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -34,7 +35,8 @@ import picocli.CommandLine.Option;
                 + " one per response). A text gets the same reward here as during training.",
         footer = {"", "Examples:",
                 "  align4j score --model runs/rm/final --data pairs.val.jsonl --out scored.jsonl",
-                "  align4j score --model runs/rm/final --data samples.jsonl        (JSON lines on stdout)"})
+                "  align4j score --model runs/rm/final --data samples.jsonl        (JSON lines on stdout)",
+                "  align4j score --model runs/rm/final --data samples.jsonl --spark-master 'local[2]'"})
 final class ScoreCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "RM_DIR", description = "reward model directory")
@@ -52,6 +54,8 @@ final class ScoreCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "16",
             description = "sequences scored together (default: ${DEFAULT-VALUE})")
     int batchSize;
+    @Mixin
+    SparkOption spark;
 
     @Override
     public Integer call() throws Exception {
@@ -86,7 +90,13 @@ final class ScoreCommand implements Callable<Integer> {
                 seqs.add(scorer.encoder().scoredSequence(r));
             }
         }
-        double[] scores = scorer.score(seqs, batchSize);
+        double[] scores;
+        if (spark.enabled()) {
+            Cluster cluster = spark.connect();
+            scores = ScoreWork.score(cluster, spark.partitions(cluster), seqs, batchSize, model, adapter.adapter);
+        } else {
+            scores = scorer.score(seqs, batchSize);
+        }
         List<ObjectNode> rows = new ArrayList<>();
         int pairs = 0;
         int correct = 0;

@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,5 +50,42 @@ class LauncherTest {
         }
         assertTrue(out.contains("-Dfile.encoding=UTF-8") && out.contains("-Dsun.stdout.encoding=UTF-8"), out);
         assertTrue(out.contains("caf\u00e9"), "the argument passes through unchanged: " + out);
+    }
+
+    @Test
+    void sparkFlagsOnlyWhenSparkIsAskedFor() throws Exception {
+        Path launcher = Path.of("..", "align4j").toAbsolutePath().normalize();
+        Path root = tmp.resolve("repo2");
+        Files.createDirectories(root.resolve("cli/target"));
+        Files.copy(launcher, root.resolve("align4j"));
+        Files.writeString(root.resolve("cli/target/align4j.jar"), "");
+        Files.writeString(root.resolve("cli/target/.build-opts"), "");
+        Path bin = tmp.resolve("bin2");
+        Files.createDirectories(bin);
+        Path java = bin.resolve("java");
+        Files.writeString(java, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String plain = launch(root, bin, null, "generate", "--prompt", "x");
+        assertTrue(!plain.contains("--add-opens"), plain);
+        String option = launch(root, bin, null, "generate", "--prompt", "x", "--spark-master", "local[2]");
+        assertTrue(option.contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED"), option);
+        assertTrue(option.indexOf("--add-opens") < option.indexOf("-jar"), "JVM flags before -jar: " + option);
+        String env = launch(root, bin, "local[2]", "generate", "--prompt", "x");
+        assertTrue(env.contains("--add-opens=java.base/java.nio=ALL-UNNAMED"), env);
+    }
+
+    private static String launch(Path root, Path bin, String sparkMaster, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", root.resolve("align4j").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        pb.environment().remove("ALIGN4J_SPARK_MASTER");
+        if (sparkMaster != null) {
+            pb.environment().put("ALIGN4J_SPARK_MASTER", sparkMaster);
+        }
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        return out;
     }
 }

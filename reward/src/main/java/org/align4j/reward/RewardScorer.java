@@ -78,10 +78,18 @@ public final class RewardScorer {
         return ids.length <= maxLength ? ids : Arrays.copyOfRange(ids, ids.length - maxLength, ids.length);
     }
 
+    /**
+     * The order {@link #score} runs sequences in: by length, shortest first, ties in input order; its
+     * runs of {@code batchSize} are the batches (so scoring each run alone gives the same numbers).
+     */
+    public static int[] lengthOrder(List<int[]> sequences) {
+        return IntStream.range(0, sequences.size()).boxed()
+                .sorted(Comparator.comparingInt(i -> sequences.get(i).length)).mapToInt(Integer::intValue).toArray();
+    }
+
     /** One score per sequence, in the order given. */
     public double[] score(List<int[]> sequences, int batchSize) {
-        int[] order = IntStream.range(0, sequences.size()).boxed()
-                .sorted(Comparator.comparingInt(i -> sequences.get(i).length)).mapToInt(Integer::intValue).toArray();
+        int[] order = lengthOrder(sequences);
         double[] out = new double[sequences.size()];
         for (int start = 0; start < order.length; start += batchSize) {
             int n = Math.min(batchSize, order.length - start);

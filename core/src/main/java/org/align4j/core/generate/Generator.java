@@ -32,6 +32,17 @@ public final class Generator {
      * stop strings (may be null when there are none).
      */
     public List<Generation> generate(List<int[]> prompts, SamplingConfig cfg, Function<int[], String> decoder) {
+        return generate(prompts, cfg, decoder, 0);
+    }
+
+    /**
+     * As {@link #generate(List, SamplingConfig, Function)} for the records {@code firstRecord},
+     * {@code firstRecord + 1}, ... of a longer list: row i draws from {@link #recordRandom}(seed,
+     * firstRecord + i), so a record's tokens do not depend on which batch (or which Spark partition)
+     * it was generated in.
+     */
+    public List<Generation> generate(List<int[]> prompts, SamplingConfig cfg, Function<int[], String> decoder,
+                                     long firstRecord) {
         if (prompts.isEmpty()) {
             return List.of();
         }
@@ -57,10 +68,9 @@ public final class Generator {
         cache.setMasks(padded.keyMask(), promptLen);
         INDArray logits = model.forwardCached(cache, padded.tokens(), padded.positions(), promptLen);
 
-        SplittableRandom root = new SplittableRandom(cfg.seed());
         SplittableRandom[] rngs = new SplittableRandom[b];
         for (int i = 0; i < b; i++) {
-            rngs[i] = root.split();
+            rngs[i] = recordRandom(cfg.seed(), firstRecord + i);
         }
         int[] nextPos = new int[b];
         for (int i = 0; i < b; i++) {
@@ -142,6 +152,19 @@ public final class Generator {
                     List.copyOf(s.top), s.finish == null ? "length" : s.finish, s.visible < 0 ? s.length : s.visible));
         }
         return out;
+    }
+
+    /** SplittableRandom's seed increment for a generator made by {@code new SplittableRandom(seed)}. */
+    private static final long GOLDEN_GAMMA = 0x9e3779b97f4a7c15L;
+
+    /**
+     * The sampling generator of record {@code record} under {@code seed}: the record-th generator split
+     * off {@code new SplittableRandom(seed)}, computed directly (each split advances the root's seed by
+     * two gammas), so record r costs one split whatever r is, and rows 0..b-1 of one batch get exactly
+     * the generators the batch-position scheme gave them before.
+     */
+    public static SplittableRandom recordRandom(long seed, long record) {
+        return new SplittableRandom(seed + 2 * record * GOLDEN_GAMMA).split();
     }
 
     /**

@@ -1,17 +1,19 @@
 package org.align4j.core.generate;
 
 import org.align4j.core.util.UserInputException;
+
+import java.io.Serializable;
 import java.util.List;
 import java.util.Set;
 
 /**
  * How to pick tokens. {@code temperature == 0} is greedy; {@code topK <= 0} and {@code topP >= 1}
- * disable those filters. Sequence {@code i} of a batch samples from its own random stream
- * derived from {@code seed} and {@code i}, so a batch gives the same tokens as its prompts one
- * by one. {@code logprobs} is the number of top alternatives to report per token.
+ * disable those filters. Record {@code i} of a list samples from its own random stream derived
+ * from {@code seed} and {@code i} ({@link Generator#recordRandom}), so however the list is cut into
+ * batches (or Spark partitions) a record draws the same numbers. {@code logprobs} is the number of top alternatives to report per token.
  */
 public record SamplingConfig(int maxNewTokens, double temperature, int topK, double topP, long seed, int logprobs,
-                             Set<Integer> stopTokenIds, List<String> stopStrings) {
+                             Set<Integer> stopTokenIds, List<String> stopStrings) implements Serializable {
 
     public SamplingConfig {
         if (maxNewTokens < 0) {
