@@ -38,6 +38,7 @@ import org.align4j.train.Judge;
 import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
+import org.align4j.train.PromptBatch;
 import org.align4j.train.ReferenceCache;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
@@ -218,22 +219,12 @@ public final class OnlineDpoTrainer implements Objective {
 
     @Override
     public int[] trainLengths() {
-        return prompts.stream().mapToInt(p -> p.length).toArray();
-    }
-
-    private record Prompts(int[] indices, long inputTokens) implements MicroBatch {
-        public double weight() {
-            return indices.length;
-        }
+        return PromptBatch.lengths(prompts);
     }
 
     @Override
     public MicroBatch prepare(int[] examples) {
-        long tokens = 0;
-        for (int i : examples) {
-            tokens += prompts.get(i).length;
-        }
-        return new Prompts(examples, tokens);
+        return PromptBatch.of(examples, prompts);
     }
 
     @Override
@@ -250,7 +241,7 @@ public final class OnlineDpoTrainer implements Objective {
     public void step(List<MicroBatch> batches, Updater updater, Metrics m) {
         iteration++;
         long t0 = System.nanoTime();
-        int[] idx = batches.stream().flatMapToInt(b -> Arrays.stream(((Prompts) b).indices())).toArray();
+        int[] idx = batches.stream().flatMapToInt(b -> Arrays.stream(((PromptBatch) b).indices())).toArray();
         int n = idx.length;
         // 1. two samples per prompt, TRL's layout: every prompt once, then every prompt again
         List<int[]> rollout = new ArrayList<>(2 * n);
@@ -307,7 +298,7 @@ public final class OnlineDpoTrainer implements Objective {
         List<Judged> pairs = new ArrayList<>(n);
         int offset = 0;
         for (MicroBatch mb : batches) {
-            int size = ((Prompts) mb).indices().length;
+            int size = ((PromptBatch) mb).indices().length;
             // the micro-batch's sequences: its prompts' first samples, then their second samples
             List<Example> ex = new ArrayList<>(2 * size);
             int[] rows = new int[2 * size];

@@ -56,6 +56,7 @@ import org.align4j.reward.grader.GraderRunner;
 import org.align4j.train.LoopResult;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
+import org.align4j.train.PromptBatch;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
@@ -273,22 +274,12 @@ public final class PpoTrainer implements Objective {
 
     @Override
     public int[] trainLengths() {
-        return prompts.stream().mapToInt(p -> p.length).toArray();
-    }
-
-    private record Prompts(int[] indices, long inputTokens) implements MicroBatch {
-        public double weight() {
-            return indices.length;
-        }
+        return PromptBatch.lengths(prompts);
     }
 
     @Override
     public MicroBatch prepare(int[] examples) {
-        long tokens = 0;
-        for (int i : examples) {
-            tokens += prompts.get(i).length;
-        }
-        return new Prompts(examples, tokens);
+        return PromptBatch.of(examples, prompts);
     }
 
     @Override
@@ -354,7 +345,7 @@ public final class PpoTrainer implements Objective {
         iteration++;
         List<Integer> promptIndices = new ArrayList<>();
         for (MicroBatch mb : batches) {
-            for (int i : ((Prompts) mb).indices()) {
+            for (int i : ((PromptBatch) mb).indices()) {
                 promptIndices.add(i);
             }
         }
