@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.backend.Backend;
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.dpo.DpoLossType;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
@@ -125,13 +124,7 @@ final class DpoCommand implements Callable<Integer> {
     /** The judge of --online, its files checked now (a reward model reads the policy's token ids). */
     static Judge.Loader judge(StageConfig<DpoOptions> cfg, Kernels kernels) throws IOException {
         DpoOptions d = cfg.stage();
-        if (d.judgeModel() != null) {
-            Path dir = Path.of(d.judgeModel());
-            Judge.Loader l = Judges.rewardModel(dir, kernels, 2 * cfg.training().batchSize());
-            TokenizerFiles.requireSameTokenizer("--model", Path.of(cfg.training().model()), "--judge-model", dir);
-            return l;
-        }
-        return Judges.grader(d.grader() == null ? null : Path.of(d.grader()), d.rewardFn(), d.graderConcurrency(),
-                kernels);
+        return Judges.of(Path.of(cfg.training().model()), d.judgeModel(), d.grader(), d.rewardFn(),
+                d.graderConcurrency(), 2 * cfg.training().batchSize(), kernels);
     }
 }

@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
         description = "The whole alignment on the controlled task (positive stories): the task's files, SFT on the"
                 + " base model, K candidates per training prompt from the SFT model, labels from simulated"
                 + " annotators (or --judgments from 'label session'), the reward model, PPO, PPO-ptx and DPO from the"
-                + " same labels, then every policy on the held-out prompts under the gold judge, and a report."
+                + " same labels (and KTO and online DPO when the config has their sections), then every policy on"
+                + " the held-out prompts under the gold judge, and a report."
                 + " Each training stage is a run directory under --out; running the command again with --resume"
                 + " skips finished stages and resumes an interrupted one from its last checkpoint. Writes"
                 + " OUT/report.json, OUT/report.html (one self-contained page with plots), OUT/eval/<policy>.jsonl.",
@@ -26,6 +27,8 @@ import picocli.CommandLine.Option;
                 "  annotators {judge \"sentiment\", temperature 0.2, validation_fraction 0.15},",
                 "  sft, reward, ppo, ppo_ptx, dpo: each what that command's --config file holds, less the paths the"
                         + " pipeline sets (ppo_ptx starts from ppo's settings and ptx_data = the SFT stories),",
+                "  kto, online_dpo (absent: not trained): KTO on thumbs from the same rankings (best up, worst down);"
+                        + " online DPO on the training prompts, judged by the reward model unless grader or reward_fn is set,",
                 "  policies {NAME: MODEL_DIR} (more policies to evaluate),",
                 "  eval {max_new_tokens 48, seed 7, batch_size 8, examples 6},",
                 "  sweep {dpo_beta [0.05, 0.1, 0.25, 0.5], ppo_kl_coef [0.02, 0.05, 0.1, 0.2]} (with --sweep).",

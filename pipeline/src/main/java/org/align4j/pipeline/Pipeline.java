@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -28,12 +29,19 @@ import org.align4j.core.util.InputFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
 import org.align4j.data.format.PromptSource;
+import org.align4j.data.format.RecordJson;
+import org.align4j.data.jsonl.JsonlWriter;
+import org.align4j.data.prepare.UnpairedRecords;
 import org.align4j.data.label.JudgmentStore;
 import org.align4j.data.label.LabelTask;
 import org.align4j.dpo.DpoOptions;
 import org.align4j.dpo.DpoTrainer;
+import org.align4j.dpo.OnlineDpoTrainer;
+import org.align4j.kto.KtoOptions;
+import org.align4j.kto.KtoTrainer;
 import org.align4j.ppo.PpoOptions;
 import org.align4j.ppo.PpoTrainer;
+import org.align4j.reward.Judges;
 import org.align4j.reward.RewardOptions;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.RewardTrainer;
@@ -49,7 +57,8 @@ import org.align4j.train.TrainingLoop;
  * The three-stage alignment on the controlled task, plus DPO from the same labels: the task's
  * files, SFT, candidates sampled from the SFT model, labels (simulated annotators, or a person's
  * judgments), the reward model, PPO, PPO-ptx, DPO (and with the sweep, DPO at several betas and
- * PPO at several KL coefficients), the evaluation of every policy on the held-out prompts, and the
+ * PPO at several KL coefficients; KTO from thumbs derived from the same rankings and online DPO judged by the
+ * reward model when their sections are given), the evaluation of every policy on the held-out prompts, and the
  * report. Each training stage is an ordinary run directory under the pipeline's directory, so
  * {@code runs show}, {@code runs cancel} and {@code runs plot} work on it; a stage that finished is
  * skipped when the pipeline runs again, and an interrupted one resumes from its last checkpoint.
@@ -81,6 +90,16 @@ public final class Pipeline {
             PpoTrainer::run);
     private static final Stage<DpoOptions> DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class, true,
             DpoTrainer::run);
+    private static final Stage<KtoOptions> KTO = new Stage<>(KtoOptions.defaultSettings(), KtoOptions.class, true,
+            KtoTrainer::run);
+    /** DPO on pairs sampled each step from the policy on the training prompts: no train file. */
+    private static final Stage<DpoOptions> ONLINE_DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class,
+            false, (cfg, kernels, log, resume) -> {
+                DpoOptions d = cfg.stage();
+                return OnlineDpoTrainer.run(cfg, Judges.of(Path.of(cfg.training().model()), d.judgeModel(),
+                        d.grader(), d.rewardFn(), d.graderConcurrency(), 2 * cfg.training().batchSize(), kernels),
+                        kernels, log, resume);
+            });
 
     private final PipelineConfig cfg;
     private final Options opts;
@@ -172,6 +191,13 @@ public final class Pipeline {
         ptx.setAll(cfg.ppoPtx());
         plan.add(new Planned(PPO, "ppo-ptx", "PPO-ptx", "ppo_ptx", ptx, "ppo-ptx"));
         plan.add(new Planned(DPO, "dpo", "DPO", "dpo", section("dpo"), "dpo"));
+        if (cfg.has("kto")) {
+            plan.add(new Planned(KTO, "kto", "KTO", "kto", section("kto"), "kto"));
+        }
+        if (cfg.has("online_dpo")) {
+            plan.add(new Planned(ONLINE_DPO, "online-dpo", "online DPO", "online_dpo", section("online_dpo"),
+                    "online-dpo"));
+        }
         if (opts.sweep()) {
             for (double beta : cfg.sweep().dpoBeta()) {
                 ObjectNode o = section("dpo");
@@ -224,6 +250,22 @@ public final class Pipeline {
             if (!r.overlay().hasNonNull("reward_fn") && !r.overlay().hasNonNull("grader")) {
                 f.put("reward_model", text(finalModel("reward")));
             }
+        } else if (r.stage() == KTO) {
+            f.put("model", text(finalModel("sft")));
+            f.put("train_file", text(labels("thumbs.train.jsonl")));
+            f.put("val_file", withValidation ? text(labels("thumbs.val.jsonl")) : NullNode.getInstance());
+            f.put("ref_model", text(finalModel("sft")));
+        } else if (r.stage() == ONLINE_DPO) {
+            f.put("model", text(finalModel("sft")));
+            f.put("online", BooleanNode.TRUE);
+            f.put("prompts", text(task().trainPrompts()));
+            f.put("train_file", NullNode.getInstance());
+            // offline DPO's validation pairs give the same val_ metrics as the offline run's
+            f.put("val_file", withValidation ? text(labels("rankings.val.jsonl")) : NullNode.getInstance());
+            f.put("ref_model", text(finalModel("sft")));
+            if (!r.overlay().hasNonNull("reward_fn") && !r.overlay().hasNonNull("grader")) {
+                f.put("judge_model", text(finalModel("reward")));
+            }
         } else {
             f.put("model", text(finalModel("sft")));
             f.put("train_file", text(labels("rankings.train.jsonl")));
@@ -266,10 +308,18 @@ public final class Pipeline {
      * checked now, so a mistake in the last stage is not found after the first ones trained.
      */
     private void checkStageInputs(Planned r, StageConfig<?> stage) throws IOException {
+        String where = where(r.section());
+        if (stage.stage() instanceof DpoOptions dpo) {
+            if (dpo.rewardFn() != null) {
+                RewardFunction.parse(dpo.rewardFn(), where + ": setting 'reward_fn'");
+            }
+            requireFile(where, "grader", dpo.grader());
+            return;
+        }
         if (!(stage.stage() instanceof PpoOptions ppo)) {
             return;
         }
-        String where = where(r.section());
+        requireFile(where, "grader", ppo.grader());
         if (ppo.rewardFn() != null) {
             RewardFunction.parse(ppo.rewardFn(), where + ": setting 'reward_fn'");
         }
@@ -278,11 +328,18 @@ public final class Pipeline {
                     + " is not a model directory");
         }
         if (ppo.ptxData() != null && !Path.of(ppo.ptxData()).equals(task().sftTrain())) {
-            try {
-                InputFiles.requireReadableFile(Path.of(ppo.ptxData()));
-            } catch (IOException e) {
-                throw new UserInputException(where + ": setting 'ptx_data': " + e.getMessage());
-            }
+            requireFile(where, "ptx_data", ppo.ptxData());
+        }
+    }
+
+    private static void requireFile(String where, String key, String file) {
+        if (file == null) {
+            return;
+        }
+        try {
+            InputFiles.requireReadableFile(Path.of(file));
+        } catch (IOException e) {
+            throw new UserInputException(where + ": setting '" + key + "': " + e.getMessage());
         }
     }
 
@@ -312,7 +369,7 @@ public final class Pipeline {
         // what a stage section names itself (the pipeline's own files are not inputs)
         for (Planned r : plan) {
             JsonNode section = cfg.section(r.section());
-            for (String key : List.of("value_model", "ptx_data")) {
+            for (String key : List.of("value_model", "ptx_data", "grader")) {
                 if (section.path(key).isTextual() && in.stream().noneMatch(i -> i.name().endsWith("." + key)
                         && i.path().equals(Path.of(section.get(key).asText())))) {
                     in.add(new Input(r.section() + "." + key, Path.of(section.get(key).asText()), r.name(),
@@ -381,7 +438,7 @@ public final class Pipeline {
                 .writeValueAsString(identity()) + "\n");
         state.load();
         // the plan's training runs, and task, candidates, labels, evaluation, report
-        int total = plan.size() + 5;
+        int total = plan.size() + 5 + (cfg.has("kto") ? 1 : 0);
         int n = 0;
         step(++n, total, "task", "the controlled task's files", () -> {
             PipelineConfig.Task t = cfg.task();
@@ -410,6 +467,9 @@ public final class Pipeline {
         });
         Labels.Summary labelSummary = labelsStep(++n, total);
         for (Planned r : plan.subList(1, plan.size())) {
+            if (r.stage() == KTO) {
+                thumbsStep(++n, total);
+            }
             if (!train(r, ++n, total, labelSummary.valRankings() > 0)) {
                 return stopped(r.name());
             }
@@ -470,6 +530,24 @@ public final class Pipeline {
                             : String.format("%.1f%%", 100 * s.agreement()));
         });
         return Json.MAPPER.readValue(labels("labels.json").toFile(), Labels.Summary.class);
+    }
+
+    /**
+     * KTO's thumbs from the same rankings (the data module's unpairing, as {@code data to-kto}): each
+     * ranking's best response up and its worst down, the middle ones unused.
+     */
+    private void thumbsStep(int n, int total) throws IOException {
+        step(n, total, "thumbs", "thumbs up and down from the rankings (best up, worst down)", () -> {
+            for (String part : List.of("train", "val")) {
+                Path rankings = labels("rankings." + part + ".jsonl");
+                List<JsonNode> rows = new ArrayList<>();
+                if (Files.size(rankings) > 0) {
+                    UnpairedRecords.read(rankings).records().forEach(u -> rows.add(RecordJson.toJson(u)));
+                }
+                JsonlWriter.write(labels("thumbs." + part + ".jsonl"), rows);
+                log.printf("  %s: %d thumbs%n", part, rows.size());
+            }
+        });
     }
 
     /** Runs (or resumes, or skips) a training run; false when it was cancelled. */

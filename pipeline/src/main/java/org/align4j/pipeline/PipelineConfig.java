@@ -30,8 +30,8 @@ import org.align4j.train.SettingsException;
  */
 public record PipelineConfig(String baseModel, @SettingRange long seed, Task task, CandidateSettings candidates,
                              Annotators annotators, ObjectNode sft, ObjectNode reward, ObjectNode ppo,
-                             ObjectNode ppoPtx, ObjectNode dpo, Map<String, String> policies, Eval eval,
-                             Sweep sweep) {
+                             ObjectNode ppoPtx, ObjectNode dpo, ObjectNode kto, ObjectNode onlineDpo,
+                             Map<String, String> policies, Eval eval, Sweep sweep) {
 
     /** How many prompts and SFT examples the controlled task draws from the story generator. */
     public record Task(@SettingRange(min = 2, max = 1000000) int trainPrompts,
@@ -68,15 +68,21 @@ public record PipelineConfig(String baseModel, @SettingRange long seed, Task tas
     }
 
     /** The stage sections, by key. */
-    public static final List<String> STAGE_SECTIONS = List.of("sft", "reward", "ppo", "ppo_ptx", "dpo");
+    public static final List<String> STAGE_SECTIONS = List.of("sft", "reward", "ppo", "ppo_ptx", "dpo", "kto",
+            "online_dpo");
+
+    /** The sections of the policies that train only when their section is given (even as {@code {}}). */
+    public static final List<String> OPTIONAL_SECTIONS = List.of("kto", "online_dpo");
 
     public static ObjectNode defaults() {
         ObjectNode d = Json.MAPPER.valueToTree(new PipelineConfig("examples/base-model", 1,
                 new Task(400, 200, 2000, 200), new CandidateSettings(4, 1.0, 0.95, 48),
-                new Annotators("sentiment", 0.2, 0.15), null, null, null, null, null, Map.of(),
+                new Annotators("sentiment", 0.2, 0.15), null, null, null, null, null, null, null, Map.of(),
                 new Eval(48, 7, 8, 6), new Sweep(List.of(0.05, 0.1, 0.25, 0.5), List.of(0.02, 0.05, 0.1, 0.2))));
         for (String s : STAGE_SECTIONS) {
-            d.putObject(s);
+            if (!OPTIONAL_SECTIONS.contains(s)) {
+                d.putObject(s);
+            }
         }
         return d;
     }
@@ -145,12 +151,26 @@ public record PipelineConfig(String baseModel, @SettingRange long seed, Task tas
             case "ppo" -> ppo;
             case "ppo_ptx" -> ppoPtx;
             case "dpo" -> dpo;
+            case "kto" -> kto;
+            case "online_dpo" -> onlineDpo;
             default -> throw new IllegalArgumentException(key);
         };
     }
 
+    /** Whether an optional section was given, so its policy trains. */
+    public boolean has(String section) {
+        return section(section) != null;
+    }
+
+    /** The settings as JSON; an optional section left out is absent (as in configs written before it existed). */
     public ObjectNode toJson() {
-        return Json.MAPPER.valueToTree(this);
+        ObjectNode o = Json.MAPPER.valueToTree(this);
+        OPTIONAL_SECTIONS.forEach(k -> {
+            if (o.path(k).isNull()) {
+                o.remove(k);
+            }
+        });
+        return o;
     }
 
     /** Extra policies in the order given. */

@@ -38,9 +38,9 @@ final class PipelineReport {
     }
 
     private static final Map<String, String> KIND_TITLES = Map.of("sft", "SFT", "ppo", "PPO", "ppo-ptx", "PPO-ptx",
-            "dpo", "DPO", "other", "other");
+            "dpo", "DPO", "kto", "KTO", "online-dpo", "online DPO", "other", "other");
 
-    private static final Set<String> MAIN_POLICIES = Set.of("ppo", "ppo-ptx", "dpo");
+    private static final Set<String> MAIN_POLICIES = Set.of("ppo", "ppo-ptx", "dpo", "kto", "online-dpo");
 
     private PipelineReport() {
     }

@@ -81,7 +81,7 @@ class PipelineTest {
         List<Integer> steps = new ArrayList<>();
         new RunDirectory(out.resolve("ppo")).metrics().forEach(m -> steps.add(m.get("step").asInt()));
         assertEquals(List.of(1, 2), steps, "PPO resumed after its first iteration");
-        for (String stage : List.of("sft", "reward", "ppo", "ppo-ptx", "dpo")) {
+        for (String stage : List.of("sft", "reward", "ppo", "ppo-ptx", "dpo", "kto", "online-dpo")) {
             assertEquals(RunDirectory.Status.SUCCEEDED, new RunDirectory(out.resolve(stage)).status(), stage);
         }
 
@@ -93,10 +93,32 @@ class PipelineTest {
         assertEquals(10, Files.readAllLines(out.resolve("labels/rankings.train.jsonl")).size());
         assertEquals(4, Files.readAllLines(out.resolve("labels/rankings.val.jsonl")).size());
 
+        // KTO's thumbs: every ranking's best group up and its worst group down, counted from the rankings
+        int up = 0;
+        int down = 0;
+        for (String line : Files.readAllLines(out.resolve("labels/rankings.train.jsonl"))) {
+            JsonNode groups = Json.MAPPER.readTree(line).get("ranking");
+            if (groups.size() > 1) {
+                up += groups.get(0).size();
+                down += groups.get(groups.size() - 1).size();
+            }
+        }
+        List<String> thumbs = Files.readAllLines(out.resolve("labels/thumbs.train.jsonl"));
+        assertEquals(up + down, thumbs.size());
+        assertEquals(up, thumbs.stream().filter(t -> t.contains("\"label\":true")).count());
+        JsonNode kto = Json.MAPPER.readTree(out.resolve("kto/config.json").toFile());
+        assertEquals(out.resolve("sft/final").toString(), kto.get("ref_model").asText());
+        // online DPO: sampled pairs from the training prompts, judged by the pipeline's reward model
+        JsonNode online = Json.MAPPER.readTree(out.resolve("online-dpo/config.json").toFile());
+        assertTrue(online.get("online").asBoolean());
+        assertEquals(out.resolve("reward/final").toString(), online.get("judge_model").asText());
+        new RunDirectory(out.resolve("online-dpo")).metrics().forEach(m ->
+                assertTrue(m.has("objective/scores"), "the judge's scores are logged: " + m));
+
         // the evaluation, against checks that do not use the comparison's code
         JsonNode report = Json.MAPPER.readTree(out.resolve("report.json").toFile());
         JsonNode policies = report.get("policies");
-        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo"), names(policies));
+        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo", "kto", "online-dpo"), names(policies));
         JsonNode sft = policies.get("sft");
         assertEquals(6, sft.get("n").asInt());
         assertEquals(0.5, sft.get("win_rate_vs_reference").asDouble(), 1e-12, "the reference's own samples tie");
@@ -137,7 +159,8 @@ class PipelineTest {
         Pipeline.Outcome swept = prepare(out, true, true, ps).run();
         assertTrue(swept.finished());
         JsonNode after = Json.MAPPER.readTree(out.resolve("report.json").toFile()).get("policies");
-        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo", "dpo-beta0.5", "ppo-kl0.2"), names(after));
+        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo", "kto", "online-dpo", "dpo-beta0.5", "ppo-kl0.2"),
+                names(after));
         assertEquals("dpo", after.get("dpo-beta0.5").get("kind").asText());
         assertFalse(Files.exists(out.resolve("sweep/dpo-beta0.1")));
         assertEquals(0.5, Json.MAPPER.readTree(out.resolve("sweep/dpo-beta0.5/config.json").toFile())
@@ -164,7 +187,7 @@ class PipelineTest {
                 Backend.get().kernels(), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))
                 .run();
         assertTrue(done.finished());
-        for (String stage : List.of("sft", "reward", "ppo", "ppo-ptx", "dpo")) {
+        for (String stage : List.of("sft", "reward", "ppo", "ppo-ptx", "dpo", "kto", "online-dpo")) {
             assertEquals(RunDirectory.Status.SUCCEEDED, new RunDirectory(out.resolve(stage)).status(), stage);
         }
         assertEquals("llama", Json.MAPPER.readTree(out.resolve("dpo/final/config.json").toFile()).get("model_type")
@@ -172,7 +195,7 @@ class PipelineTest {
         assertEquals("LlamaForSequenceClassification", Json.MAPPER.readTree(out.resolve("reward/final/config.json")
                 .toFile()).get("architectures").get(0).asText());
         JsonNode policies = Json.MAPPER.readTree(out.resolve("report.json").toFile()).get("policies");
-        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo"), names(policies));
+        assertEquals(List.of("sft", "ppo", "ppo-ptx", "dpo", "kto", "online-dpo"), names(policies));
         assertEquals(0.5, policies.get("sft").get("win_rate_vs_reference").asDouble(), 1e-12);
     }
 

@@ -9,6 +9,7 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.kernels.Kernels;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.reward.grader.Grader;
 import org.align4j.reward.grader.GraderInput;
 import org.align4j.reward.grader.GraderParser;
@@ -48,6 +49,22 @@ public final class Judges {
                 }
             };
         };
+    }
+
+    /**
+     * The one judge a sampling stage was given (its options checked that exactly one is set): the
+     * reward model in {@code judgeModel}, which must read the policy's token ids, else a grader file,
+     * else a reward function.
+     */
+    public static Judge.Loader of(Path policyModel, String judgeModel, String graderFile, String rewardFn,
+                                  int graderConcurrency, int batchSize, Kernels kernels) throws IOException {
+        if (judgeModel != null) {
+            Path dir = Path.of(judgeModel);
+            Judge.Loader l = rewardModel(dir, kernels, batchSize);
+            TokenizerFiles.requireSameTokenizer("--model", policyModel, "--judge-model", dir);
+            return l;
+        }
+        return grader(graderFile == null ? null : Path.of(graderFile), rewardFn, graderConcurrency, kernels);
     }
 
     /** A grader's judge: {@code graderFile} (OpenAI's JSON) when not null, else {@code rewardFn}; parsed now. */
