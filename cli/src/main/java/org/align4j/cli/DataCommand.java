@@ -2,6 +2,8 @@ package org.align4j.cli;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -194,7 +196,7 @@ final class DataCommand implements Runnable {
                         .input("FILE", file).check(force.force);
             }
             DataSplit.Result r = DataSplit.split(file, train, val, test, seed, stratifyBy, dedup);
-            Map<String, List<JsonNode>> parts = new java.util.LinkedHashMap<>();
+            Map<String, List<JsonNode>> parts = new LinkedHashMap<>();
             parts.put("train", r.train());
             parts.put("val", r.val());
             parts.put("test", r.test());
@@ -295,7 +297,7 @@ final class DataCommand implements Runnable {
         public Integer call() throws Exception {
             OutputCheck.of("--out", out).replaces(PathKind.DATA).input("FILE", file).check(force.force);
             UnpairedRecords.Result r = UnpairedRecords.read(file);
-            List<JsonNode> rows = new java.util.ArrayList<>();
+            List<JsonNode> rows = new ArrayList<>();
             r.records().forEach(u -> rows.add(RecordJson.toJson(u)));
             JsonlWriter.write(out, rows);
             long up = r.records().stream().filter(DataRecord.Unpaired::label).count();

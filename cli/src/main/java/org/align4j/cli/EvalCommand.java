@@ -2,6 +2,7 @@ package org.align4j.cli;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 
@@ -92,7 +93,7 @@ final class EvalCommand implements Callable<Integer> {
                 }
                 out.println("confusion (rows: reference, columns: prediction, last column: other):");
                 for (int i = 0; i < c.labels().size(); i++) {
-                    out.printf("  %-6s %s%n", c.labels().get(i), java.util.Arrays.toString(c.confusion()[i]));
+                    out.printf("  %-6s %s%n", c.labels().get(i), Arrays.toString(c.confusion()[i]));
                 }
             }
             for (EvalReport.Sample s : r.samples().subList(0, Math.min(samples, r.samples().size()))) {

@@ -1,6 +1,7 @@
 package org.align4j.core.kernels;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -30,7 +31,7 @@ final class Mem {
         }
         if (a.ordering() != 'c' || !isContiguous(a)) {
             throw new IllegalArgumentException("fast kernels take contiguous row-major arrays, got strides "
-                    + java.util.Arrays.toString(a.stride()) + " for shape " + java.util.Arrays.toString(a.shape()));
+                    + Arrays.toString(a.stride()) + " for shape " + Arrays.toString(a.shape()));
         }
     }
 

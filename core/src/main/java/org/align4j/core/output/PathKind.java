@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -114,7 +115,7 @@ public enum PathKind {
         }
         byte[] head = new byte[PNG.length];
         try (InputStream in = Files.newInputStream(f)) {
-            if (in.readNBytes(head, 0, head.length) == head.length && java.util.Arrays.equals(head, PNG)) {
+            if (in.readNBytes(head, 0, head.length) == head.length && Arrays.equals(head, PNG)) {
                 return IMAGE;
             }
         }

@@ -23,7 +23,7 @@ import org.align4j.core.util.UserInputException;
  * its shuffled letter order, from one seed, as in {@link LabelSession}; candidates this annotator
  * has judged are not shown again, so running the session again continues where it stopped.
  */
-public final class BinarySession {
+public final class BinarySession extends AnnotatorSession {
 
     /** What happened in a session. */
     public record Summary(int up, int down, int flagged, int skipped, int undone, int remaining, boolean quit) {
@@ -39,28 +39,9 @@ public final class BinarySession {
         }
     }
 
-    private final List<LabelTask> tasks;
-    private final JudgmentStore store;
-    private final String annotator;
-    private final long seed;
-    private final BufferedReader in;
-    private final PrintStream out;
-    private final boolean color;
-    private final int width;
-
     public BinarySession(List<LabelTask> tasks, JudgmentStore store, String annotator, long seed, BufferedReader in,
                          PrintStream out, boolean color, int width) {
-        if (annotator == null || annotator.isBlank()) {
-            throw new UserInputException("--annotator must name the person labeling");
-        }
-        this.tasks = tasks;
-        this.store = store;
-        this.annotator = annotator;
-        this.seed = seed;
-        this.in = in;
-        this.out = out;
-        this.color = color;
-        this.width = Math.max(40, width);
+        super(tasks, store, annotator, seed, in, out, color, width);
     }
 
     /** Every candidate in the order this annotator sees them. */

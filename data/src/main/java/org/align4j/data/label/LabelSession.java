@@ -1,14 +1,15 @@
 package org.align4j.data.label;
 
-import org.align4j.core.util.UserInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -18,34 +19,15 @@ import java.util.SplittableRandom;
  * judgment is stored (and fsynced) before the next task is shown. Reads one line per answer,
  * so it works the same on a terminal and on a pipe.
  */
-public final class LabelSession {
+public final class LabelSession extends AnnotatorSession {
 
     /** What happened in a session. */
     public record Summary(int judged, int skipped, int flagged, int undone, int remaining, boolean quit) {
     }
 
-    private final List<LabelTask> tasks;
-    private final JudgmentStore store;
-    private final String annotator;
-    private final long seed;
-    private final BufferedReader in;
-    private final PrintStream out;
-    private final boolean color;
-    private final int width;
-
     public LabelSession(List<LabelTask> tasks, JudgmentStore store, String annotator, long seed, BufferedReader in,
                         PrintStream out, boolean color, int width) {
-        if (annotator == null || annotator.isBlank()) {
-            throw new UserInputException("--annotator must name the person labeling");
-        }
-        this.tasks = tasks;
-        this.store = store;
-        this.annotator = annotator;
-        this.seed = seed;
-        this.in = in;
-        this.out = out;
-        this.color = color;
-        this.width = Math.max(40, width);
+        super(tasks, store, annotator, seed, in, out, color, width);
     }
 
     /** The display order (original response indices by letter) of a task for this annotator. */
@@ -56,7 +38,7 @@ public final class LabelSession {
             order.add(i);
         }
         for (int i = order.size() - 1; i > 0; i--) {
-            java.util.Collections.swap(order, i, r.nextInt(i + 1));
+            Collections.swap(order, i, r.nextInt(i + 1));
         }
         return order;
     }
@@ -67,7 +49,7 @@ public final class LabelSession {
      */
     public static List<LabelTask> taskOrder(List<LabelTask> tasks, long seed, String annotator) {
         List<LabelTask> order = new ArrayList<>(tasks);
-        java.util.Collections.shuffle(order, new java.util.Random(seed ^ fnv(annotator)));
+        Collections.shuffle(order, new Random(seed ^ fnv(annotator)));
         return order;
     }
 
