@@ -5,7 +5,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -349,16 +348,15 @@ public final class DistillTrainer implements Objective {
      */
     @Override
     public Map<String, Double> evaluate() {
-        Metrics m = new Metrics();
         int n = valPrompts.isEmpty() ? val.size() : valPrompts.size();
-        for (int start = 0; start < n; start += opts.batchSize()) {
-            int end = Math.min(n, start + opts.batchSize());
+        return Metrics.inBatches(n, opts.batchSize(), (idx, m) -> {
+            int start = idx[0];
+            int end = start + idx.length;
             List<Example> es = valPrompts.isEmpty() ? val.subList(start, end)
                     : sampled(studentSampler, valPrompts.subList(start, end), -(opts.seed() * 1_000_003L) - start - 1);
             lossOf(new Batch(collator.collate(es), valPrompts.isEmpty() ? Source.DATA : Source.STUDENT, es.size(), 0),
                     0, m);
-        }
-        return new LinkedHashMap<>(m.values());
+        });
     }
 
     @Override

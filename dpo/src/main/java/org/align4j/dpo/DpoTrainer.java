@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -252,13 +251,8 @@ public final class DpoTrainer implements Objective {
 
     @Override
     public Map<String, Double> evaluate() {
-        Metrics m = new Metrics();
-        for (int start = 0; start < val.size(); start += opts.batchSize()) {
-            int[] idx = java.util.stream.IntStream.range(start, Math.min(val.size(), start + opts.batchSize()))
-                    .toArray();
-            lossOf(batch(val, idx, collator), ref == null ? null : ref.val(), 0, null, m);
-        }
-        return new LinkedHashMap<>(m.values());
+        return Metrics.inBatches(val.size(), opts.batchSize(),
+                (idx, m) -> lossOf(batch(val, idx, collator), ref == null ? null : ref.val(), 0, null, m));
     }
 
     @Override

@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -414,9 +413,7 @@ public final class OnlineDpoTrainer implements Objective {
 
     @Override
     public Map<String, Double> evaluate() {
-        Metrics m = new Metrics();
-        for (int start = 0; start < val.size(); start += opts.batchSize()) {
-            int[] idx = IntStream.range(start, Math.min(val.size(), start + opts.batchSize())).toArray();
+        return Metrics.inBatches(val.size(), opts.batchSize(), (idx, m) -> {
             TrainingBatch b = DpoTrainer.batch(val, idx, collator).batch();
             double[][] lp = policyLogProbs.forward(b.inputs(), b.targets(), b.lossMask());
             for (int k = 0; k < idx.length; k++) {
@@ -425,8 +422,7 @@ public final class OnlineDpoTrainer implements Objective {
                         lp[1][2 * k + 1]);
                 DpoTrainer.record(m, p, lp[0][2 * k], lp[0][2 * k + 1]);
             }
-        }
-        return new LinkedHashMap<>(m.values());
+        });
     }
 
     @Override

@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.IntStream;
 
 import org.align4j.core.checkpoint.ModelSource;
 import org.align4j.core.kernels.Kernels;
@@ -266,12 +264,8 @@ public final class KtoTrainer implements Objective {
     /** Validation in file order, in groups of the batch size: each group's KL sequences are its own completions. */
     @Override
     public Map<String, Double> evaluate() {
-        Metrics m = new Metrics();
-        for (int start = 0; start < val.size(); start += opts.batchSize()) {
-            int[] idx = IntStream.range(start, Math.min(val.size(), start + opts.batchSize())).toArray();
-            lossOf(val, batch(val, idx), ref.val(), 0, null, m);
-        }
-        return new LinkedHashMap<>(m.values());
+        return Metrics.inBatches(val.size(), opts.batchSize(),
+                (idx, m) -> lossOf(val, batch(val, idx), ref.val(), 0, null, m));
     }
 
     @Override

@@ -2,6 +2,8 @@ package org.align4j.train;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.stream.IntStream;
 
 /**
  * Metrics of one step (or one evaluation) gathered across micro-batches: weighted means, where
@@ -31,5 +33,17 @@ public final class Metrics {
         means.forEach((k, a) -> out.put(k, a[1] == 0 ? Double.NaN : a[0] / a[1]));
         out.putAll(totals);
         return out;
+    }
+
+    /**
+     * An evaluation in file order: {@code each} adds the metrics of every run of {@code batchSize}
+     * consecutive indices below {@code n} (the last run shorter); the values of all of them.
+     */
+    public static Map<String, Double> inBatches(int n, int batchSize, BiConsumer<int[], Metrics> each) {
+        Metrics m = new Metrics();
+        for (int start = 0; start < n; start += batchSize) {
+            each.accept(IntStream.range(start, Math.min(n, start + batchSize)).toArray(), m);
+        }
+        return new LinkedHashMap<>(m.values());
     }
 }
