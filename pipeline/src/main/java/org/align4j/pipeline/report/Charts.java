@@ -130,6 +130,8 @@ public final class Charts {
                 .build();
         style(c.getStyler());
         c.getStyler().setLegendVisible(false);
+        // XChart drops every other category label once they no longer fit side by side
+        c.getStyler().setXAxisLabelRotation(names.size() > 5 ? 30 : 0);
         c.addSeries("gold score", names, gold, ci95);
         return c;
     }
