@@ -2,6 +2,7 @@ package org.align4j.cli;
 
 import org.align4j.train.scale.Cluster;
 import org.align4j.train.scale.Clusters;
+import org.align4j.train.scale.ScaleOut;
 import picocli.CommandLine.Option;
 
 /**
@@ -30,5 +31,14 @@ final class SparkOption {
 
     int partitions(Cluster cluster) {
         return partitions != null ? partitions : cluster.defaultParallelism();
+    }
+
+    /** For a training command: each step's micro-batches in --spark-partitions slices on the cluster; null without a master. */
+    ScaleOut scaleOut() {
+        if (!enabled()) {
+            return null;
+        }
+        Cluster cluster = connect();
+        return new ScaleOut(cluster, partitions(cluster));
     }
 }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.run.RunDirectory;
+import org.align4j.train.scale.Replica;
 
 /**
  * What a stage gives the {@link TrainingLoop}: the models it trains, its data, and the loss of a
@@ -79,6 +80,17 @@ public interface Objective {
     /** One step of a stage that {@link #ownsStep() owns it}: its passes and updates, through {@code updater}. */
     default void step(List<MicroBatch> batches, Updater updater, Metrics metrics) {
         throw new IllegalStateException(getClass().getSimpleName() + " gives the loop one update per step");
+    }
+
+    /**
+     * How an executor rebuilds this objective to compute micro-batches of data-parallel steps
+     * ({@code --spark-master}); null when the stage cannot train so. The replica's
+     * {@link #prepare} and {@link #forwardBackward} must give what this objective's give for the
+     * same examples and weights: anything they read beyond the settings and the training data
+     * (DPO's cached reference log-probabilities) travels in the replica.
+     */
+    default Replica replica() {
+        return null;
     }
 
     /** Whether there is validation data. */

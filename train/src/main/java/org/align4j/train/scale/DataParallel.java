@@ -1,0 +1,190 @@
+package org.align4j.train.scale;
+
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.align4j.core.backend.Backend;
+import org.align4j.core.model.DecoderModel;
+import org.align4j.core.util.UserInputException;
+import org.align4j.train.Metrics;
+import org.align4j.train.Objective;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The driver's side of a data-parallel step. The driver keeps the weights and the optimizer; each
+ * step it shares the trainees' trainable weights (one broadcast, read once per executor JVM), cuts
+ * the step's micro-batches into {@code slices} runs of consecutive ones, and each executor
+ * accumulates the gradient of its run on its replica of the stage's objective exactly as the one
+ * process accumulates all of them. The driver then sums the slices' gradients in slice order, so
+ * the sum follows the micro-batch order and a rerun with the same slices is bit-identical; the
+ * loop clips and applies AdamW as without a cluster. With one slice the gradient is the single
+ * process's, bit for bit; with more, the partial sums round differently (about 1e-7 relative).
+ */
+public final class DataParallel implements AutoCloseable {
+
+    private final ScaleOut scale;
+    private final String runKey = UUID.randomUUID().toString();
+    private final Replica replica;
+    private final Cluster.Shared<Cluster.Shipped> files;
+    private final List<StepTiming> timings = new ArrayList<>();
+
+    /** Where a step's time went, for the measurements: driver-side and the executors' compute, in nanoseconds. */
+    public record StepTiming(long serialise, long job, long compute, long reduce, long weightBytes,
+                             long gradientBytes, int slices) {
+    }
+
+    private DataParallel(ScaleOut scale, Replica replica) {
+        this.scale = scale;
+        this.replica = replica;
+        this.files = scale.cluster().ship(replica.files());
+    }
+
+    /**
+     * Starts data-parallel steps for {@code objective}, refusing (before any step) a stage that cannot
+     * run so: one that owns its step, has no replica, or draws LoRA dropout masks per forward of a step.
+     */
+    public static DataParallel start(ScaleOut scale, Objective objective, double loraDropout, PrintStream log) {
+        if (objective.ownsStep()) {
+            throw new UserInputException("--spark-master: a stage that runs its own step (rollouts and several"
+                    + " updates: PPO, online DPO) does not train data-parallel yet; run it without --spark-master");
+        }
+        Replica r = objective.replica();
+        if (r == null) {
+            throw new UserInputException("--spark-master: this stage does not train data-parallel yet; run it without"
+                    + " --spark-master");
+        }
+        if (loraDropout > 0) {
+            throw new UserInputException("--spark-master with --lora-dropout " + loraDropout + ": dropout masks are"
+                    + " drawn per forward of a step in one process; data-parallel steps need --lora-dropout 0");
+        }
+        log.printf("data-parallel on %s: each step's micro-batches in %d slice(s), gradients summed in order%n",
+                scale.cluster().master(), scale.slices());
+        return new DataParallel(scale, r);
+    }
+
+    /** The timing of the last step (null before the first). */
+    public StepTiming lastTiming() {
+        return timings.isEmpty() ? null : timings.get(timings.size() - 1);
+    }
+
+    /** The timing of every step this driver ran, in order. */
+    public List<StepTiming> timings() {
+        return List.copyOf(timings);
+    }
+
+    /**
+     * Computes the gradient of the step whose micro-batches are {@code batches} (each a list of
+     * training examples, in the step's order) into the {@code models}' gradient buffers, scaled by
+     * {@code scale}, and adds the micro-batches' metrics to {@code metrics}.
+     */
+    public void step(long step, List<DecoderModel> models, List<int[]> batches, double scale, Long dropoutSeed,
+                     Metrics metrics) {
+        long t0 = System.nanoTime();
+        float[][] weights = new float[models.size()][];
+        long weightBytes = 0;
+        for (int i = 0; i < models.size(); i++) {
+            weights[i] = models.get(i).trainableParameters().flat().toFloatVector();
+            weightBytes += 4L * weights[i].length;
+        }
+        Cluster.Shared<float[][]> shared = this.scale.cluster().share(weights);
+        long t1 = System.nanoTime();
+        List<Slice> slices = new ArrayList<>();
+        int[] bounds = Cluster.sliceBounds(batches.size(), this.scale.slices());
+        for (int s = 0; s + 1 < bounds.length; s++) {
+            slices.add(new Slice(new ArrayList<>(batches.subList(bounds[s], bounds[s + 1]))));
+        }
+        List<SliceResult> results;
+        try {
+            results = this.scale.cluster().mapInOrder(slices, slices.size(), Map.of(),
+                    new StepWork(runKey, step, replica, files, shared, scale, dropoutSeed));
+        } finally {
+            shared.close();
+        }
+        long t2 = System.nanoTime();
+        long compute = 0;
+        long gradientBytes = 0;
+        for (int i = 0; i < models.size(); i++) {
+            INDArray g = models.get(i).gradients().flat();
+            g.assign(0);
+            for (SliceResult r : results) {
+                g.addi(Nd4j.createFromArray(r.gradients()[i]).reshape(g.shape()));
+                gradientBytes += 4L * r.gradients()[i].length;
+            }
+        }
+        for (SliceResult r : results) {
+            metrics.addAll(r.metrics());
+            compute += r.computeNanos();
+        }
+        long t3 = System.nanoTime();
+        timings.add(new StepTiming(t1 - t0, t2 - t1, compute, t3 - t2, weightBytes, gradientBytes, results.size()));
+    }
+
+    @Override
+    public void close() {
+        files.close();
+    }
+
+    /** The micro-batches of one slice, each its training examples. */
+    record Slice(ArrayList<int[]> batches) implements Serializable {
+    }
+
+    /** A slice's summed gradient per trainee, its metrics, and how long its forward and backward took. */
+    record SliceResult(float[][] gradients, Metrics metrics, long computeNanos) implements Serializable {
+    }
+
+    /**
+     * What a task needs for its slice of step {@code step}: the run (its replica, cached in the
+     * executor JVM under {@code runKey}), the shared weights, and the step's scale and dropout seed.
+     */
+    record StepWork(String runKey, long step, Replica replica, Cluster.Shared<Cluster.Shipped> files,
+                    Cluster.Shared<float[][]> weights, double scale, Long dropoutSeed)
+            implements Cluster.SliceWork<Slice, SliceResult> {
+
+        @Override
+        public List<SliceResult> run(List<Slice> slice, Cluster.Shipped unused) throws Exception {
+            Replicas.Held held = Replicas.get(runKey, () -> replica.build(files.value(), Backend.get().kernels()));
+            Objective objective = held.objective();
+            List<DecoderModel> models = objective.trainees().stream().map(Objective.Trainee::model).toList();
+            if (held.step() != step) {
+                float[][] w = weights.value();
+                for (int i = 0; i < models.size(); i++) {
+                    INDArray p = models.get(i).trainableParameters().flat();
+                    p.assign(Nd4j.createFromArray(w[i]).reshape(p.shape()));
+                }
+                held.loaded(step);
+            }
+            List<SliceResult> out = new ArrayList<>();
+            for (Slice s : slice) {
+                long t0 = System.nanoTime();
+                Metrics metrics = new Metrics();
+                for (DecoderModel m : models) {
+                    m.zeroGradients();
+                    m.setAdapterDropoutSeed(dropoutSeed);
+                }
+                try {
+                    for (int[] examples : s.batches()) {
+                        Objective.MicroBatch mb = objective.prepare(examples);
+                        if (mb.weight() > 0) {
+                            objective.forwardBackward(mb, scale, metrics);
+                        }
+                    }
+                } finally {
+                    for (DecoderModel m : models) {
+                        m.setAdapterDropoutSeed(null);
+                    }
+                }
+                float[][] grads = new float[models.size()][];
+                for (int i = 0; i < models.size(); i++) {
+                    grads[i] = models.get(i).gradients().flat().toFloatVector();
+                }
+                out.add(new SliceResult(grads, metrics, System.nanoTime() - t0));
+            }
+            return out;
+        }
+    }
+}
