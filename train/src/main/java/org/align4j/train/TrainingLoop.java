@@ -306,6 +306,7 @@ public final class TrainingLoop {
                     DataParallel.StepTiming t = parallel.lastTiming();
                     row.put("dp/serialise_s", t.serialise() / 1e9);
                     row.put("dp/job_s", t.job() / 1e9);
+                    row.put("dp/load_s", t.load() / 1e9);
                     row.put("dp/compute_s", t.compute() / 1e9);
                     row.put("dp/reduce_s", t.reduce() / 1e9);
                     row.put("dp/weight_bytes", t.weightBytes());

@@ -33,8 +33,14 @@ public final class DataParallel implements AutoCloseable {
     private final Cluster.Shared<Cluster.Shipped> files;
     private final List<StepTiming> timings = new ArrayList<>();
 
-    /** Where a step's time went, for the measurements: driver-side and the executors' compute, in nanoseconds. */
-    public record StepTiming(long serialise, long job, long compute, long reduce, long weightBytes,
+    /**
+     * Where a step's time went, in nanoseconds: on the driver, the weights to an array and a broadcast
+     * ({@code serialise}), the Spark job ({@code job}) and the ordered sum ({@code reduce}); on the
+     * executors, summed over slices, reading the weights into the replica ({@code load}: the broadcast's
+     * transfer and the copy) and the forward and backward ({@code compute}). The job's time beyond load
+     * and compute is Spark's: scheduling, task and result transfer.
+     */
+    public record StepTiming(long serialise, long job, long load, long compute, long reduce, long weightBytes,
                              long gradientBytes, int slices) {
     }
 
@@ -107,6 +113,7 @@ public final class DataParallel implements AutoCloseable {
         }
         long t2 = System.nanoTime();
         long compute = 0;
+        long load = 0;
         long gradientBytes = 0;
         for (int i = 0; i < models.size(); i++) {
             INDArray g = models.get(i).gradients().flat();
@@ -119,9 +126,10 @@ public final class DataParallel implements AutoCloseable {
         for (SliceResult r : results) {
             metrics.addAll(r.metrics());
             compute += r.computeNanos();
+            load += r.loadNanos();
         }
         long t3 = System.nanoTime();
-        timings.add(new StepTiming(t1 - t0, t2 - t1, compute, t3 - t2, weightBytes, gradientBytes, results.size()));
+        timings.add(new StepTiming(t1 - t0, t2 - t1, load, compute, t3 - t2, weightBytes, gradientBytes, results.size()));
     }
 
     @Override
@@ -134,7 +142,7 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /** A slice's summed gradient per trainee, its metrics, and how long its forward and backward took. */
-    record SliceResult(float[][] gradients, Metrics metrics, long computeNanos) implements Serializable {
+    record SliceResult(float[][] gradients, Metrics metrics, long loadNanos, long computeNanos) implements Serializable {
     }
 
     /**
@@ -150,6 +158,7 @@ public final class DataParallel implements AutoCloseable {
             Replicas.Held held = Replicas.get(runKey, () -> replica.build(files.value(), Backend.get().kernels()));
             Objective objective = held.objective();
             List<DecoderModel> models = objective.trainees().stream().map(Objective.Trainee::model).toList();
+            long loadStart = System.nanoTime();
             if (held.step() != step) {
                 float[][] w = weights.value();
                 for (int i = 0; i < models.size(); i++) {
@@ -158,6 +167,7 @@ public final class DataParallel implements AutoCloseable {
                 }
                 held.loaded(step);
             }
+            long load = System.nanoTime() - loadStart;
             List<SliceResult> out = new ArrayList<>();
             for (Slice s : slice) {
                 long t0 = System.nanoTime();
@@ -182,7 +192,7 @@ public final class DataParallel implements AutoCloseable {
                 for (int i = 0; i < models.size(); i++) {
                     grads[i] = models.get(i).gradients().flat().toFloatVector();
                 }
-                out.add(new SliceResult(grads, metrics, System.nanoTime() - t0));
+                out.add(new SliceResult(grads, metrics, out.isEmpty() ? load : 0, System.nanoTime() - t0));
             }
             return out;
         }
