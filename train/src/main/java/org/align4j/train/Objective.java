@@ -2,6 +2,7 @@ package org.align4j.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,27 @@ public interface Objective {
 
         /** Applies one update; returns the first trainee's gradient norm before clipping. */
         double apply();
+
+        /**
+         * Replaces the trainees' gradients with the sum of what {@code work} adds for each of
+         * {@code shards}, in order, and adds the shards' metrics to {@code metrics}: in one process on
+         * this objective, one shard after another; with {@code --spark-master}, on the executors'
+         * replicas ({@link #replica()}) holding the current weights, summed on the driver in shard order.
+         */
+        <S extends Serializable> void gradients(List<S> shards, ShardWork<S> work, Metrics metrics);
+
+        /** How many shards spread a gradient over the executors: 1 in one process. */
+        int shards();
+    }
+
+    /**
+     * A part of a stage's own gradient (PPO: some responses of a mini-batch): adds its gradient to
+     * {@code objective}'s trainees and its metrics. It travels to executors, so it names a static
+     * method or a small record, and reads only the shard and the objective it is given.
+     */
+    @FunctionalInterface
+    interface ShardWork<S> extends Serializable {
+        void run(Objective objective, S shard, Metrics metrics) throws Exception;
     }
 
     List<Trainee> trainees();

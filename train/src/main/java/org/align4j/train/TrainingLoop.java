@@ -2,6 +2,7 @@ package org.align4j.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.optim.AdamWConfig;
 import org.align4j.core.optim.GradientClipping;
@@ -237,6 +239,30 @@ public final class TrainingLoop {
                         }
                     }
 
+                    public <S extends Serializable> void gradients(List<S> shards,
+                                                                            Objective.ShardWork<S> work,
+                                                                            Metrics shardMetrics) {
+                        if (parallel != null) {
+                            parallel.gradients(models(members), shards, work, opts.seed() * 0x9E3779B97F4A7C15L
+                                    + stepNumber, shardMetrics);
+                            return;
+                        }
+                        zeroGradients();
+                        for (S shard : shards) {
+                            try {
+                                work.run(objective, shard, shardMetrics);
+                            } catch (RuntimeException e) {
+                                throw e;
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+                    }
+
+                    public int shards() {
+                        return parallel == null ? 1 : parallel.slices();
+                    }
+
                     public double apply() {
                         for (int i = 0; i < members.size(); i++) {
                             norms[i] = GradientClipping.clip(members.get(i).model().gradients(), opts.maxGradNorm());
@@ -265,9 +291,8 @@ public final class TrainingLoop {
                                     + " no trained tokens or pairs); stopped");
                         }
                         if (parallel != null) {
-                            parallel.step(stepNumber, members.stream().map(Checkpoints.Member::model).toList(),
-                                    trainedBatches, 1.0 / totalWeight, opts.seed() * 0x9E3779B97F4A7C15L + stepNumber,
-                                    metrics);
+                            parallel.step(models(members), trainedBatches, 1.0 / totalWeight,
+                                    opts.seed() * 0x9E3779B97F4A7C15L + stepNumber, metrics);
                         } else {
                             updater.zeroGradients();
                             for (Objective.MicroBatch mb : micro) {
@@ -301,8 +326,8 @@ public final class TrainingLoop {
                 for (int i = 1; i < members.size(); i++) {
                     row.put("grad_norm/" + members.get(i).name(), norms[i]);
                 }
-                if (parallel != null) {
-                    // where a data-parallel step's time went (the loop's own work is the rest of the step)
+                // where a data-parallel step's time went (its last gradient's, for a stage with several updates)
+                if (parallel != null && parallel.lastTiming() != null) {
                     DataParallel.StepTiming t = parallel.lastTiming();
                     row.put("dp/serialise_s", t.serialise() / 1e9);
                     row.put("dp/job_s", t.job() / 1e9);
@@ -375,6 +400,10 @@ public final class TrainingLoop {
         run.appendEvent(RunDirectory.Status.SUCCEEDED, message);
         log.println(message);
         return new LoopResult(RunDirectory.Status.SUCCEEDED, step, last, best, message);
+    }
+
+    private static List<DecoderModel> models(List<Checkpoints.Member> members) {
+        return members.stream().map(Checkpoints.Member::model).toList();
     }
 
     private static double checkLoss(Map<String, Double> values, long step, Checkpoints checkpoints)

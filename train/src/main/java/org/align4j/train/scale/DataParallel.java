@@ -32,6 +32,8 @@ public final class DataParallel implements AutoCloseable {
     private final Replica replica;
     private final Cluster.Shared<Cluster.Shipped> files;
     private final List<StepTiming> timings = new ArrayList<>();
+    /** Counts the weights shared so far: a replica reloads when its version is older. */
+    private long version;
 
     /**
      * Where a step's time went, in nanoseconds: on the driver, the weights to an array and a broadcast
@@ -52,13 +54,9 @@ public final class DataParallel implements AutoCloseable {
 
     /**
      * Starts data-parallel steps for {@code objective}, refusing (before any step) a stage that cannot
-     * run so: one that owns its step, has no replica, or draws LoRA dropout masks per forward of a step.
+     * run so: one without a replica, or a run drawing LoRA dropout masks per forward of a step.
      */
     public static DataParallel start(ScaleOut scale, Objective objective, double loraDropout, PrintStream log) {
-        if (objective.ownsStep()) {
-            throw new UserInputException("--spark-master: a stage that runs its own step (rollouts and several"
-                    + " updates: PPO, online DPO) does not train data-parallel yet; run it without --spark-master");
-        }
         Replica r = objective.replica();
         if (r == null) {
             throw new UserInputException("--spark-master: this stage does not train data-parallel yet; run it without"
@@ -88,8 +86,20 @@ public final class DataParallel implements AutoCloseable {
      * training examples, in the step's order) into the {@code models}' gradient buffers, scaled by
      * {@code scale}, and adds the micro-batches' metrics to {@code metrics}.
      */
-    public void step(long step, List<DecoderModel> models, List<int[]> batches, double scale, Long dropoutSeed,
+    public void step(List<DecoderModel> models, List<int[]> batches, double scale, Long dropoutSeed,
                      Metrics metrics) {
+        gradients(models, batches, new MicroBatches(scale), dropoutSeed, metrics);
+    }
+
+    /**
+     * Computes into the {@code models}' gradient buffers (replacing what they held) the sum of the
+     * gradients {@code work} gives for each of {@code shards}, in order, each shard's work running on
+     * an executor's replica holding the models' current weights; adds the shards' metrics to
+     * {@code metrics}. Consecutive shards share a slice (one task), accumulating in one replica as the
+     * single process does.
+     */
+    public <S extends Serializable> void gradients(List<DecoderModel> models, List<S> shards, Objective.ShardWork<S> work,
+                                                   Long dropoutSeed, Metrics metrics) {
         long t0 = System.nanoTime();
         float[][] weights = new float[models.size()][];
         long weightBytes = 0;
@@ -98,16 +108,17 @@ public final class DataParallel implements AutoCloseable {
             weightBytes += 4L * weights[i].length;
         }
         Cluster.Shared<float[][]> shared = this.scale.cluster().share(weights);
+        version++;
         long t1 = System.nanoTime();
-        List<Slice> slices = new ArrayList<>();
-        int[] bounds = Cluster.sliceBounds(batches.size(), this.scale.slices());
+        List<Slice<S>> slices = new ArrayList<>();
+        int[] bounds = Cluster.sliceBounds(shards.size(), this.scale.slices());
         for (int s = 0; s + 1 < bounds.length; s++) {
-            slices.add(new Slice(new ArrayList<>(batches.subList(bounds[s], bounds[s + 1]))));
+            slices.add(new Slice<>(new ArrayList<>(shards.subList(bounds[s], bounds[s + 1]))));
         }
         List<SliceResult> results;
         try {
             results = this.scale.cluster().mapInOrder(slices, slices.size(), Map.of(),
-                    new StepWork(runKey, step, replica, files, shared, scale, dropoutSeed));
+                    new StepWork<>(runKey, version, replica, files, shared, work, dropoutSeed));
         } finally {
             shared.close();
         }
@@ -132,13 +143,29 @@ public final class DataParallel implements AutoCloseable {
         timings.add(new StepTiming(t1 - t0, t2 - t1, load, compute, t3 - t2, weightBytes, gradientBytes, results.size()));
     }
 
+    /** How many slices a step's work is cut into: a stage that cuts its own work makes this many shards. */
+    public int slices() {
+        return scale.slices();
+    }
+
+    /** The loop's work: a micro-batch of examples, prepared and run forward and backward by the stage. */
+    private record MicroBatches(double scale) implements Objective.ShardWork<int[]> {
+        @Override
+        public void run(Objective objective, int[] examples, Metrics metrics) {
+            Objective.MicroBatch mb = objective.prepare(examples);
+            if (mb.weight() > 0) {
+                objective.forwardBackward(mb, scale, metrics);
+            }
+        }
+    }
+
     @Override
     public void close() {
         files.close();
     }
 
-    /** The micro-batches of one slice, each its training examples. */
-    record Slice(ArrayList<int[]> batches) implements Serializable {
+    /** The shards of one slice. */
+    record Slice<S>(ArrayList<S> shards) implements Serializable {
     }
 
     /** A slice's summed gradient per trainee, its metrics, and how long its forward and backward took. */
@@ -146,30 +173,30 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /**
-     * What a task needs for its slice of step {@code step}: the run (its replica, cached in the
-     * executor JVM under {@code runKey}), the shared weights, and the step's scale and dropout seed.
+     * What a task needs for its slice: the run (its replica, cached in the executor JVM under
+     * {@code runKey}), the shared weights of {@code version}, the work, and the step's dropout seed.
      */
-    record StepWork(String runKey, long step, Replica replica, Cluster.Shared<Cluster.Shipped> files,
-                    Cluster.Shared<float[][]> weights, double scale, Long dropoutSeed)
-            implements Cluster.SliceWork<Slice, SliceResult> {
+    record StepWork<S>(String runKey, long version, Replica replica, Cluster.Shared<Cluster.Shipped> files,
+                       Cluster.Shared<float[][]> weights, Objective.ShardWork<S> work, Long dropoutSeed)
+            implements Cluster.SliceWork<Slice<S>, SliceResult> {
 
         @Override
-        public List<SliceResult> run(List<Slice> slice, Cluster.Shipped unused) throws Exception {
+        public List<SliceResult> run(List<Slice<S>> slice, Cluster.Shipped unused) throws Exception {
             Replicas.Held held = Replicas.get(runKey, () -> replica.build(files.value(), Backend.get().kernels()));
             Objective objective = held.objective();
             List<DecoderModel> models = objective.trainees().stream().map(Objective.Trainee::model).toList();
             long loadStart = System.nanoTime();
-            if (held.step() != step) {
+            if (held.version() != version) {
                 float[][] w = weights.value();
                 for (int i = 0; i < models.size(); i++) {
                     INDArray p = models.get(i).trainableParameters().flat();
                     p.assign(Nd4j.createFromArray(w[i]).reshape(p.shape()));
                 }
-                held.loaded(step);
+                held.loaded(version);
             }
             long load = System.nanoTime() - loadStart;
             List<SliceResult> out = new ArrayList<>();
-            for (Slice s : slice) {
+            for (Slice<S> s : slice) {
                 long t0 = System.nanoTime();
                 Metrics metrics = new Metrics();
                 for (DecoderModel m : models) {
@@ -177,11 +204,8 @@ public final class DataParallel implements AutoCloseable {
                     m.setAdapterDropoutSeed(dropoutSeed);
                 }
                 try {
-                    for (int[] examples : s.batches()) {
-                        Objective.MicroBatch mb = objective.prepare(examples);
-                        if (mb.weight() > 0) {
-                            objective.forwardBackward(mb, scale, metrics);
-                        }
+                    for (S shard : s.shards()) {
+                        work.run(objective, shard, metrics);
                     }
                 } finally {
                     for (DecoderModel m : models) {

@@ -4,7 +4,7 @@ import org.align4j.train.Objective;
 
 /**
  * An executor JVM's replica of the run it computes for: built on the run's first task there and
- * kept for its later steps (models, data and buffers are loaded once), with the step whose weights
+ * kept for its later steps (models, data and buffers are loaded once), with the version of the weights
  * it holds, so that two tasks of one step load the weights once. One run at a time: a task of
  * another run replaces it.
  */
@@ -16,11 +16,11 @@ final class Replicas {
         Objective build() throws Exception;
     }
 
-    /** The replica of run {@code key}, holding the weights of step {@code step} (-1: none yet). */
+    /** The replica of run {@code key}, holding the weights of version {@code version} (-1: none yet). */
     static final class Held {
         private final String key;
         private final Objective objective;
-        private long step = -1;
+        private long version = -1;
 
         private Held(String key, Objective objective) {
             this.key = key;
@@ -31,12 +31,12 @@ final class Replicas {
             return objective;
         }
 
-        long step() {
-            return step;
+        long version() {
+            return version;
         }
 
-        void loaded(long step) {
-            this.step = step;
+        void loaded(long version) {
+            this.version = version;
         }
     }
 
