@@ -27,7 +27,8 @@ with open(sys.argv[1], "w") as f:
         f.write(json.dumps({"text": " ".join(r.choice(words) for _ in range(400))}) + "\n")
 PY
 
-models=("embedded:examples/base-model:128")
+models=()
+[ "${SKIP_EMBEDDED:-0}" = 1 ] || models+=("embedded:examples/base-model:128")
 if [ "${SKIP_124M:-0}" != 1 ]; then
   [ -d "$out/gpt2-124m" ] || a4j init --tokenizer examples/base-model --vocab-size 50257 --layers 12 --d-model 768 \
       --heads 12 --context 1024 --seed 1 --out "$out/gpt2-124m" >/dev/null
