@@ -61,7 +61,8 @@ class SparkTrainTest {
         List<String> a = new ArrayList<>(List.of("ppo", "--model", data.model().toString(), "--reward-fn",
                 "regex:cat", "--prompts", prompts.toString(), "--out", out.toString(), "--max-steps", "3",
                 "--batch-size", "4", "--samples-per-prompt", "2", "--max-new-tokens", "8", "--lr", "1e-3",
-                "--seed", "3", "--save-every", "10", "--estimator", estimator, "--ppo-epochs", "1", "--mini-batches", "1"));
+                "--seed", "3", "--save-every", "10", "--estimator", estimator, "--ppo-epochs", "1", "--mini-batches", "1",
+                "--sample-every", "1"));
         a.addAll(List.of(extra));
         String[] r = run("", a.toArray(new String[0]));
         assertEquals("0", r[0], r[2]);
@@ -176,11 +177,17 @@ class SparkTrainTest {
 
     @Test
     void ppoUpdatesWithAValueModelAndGrpoAreTheSingleProcessRuns() throws Exception {
-        // rollouts stay on the driver; each update's mini-batch is cut into shards over the executors
+        // rollouts are sampled on the executors (the policy's weights shipped per iteration); each update's
+        // mini-batch is cut into shards over them
         for (String estimator : List.of("gae", "grpo")) {
             Path single = ppo("ppo-" + estimator + "-single", estimator);
             Path spark = ppo("ppo-" + estimator + "-2", estimator, "--spark-master", "local[2]", "--spark-partitions",
                     "2");
+            // the first rollout, sampled from the same weights in two runs of records, is the single process's
+            // (responses, scores, KL), byte for byte; later ones read weights equal to 1e-5
+            assertEquals(Files.readString(single.resolve("samples/step-1.jsonl")),
+                    Files.readString(spark.resolve("samples/step-1.jsonl")), estimator + " rollout");
+            assertEquals(PpoRunTest.column(single, "response_length"), PpoRunTest.column(spark, "response_length"));
             assertSameRun(single, spark, "ppo " + estimator, 3, 1.0);
             if (estimator.equals("gae")) {
                 List<Double> va = PpoRunTest.column(single, "loss/value_avg");

@@ -385,9 +385,9 @@ public final class PpoTrainer implements Objective {
         Rollout rollout;
         long t1;
         try {
-            rollout = rollout(promptIndices, 0);
+            rollout = rollout(promptIndices, 0, updater);
             if (losses.dynamicSampling()) {
-                rollout = dynamicSampling(rollout, promptIndices.size(), m);
+                rollout = dynamicSampling(rollout, promptIndices.size(), m, updater);
             }
             t1 = System.nanoTime();
             if (!rollout.samples().isEmpty()) {
@@ -427,7 +427,7 @@ public final class PpoTrainer implements Objective {
      * overlong punishment where on). Round 0 draws from the run's seed and the iteration; a
      * resampling round from those and its number.
      */
-    private Rollout rollout(List<Integer> promptIndices, int round) {
+    private Rollout rollout(List<Integer> promptIndices, int round, Updater updater) {
         int k = ppo.samplesPerPrompt();
         int pad = enc.eosTokenId();
         long t0 = System.nanoTime();
@@ -443,17 +443,21 @@ public final class PpoTrainer implements Objective {
             }
         }
         long seed = opts.seed() * 1_000_003L + iteration + round * 0x9E3779B97F4A7C15L;
-        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0, seed, 0, stops,
-                List.of());
-        List<Generation> gens = generator.generate(rolloutPrompts, sampling, enc.tokenizer()::decode);
+        // sampled where the updater says (the executors' replicas with --spark-master): each record draws
+        // from its own generator, so its tokens do not depend on the run of records it is sampled in
+        List<RolloutPrompt> items = new ArrayList<>();
+        for (int b = 0; b < rolloutPrompts.size(); b++) {
+            items.add(new RolloutPrompt(b, rolloutPrompts.get(b)));
+        }
+        List<Rolled> gens = updater.map(items, new Sampled(seed));
         long generated = 0;
         for (int b = 0; b < samples.size(); b++) {
-            Generation g = gens.get(b);
+            Rolled g = gens.get(b);
             Sample s = samples.get(b);
-            s.response = g.tokenIds().length > 0 ? g.tokenIds() : new int[] {pad};
-            s.ended = g.endedWith(stops);
-            s.generated = g.tokenIds().length;
-            generated += g.tokenIds().length;
+            s.response = g.tokens().length > 0 ? g.tokens() : new int[] {pad};
+            s.ended = g.ended();
+            s.generated = g.tokens().length;
+            generated += g.tokens().length;
             s.samplerLogprobs = g.logprobs();
         }
         double rolloutSeconds = (System.nanoTime() - t0) / 1e9;
@@ -468,11 +472,39 @@ public final class PpoTrainer implements Objective {
         return new Rollout(samples, generated, rolloutSeconds, (System.nanoTime() - t1) / 1e9);
     }
 
+    /** Record {@code record} of an iteration's rollout: its prompt. */
+    private record RolloutPrompt(long record, int[] prompt) implements Serializable {
+    }
+
+    /** A sampled response: its tokens, the sampler's log-probabilities, and whether it ended with a stop token. */
+    private record Rolled(int[] tokens, double[] logprobs, boolean ended) implements Serializable {
+    }
+
+    /** Samples a run of consecutive rollout records with the policy as it is, from the rollout's seed. */
+    private record Sampled(long seed) implements ReplicaWork<RolloutPrompt, Rolled> {
+        @Override
+        public List<Rolled> run(Objective objective, List<RolloutPrompt> items) {
+            return ((PpoTrainer) objective).sample(items, seed);
+        }
+    }
+
+    private List<Rolled> sample(List<RolloutPrompt> items, long seed) {
+        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0, seed, 0, stops,
+                List.of());
+        List<Generation> gens = generator.generate(items.stream().map(RolloutPrompt::prompt).toList(), sampling,
+                enc.tokenizer()::decode, items.isEmpty() ? 0 : items.get(0).record());
+        List<Rolled> out = new ArrayList<>();
+        for (Generation g : gens) {
+            out.add(new Rolled(g.tokenIds(), g.logprobs(), g.endedWith(stops)));
+        }
+        return out;
+    }
+
     /**
      * DAPO's dynamic sampling ({@link Dapo#dynamicSampling}): round 0 is {@code first}; a resampling
      * round rolls out as many prompts, drawn from the seed, the iteration and the round.
      */
-    private Rollout dynamicSampling(Rollout first, int wanted, Metrics m) {
+    private Rollout dynamicSampling(Rollout first, int wanted, Metrics m, Updater updater) {
         List<Rollout> rounds = new ArrayList<>();
         Dapo.Refill<Sample> refill = Dapo.dynamicSampling(wanted, ppo.samplesPerPrompt(), ppo.maxResampleRounds(),
                 round -> {
@@ -486,7 +518,7 @@ public final class PpoTrainer implements Objective {
                     for (int i = 0; i < wanted; i++) {
                         more.add(draw.nextInt(prompts.size()));
                     }
-                    Rollout r = rollout(more, round);
+                    Rollout r = rollout(more, round, updater);
                     rounds.add(r);
                     return r.samples();
                 }, s -> s.score);

@@ -59,6 +59,20 @@ public interface Objective {
 
         /** How many shards spread a gradient over the executors: 1 in one process. */
         int shards();
+
+        /**
+         * {@code work}'s results for {@code items}, in order, reading the trainees as they are now: in
+         * one process one call on this objective with every item; with {@code --spark-master} the
+         * items cut into runs of consecutive ones, each on an executor's replica holding the current
+         * weights (PPO's rollouts). The work must give an item's result whatever run it is in.
+         */
+        <I extends Serializable, O extends Serializable> List<O> map(List<I> items, ReplicaWork<I, O> work);
+    }
+
+    /** Work that reads an objective's models without training them (PPO's rollouts): one result per item. */
+    @FunctionalInterface
+    interface ReplicaWork<I, O> extends Serializable {
+        List<O> run(Objective objective, List<I> items) throws Exception;
     }
 
     /**

@@ -263,6 +263,20 @@ public final class TrainingLoop {
                         return parallel == null ? 1 : parallel.slices();
                     }
 
+                    public <I extends Serializable, O extends Serializable> List<O> map(List<I> items,
+                                                                                      Objective.ReplicaWork<I, O> work) {
+                        if (parallel != null) {
+                            return parallel.map(models(members), items, work);
+                        }
+                        try {
+                            return work.run(objective, items);
+                        } catch (RuntimeException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+
                     public double apply() {
                         for (int i = 0; i < members.size(); i++) {
                             norms[i] = GradientClipping.clip(members.get(i).model().gradients(), opts.maxGradNorm());

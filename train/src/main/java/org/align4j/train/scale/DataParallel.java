@@ -101,14 +101,11 @@ public final class DataParallel implements AutoCloseable {
     public <S extends Serializable> void gradients(List<DecoderModel> models, List<S> shards, Objective.ShardWork<S> work,
                                                    Long dropoutSeed, Metrics metrics) {
         long t0 = System.nanoTime();
-        float[][] weights = new float[models.size()][];
         long weightBytes = 0;
-        for (int i = 0; i < models.size(); i++) {
-            weights[i] = models.get(i).trainableParameters().flat().toFloatVector();
-            weightBytes += 4L * weights[i].length;
+        for (DecoderModel m : models) {
+            weightBytes += 4L * m.trainableParameterCount();
         }
-        Cluster.Shared<float[][]> shared = this.scale.cluster().share(weights);
-        version++;
+        Cluster.Shared<float[][]> shared = share(models);
         long t1 = System.nanoTime();
         List<Slice<S>> slices = new ArrayList<>();
         int[] bounds = Cluster.sliceBounds(shards.size(), this.scale.slices());
@@ -141,6 +138,58 @@ public final class DataParallel implements AutoCloseable {
         }
         long t3 = System.nanoTime();
         timings.add(new StepTiming(t1 - t0, t2 - t1, load, compute, t3 - t2, weightBytes, gradientBytes, results.size()));
+    }
+
+    /**
+     * {@code work}'s results for {@code items}, in order: the items cut into runs of consecutive ones,
+     * each run on an executor's replica holding the {@code models}' current weights.
+     */
+    public <I extends Serializable, O extends Serializable> List<O> map(List<DecoderModel> models, List<I> items,
+                                                                        Objective.ReplicaWork<I, O> work) {
+        Cluster.Shared<float[][]> shared = share(models);
+        try {
+            return scale.cluster().mapInOrder(items, scale.slices(), Map.of(),
+                    new MapWork<>(runKey, version, replica, files, shared, work));
+        } finally {
+            shared.close();
+        }
+    }
+
+    /** Shares the models' trainable weights as a new version. */
+    private Cluster.Shared<float[][]> share(List<DecoderModel> models) {
+        float[][] weights = new float[models.size()][];
+        for (int i = 0; i < models.size(); i++) {
+            weights[i] = models.get(i).trainableParameters().flat().toFloatVector();
+        }
+        version++;
+        return scale.cluster().share(weights);
+    }
+
+    /** The replica of {@code runKey} in this JVM, holding the weights of {@code version}. */
+    private static Objective replicaWith(String runKey, long version, Replica replica,
+                                         Cluster.Shared<Cluster.Shipped> files, Cluster.Shared<float[][]> weights)
+            throws Exception {
+        Replicas.Held held = Replicas.get(runKey, () -> replica.build(files.value(), Backend.get().kernels()));
+        if (held.version() != version) {
+            float[][] w = weights.value();
+            List<Objective.Trainee> trainees = held.objective().trainees();
+            for (int i = 0; i < trainees.size(); i++) {
+                INDArray p = trainees.get(i).model().trainableParameters().flat();
+                p.assign(Nd4j.createFromArray(w[i]).reshape(p.shape()));
+            }
+            held.loaded(version);
+        }
+        return held.objective();
+    }
+
+    /** A task of {@link #map}: the items of one run, on the replica with the shared weights. */
+    record MapWork<I, O>(String runKey, long version, Replica replica, Cluster.Shared<Cluster.Shipped> files,
+                         Cluster.Shared<float[][]> weights, Objective.ReplicaWork<I, O> work)
+            implements Cluster.SliceWork<I, O> {
+        @Override
+        public List<O> run(List<I> slice, Cluster.Shipped unused) throws Exception {
+            return work.run(replicaWith(runKey, version, replica, files, weights), slice);
+        }
     }
 
     /** How many slices a step's work is cut into: a stage that cuts its own work makes this many shards. */
@@ -182,19 +231,10 @@ public final class DataParallel implements AutoCloseable {
 
         @Override
         public List<SliceResult> run(List<Slice<S>> slice, Cluster.Shipped unused) throws Exception {
-            Replicas.Held held = Replicas.get(runKey, () -> replica.build(files.value(), Backend.get().kernels()));
-            Objective objective = held.objective();
-            List<DecoderModel> models = objective.trainees().stream().map(Objective.Trainee::model).toList();
             long loadStart = System.nanoTime();
-            if (held.version() != version) {
-                float[][] w = weights.value();
-                for (int i = 0; i < models.size(); i++) {
-                    INDArray p = models.get(i).trainableParameters().flat();
-                    p.assign(Nd4j.createFromArray(w[i]).reshape(p.shape()));
-                }
-                held.loaded(version);
-            }
+            Objective objective = replicaWith(runKey, version, replica, files, weights);
             long load = System.nanoTime() - loadStart;
+            List<DecoderModel> models = objective.trainees().stream().map(Objective.Trainee::model).toList();
             List<SliceResult> out = new ArrayList<>();
             for (Slice<S> s : slice) {
                 long t0 = System.nanoTime();
