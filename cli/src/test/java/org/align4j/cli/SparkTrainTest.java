@@ -218,7 +218,7 @@ class SparkTrainTest {
     }
 
     @Test
-    void aStageThatOwnsItsStepIsRefusedBeforeWork() {
+    void onlineDpoIsRefusedBeforeWork() {
         String[] r = run("", "dpo", "--online", "--model", data.model().toString(), "--prompts", data.pairs().toString(),
                 "--reward-fn", "length:10", "--out", tmp.resolve("online").toString(), "--max-steps", "1",
                 "--spark-master", "local[2]");
