@@ -101,7 +101,10 @@ public final class DpoTrainer implements Objective {
         return run(cfg, kernels, log, resume, null);
     }
 
-    /** As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on {@code scaleOut} (may be null). */
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
     public static LoopResult run(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
                                  ScaleOut scaleOut) throws IOException {
         if (cfg.stage().online()) {

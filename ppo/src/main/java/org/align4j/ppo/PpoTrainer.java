@@ -262,7 +262,10 @@ public final class PpoTrainer implements Objective {
         return run(cfg, kernels, log, resume, null);
     }
 
-    /** As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each update's gradient on {@code scaleOut} (may be null). */
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, rollouts and each update's gradient
+     * on {@code scaleOut} (null: in this process).
+     */
     public static LoopResult run(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
                                  ScaleOut scaleOut) throws IOException {
         // the models are checked before the run directory is touched: a policy is a causal LM, and

@@ -87,7 +87,10 @@ public final class RewardTrainer implements Objective {
         return run(cfg, kernels, log, resume, null);
     }
 
-    /** As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on {@code scaleOut} (may be null). */
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
     public static LoopResult run(StageConfig<RewardOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
                                  ScaleOut scaleOut) throws IOException {
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)

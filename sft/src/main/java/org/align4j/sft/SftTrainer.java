@@ -83,7 +83,10 @@ public final class SftTrainer implements Objective {
         return run(cfg, kernels, log, resume, null);
     }
 
-    /** As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on {@code scaleOut} (may be null). */
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
     public static LoopResult run(StageConfig<SftOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
                                  ScaleOut scaleOut) throws IOException {
         // a reward model is refused before the run directory is touched

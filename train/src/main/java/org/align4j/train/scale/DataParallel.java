@@ -98,8 +98,8 @@ public final class DataParallel implements AutoCloseable {
      * {@code metrics}. Consecutive shards share a slice (one task), accumulating in one replica as the
      * single process does.
      */
-    public <S extends Serializable> void gradients(List<DecoderModel> models, List<S> shards, Objective.ShardWork<S> work,
-                                                   Long dropoutSeed, Metrics metrics) {
+    public <S extends Serializable> void gradients(List<DecoderModel> models, List<S> shards,
+                                                   Objective.ShardWork<S> work, Long dropoutSeed, Metrics metrics) {
         long t0 = System.nanoTime();
         long weightBytes = 0;
         for (DecoderModel m : models) {

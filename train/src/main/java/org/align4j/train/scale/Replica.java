@@ -3,6 +3,7 @@ package org.align4j.train.scale;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,9 +38,9 @@ public record Replica(String settings, List<String> fileSettings, Builder builde
         fileSettings = List.copyOf(fileSettings);
     }
 
-    /** A replica of a stage whose settings are {@code settings}; files are {@code model}, {@code adapter}, {@code train_file} and {@code extra}. */
+    /** A replica from a stage's settings; the files are {@code model}, {@code adapter}, {@code train_file}, {@code extra}. */
     public static Replica of(ObjectNode settings, Builder builder, String... extra) {
-        List<String> files = new java.util.ArrayList<>(List.of("model", "adapter", "train_file"));
+        List<String> files = new ArrayList<>(List.of("model", "adapter", "train_file"));
         files.addAll(List.of(extra));
         return new Replica(settings.toString(), files, builder);
     }
