@@ -7,7 +7,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code --spark-master URL} (or ALIGN4J_SPARK_MASTER) and {@code --spark-partitions N}: run the
- * command's batch work as Spark jobs. Without a master nothing of Spark is loaded.
+ * command's batch work, or a training command's steps, as Spark jobs. Without a master nothing of
+ * Spark is loaded.
  */
 final class SparkOption {
 
@@ -18,7 +19,8 @@ final class SparkOption {
 
     @Range(min = 1)
     @Option(names = "--spark-partitions", paramLabel = "N",
-            description = "slices of the input, each one Spark task (default: the cluster's cores); the output does not depend on it")
+            description = "slices of the input (training: of each step's micro-batches), each one Spark task (default:"
+                    + " the cluster's cores); batch output does not depend on it, training only in float rounding")
     Integer partitions;
 
     boolean enabled() {
