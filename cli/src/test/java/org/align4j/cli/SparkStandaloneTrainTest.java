@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * one Worker killed with SIGKILL, executor and all, in the middle of the run: Spark reruns the lost
  * slices on the surviving executor and the run ends with the losses and weights of an uninterrupted
  * data-parallel run, bit for bit (executors compute with the driver's thread count, so an executor
- * process gives what the embedded one gives).
+ * process gives what the embedded one gives). A PPO run on what is left of the cluster (rollouts and
+ * updates in the surviving executor's process) gives the embedded run's samples and weights.
  */
 class SparkStandaloneTrainTest {
 
@@ -58,7 +59,7 @@ class SparkStandaloneTrainTest {
     }
 
     @Test
-    void aWorkerKilledMidRunLeavesTheResultUnchanged() throws Exception {
+    void dpoWithAWorkerKilledMidRunAndPpoOnTheRestGiveTheEmbeddedResults() throws Exception {
         TinyModel.TextAndPairs data = TinyModel.textAndPairs(tmp, 13, 40);
         // the uninterrupted run: on local[2] with the same slices (SparkTrainTest holds it to the single process)
         Path local = tmp.resolve("local");
@@ -91,5 +92,32 @@ class SparkStandaloneTrainTest {
         assertEquals(STEPS, TinyModel.losses(cluster).size());
         assertEquals(TinyModel.losses(local), TinyModel.losses(cluster));
         SparkTrainTest.assertIdenticalWeights(local, cluster);
+
+        // PPO on what is left of the cluster: rollouts sampled and updates computed in the surviving
+        // executor's process give the embedded run's samples, losses and weights, bit for bit
+        Path prompts = tmp.resolve("prompts.jsonl");
+        Files.writeString(prompts, "{\"prompt\": \"the cat\"}\n{\"prompt\": \"a big\"}\n{\"prompt\": \"the\"}\n"
+                + "{\"prompt\": \"then a\"}\n");
+        Path ppoLocal = ppo(data, prompts, tmp.resolve("ppo-local"), "local[2]");
+        Path ppoCluster = ppo(data, prompts, tmp.resolve("ppo-cluster"), spark.url());
+        assertEquals(Files.readString(ppoLocal.resolve("samples/step-2.jsonl")),
+                Files.readString(ppoCluster.resolve("samples/step-2.jsonl")));
+        assertEquals(TinyModel.losses(ppoLocal), TinyModel.losses(ppoCluster));
+        SparkTrainTest.assertIdenticalWeights(ppoLocal, ppoCluster);
+        assertIdentical(ppoLocal.resolve("final/value"), ppoCluster.resolve("final/value"));
+    }
+
+    static Path ppo(TinyModel.TextAndPairs data, Path prompts, Path out, String master) {
+        String[] r = run("", "ppo", "--model", data.model().toString(), "--reward-fn", "regex:cat", "--prompts",
+                prompts.toString(), "--out", out.toString(), "--max-steps", "2", "--batch-size", "4",
+                "--samples-per-prompt", "2", "--max-new-tokens", "6", "--lr", "1e-3", "--seed", "3", "--save-every",
+                "10", "--ppo-epochs", "1", "--sample-every", "1", "--spark-master", master, "--spark-partitions", "2");
+        assertEquals("0", r[0], r[2]);
+        return out;
+    }
+
+    static void assertIdentical(Path modelA, Path modelB) throws Exception {
+        assertEquals(-1, Files.mismatch(modelA.resolve("model.safetensors"), modelB.resolve("model.safetensors")),
+                modelA + " and " + modelB);
     }
 }
