@@ -67,6 +67,8 @@ final class DpoCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Mixin
+    SparkOption spark;
     @Option(names = "--loss", description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     DpoLossType loss;
     @Option(names = "--beta", paramLabel = "X", description = "strength of the KL regularisation (default: ${DEFAULT-VALUE})")
@@ -113,7 +115,11 @@ final class DpoCommand implements Callable<Integer> {
         }
         if (!cfg.stage().online()) {
             return TrainingCommands.exitCode(() -> DpoTrainer.run(cfg, Backend.get().kernels(), System.err,
-                    training.resume));
+                training.resume, spark.scaleOut()));
+        }
+        if (spark.enabled()) {
+            throw new UserError("--spark-master: dpo --online samples and judges each step in one process; its"
+                    + " data-parallel update is not supported yet: run it without --spark-master");
         }
         return TrainingCommands.exitCode(() -> {
             Kernels kernels = Backend.get().kernels();

@@ -56,6 +56,8 @@ final class PpoCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Mixin
+    SparkOption spark;
     @Option(names = "--prompts", paramLabel = "FILE", description = "prompts: JSONL of {\"prompt\"} or {\"messages\"}, or any SFT or preference file")
     String prompts;
     @Option(names = "--reward-model", paramLabel = "DIR", description = "reward model scoring the responses: a model directory or an adapter directory, which names its base")
@@ -164,6 +166,6 @@ final class PpoCommand implements Callable<Integer> {
         StageConfig<PpoOptions> cfg = StageCommand.resolve(spec, training, PpoOptions.defaultSettings(),
                 PpoOptions.class, false);
         return TrainingCommands.exitCode(() -> PpoTrainer.run(cfg, Backend.get().kernels(), System.err,
-                training.resume));
+                training.resume, spark.scaleOut()));
     }
 }

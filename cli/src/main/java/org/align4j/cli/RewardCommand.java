@@ -45,6 +45,8 @@ final class RewardCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Mixin
+    SparkOption spark;
     @Option(names = "--center-rewards-coefficient", paramLabel = "C",
             description = "adds C * (r_chosen + r_rejected)^2 to each pair's loss; 0: off (default: ${DEFAULT-VALUE})")
     Double centerRewardsCoefficient;
@@ -54,6 +56,6 @@ final class RewardCommand implements Callable<Integer> {
         StageConfig<RewardOptions> cfg = StageCommand.resolve(spec, training, RewardOptions.defaultSettings(),
                 RewardOptions.class, true);
         return TrainingCommands.exitCode(() -> RewardTrainer.run(cfg, Backend.get().kernels(), System.err,
-                training.resume));
+                training.resume, spark.scaleOut()));
     }
 }

@@ -40,6 +40,8 @@ final class SftCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Mixin
+    SparkOption spark;
     @Option(names = "--packing", negatable = true, description = "pack text records into full sequences (default: ${DEFAULT-VALUE})")
     Boolean packing;
     @Option(names = "--show-samples", description = "at the end, print answers to this many validation prompts (default: ${DEFAULT-VALUE})")
@@ -50,6 +52,6 @@ final class SftCommand implements Callable<Integer> {
         StageConfig<SftOptions> cfg = StageCommand.resolve(spec, training, SftOptions.defaultSettings(),
                 SftOptions.class, true);
         return TrainingCommands.exitCode(() -> SftTrainer.run(cfg, Backend.get().kernels(), System.err,
-                training.resume));
+                training.resume, spark.scaleOut()));
     }
 }

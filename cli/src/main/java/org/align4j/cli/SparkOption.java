@@ -2,11 +2,13 @@ package org.align4j.cli;
 
 import org.align4j.train.scale.Cluster;
 import org.align4j.train.scale.Clusters;
+import org.align4j.train.scale.ScaleOut;
 import picocli.CommandLine.Option;
 
 /**
  * {@code --spark-master URL} (or ALIGN4J_SPARK_MASTER) and {@code --spark-partitions N}: run the
- * command's batch work as Spark jobs. Without a master nothing of Spark is loaded.
+ * command's batch work, or a training command's steps, as Spark jobs. Without a master nothing of
+ * Spark is loaded.
  */
 final class SparkOption {
 
@@ -17,7 +19,8 @@ final class SparkOption {
 
     @Range(min = 1)
     @Option(names = "--spark-partitions", paramLabel = "N",
-            description = "slices of the input, each one Spark task (default: the cluster's cores); the output does not depend on it")
+            description = "slices of the input (training: of each step's micro-batches), each one Spark task (default:"
+                    + " the cluster's cores); batch output does not depend on it, training only in float rounding")
     Integer partitions;
 
     boolean enabled() {
@@ -30,5 +33,14 @@ final class SparkOption {
 
     int partitions(Cluster cluster) {
         return partitions != null ? partitions : cluster.defaultParallelism();
+    }
+
+    /** For a training command: each step's micro-batches in --spark-partitions slices on the cluster; null without a master. */
+    ScaleOut scaleOut() {
+        if (!enabled()) {
+            return null;
+        }
+        Cluster cluster = connect();
+        return new ScaleOut(cluster, partitions(cluster));
     }
 }

@@ -29,7 +29,8 @@ import picocli.CommandLine.Model.OptionSpec;
 final class StageCommand {
 
     /** Options that steer the command rather than set a setting. */
-    private static final Set<String> NOT_SETTINGS = Set.of("config", "resume", "force", "help", "version");
+    private static final Set<String> NOT_SETTINGS = Set.of("config", "resume", "force", "help", "version",
+            "spark_master", "spark_partitions");
 
     private StageCommand() {
     }

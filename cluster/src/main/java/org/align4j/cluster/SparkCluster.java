@@ -108,6 +108,42 @@ public final class SparkCluster implements Cluster {
         }
     }
 
+    @Override
+    public <T extends Serializable> Shared<T> share(T value) {
+        return new SharedValue<>(sc.broadcast(value));
+    }
+
+    @Override
+    public Shared<Shipped> ship(Map<String, Path> shipped) {
+        return new SharedFiles(sc.broadcast(ShippedFiles.of(shipped, MasterUrl.isLocal(master))));
+    }
+
+    /** A broadcast value: Spark's torrent broadcast sends it to each executor JVM once, on first read. */
+    private record SharedValue<T>(Broadcast<T> broadcast) implements Shared<T> {
+        @Override
+        public T value() {
+            return broadcast.value();
+        }
+
+        @Override
+        public void close() {
+            broadcast.destroy();
+        }
+    }
+
+    /** Broadcast files: their bytes are fetched and written once per executor JVM, on the first path asked for. */
+    private record SharedFiles(Broadcast<ShippedFiles> broadcast) implements Shared<Shipped> {
+        @Override
+        public Shipped value() {
+            return name -> broadcast.value().open().path(name);
+        }
+
+        @Override
+        public void close() {
+            broadcast.destroy();
+        }
+    }
+
     /**
      * One slice computes at a time in an executor JVM. align4j's kernels are process-wide (one Backend,
      * its threads and buffers) and already use every core: two tasks running models at once in one JVM

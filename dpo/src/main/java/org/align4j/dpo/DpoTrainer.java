@@ -2,6 +2,7 @@ package org.align4j.dpo;
 
 import org.align4j.core.util.UserInputException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +32,11 @@ import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * Direct preference optimisation and its family on the shared {@link TrainingLoop}. A pair's
@@ -57,7 +62,9 @@ public final class DpoTrainer implements Objective {
     private final List<PreferencePair> val;
     private final ReferenceCache.LogProbs ref;
 
-    private DpoTrainer(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
+    /** {@code givenRef}: the train pairs' reference log-probabilities computed by the driver (an executor's replica); null: the cache's. */
+    private DpoTrainer(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, double[][] givenRef)
+            throws IOException {
         this.cfg = cfg;
         this.opts = cfg.training();
         this.log = log;
@@ -73,7 +80,9 @@ public final class DpoTrainer implements Objective {
         this.train = pairs(trainData, enc, collator, log);
         this.val = valData == null ? null : pairs(valData, enc, collator, log);
         this.logProbs = new SequenceLogProbs(model);
-        if (loss.type().needsReference()) {
+        if (loss.type().needsReference() && givenRef != null) {
+            this.ref = new ReferenceCache.LogProbs(givenRef, null);
+        } else if (loss.type().needsReference()) {
             ModelSource refSource = cfg.stage().refModel() != null ? ModelSource.of(Path.of(cfg.stage().refModel()))
                     : opts.source();
             this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, rows(train), rows(val), collator,
@@ -88,13 +97,41 @@ public final class DpoTrainer implements Objective {
     /** Trains as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        return run(cfg, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
+                                 ScaleOut scaleOut) throws IOException {
         if (cfg.stage().online()) {
             throw new IllegalArgumentException("online DPO runs through OnlineDpoTrainer.run, with its judge");
         }
         check(cfg);
         // the models are checked before the run directory is touched
         ReferenceCache.checkModels(Path.of(cfg.training().model()), cfg.stage().refModel());
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new DpoTrainer(cfg, kernels, log), resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new DpoTrainer(cfg, kernels, log, null), resume);
+    }
+
+    /**
+     * An executor's copy: the same settings give the same pairs in the same order; the reference
+     * log-probabilities the driver computed (or read from its run's cache) travel with it, so no
+     * executor loads the reference or touches the run directory.
+     */
+    private record Rebuild(double[][] ref) implements Replica.Builder {
+        @Override
+        public Objective build(ObjectNode settings, Kernels kernels) throws IOException {
+            return new DpoTrainer(StageConfig.read(settings, DpoOptions.class), kernels,
+                    new PrintStream(OutputStream.nullOutputStream()), ref);
+        }
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), new Rebuild(ref == null ? null : ref.train()));
     }
 
     /** Refuses settings that cannot run together, before any work. */

@@ -1,6 +1,8 @@
 package org.align4j.ppo;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +63,8 @@ import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -75,6 +79,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public final class PpoTrainer implements Objective {
 
+    private final StageConfig<PpoOptions> cfg;
     private final TrainingOptions opts;
     private final PpoOptions ppo;
     private final PrintStream log;
@@ -130,12 +135,14 @@ public final class PpoTrainer implements Objective {
     }
 
     private PpoTrainer(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
+        this.cfg = cfg;
         this.opts = cfg.training();
         this.ppo = cfg.stage();
         this.losses = ppo.losses();
         this.log = log;
         this.modelDir = Path.of(opts.model());
-        this.runDir = Path.of(opts.outputDir());
+        // an executor's replica has no run directory: it computes gradients and writes nothing
+        this.runDir = opts.outputDir() == null ? null : Path.of(opts.outputDir());
         List<PromptSource.Prompt> records = PromptSource.readItems(Path.of(ppo.prompts()));
         // a grader file and the prompts' fields are checked before any model is loaded
         Grader g = ppo.rewardModel() != null ? null : grader(ppo, records, kernels);
@@ -252,6 +259,15 @@ public final class PpoTrainer implements Objective {
     /** Runs PPO as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        return run(cfg, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, rollouts and each update's gradient
+     * on {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
+                                 ScaleOut scaleOut) throws IOException {
         // the models are checked before the run directory is touched: a policy is a causal LM, and
         // the reward and value models read the policy's token ids
         Path model = Path.of(cfg.training().model());
@@ -263,7 +279,24 @@ public final class PpoTrainer implements Objective {
         if (cfg.stage().valueModel() != null) {
             TokenizerFiles.requireSameTokenizer("--model", model, "--value-model", Path.of(cfg.stage().valueModel()));
         }
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new PpoTrainer(cfg, kernels, log), resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new PpoTrainer(cfg, kernels, log), resume);
+    }
+
+    /**
+     * An executor's copy for data-parallel updates: the same settings load the same policy and value
+     * model; it computes the gradients of update shards and nothing else (rollouts, scoring and the
+     * old, reference and value passes stay on the driver).
+     */
+    private static Objective replicaOf(ObjectNode settings, Kernels kernels) throws IOException {
+        return new PpoTrainer(StageConfig.read(settings, PpoOptions.class), kernels,
+                new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), PpoTrainer::replicaOf, "prompts", "reward_model", "value_model", "grader",
+                "ptx_data");
     }
 
     @Override
@@ -355,9 +388,9 @@ public final class PpoTrainer implements Objective {
         Rollout rollout;
         long t1;
         try {
-            rollout = rollout(promptIndices, 0);
+            rollout = rollout(promptIndices, 0, updater);
             if (losses.dynamicSampling()) {
-                rollout = dynamicSampling(rollout, promptIndices.size(), m);
+                rollout = dynamicSampling(rollout, promptIndices.size(), m, updater);
             }
             t1 = System.nanoTime();
             if (!rollout.samples().isEmpty()) {
@@ -397,7 +430,7 @@ public final class PpoTrainer implements Objective {
      * overlong punishment where on). Round 0 draws from the run's seed and the iteration; a
      * resampling round from those and its number.
      */
-    private Rollout rollout(List<Integer> promptIndices, int round) {
+    private Rollout rollout(List<Integer> promptIndices, int round, Updater updater) {
         int k = ppo.samplesPerPrompt();
         int pad = enc.eosTokenId();
         long t0 = System.nanoTime();
@@ -413,17 +446,21 @@ public final class PpoTrainer implements Objective {
             }
         }
         long seed = opts.seed() * 1_000_003L + iteration + round * 0x9E3779B97F4A7C15L;
-        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0, seed, 0, stops,
-                List.of());
-        List<Generation> gens = generator.generate(rolloutPrompts, sampling, enc.tokenizer()::decode);
+        // sampled where the updater says (the executors' replicas with --spark-master): each record draws
+        // from its own generator, so its tokens do not depend on the run of records it is sampled in
+        List<RolloutPrompt> items = new ArrayList<>();
+        for (int b = 0; b < rolloutPrompts.size(); b++) {
+            items.add(new RolloutPrompt(b, rolloutPrompts.get(b)));
+        }
+        List<Rolled> gens = updater.map(items, new Sampled(seed));
         long generated = 0;
         for (int b = 0; b < samples.size(); b++) {
-            Generation g = gens.get(b);
+            Rolled g = gens.get(b);
             Sample s = samples.get(b);
-            s.response = g.tokenIds().length > 0 ? g.tokenIds() : new int[] {pad};
-            s.ended = g.endedWith(stops);
-            s.generated = g.tokenIds().length;
-            generated += g.tokenIds().length;
+            s.response = g.tokens().length > 0 ? g.tokens() : new int[] {pad};
+            s.ended = g.ended();
+            s.generated = g.tokens().length;
+            generated += g.tokens().length;
             s.samplerLogprobs = g.logprobs();
         }
         double rolloutSeconds = (System.nanoTime() - t0) / 1e9;
@@ -438,11 +475,39 @@ public final class PpoTrainer implements Objective {
         return new Rollout(samples, generated, rolloutSeconds, (System.nanoTime() - t1) / 1e9);
     }
 
+    /** Record {@code record} of an iteration's rollout: its prompt. */
+    private record RolloutPrompt(long record, int[] prompt) implements Serializable {
+    }
+
+    /** A sampled response: its tokens, the sampler's log-probabilities, and whether it ended with a stop token. */
+    private record Rolled(int[] tokens, double[] logprobs, boolean ended) implements Serializable {
+    }
+
+    /** Samples a run of consecutive rollout records with the policy as it is, from the rollout's seed. */
+    private record Sampled(long seed) implements ReplicaWork<RolloutPrompt, Rolled> {
+        @Override
+        public List<Rolled> run(Objective objective, List<RolloutPrompt> items) {
+            return ((PpoTrainer) objective).sample(items, seed);
+        }
+    }
+
+    private List<Rolled> sample(List<RolloutPrompt> items, long seed) {
+        SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0, seed, 0, stops,
+                List.of());
+        List<Generation> gens = generator.generate(items.stream().map(RolloutPrompt::prompt).toList(), sampling,
+                enc.tokenizer()::decode, items.isEmpty() ? 0 : items.get(0).record());
+        List<Rolled> out = new ArrayList<>();
+        for (Generation g : gens) {
+            out.add(new Rolled(g.tokenIds(), g.logprobs(), g.endedWith(stops)));
+        }
+        return out;
+    }
+
     /**
      * DAPO's dynamic sampling ({@link Dapo#dynamicSampling}): round 0 is {@code first}; a resampling
      * round rolls out as many prompts, drawn from the seed, the iteration and the round.
      */
-    private Rollout dynamicSampling(Rollout first, int wanted, Metrics m) {
+    private Rollout dynamicSampling(Rollout first, int wanted, Metrics m, Updater updater) {
         List<Rollout> rounds = new ArrayList<>();
         Dapo.Refill<Sample> refill = Dapo.dynamicSampling(wanted, ppo.samplesPerPrompt(), ppo.maxResampleRounds(),
                 round -> {
@@ -456,7 +521,7 @@ public final class PpoTrainer implements Objective {
                     for (int i = 0; i < wanted; i++) {
                         more.add(draw.nextInt(prompts.size()));
                     }
-                    Rollout r = rollout(more, round);
+                    Rollout r = rollout(more, round, updater);
                     rounds.add(r);
                     return r.samples();
                 }, s -> s.score);
@@ -663,65 +728,31 @@ public final class PpoTrainer implements Objective {
                 if (tokens == 0) {
                     continue; // every response of this mini-batch was truncated and masked: nothing to learn from
                 }
-                Packed p = Packed.of(mini, enc.eosTokenId());
-                updater.zeroGradients();
-                double[] newRows = policyLogProbs.forwardRows(p.inputs(), p.targets(), p.mask(), ppo.temperature());
-                double[][] logp = new double[mini.size()][];
-                for (int b = 0; b < mini.size(); b++) {
-                    logp[b] = p.gather(newRows, b);
+                // the mini-batch's gradient in shards of consecutive responses (one in one process), each
+                // weighed as in the whole mini-batch, so that the shards' sums are the mini-batch's
+                double[] weights = losses.aggregation().weights(trained, ppo.maxNewTokens());
+                int k = Math.min(updater.shards(), mini.size());
+                List<UpdateShard> shards = new ArrayList<>();
+                for (int sh = 0; sh < k; sh++) {
+                    int from = sh * mini.size() / k;
+                    int to = (sh + 1) * mini.size() / k;
+                    shards.add(UpdateShard.of(mini.subList(from, to), Arrays.copyOfRange(trained, from, to),
+                            Arrays.copyOfRange(weights, from, to), tokens, beta, klInLoss));
                 }
-                PolicyObjective.Result obj = PolicyObjective.compute(logp,
-                        mini.stream().map(x -> x.old).toArray(double[][]::new),
-                        mini.stream().map(x -> x.advantages).toArray(double[][]::new),
-                        klInLoss ? mini.stream().map(x -> x.ref).toArray(double[][]::new) : null, beta, trained,
-                        losses.aggregation(), losses.policyLoss(), losses.clip(), ppo.maxNewTokens());
-                double[] dRows = new double[newRows.length];
-                for (int b = 0; b < mini.size(); b++) {
-                    for (int j = 0; j < logp[b].length; j++) {
-                        dRows[p.rows()[b][j]] = obj.grad()[b][j];
-                    }
-                }
-                double pg = obj.loss();
-                double clipped = obj.clipped();
-                double approxKl = obj.approxKl();
-                double ratioSum = obj.ratioSum();
-                double[] dEntropy = null;
+                Metrics part = new Metrics();
+                updater.gradients(shards, PpoTrainer::shardGradient, part);
+                Map<String, Double> sums = part.values();
+                double pg = sums.getOrDefault("pg", 0.0);
+                double clipped = sums.getOrDefault("clipped", 0.0);
+                double approxKl = sums.getOrDefault("approx_kl", 0.0);
+                double ratioSum = sums.getOrDefault("ratio_sum", 0.0);
                 if (ppo.entropyCoef() > 0) {
-                    // TRL's entropy bonus: - coef x the mean entropy per trained token, whatever the aggregation
-                    double[] h = policyLogProbs.entropyRows();
-                    dEntropy = new double[h.length];
-                    double mean = 0;
-                    for (int b = 0; b < mini.size(); b++) {
-                        for (int j = 0; trained[b] > 0 && j < p.rows()[b].length; j++) {
-                            int row = p.rows()[b][j];
-                            mean += h[row] / tokens;
-                            dEntropy[row] = -ppo.entropyCoef() / tokens;
-                        }
-                    }
+                    double mean = sums.getOrDefault("entropy", 0.0);
                     pg -= ppo.entropyCoef() * mean;
                     m.mean("policy/entropy_avg", mean, 1);
                 }
-                policyLogProbs.backwardRows(dRows, dEntropy);
-                double vf = 0;
-                double vfClipped = 0;
-                if (valueHead != null) {
-                    double[] v = valueHead.forwardAll(p.inputs());
-                    double[] dv = new double[v.length];
-                    for (int b = 0; b < mini.size(); b++) {
-                        Sample s = mini.get(b);
-                        if (trained[b] == 0) {
-                            continue;
-                        }
-                        for (int j = 0; j < s.old.length; j++) {
-                            int row = p.rows()[b][j];
-                            PpoLoss.Token t = PpoLoss.value(v[row], s.values[j], s.returns[j], ppo.cliprangeValue());
-                            vf += t.loss() / tokens;
-                            dv[row] = ppo.vfCoef() * t.grad() / tokens;
-                            vfClipped += t.clipped() ? 1 : 0;
-                        }
-                    }
-                    valueHead.backwardAll(dv);
-                }
+                double vf = sums.getOrDefault("vf", 0.0);
+                double vfClipped = sums.getOrDefault("vf_clipped", 0.0);
                 if (ptx != null && ppo.ptxCoef() > 0) {
                     m.mean("loss/ptx_avg", ptxStep(mini.size(), updates), 1);
                 }
@@ -739,6 +770,114 @@ public final class PpoTrainer implements Objective {
             }
         }
         return updates;
+    }
+
+    /**
+     * Some responses of a mini-batch with what their gradient needs: their tokens, old log-probabilities,
+     * advantages (and reference log-probabilities for GRPO's KL term, values and returns for the value
+     * loss), and the mini-batch's weights and trained-token count, which normalise every shard alike.
+     */
+    private record UpdateShard(int[][] promptIds, int[][] responses, double[][] old, double[][] advantages,
+                               double[][] ref, double[][] values, double[][] returns, int[] trained,
+                               double[] weights, long tokens, double beta) implements Serializable {
+
+        static UpdateShard of(List<Sample> mini, int[] trained, double[] weights, long tokens, double beta,
+                              boolean withRef) {
+            return new UpdateShard(mini.stream().map(x -> x.promptIds).toArray(int[][]::new),
+                    mini.stream().map(x -> x.response).toArray(int[][]::new),
+                    mini.stream().map(x -> x.old).toArray(double[][]::new),
+                    mini.stream().map(x -> x.advantages).toArray(double[][]::new),
+                    withRef ? mini.stream().map(x -> x.ref).toArray(double[][]::new) : null,
+                    mini.stream().map(x -> x.values).toArray(double[][]::new),
+                    mini.stream().map(x -> x.returns).toArray(double[][]::new), trained, weights, tokens, beta);
+        }
+
+        List<Sample> samples() {
+            List<Sample> out = new ArrayList<>();
+            for (int b = 0; b < responses.length; b++) {
+                Sample s = new Sample();
+                s.promptIds = promptIds[b];
+                s.response = responses[b];
+                s.old = old[b];
+                s.advantages = advantages[b];
+                s.values = values[b];
+                s.returns = returns[b];
+                out.add(s);
+            }
+            return out;
+        }
+    }
+
+    /** A shard's work, on the run's objective or an executor's replica of it. */
+    private static void shardGradient(Objective objective, UpdateShard shard, Metrics sums) {
+        ((PpoTrainer) objective).gradient(shard, sums);
+    }
+
+    /**
+     * Forward and backward of a shard: the policy objective (with the entropy bonus) into the policy's
+     * gradient and the value loss into the value model's; adds the shard's parts of the mini-batch's
+     * sums (policy loss, clipped tokens, approximate KL, ratios, entropy, value loss) to {@code sums}.
+     */
+    private void gradient(UpdateShard shard, Metrics sums) {
+        List<Sample> mini = shard.samples();
+        int[] trained = shard.trained();
+        long tokens = shard.tokens();
+        Packed p = Packed.of(mini, enc.eosTokenId());
+        double[] newRows = policyLogProbs.forwardRows(p.inputs(), p.targets(), p.mask(), ppo.temperature());
+        double[][] logp = new double[mini.size()][];
+        for (int b = 0; b < mini.size(); b++) {
+            logp[b] = p.gather(newRows, b);
+        }
+        PolicyObjective.Result obj = PolicyObjective.compute(logp, shard.old(), shard.advantages(), shard.ref(),
+                shard.beta(), trained, shard.weights(), losses.policyLoss(), losses.clip());
+        double[] dRows = new double[newRows.length];
+        for (int b = 0; b < mini.size(); b++) {
+            for (int j = 0; j < logp[b].length; j++) {
+                dRows[p.rows()[b][j]] = obj.grad()[b][j];
+            }
+        }
+        sums.total("pg", obj.loss());
+        sums.total("clipped", obj.clipped());
+        sums.total("approx_kl", obj.approxKl());
+        sums.total("ratio_sum", obj.ratioSum());
+        double[] dEntropy = null;
+        if (ppo.entropyCoef() > 0) {
+            // TRL's entropy bonus: - coef x the mean entropy per trained token, whatever the aggregation
+            double[] h = policyLogProbs.entropyRows();
+            dEntropy = new double[h.length];
+            double mean = 0;
+            for (int b = 0; b < mini.size(); b++) {
+                for (int j = 0; trained[b] > 0 && j < p.rows()[b].length; j++) {
+                    int row = p.rows()[b][j];
+                    mean += h[row] / tokens;
+                    dEntropy[row] = -ppo.entropyCoef() / tokens;
+                }
+            }
+            sums.total("entropy", mean);
+        }
+        policyLogProbs.backwardRows(dRows, dEntropy);
+        if (valueHead != null) {
+            double vf = 0;
+            double vfClipped = 0;
+            double[] v = valueHead.forwardAll(p.inputs());
+            double[] dv = new double[v.length];
+            for (int b = 0; b < mini.size(); b++) {
+                Sample s = mini.get(b);
+                if (trained[b] == 0) {
+                    continue;
+                }
+                for (int j = 0; j < s.old.length; j++) {
+                    int row = p.rows()[b][j];
+                    PpoLoss.Token t = PpoLoss.value(v[row], s.values[j], s.returns[j], ppo.cliprangeValue());
+                    vf += t.loss() / tokens;
+                    dv[row] = ppo.vfCoef() * t.grad() / tokens;
+                    vfClipped += t.clipped() ? 1 : 0;
+                }
+            }
+            valueHead.backwardAll(dv);
+            sums.total("vf", vf);
+            sums.total("vf_clipped", vfClipped);
+        }
     }
 
     /** PPO-ptx: adds ptx_coef x the mean next-token loss of a batch of pretraining text to the policy's gradient. */

@@ -2,6 +2,7 @@ package org.align4j.reward;
 
 import org.align4j.core.util.UserInputException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +29,11 @@ import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * Stage 2 on the shared {@link TrainingLoop}: a GPT-2 backbone with a scalar head read at the
@@ -79,8 +84,28 @@ public final class RewardTrainer implements Objective {
     /** Trains a reward model as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<RewardOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new RewardTrainer(cfg, kernels, log),
-                resume);
+        return run(cfg, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<RewardOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
+                                 ScaleOut scaleOut) throws IOException {
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new RewardTrainer(cfg, kernels, log), resume);
+    }
+
+    /** An executor's copy for data-parallel steps: the same settings, so the same groups in the same order. */
+    private static Objective replicaOf(ObjectNode settings, Kernels kernels) throws IOException {
+        return new RewardTrainer(StageConfig.read(settings, RewardOptions.class), kernels,
+                new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), RewardTrainer::replicaOf);
     }
 
     private Dataset read(String file, String what) throws IOException {

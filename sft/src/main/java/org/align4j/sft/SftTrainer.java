@@ -2,6 +2,7 @@ package org.align4j.sft;
 
 import org.align4j.core.util.UserInputException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,6 +34,9 @@ import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
 import org.align4j.train.eval.Evaluator;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -76,9 +80,30 @@ public final class SftTrainer implements Objective {
     /** Runs SFT as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<SftOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        return run(cfg, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<SftOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
+                                 ScaleOut scaleOut) throws IOException {
         // a reward model is refused before the run directory is touched
         ModelKind.requireCausalLm(Path.of(cfg.training().model()));
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new SftTrainer(cfg, kernels, log), resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new SftTrainer(cfg, kernels, log), resume);
+    }
+
+    /** An executor's copy for data-parallel steps: the same settings, so the same examples in the same order. */
+    private static Objective replicaOf(ObjectNode settings, Kernels kernels) throws IOException {
+        return new SftTrainer(StageConfig.read(settings, SftOptions.class), kernels,
+                new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), SftTrainer::replicaOf);
     }
 
     private Dataset read(String file, String what) throws IOException {

@@ -1,5 +1,6 @@
 package org.align4j.train;
 
+import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -10,7 +11,9 @@ import java.util.stream.IntStream;
  * each micro-batch adds {@code Σ value} and the weight it stands for (trained tokens, prompts,
  * pairs), and totals. Means over several micro-batches are therefore exact, whatever their sizes.
  */
-public final class Metrics {
+public final class Metrics implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     private final Map<String, double[]> means = new LinkedHashMap<>();
     private final Map<String, Double> totals = new LinkedHashMap<>();
@@ -25,6 +28,15 @@ public final class Metrics {
     /** Adds {@code value} to the total of {@code name}. */
     public void total(String name, double value) {
         totals.merge(name, value, Double::sum);
+    }
+
+    /**
+     * Adds another gathering's sums, weights and totals, as if its micro-batches had been added here
+     * (a data-parallel step merges its executors' metrics in slice order).
+     */
+    public void addAll(Metrics other) {
+        other.means.forEach((k, a) -> mean(k, a[0], a[1]));
+        other.totals.forEach(this::total);
     }
 
     /** Means (NaN where no weight was added) followed by totals, in the order first added. */

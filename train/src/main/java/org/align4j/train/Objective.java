@@ -2,6 +2,7 @@ package org.align4j.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.run.RunDirectory;
+import org.align4j.train.scale.Replica;
 
 /**
  * What a stage gives the {@link TrainingLoop}: the models it trains, its data, and the loss of a
@@ -46,6 +48,41 @@ public interface Objective {
 
         /** Applies one update; returns the first trainee's gradient norm before clipping. */
         double apply();
+
+        /**
+         * Replaces the trainees' gradients with the sum of what {@code work} adds for each of
+         * {@code shards}, in order, and adds the shards' metrics to {@code metrics}: in one process on
+         * this objective, one shard after another; with {@code --spark-master}, on the executors'
+         * replicas ({@link #replica()}) holding the current weights, summed on the driver in shard order.
+         */
+        <S extends Serializable> void gradients(List<S> shards, ShardWork<S> work, Metrics metrics);
+
+        /** How many shards spread a gradient over the executors: 1 in one process. */
+        int shards();
+
+        /**
+         * {@code work}'s results for {@code items}, in order, reading the trainees as they are now: in
+         * one process one call on this objective with every item; with {@code --spark-master} the
+         * items cut into runs of consecutive ones, each on an executor's replica holding the current
+         * weights (PPO's rollouts). The work must give an item's result whatever run it is in.
+         */
+        <I extends Serializable, O extends Serializable> List<O> map(List<I> items, ReplicaWork<I, O> work);
+    }
+
+    /** Work that reads an objective's models without training them (PPO's rollouts): one result per item. */
+    @FunctionalInterface
+    interface ReplicaWork<I, O> extends Serializable {
+        List<O> run(Objective objective, List<I> items) throws Exception;
+    }
+
+    /**
+     * A part of a stage's own gradient (PPO: some responses of a mini-batch): adds its gradient to
+     * {@code objective}'s trainees and its metrics. It travels to executors, so it names a static
+     * method or a small record, and reads only the shard and the objective it is given.
+     */
+    @FunctionalInterface
+    interface ShardWork<S> extends Serializable {
+        void run(Objective objective, S shard, Metrics metrics) throws Exception;
     }
 
     List<Trainee> trainees();
@@ -79,6 +116,17 @@ public interface Objective {
     /** One step of a stage that {@link #ownsStep() owns it}: its passes and updates, through {@code updater}. */
     default void step(List<MicroBatch> batches, Updater updater, Metrics metrics) {
         throw new IllegalStateException(getClass().getSimpleName() + " gives the loop one update per step");
+    }
+
+    /**
+     * How an executor rebuilds this objective to compute micro-batches of data-parallel steps
+     * ({@code --spark-master}); null when the stage cannot train so. The replica's
+     * {@link #prepare} and {@link #forwardBackward} must give what this objective's give for the
+     * same examples and weights: anything they read beyond the settings and the training data
+     * (DPO's cached reference log-probabilities) travels in the replica.
+     */
+    default Replica replica() {
+        return null;
     }
 
     /** Whether there is validation data. */

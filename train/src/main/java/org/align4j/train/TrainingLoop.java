@@ -2,6 +2,7 @@ package org.align4j.train;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +14,7 @@ import java.util.Optional;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.align4j.core.model.DecoderModel;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.optim.AdamWConfig;
 import org.align4j.core.optim.GradientClipping;
@@ -23,6 +25,8 @@ import org.align4j.core.run.Checkpoints;
 import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
 import org.align4j.data.batch.BatchPlan;
+import org.align4j.train.scale.DataParallel;
+import org.align4j.train.scale.ScaleOut;
 
 /**
  * The one training loop every stage runs on. A step takes {@code grad_accum} micro-batches in
@@ -52,12 +56,30 @@ public final class TrainingLoop {
     private final PrintStream log;
     /** Set once a step has run: a run that fails before that leaves nothing behind. */
     private boolean stepped;
+    /** Where the steps' micro-batches compute when scaled out; null: here. */
+    private ScaleOut scaleOut;
+    private DataParallel parallel;
 
     /** {@code config} is the resolved configuration written to {@code config.json} and checked on resume. */
     public TrainingLoop(TrainingOptions opts, ObjectNode config, PrintStream log) {
         this.opts = opts;
         this.config = config;
         this.log = log;
+    }
+
+    /**
+     * Computes each step's micro-batches on a cluster's executors (null: in this process). The driver
+     * keeps the weights, the optimizer, checkpoints, metrics and the data order: a scaled-out run
+     * resumes exactly, on a cluster or without one.
+     */
+    public TrainingLoop scaleOut(ScaleOut scaleOut) {
+        this.scaleOut = scaleOut;
+        return this;
+    }
+
+    /** The data-parallel driver of the last run (null without a cluster): its step timings, for measurements. */
+    public DataParallel dataParallel() {
+        return parallel;
     }
 
     /**
@@ -104,6 +126,20 @@ public final class TrainingLoop {
         Checkpoints checkpoints = new Checkpoints(run);
         checkpoints.recover();
         Objective objective = factory.create();
+        if (scaleOut != null) {
+            parallel = DataParallel.start(scaleOut, objective, opts.loraDropout(), log);
+        }
+        try {
+            return train(run, checkpoints, objective, resume);
+        } finally {
+            if (parallel != null) {
+                parallel.close();
+            }
+        }
+    }
+
+    private LoopResult train(RunDirectory run, Checkpoints checkpoints, Objective objective, boolean resume)
+            throws IOException {
 
         List<Checkpoints.Member> members = new ArrayList<>();
         AdamWConfig adam = new AdamWConfig(opts.adamBeta1(), opts.adamBeta2(), opts.adamEps(), opts.weightDecay());
@@ -174,11 +210,15 @@ public final class TrainingLoop {
             while (step < totalSteps) {
                 long t0 = System.nanoTime();
                 List<Objective.MicroBatch> micro = new ArrayList<>();
+                List<int[]> trainedBatches = new ArrayList<>();
                 double totalWeight = 0;
                 long inputTokens = 0;
                 for (int a = 0; a < opts.gradAccum(); a++) {
                     Objective.MicroBatch mb = objective.prepare(epochBatches.get(batchInEpoch));
                     micro.add(mb);
+                    if (mb.weight() > 0) {
+                        trainedBatches.add(epochBatches.get(batchInEpoch));
+                    }
                     totalWeight += mb.weight();
                     inputTokens += mb.inputTokens();
                     batchInEpoch++;
@@ -196,6 +236,44 @@ public final class TrainingLoop {
                     public void zeroGradients() {
                         for (Checkpoints.Member m : members) {
                             m.model().zeroGradients();
+                        }
+                    }
+
+                    public <S extends Serializable> void gradients(List<S> shards,
+                                                                            Objective.ShardWork<S> work,
+                                                                            Metrics shardMetrics) {
+                        if (parallel != null) {
+                            parallel.gradients(models(members), shards, work, opts.seed() * 0x9E3779B97F4A7C15L
+                                    + stepNumber, shardMetrics);
+                            return;
+                        }
+                        zeroGradients();
+                        for (S shard : shards) {
+                            try {
+                                work.run(objective, shard, shardMetrics);
+                            } catch (RuntimeException e) {
+                                throw e;
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }
+                    }
+
+                    public int shards() {
+                        return parallel == null ? 1 : parallel.slices();
+                    }
+
+                    public <I extends Serializable, O extends Serializable> List<O> map(List<I> items,
+                                                                                      Objective.ReplicaWork<I, O> work) {
+                        if (parallel != null) {
+                            return parallel.map(models(members), items, work);
+                        }
+                        try {
+                            return work.run(objective, items);
+                        } catch (RuntimeException e) {
+                            throw e;
+                        } catch (Exception e) {
+                            throw new IllegalStateException(e);
                         }
                     }
 
@@ -226,10 +304,15 @@ public final class TrainingLoop {
                             throw new TrainingFailure("step " + stepNumber + " has nothing to train on (its batches carry"
                                     + " no trained tokens or pairs); stopped");
                         }
-                        updater.zeroGradients();
-                        for (Objective.MicroBatch mb : micro) {
-                            if (mb.weight() > 0) {
-                                objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                        if (parallel != null) {
+                            parallel.step(models(members), trainedBatches, 1.0 / totalWeight,
+                                    opts.seed() * 0x9E3779B97F4A7C15L + stepNumber, metrics);
+                        } else {
+                            updater.zeroGradients();
+                            for (Objective.MicroBatch mb : micro) {
+                                if (mb.weight() > 0) {
+                                    objective.forwardBackward(mb, 1.0 / totalWeight, metrics);
+                                }
                             }
                         }
                         // a non-finite loss is reported as such, before the gradient it produced
@@ -256,6 +339,17 @@ public final class TrainingLoop {
                 row.put("grad_norm", gradNorm);
                 for (int i = 1; i < members.size(); i++) {
                     row.put("grad_norm/" + members.get(i).name(), norms[i]);
+                }
+                // where a data-parallel step's time went (its last gradient's, for a stage with several updates)
+                if (parallel != null && parallel.lastTiming() != null) {
+                    DataParallel.StepTiming t = parallel.lastTiming();
+                    row.put("dp/serialise_s", t.serialise() / 1e9);
+                    row.put("dp/job_s", t.job() / 1e9);
+                    row.put("dp/load_s", t.load() / 1e9);
+                    row.put("dp/compute_s", t.compute() / 1e9);
+                    row.put("dp/reduce_s", t.reduce() / 1e9);
+                    row.put("dp/weight_bytes", t.weightBytes());
+                    row.put("dp/gradient_bytes", t.gradientBytes());
                 }
                 if (!objective.ownsStep()) {
                     // a stage that owns its step (PPO) reports its own throughput (rollout_tokens_per_s)
@@ -320,6 +414,10 @@ public final class TrainingLoop {
         run.appendEvent(RunDirectory.Status.SUCCEEDED, message);
         log.println(message);
         return new LoopResult(RunDirectory.Status.SUCCEEDED, step, last, best, message);
+    }
+
+    private static List<DecoderModel> models(List<Checkpoints.Member> members) {
+        return members.stream().map(Checkpoints.Member::model).toList();
     }
 
     private static double checkLoss(Map<String, Double> values, long step, Checkpoints checkpoints)

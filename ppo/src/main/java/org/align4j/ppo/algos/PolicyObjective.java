@@ -23,7 +23,16 @@ public final class PolicyObjective {
     public static Result compute(double[][] logp, double[][] old, double[][] adv, double[][] ref, double beta,
                                  int[] trained, LossAggregation aggregation, PolicyLossType type,
                                  PolicyLoss.Settings settings, int maxNewTokens) {
-        double[] weights = aggregation.weights(trained, maxNewTokens);
+        return compute(logp, old, adv, ref, beta, trained, aggregation.weights(trained, maxNewTokens), type, settings);
+    }
+
+    /**
+     * As above with each response's aggregation weight given: a part of a mini-batch (a data-parallel
+     * shard) weighs its responses as the whole mini-batch does, so the parts' losses and gradients add
+     * up to the whole's.
+     */
+    public static Result compute(double[][] logp, double[][] old, double[][] adv, double[][] ref, double beta,
+                                 int[] trained, double[] weights, PolicyLossType type, PolicyLoss.Settings settings) {
         PolicyLoss fn = type.function();
         double total = 0;
         double[][] grad = new double[logp.length][];

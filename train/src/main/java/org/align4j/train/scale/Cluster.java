@@ -29,6 +29,29 @@ public interface Cluster {
                                                                         Map<String, Path> shipped,
                                                                         SliceWork<I, O> work);
 
+    /**
+     * Sends {@code value} to every executor once (Spark: a broadcast), for any number of later jobs
+     * whose work holds the handle, until it is closed. A training run shares its step's weights so.
+     */
+    <T extends Serializable> Shared<T> share(T value);
+
+    /**
+     * Ships files as {@code mapInOrder}'s {@code shipped} does, but once for any number of later jobs
+     * (a training run's model and data, every step): an executor reads the bytes only when its work
+     * first asks for a path.
+     */
+    Shared<Shipped> ship(Map<String, Path> shipped);
+
+    /** A value every executor can read, held for several jobs; the handle itself travels with the work. */
+    interface Shared<T> extends Serializable, AutoCloseable {
+        /** The value, on the driver or an executor. */
+        T value();
+
+        /** Frees the copies on the executors; the handle must not be used afterwards. */
+        @Override
+        void close();
+    }
+
     /** The work of one slice: its items in order, one result per item. */
     @FunctionalInterface
     interface SliceWork<I, O> extends Serializable {

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""A paper model of a data-parallel training step on Spark, from costs measured here.
+
+    python3 tools/bench/spark_scaling_model.py [--flops GFLOPS] [--ser MBps] [--add MBps] [--job S]
+
+Design modelled (the one align4j runs): the driver holds the weights and AdamW; each step it
+broadcasts the trainable weights (4P bytes; Spark's torrent broadcast lets executors pass pieces
+on, so the driver sends about one copy), every executor computes the gradient of its share of the
+step's micro-batches and returns it (4P bytes each, all into the driver's link: a star), the driver
+sums them in order and applies AdamW. Also shown: the same with the gradients summed by a tree
+(Spark's treeAggregate, depth log2 N; the plan for many executors).
+
+Assumptions, named (change them with the options):
+  * a step is a fixed global batch of 64 sequences x 512 tokens (32,768 tokens), split evenly;
+  * compute is 6 x P x tokens FLOPs (attention left out: short sequences), on executors that each
+    sustain --flops GFLOPS (default: what one process measured here on the embedded model);
+  * serialising and deserialising a float array runs at --ser MB/s, summing at --add MB/s, AdamW
+    touches 16 bytes per parameter at --add MB/s (driver-side, measured here);
+  * Spark's fixed cost per step is --job seconds (task launch, result fetch), whatever N;
+  * links are full duplex at the nominal rate, 80% usable; no overlap of transfer and compute.
+"""
+import argparse
+import math
+
+MODELS = {
+    # trainable parameters (tied embeddings counted once)
+    "SmolLM2-135M": 134.5e6,   # 30 layers, d 576, vocab 49,152
+    "Qwen2.5-0.5B": 494.0e6,   # 24 layers, d 896, vocab 151,936
+}
+
+
+def step_time(p, n, gbit, a, tree=False):
+    tokens = 64 * 512
+    compute = 6 * p * tokens / (a.flops * 1e9) / n
+    link = gbit * 1e9 / 8 * 0.8
+    size = 4 * p
+    ser = size / (a.ser * 1e6)
+    if n == 1 and not a.spark_at_one:
+        return compute + 16 * p / (a.add * 1e6), {}
+    bcast = size / link + ser * 2                    # one copy out of the driver, (de)serialised once each end
+    if tree:
+        depth = max(1, math.ceil(math.log2(n)))
+        gather = depth * (size / link + 2 * ser + size / (a.add * 1e6))
+        reduce = 0.0
+    else:
+        gather = n * size / link + n * ser + ser      # n gradients into the driver's link, deserialised there
+        reduce = n * size / (a.add * 1e6)
+    opt = 16 * p / (a.add * 1e6)
+    parts = {"compute": compute, "bcast": bcast, "gather": gather, "reduce": reduce, "adamw": opt, "spark": a.job}
+    return sum(parts.values()), parts
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--flops", type=float, default=20.0, help="GFLOPS one executor sustains on a training step")
+    ap.add_argument("--ser", type=float, default=400.0, help="MB/s to (de)serialise a float array")
+    ap.add_argument("--add", type=float, default=2000.0, help="MB/s to sum float arrays on the driver")
+    ap.add_argument("--job", type=float, default=0.1, help="Spark's fixed seconds per step")
+    ap.add_argument("--spark-at-one", action="store_true", help="N=1 also through Spark (else: the single process)")
+    a = ap.parse_args()
+    print(f"assumed: executor {a.flops:g} GFLOPS, (de)serialise {a.ser:g} MB/s, sum/AdamW {a.add:g} MB/s, "
+          f"Spark {a.job:g} s/step; global batch 32,768 tokens")
+    for name, p in MODELS.items():
+        t1, _ = step_time(p, 1, 1, a)
+        print(f"\n{name} ({p / 1e6:.0f}M trainable, {4 * p / 1e6:.0f} MB of weights or gradients); "
+              f"one process: {t1:.1f} s/step")
+        print(f"{'executors':>9} | " + " | ".join(f"{g:>3g} Gbit/s star  (tree)" for g in (1, 10, 100)))
+        for n in (2, 4, 8, 16, 32, 64):
+            cells = []
+            for g in (1, 10, 100):
+                t, _ = step_time(p, n, g, a)
+                tt, _ = step_time(p, n, g, a, tree=True)
+                cells.append(f"{t:6.1f} s x{t1 / t:5.2f} ({t1 / tt:5.2f})")
+            print(f"{n:>9} | " + " | ".join(cells))
+        _, parts = step_time(p, 16, 10, a)
+        print("  at 16 executors, 10 Gbit/s, star: " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()))
+
+
+if __name__ == "__main__":
+    main()
