@@ -337,8 +337,11 @@ public final class GptModel extends DecoderModel {
             if (acts.checkpointed() && l != last) {
                 // the shared buffers hold the last block's activations from the forward; refill them for this one
                 replayAdapters(true);
-                blockForward(l, input, current.keyMask() != null ? a.keyMask : null, true);
-                replayAdapters(false);
+                try {
+                    blockForward(l, input, current.keyMask() != null ? a.keyMask : null, true);
+                } finally {
+                    replayAdapters(false);
+                }
             }
             // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
             kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l],

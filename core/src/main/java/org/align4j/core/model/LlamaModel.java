@@ -426,9 +426,12 @@ public final class LlamaModel extends DecoderModel {
             if (gradientCheckpointing() && l != blocks.length - 1) {
                 // the shared buffers hold the last block's activations from the forward; refill them for this one
                 replayAdapters(true);
-                blockForward(l, input, current.keyMask() != null ? act.get("keyMask", current.batch(),
-                        current.time()) : null, true);
-                replayAdapters(false);
+                try {
+                    blockForward(l, input, current.keyMask() != null ? act.get("keyMask", current.batch(),
+                            current.time()) : null, true);
+                } finally {
+                    replayAdapters(false);
+                }
             }
             // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
             INDArray dswiglu = act.get("dswiglu", n, f);
