@@ -79,6 +79,9 @@ final class BenchCommand implements Callable<Integer> {
     @Range()
     @Option(names = "--seed", defaultValue = "0", description = "seed for weights and data (default ${DEFAULT-VALUE})")
     long seed;
+    @Option(names = "--gradient-checkpointing",
+            description = "train with activation recomputation (as the training commands' option), to measure its memory saving and time cost")
+    boolean gradientCheckpointing;
     @Option(names = "--json", description = "print one JSON object instead of a table")
     boolean json;
     @Option(names = "--profile",
@@ -100,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
         Architecture.Shape s = architecture.shape(vocab, seqLen, dModel, layers, heads);
         BenchConfig cfg = new BenchConfig(architecture.arch, layers, dModel, heads, s.kvHeads(), s.intermediate(),
                 s.tied(), seqLen, batchSize, vocab, steps, warmup, Math.min(genTokens, seqLen - 1),
-                Arrays.stream(decodeBatches).boxed().toList(), seed);
+                Arrays.stream(decodeBatches).boxed().toList(), seed, gradientCheckpointing);
         Backend backend = Backend.get();
         Kernels kernels = backend.kernels();
         ProfilingKernels profiler = null;
@@ -145,6 +148,8 @@ final class BenchCommand implements Callable<Integer> {
             o.put("mfu", r.mfu());
             o.put("resident_after_warmup_bytes", r.residentAfterWarmupBytes());
             o.put("resident_after_steps_bytes", r.residentAfterStepsBytes());
+            o.put("train_peak_resident_bytes", r.trainPeakResidentBytes());
+            o.put("gradient_checkpointing", gradientCheckpointing);
             o.put("steps", r.steps());
             o.put("final_loss", r.finalLoss());
             System.out.println(om.writeValueAsString(o));
@@ -164,6 +169,8 @@ final class BenchCommand implements Callable<Integer> {
             System.out.printf("train GFLOPS, MFU     %.1f, %.1f%%%n", r.trainGflops(), 100 * r.mfu());
             System.out.printf("resident memory       %.1f MiB after warmup, %.1f MiB after %d steps%n",
                     r.residentAfterWarmupBytes() / 1048576.0, r.residentAfterStepsBytes() / 1048576.0, r.steps());
+            System.out.printf("training peak memory  %.1f MiB resident%s%n", r.trainPeakResidentBytes() / 1048576.0,
+                    gradientCheckpointing ? " (activations recomputed)" : "");
         }
         return 0;
     }

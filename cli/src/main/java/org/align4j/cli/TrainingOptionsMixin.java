@@ -109,4 +109,6 @@ final class TrainingOptionsMixin {
     @Option(names = "--quantize-base", paramLabel = "KIND",
             description = "QLoRA: keep the frozen base's block matrices as ${COMPLETION-CANDIDATES} (absmax scale per block of 64), dequantized layer by layer; needs --lora-r")
     QuantizedWeights.Kind quantizeBase;
+    @Option(names = "--gradient-checkpointing", description = "activation recomputation: keep only each block's input in the forward and run the block again in the backward; the same gradients bit for bit, a fraction of the activation memory for about a third more compute (a run may resume with it switched on or off)")
+    Boolean gradientCheckpointing;
 }

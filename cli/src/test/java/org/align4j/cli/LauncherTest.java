@@ -50,6 +50,7 @@ class LauncherTest {
         }
         assertTrue(out.contains("-Dfile.encoding=UTF-8") && out.contains("-Dsun.stdout.encoding=UTF-8"), out);
         assertTrue(out.contains("caf\u00e9"), "the argument passes through unchanged: " + out);
+        assertTrue(out.contains("--add-modules\njdk.incubator.vector\n"), "the Vector API for batched decoding: " + out);
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -144,6 +145,7 @@ public final class TrainingLoop {
         List<Checkpoints.Member> members = new ArrayList<>();
         AdamWConfig adam = new AdamWConfig(opts.adamBeta1(), opts.adamBeta2(), opts.adamEps(), opts.weightDecay());
         for (Objective.Trainee t : objective.trainees()) {
+            t.model().setGradientCheckpointing(opts.gradientCheckpointing());
             members.add(new Checkpoints.Member(t.name(), t.model(), new AdamW(t.model().trainableParameters(), adam),
                     t.source()));
         }
@@ -469,6 +471,12 @@ public final class TrainingLoop {
      * The first setting whose value differs, or null when none does; nested objects compare key by
      * key, and paths by the place they lead to.
      */
+    /**
+     * Settings that change memory and speed but not one bit of the results, so a run may resume
+     * with them changed (a run that ran out of memory resumes with --gradient-checkpointing).
+     */
+    private static final Set<String> RESULT_NEUTRAL = Set.of("gradient_checkpointing");
+
     public static String firstDifference(JsonNode saved, JsonNode now) {
         return firstDifference(saved, now, "", RunLocation.none());
     }
@@ -479,7 +487,7 @@ public final class TrainingLoop {
             String k = it.next();
             JsonNode a = saved.path(k);
             JsonNode b = now.path(k);
-            if (prefix.isEmpty() && k.equals(RunLocation.KEY)) {
+            if (prefix.isEmpty() && (k.equals(RunLocation.KEY) || RESULT_NEUTRAL.contains(k))) {
                 continue; // where the run is, not how it runs
             }
             if (a.isObject() && b.isObject()) {
@@ -494,7 +502,7 @@ public final class TrainingLoop {
         Iterator<String> old = saved.fieldNames();
         while (old.hasNext()) {
             String k = old.next();
-            if (!now.has(k)) {
+            if (!now.has(k) && !(prefix.isEmpty() && RESULT_NEUTRAL.contains(k))) {
                 return prefix + k + ": " + saved.path(k) + " then, absent now";
             }
         }

@@ -44,7 +44,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
                               @SettingRange(min = 0, minExclusive = true) double loraAlpha,
                               @SettingRange(min = 0, max = 1, maxExclusive = true) double loraDropout,
                               List<String> loraTargets, boolean useRslora, boolean useDora,
-                              QuantizedWeights.Kind quantizeBase) {
+                              QuantizedWeights.Kind quantizeBase, boolean gradientCheckpointing) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -54,7 +54,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
                 0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
-                0, List.of(), false, false, null);
+                0, List.of(), false, false, null, false);
     }
 
     /** Tokens per sequence for a model of {@code contextLength}: {@code --max-length} up to it; 0: all of it. */

@@ -5,10 +5,13 @@ import java.util.List;
 import org.align4j.core.model.Architecture;
 import org.align4j.core.util.UserInputException;
 
-/** Shape of the random model and the amount of work {@code align4j bench} measures. */
+/**
+ * Shape of the random model and the amount of work {@code align4j bench} measures; with
+ * {@code gradientCheckpointing} the training steps recompute activations ({@code --gradient-checkpointing}).
+ */
 public record BenchConfig(Architecture arch, int layers, int dModel, int heads, int kvHeads, int intermediate,
                           boolean tied, int seqLen, int batchSize, int vocab, int steps, int warmupSteps, int genTokens,
-                          List<Integer> decodeBatches, long seed) {
+                          List<Integer> decodeBatches, long seed, boolean gradientCheckpointing) {
 
     public BenchConfig {
         if (layers <= 0 || dModel <= 0 || heads <= 0 || seqLen <= 1 || batchSize <= 0 || vocab <= 1 || steps <= 0) {

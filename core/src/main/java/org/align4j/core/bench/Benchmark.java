@@ -68,6 +68,8 @@ public final class Benchmark {
         java.util.Arrays.fill(mask, 1f);
         float[] weights = LanguageModelLoss.meanWeights(mask);
         TokenBatch batch = TokenBatch.of(seqs);
+        model.setGradientCheckpointing(cfg.gradientCheckpointing());
+        PeakResident.reset();
         AdamW opt = new AdamW(model.parameters(), new AdamWConfig(0.9, 0.95, 1e-8, 0.1));
         double loss = 0;
         for (int s = 0; s < cfg.warmupSteps(); s++) {
@@ -85,6 +87,10 @@ public final class Benchmark {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         long offHeapEnd = residentBytes();
+        long trainPeak = PeakResident.bytes();
+        progress.accept(String.format("training: peak resident memory %s%s", trainPeak < 0 ? "unknown"
+                : String.format("%.0f MiB", trainPeak / 1048576.0), cfg.gradientCheckpointing()
+                ? " (activations recomputed)" : ""));
         double tokensPerS = (double) rows * cfg.steps() / seconds;
         double flopsPerToken = 6.0 * model.parameterCount() + 12.0 * cfg.layers() * cfg.seqLen() * cfg.dModel();
         double trainGflops = flopsPerToken * tokensPerS / 1e9;
@@ -115,7 +121,7 @@ public final class Benchmark {
                 100 * sampling));
         return new BenchResult(backend, model.parameterCount(), tokensPerS, seconds * 1000 / cfg.steps(), decode,
                 prefill, sampling, bandwidth, gemm, trainGflops, trainGflops / gemm, offHeapWarm, offHeapEnd,
-                cfg.steps(), loss);
+                trainPeak, cfg.steps(), loss);
     }
 
     /**

@@ -1,6 +1,8 @@
 package org.align4j.core.kernels;
 
+import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -25,14 +27,39 @@ public final class CpuKernels implements Kernels, AutoCloseable {
     private static final int CHUNK_BYTES = 2 * 1024 * 1024;
     private static final int BLOCK = 4096;
 
+    /**
+     * Rows from which to which a product takes the Vector API's register-blocked path ({@link
+     * VectorFewRows}) where it measured faster than chunked sgemv and sgemm (single-threaded, thread
+     * CPU time, weights read from memory; tools/bench/few_rows_probe.sh 2,4,8,16 kernels): Conv1D
+     * {@code [in, out]} weights from 4 rows (1.1-1.9x; at 2 rows, padded to 4, 0.7-0.9x), Linear
+     * {@code [out, in]} weights from 8 (1.05-1.6x at 8, 0.98-1.25x at 16 against sgemm, 0.9-1.3x at 4).
+     */
+    private static final int VECTOR_MIN_ROWS_CONV1D = 4;
+    private static final int VECTOR_MIN_ROWS_LINEAR = 8;
+    private static final int VECTOR_MAX_ROWS = 16;
+
     private final Kernels generic;
     private final Parallel parallel;
+    /** Few-row products through {@link VectorFewRows} rather than chunked sgemv. */
+    private final boolean vectorFewRows;
+    /** The few rows' inputs and outputs on the heap, padded to a multiple of 4 rows; grow, then stay. */
+    private float[] fewIn = new float[0];
+    private float[] fewOut = new float[0];
     /** Attention scratch (dP in backward, scores while decoding); grows to the largest use, then stays. */
     private INDArray scratch;
 
     public CpuKernels(Kernels generic, int threads) {
+        this(generic, threads, VectorSupport.enabled());
+    }
+
+    /** With {@code vectorFewRows}, few-row products take the Vector API's path (it must be available). */
+    CpuKernels(Kernels generic, int threads, boolean vectorFewRows) {
+        if (vectorFewRows && !VectorSupport.available()) {
+            throw new IllegalStateException("the JVM lacks jdk.incubator.vector (--add-modules)");
+        }
         this.generic = generic;
         this.parallel = new Parallel(threads);
+        this.vectorFewRows = vectorFewRows;
     }
 
     @Override
@@ -168,6 +195,12 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                     transposedWeight ? c : oc, Mem.pointer(inp), 0, beta, Mem.pointer(out), 0);
             return;
         }
+        if (vectorFewRows && n <= VECTOR_MAX_ROWS
+                && n >= (transposedWeight ? VECTOR_MIN_ROWS_LINEAR : VECTOR_MIN_ROWS_CONV1D)
+                && 4L * w.length() <= Integer.MAX_VALUE) {
+            vectorFewRows(out, inp, w, transposedWeight, beta, n, c, oc);
+            return;
+        }
         if (n <= FEW_ROWS) {
             fewRows(out, inp, w, transposedWeight, beta, n, c, oc);
             return;
@@ -208,6 +241,41 @@ public final class CpuKernels implements Kernels, AutoCloseable {
                 Blas.sgemv(true, rows, oc, 1f, pw, (long) k0 * oc, oc, px, (long) i * c + k0, b, po, (long) i * oc);
             }
         }
+    }
+
+    /**
+     * A few rows through {@link VectorFewRows}: the rows copied to the heap (padded with zero rows to
+     * a multiple of 4), the weight's strips split over the threads, the result copied back. {@code
+     * beta} 1: the output already holds the bias, and the product adds to it.
+     */
+    private void vectorFewRows(INDArray out, INDArray inp, INDArray w, boolean transposedWeight, float beta, int n,
+                               int c, int oc) {
+        int rows = (n + 3) & ~3;
+        if (fewIn.length < rows * c) {
+            fewIn = new float[rows * c];
+        }
+        if (fewOut.length < rows * oc) {
+            fewOut = new float[rows * oc];
+        }
+        float[] x = fewIn;
+        float[] y = fewOut;
+        Mem.floats(inp).get(0, x, 0, n * c);
+        Arrays.fill(x, n * c, rows * c, 0f);
+        if (beta != 0f) {
+            Mem.floats(out).get(0, y, 0, n * oc);
+        } else {
+            Arrays.fill(y, 0, n * oc, 0f);
+        }
+        Arrays.fill(y, n * oc, rows * oc, 0f);
+        ByteBuffer wb = Mem.bytes(w);
+        if (transposedWeight) {
+            parallel.forRange(VectorFewRows.linearBlocks(oc), 8,
+                    (from, to) -> VectorFewRows.linear(wb, c, oc, x, rows, y, from, to));
+        } else {
+            parallel.forRange(VectorFewRows.conv1dStrips(oc), 2,
+                    (from, to) -> VectorFewRows.conv1d(wb, c, oc, x, rows, y, from, to));
+        }
+        Mem.floats(out).put(0, y, 0, n * oc);
     }
 
     @Override
@@ -654,7 +722,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
     private static float[] maskOf(INDArray keyMask, int batch, int keys) {
         float[] m = new float[batch * keys];
         if (keyMask == null) {
-            java.util.Arrays.fill(m, 1f);
+            Arrays.fill(m, 1f);
         } else {
             Mem.floats(keyMask).get(0, m);
         }
@@ -923,7 +991,7 @@ public final class CpuKernels implements Kernels, AutoCloseable {
             for (int i = from; i < to; i++) {
                 float w = weights[i];
                 if (w == 0f) {
-                    java.util.Arrays.fill(row, 0f);
+                    Arrays.fill(row, 0f);
                     out.put(i * v, row);
                     continue;
                 }

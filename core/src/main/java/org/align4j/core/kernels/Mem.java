@@ -1,8 +1,11 @@
 package org.align4j.core.kernels;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -23,6 +26,13 @@ final class Mem {
     static FloatBuffer floats(INDArray a) {
         check(a);
         return new FloatPointer(a.data().addressPointer()).capacity(a.length()).asBuffer();
+    }
+
+    /** The array's bytes, little-endian (the Vector API's loads), index 0 at its first element; under 2 GB. */
+    static ByteBuffer bytes(INDArray a) {
+        check(a);
+        return new BytePointer(a.data().addressPointer()).capacity(4 * a.length()).asByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static void check(INDArray a) {

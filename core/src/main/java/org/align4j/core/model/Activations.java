@@ -1,5 +1,7 @@
 package org.align4j.core.model;
 
+import java.util.Arrays;
+
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -9,6 +11,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Every buffer of a training step, allocated once for the largest {@code (B, T)} seen and
  * reused; smaller batches use prefix views of the same memory (as in llm.c). Only a larger
  * batch than any before allocates again.
+ *
+ * <p>With activation recomputation ({@link #checkpointed}) each block keeps only its output
+ * ({@code res3}, the next block's input) and every layer's other activations are views of one
+ * shared set of buffers, which the backward refills block by block by running the block's forward
+ * again: memory for one block's activations instead of {@code nLayer}.
  */
 final class Activations {
 
@@ -17,6 +24,7 @@ final class Activations {
     private long capacityRows;
     private long capacityProbs;
     private boolean withLogits;
+    private boolean checkpointed;
 
     // flat storage
     private INDArray encodedStore;
@@ -75,6 +83,20 @@ final class Activations {
     Activations(GptConfig cfg, DataType type) {
         this.cfg = cfg;
         this.type = type;
+    }
+
+    /** Switches activation recomputation on or off; the buffers are allocated again at the next {@link #shape}. */
+    void checkpointed(boolean on) {
+        if (on != checkpointed) {
+            checkpointed = on;
+            capacityRows = 0;
+            capacityProbs = 0;
+            batch = -1;
+        }
+    }
+
+    boolean checkpointed() {
+        return checkpointed;
     }
 
     /** Makes the views describe a batch of {@code (batch, time)}, allocating only if it is the largest yet. */
@@ -152,6 +174,16 @@ final class Activations {
         return a;
     }
 
+    /** A block's inner activation: one buffer per layer, or one shared by all layers when recomputed. */
+    private INDArray[] blockBufs(long n) {
+        if (!checkpointed) {
+            return bufs(n);
+        }
+        INDArray[] a = new INDArray[cfg.nLayer()];
+        Arrays.fill(a, buf(n));
+        return a;
+    }
+
     private void allocate(long rows, long probsLen, boolean logitsToo) {
         int c = cfg.nEmbd();
         int f = cfg.mlpWidth();
@@ -160,18 +192,18 @@ final class Activations {
         withLogits = logitsToo;
         batch = -1;
         encodedStore = buf(rows * c);
-        ln1Store = bufs(rows * c);
-        ln1MeanStore = bufs(rows);
-        ln1RstdStore = bufs(rows);
-        qkvStore = bufs(rows * 3 * c);
-        probsStore = bufs(probsLen);
-        attyStore = bufs(rows * c);
-        res2Store = bufs(rows * c);
-        ln2Store = bufs(rows * c);
-        ln2MeanStore = bufs(rows);
-        ln2RstdStore = bufs(rows);
-        fchStore = bufs(rows * f);
-        fchGeluStore = bufs(rows * f);
+        ln1Store = blockBufs(rows * c);
+        ln1MeanStore = blockBufs(rows);
+        ln1RstdStore = blockBufs(rows);
+        qkvStore = blockBufs(rows * 3 * c);
+        probsStore = blockBufs(probsLen);
+        attyStore = blockBufs(rows * c);
+        res2Store = blockBufs(rows * c);
+        ln2Store = blockBufs(rows * c);
+        ln2MeanStore = blockBufs(rows);
+        ln2RstdStore = blockBufs(rows);
+        fchStore = blockBufs(rows * f);
+        fchGeluStore = blockBufs(rows * f);
         res3Store = bufs(rows * c);
         lnfStore = buf(rows * c);
         lnfMeanStore = buf(rows);

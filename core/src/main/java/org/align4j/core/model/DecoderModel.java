@@ -52,6 +52,7 @@ public abstract class DecoderModel {
     protected TokenBatch current;
     private final int vocabSize;
     private int usableVocab;
+    private boolean gradientCheckpointing;
 
     /**
      * {@code specs}: the family's layout (with a scalar head and adapters where it has them). The
@@ -176,6 +177,36 @@ public abstract class DecoderModel {
 
     public void zeroGradients() {
         gradients().flat().assign(0);
+    }
+
+    // ---------------------------------------------------------------- activation recomputation
+
+    /**
+     * Activation recomputation ("gradient checkpointing"): a training forward keeps only each
+     * block's input, and the backward runs each block's forward again just before its backward.
+     * The gradients are the same bit for bit (the same kernels on the same inputs, LoRA dropout's
+     * masks replayed); activation memory falls from every block's to one block's plus the blocks'
+     * inputs, for about a third more compute. Set it before the forward whose backward follows.
+     */
+    public void setGradientCheckpointing(boolean on) {
+        if (on != gradientCheckpointing) {
+            gradientCheckpointing = on;
+            checkpointingChanged(on);
+        }
+    }
+
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /** The family switches its activation buffers between one set per block and one shared set. */
+    protected abstract void checkpointingChanged(boolean on);
+
+    /** While on, adapters running a block's forward again reuse the first run's dropout masks and DoRA scales. */
+    protected void replayAdapters(boolean on) {
+        if (lora != null) {
+            lora.setReplay(on);
+        }
     }
 
     // ---------------------------------------------------------------- adapters (LoRA)

@@ -220,6 +220,11 @@ public final class GptModel extends DecoderModel {
     }
 
     @Override
+    protected void checkpointingChanged(boolean on) {
+        acts.checkpointed(on);
+    }
+
+    @Override
     protected void bindGradients(ParameterSet gradients) {
         gradLayers = new Layer[config.nLayer()];
         for (int i = 0; i < gradLayers.length; i++) {
@@ -263,31 +268,46 @@ public final class GptModel extends DecoderModel {
         }
         kernels.embeddingForward(a.encoded, batch.tokens(), batch.positions(), params.get("wte.weight"),
                 params.get("wpe.weight"));
-        double eps = config.layerNormEpsilon();
         INDArray x = a.encoded;
         for (int l = 0; l < layers.length; l++) {
-            Layer p = layers[l];
-            kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
-            kernels.matmulForward(a.qkv[l], a.ln1[l], weight(p.qkvW, l, C_ATTN), false, p.qkvB);
-            adapt(l, C_ATTN, a.qkv[l], a.ln1[l], true);
-            kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, batch.batch(), batch.time(),
-                    config.nHead());
-            kernels.matmulForward(a.res2[l], a.atty[l], weight(p.projW, l, ATTN_C_PROJ), false, p.projB);
-            adapt(l, ATTN_C_PROJ, a.res2[l], a.atty[l], true);
-            kernels.add(a.res2[l], a.res2[l], x);
-            kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
-            kernels.matmulForward(a.fch[l], a.ln2[l], weight(p.fcW, l, C_FC), false, p.fcB);
-            adapt(l, C_FC, a.fch[l], a.ln2[l], true);
-            kernels.geluForward(a.fchGelu[l], a.fch[l]);
-            kernels.matmulForward(a.res3[l], a.fchGelu[l], weight(p.fcProjW, l, MLP_C_PROJ), false,
-                    p.fcProjB);
-            adapt(l, MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
-            kernels.add(a.res3[l], a.res3[l], a.res2[l]);
+            blockForward(l, x, keyMask, false);
             x = a.res3[l];
         }
+        double eps = config.layerNormEpsilon();
         kernels.layerNormForward(a.lnf, a.lnfMean, a.lnfRstd, x, params.get("ln_f.weight"),
                 params.get("ln_f.bias"), eps);
         return a.lnf;
+    }
+
+    /**
+     * Block {@code l} of the current batch from its input {@code x} into the activation buffers.
+     * {@code recompute}: the backward's second run of a block whose activations were not kept
+     * (activation recomputation); it leaves out the MLP's output projection and residual, which the
+     * backward does not read (their input is kept, the adapters' state from the first run too), and
+     * replays the first run's dropout masks.
+     */
+    private void blockForward(int l, INDArray x, INDArray keyMask, boolean recompute) {
+        Activations a = acts;
+        Layer p = layers[l];
+        double eps = config.layerNormEpsilon();
+        kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
+        kernels.matmulForward(a.qkv[l], a.ln1[l], weight(p.qkvW, l, C_ATTN), false, p.qkvB);
+        adapt(l, C_ATTN, a.qkv[l], a.ln1[l], true);
+        kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, current.batch(), current.time(),
+                config.nHead());
+        kernels.matmulForward(a.res2[l], a.atty[l], weight(p.projW, l, ATTN_C_PROJ), false, p.projB);
+        adapt(l, ATTN_C_PROJ, a.res2[l], a.atty[l], true);
+        kernels.add(a.res2[l], a.res2[l], x);
+        kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
+        kernels.matmulForward(a.fch[l], a.ln2[l], weight(p.fcW, l, C_FC), false, p.fcB);
+        adapt(l, C_FC, a.fch[l], a.ln2[l], true);
+        kernels.geluForward(a.fchGelu[l], a.fch[l]);
+        if (recompute) {
+            return;
+        }
+        kernels.matmulForward(a.res3[l], a.fchGelu[l], weight(p.fcProjW, l, MLP_C_PROJ), false, p.fcProjB);
+        adapt(l, MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
+        kernels.add(a.res3[l], a.res3[l], a.res2[l]);
     }
 
     // ---------------------------------------------------------------- backward
@@ -314,6 +334,15 @@ public final class GptModel extends DecoderModel {
             Layer p = layers[l];
             Layer d = gradLayers[l];
             INDArray input = l == 0 ? a.encoded : a.res3[l - 1];
+            if (acts.checkpointed() && l != last) {
+                // the shared buffers hold the last block's activations from the forward; refill them for this one
+                replayAdapters(true);
+                try {
+                    blockForward(l, input, current.keyMask() != null ? a.keyMask : null, true);
+                } finally {
+                    replayAdapters(false);
+                }
+            }
             // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
             kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l],
                     weight(p.fcProjW, l, MLP_C_PROJ), false);

@@ -30,7 +30,7 @@ public final class LlamaModel extends DecoderModel {
     private Block[] gradBlocks;
     private final int lowestTrainableLayer;
     private final boolean embeddingsTrain;
-    private final ScratchArrays act;
+    private ScratchArrays act;
     private final ScratchArrays decode;
     private INDArray finalInput;
 
@@ -200,6 +200,12 @@ public final class LlamaModel extends DecoderModel {
     }
 
     @Override
+    protected void checkpointingChanged(boolean on) {
+        // drop the per-layer (or shared) buffers of the other mode
+        act = new ScratchArrays(dataType());
+    }
+
+    @Override
     protected void bindGradients(ParameterSet gradients) {
         gradBlocks = new Block[config.numLayers()];
         for (int i = 0; i < gradBlocks.length; i++) {
@@ -259,7 +265,6 @@ public final class LlamaModel extends DecoderModel {
         LlamaConfig c = config;
         int n = batch.rows();
         long h = c.hiddenSize();
-        long f = c.intermediateSize();
         INDArray keyMask = null;
         if (batch.keyMask() != null) {
             keyMask = act.get("keyMask", batch.batch(), batch.time());
@@ -268,38 +273,64 @@ public final class LlamaModel extends DecoderModel {
         INDArray x = act.get("embedded", n, h);
         kernels.embeddingForward(x, batch.tokens(), batch.positions(), params.get("model.embed_tokens.weight"), null);
         for (int l = 0; l < blocks.length; l++) {
-            Block p = blocks[l];
-            INDArray ln1 = act.get("ln1." + l, n, h);
-            kernels.rmsNormForward(ln1, act.get("rstd1." + l, n), x, p.ln1(), c.rmsNormEps());
-            INDArray qkv = act.get("qkv." + l, n, 3 * h);
-            attentionInputs(qkv, ln1, p, l, batch.positions(), n, act, true);
-            INDArray atty = act.get("atty." + l, n, h);
-            kernels.attentionForward(atty, act.get("probs." + l, batch.batch(), c.numHeads(), batch.time(),
-                    batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
-            INDArray res2 = act.get("res2." + l, n, h);
-            kernels.matmulForward(res2, atty, weight(p.o(), l, O), true, null);
-            adapt(l, O, res2, atty, true);
-            kernels.add(res2, res2, x);
-            INDArray ln2 = act.get("ln2." + l, n, h);
-            kernels.rmsNormForward(ln2, act.get("rstd2." + l, n), res2, p.ln2(), c.rmsNormEps());
-            INDArray gate = act.get("gate." + l, n, f);
-            INDArray up = act.get("up." + l, n, f);
-            INDArray swiglu = act.get("swiglu." + l, n, f);
-            kernels.matmulForward(gate, ln2, weight(p.gate(), l, GATE), true, null);
-            adapt(l, GATE, gate, ln2, true);
-            kernels.matmulForward(up, ln2, weight(p.up(), l, UP), true, null);
-            adapt(l, UP, up, ln2, true);
-            kernels.swigluForward(swiglu, gate, up);
-            INDArray res3 = act.get("res3." + l, n, h);
-            kernels.matmulForward(res3, swiglu, weight(p.down(), l, DOWN), true, null);
-            adapt(l, DOWN, res3, swiglu, true);
-            kernels.add(res3, res3, res2);
-            x = res3;
+            x = blockForward(l, x, keyMask, false);
         }
         finalInput = x;
         INDArray lnf = act.get("lnf", n, h);
         kernels.rmsNormForward(lnf, act.get("rstdf", n), x, params.get("model.norm.weight"), c.rmsNormEps());
         return lnf;
+    }
+
+    /**
+     * A block's activation named {@code name}: one per layer, or, with activation recomputation, one
+     * shared by every layer (the backward refills it block by block). Block outputs stay per layer.
+     */
+    private String blockAct(String name, int layer) {
+        return gradientCheckpointing() ? name : name + "." + layer;
+    }
+
+    /**
+     * Block {@code l} of the current batch from its input {@code x}; returns its output. {@code
+     * recompute}: the backward's second run of a block whose activations were not kept; it leaves out
+     * the down projection and residual, which the backward does not read, and replays the first
+     * run's dropout masks. Returns null then.
+     */
+    private INDArray blockForward(int l, INDArray x, INDArray keyMask, boolean recompute) {
+        LlamaConfig c = config;
+        TokenBatch batch = current;
+        int n = batch.rows();
+        long h = c.hiddenSize();
+        long f = c.intermediateSize();
+        Block p = blocks[l];
+        INDArray ln1 = act.get(blockAct("ln1", l), n, h);
+        kernels.rmsNormForward(ln1, act.get(blockAct("rstd1", l), n), x, p.ln1(), c.rmsNormEps());
+        INDArray qkv = act.get(blockAct("qkv", l), n, 3 * h);
+        attentionInputs(qkv, ln1, p, l, batch.positions(), n, act, true);
+        INDArray atty = act.get(blockAct("atty", l), n, h);
+        kernels.attentionForward(atty, act.get(blockAct("probs", l), batch.batch(), c.numHeads(), batch.time(),
+                batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
+        INDArray res2 = act.get(blockAct("res2", l), n, h);
+        kernels.matmulForward(res2, atty, weight(p.o(), l, O), true, null);
+        adapt(l, O, res2, atty, true);
+        kernels.add(res2, res2, x);
+        INDArray ln2 = act.get(blockAct("ln2", l), n, h);
+        kernels.rmsNormForward(ln2, act.get(blockAct("rstd2", l), n), res2, p.ln2(), c.rmsNormEps());
+        INDArray gate = act.get(blockAct("gate", l), n, f);
+        INDArray up = act.get(blockAct("up", l), n, f);
+        INDArray swiglu = act.get(blockAct("swiglu", l), n, f);
+        kernels.matmulForward(gate, ln2, weight(p.gate(), l, GATE), true, null);
+        adapt(l, GATE, gate, ln2, true);
+        kernels.matmulForward(up, ln2, weight(p.up(), l, UP), true, null);
+        adapt(l, UP, up, ln2, true);
+        kernels.swigluForward(swiglu, gate, up);
+        if (recompute) {
+            return null;
+        }
+        INDArray res3 = act.get("res3." + l, n, h);
+        kernels.matmulForward(res3, swiglu, weight(p.down(), l, DOWN), true, null);
+        adapt(l, DOWN, res3, swiglu, true);
+        kernels.add(res3, res3, res2);
+        return res3;
     }
 
     /** q, k and v of normed inputs, rotated, into {@code qkv [n, 3 hidden]} with k and v repeated per group. */
@@ -392,29 +423,39 @@ public final class LlamaModel extends DecoderModel {
             Block p = blocks[l];
             Block d = gradBlocks[l];
             INDArray input = l == 0 ? act.get("embedded", n, h) : act.get("res3." + (l - 1), n, h);
+            if (gradientCheckpointing() && l != blocks.length - 1) {
+                // the shared buffers hold the last block's activations from the forward; refill them for this one
+                replayAdapters(true);
+                try {
+                    blockForward(l, input, current.keyMask() != null ? act.get("keyMask", current.batch(),
+                            current.time()) : null, true);
+                } finally {
+                    replayAdapters(false);
+                }
+            }
             // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
             INDArray dswiglu = act.get("dswiglu", n, f);
-            INDArray swiglu = act.get("swiglu." + l, n, f);
+            INDArray swiglu = act.get(blockAct("swiglu", l), n, f);
             kernels.matmulBackward(dswiglu, d.down(), null, dres, swiglu, weight(p.down(), l, DOWN), true);
             adaptBackward(l, DOWN, dswiglu, dres, swiglu);
             INDArray dgate = act.get("dgate", n, f);
             INDArray dup = act.get("dup", n, f);
-            kernels.swigluBackward(dgate, dup, dswiglu, act.get("gate." + l, n, f), act.get("up." + l, n, f));
-            INDArray ln2 = act.get("ln2." + l, n, h);
+            kernels.swigluBackward(dgate, dup, dswiglu, act.get(blockAct("gate", l), n, f), act.get(blockAct("up", l), n, f));
+            INDArray ln2 = act.get(blockAct("ln2", l), n, h);
             kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, weight(p.gate(), l, GATE), true);
             adaptBackward(l, GATE, dsmall, dgate, ln2);
             kernels.matmulBackward(tmp, d.up(), null, dup, ln2, weight(p.up(), l, UP), true);
             adaptBackward(l, UP, tmp, dup, ln2);
             kernels.add(dsmall, dsmall, tmp);
-            kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get("res2." + l, n, h), p.ln2(),
-                    act.get("rstd2." + l, n));
+            kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get(blockAct("res2", l), n, h), p.ln2(),
+                    act.get(blockAct("rstd2", l), n));
             // attention: res2 = input + o(attention(rope(q), rope(k), v of ln1(input)))
-            INDArray atty = act.get("atty." + l, n, h);
+            INDArray atty = act.get(blockAct("atty", l), n, h);
             kernels.matmulBackward(dsmall, d.o(), null, dres, atty, weight(p.o(), l, O), true);
             adaptBackward(l, O, dsmall, dres, atty);
             INDArray dqkv = act.get("dqkv", n, 3 * h);
-            kernels.attentionBackward(dqkv, dsmall, act.get("probs." + l, current.batch(), c.numHeads(),
-                    current.time(), current.time()), act.get("qkv." + l, n, 3 * h), current.batch(),
+            kernels.attentionBackward(dqkv, dsmall, act.get(blockAct("probs", l), current.batch(), c.numHeads(),
+                    current.time(), current.time()), act.get(blockAct("qkv", l), n, 3 * h), current.batch(),
                     current.time(), c.numHeads());
             INDArray dq = act.get("dq", n, h).assign(dqkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)));
             INDArray dk = act.get("dk", n, kvw);
@@ -423,7 +464,7 @@ public final class LlamaModel extends DecoderModel {
             sumKv(dv, dqkv, 2 * h);
             kernels.rope(dq, positions, c.numHeads(), c.headSize(), invFreq, true);
             kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
-            INDArray ln1 = act.get("ln1." + l, n, h);
+            INDArray ln1 = act.get(blockAct("ln1", l), n, h);
             kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, weight(p.q(), l, Q), true);
             adaptBackward(l, Q, dsmall, dq, ln1);
             kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, weight(p.k(), l, K), true);
@@ -432,7 +473,7 @@ public final class LlamaModel extends DecoderModel {
             kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, weight(p.v(), l, V), true);
             adaptBackward(l, V, tmp, dv, ln1);
             kernels.add(dsmall, dsmall, tmp);
-            kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get("rstd1." + l, n));
+            kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get(blockAct("rstd1", l), n));
         }
         if (embeddingsTrain) {
             kernels.embeddingBackward(g.getOrNull("model.embed_tokens.weight"), null, dres, current.tokens(),

@@ -81,6 +81,8 @@ final class LoraAdapters {
     private final boolean[][] maskKept;
     private Long dropoutSeed;
     private boolean dropoutPaused;
+    /** A block's forward run again for the backward (activation recomputation): reuse what the first run drew. */
+    private boolean replay;
     /** DoRA's norms held constant (null: computed at every forward, as in training). */
     private INDArray[][] heldNorms;
     private final int[][] forwardsInStep;
@@ -253,6 +255,16 @@ final class LoraAdapters {
         return enabled;
     }
 
+    /**
+     * While on, a forward that keeps its activations is the backward's second run of a block
+     * (activation recomputation): it applies the dropout mask the first run kept rather than
+     * drawing the step's next one, and DoRA's scale of the first run rather than the norm again,
+     * so that the recomputed activations and the gradients equal those without recomputation.
+     */
+    void setReplay(boolean on) {
+        this.replay = on;
+    }
+
     void setEnabled(boolean on) {
         this.enabled = on;
     }
@@ -266,8 +278,19 @@ final class LoraAdapters {
         ensure(n);
         LoraConfig.Module mod = candidates.get(m);
         INDArray x = inp;
-        maskKept[layer][m] = false;
-        if (keep && dropoutSeed != null && !dropoutPaused) {
+        boolean replaying = keep && replay;
+        if (replaying) {
+            if (rowsKept[layer][m] != n) {
+                throw new IllegalStateException("LoRA replay without its first forward");
+            }
+            if (maskKept[layer][m]) {
+                x = rows(xdStore, n, mod.in());
+                x.assign(inp).muli(rows(maskStore[layer][m], n, mod.in()));
+            }
+        } else {
+            maskKept[layer][m] = false;
+        }
+        if (!replaying && keep && dropoutSeed != null && !dropoutPaused) {
             INDArray mask = rows(maskStore[layer][m], n, mod.in());
             drawMask(mask, layer, m, forwardsInStep[layer][m]++);
             x = rows(xdStore, n, mod.in());
@@ -283,8 +306,8 @@ final class LoraAdapters {
             kernels.add(outArr, outArr, tmp);
         } else {
             // out += g (z + l) - z, i.e. (g - 1) z + g l
-            INDArray norm = weightNorm(layer, m);
-            INDArray g = mag[layer][m].div(norm);
+            INDArray norm = replaying ? normKept[layer][m] : weightNorm(layer, m);
+            INDArray g = replaying ? gKept[layer][m] : mag[layer][m].div(norm);
             INDArray z = rows(zStore, n, mod.out());
             kernels.matmulForward(z, x, weights.weight(layer, m), linear, null);
             tmp.addi(z);

@@ -44,6 +44,10 @@ public final class FewRowsProbe {
         }
     }
     public static void main(String[] a) {
+        if (a.length > 1 && a[1].equals("kernels")) {
+            kernels(a[0]);
+            return;
+        }
         int n = Integer.parseInt(a[0]);
         int[][] shapes = {{768, 3072}, {3072, 768}, {384, 1152}};
         for (int[] s : shapes) {
@@ -100,5 +104,53 @@ public final class FewRowsProbe {
             }
             System.out.println(sb);
         }
+    }
+
+    /**
+     * The kernels' own few-row product (copies included), chunked sgemv against the Vector API's
+     * register-blocked path, single-threaded, for each row count in {@code rowsList} ("2,4,8,16"), on
+     * the GPT-2 and SmolLM2-135M shapes' matrices in both layouts.
+     */
+    static void kernels(String rowsList) {
+        Kernels generic = new GenericKernels();
+        CpuKernels sgemv = new CpuKernels(generic, 1, false);
+        CpuKernels vector = new CpuKernels(generic, 1, true);
+        // [in, out]: GPT-2 124M's c_attn, c_fc, mlp c_proj; SmolLM2-135M's q/o, gate/up, down (as [in, out] sizes)
+        int[][] shapes = {{768, 2304}, {768, 3072}, {3072, 768}, {576, 576}, {576, 1536}, {1536, 576}};
+        for (String r : rowsList.split(",")) {
+            int n = Integer.parseInt(r);
+            for (int[] s : shapes) {
+                int c = s[0], oc = s[1];
+                M = (int) Math.max(4, 200e6 / (4.0 * c * oc));
+                INDArray[] conv = new INDArray[M];
+                INDArray[] lin = new INDArray[M];
+                for (int m = 0; m < M; m++) {
+                    conv[m] = Nd4j.rand(DataType.FLOAT, c, oc);
+                    lin[m] = conv[m].reshape(oc, c);
+                }
+                INDArray x = Nd4j.rand(DataType.FLOAT, n, c);
+                INDArray o = Nd4j.create(DataType.FLOAT, n, oc);
+                double[] us = new double[4];
+                // interleaved twice, the better of each kept: the machine's load shifts while this runs
+                for (int round = 0; round < 2; round++) {
+                    double[] t = {
+                        best(m -> sgemv.matmulForward(o, x, conv[m], false, null)),
+                        best(m -> vector.matmulForward(o, x, conv[m], false, null)),
+                        best(m -> sgemv.matmulForward(o, x, lin[m], true, null)),
+                        best(m -> vector.matmulForward(o, x, lin[m], true, null))};
+                    for (int i = 0; i < 4; i++) {
+                        us[i] = round == 0 ? t[i] : Math.min(us[i], t[i]);
+                    }
+                }
+                System.out.printf("n=%2d %4dx%-4d (%.1f MB x %d): [in,out] sgemv-chunks %6.0f us, vector %6.0f us"
+                        + " (%.2fx) | [out,in] sgemv-chunks %6.0f us, vector %6.0f us (%.2fx)%n", n, c, oc,
+                        4.0 * c * oc / 1e6, M, us[0], us[1], us[0] / us[1], us[2], us[3], us[2] / us[3]);
+                for (INDArray w : conv) {
+                    w.close();
+                }
+            }
+        }
+        sgemv.close();
+        vector.close();
     }
 }

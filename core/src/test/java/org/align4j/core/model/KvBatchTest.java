@@ -2,6 +2,7 @@ package org.align4j.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,8 +21,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Rows joining, leaving and being moved by rebuilds against the oracle of each sequence decoded in
- * its own one-row cache: every step's logits row equals the alone row bitwise (few rows, see
- * ContinuousDecoderTest for the batch sizes where that holds).
+ * its own one-row cache: every step's logits row equals the alone row, bitwise while the batch is
+ * under 4 rows, to rounding from 4 rows, where the Vector API's few-row kernel sums in another order
+ * (see ContinuousDecoderTest for the batch sizes where bitwise holds).
  */
 class KvBatchTest {
 
@@ -38,6 +40,8 @@ class KvBatchTest {
         final KvCache alone;
         KvBatch.Row row;
         int fed;
+        /** Whether a step of the batch has run with 4 rows or more since the sequence joined. */
+        boolean wide;
 
         Seq(DecoderModel m, int[] prompt) {
             this.prompt = prompt;
@@ -76,6 +80,7 @@ class KvBatchTest {
         float[] got = new float[4 * v];
         float[] want = new float[v];
         int checked = 0;
+        int exact = 0;
         for (int step = 0; step < 90; step++) {
             for (int[] j : joins) {
                 if (j[0] == step) {
@@ -95,14 +100,21 @@ class KvBatchTest {
             }
             INDArray logits = batch.step(r -> find(running, r).token(), r -> find(running, r).position());
             KERNELS.download(logits, got);
+            // from 4 rows GPT-2's few-row products take the Vector API's kernel, which sums in another order
+            // than one row's sgemv: a sequence that took such a step (its cached keys included) gets the
+            // same logits to rounding; one that never did, bitwise
+            boolean wide = batch.width() >= 4;
             for (Seq s : new ArrayList<>(running)) {
                 int row = s.row.index();
+                s.wide |= wide;
+                float tolerance = s.wide ? 1e-5f : 0f;
                 s.alone.setMasks(new float[] {1f}, 1);
                 INDArray a = m.forwardCached(s.alone, new int[] {s.token()}, new int[] {s.position()}, 1);
                 KERNELS.download(a, want);
-                assertArrayEquals(want, Arrays.copyOfRange(got, row * v, row * v + v), 0f,
-                        "step " + step + " sequence of " + s.prompt.length);
+                assertArrayEquals(want, Arrays.copyOfRange(got, row * v, row * v + v), tolerance,
+                        "step " + step + " sequence of " + s.prompt.length + ", " + batch.width() + " rows");
                 checked++;
+                exact += tolerance == 0f ? 1 : 0;
                 s.fed++;
                 if (stepsLeft.merge(s, -1, Integer::sum) == 0) {
                     batch.leave(s.row);
@@ -112,6 +124,7 @@ class KvBatchTest {
         }
         assertEquals(0, batch.active());
         assertEquals(208, checked);
+        assertTrue(exact > 0 && exact < checked, "both narrow (bitwise) and wide steps were checked: " + exact);
         assertTrue(batch.rebuilds() >= 4, "rebuilds: " + batch.rebuilds());
     }
 
