@@ -202,7 +202,7 @@ public final class ModelDirectory {
         }
         if (Architecture.of(Json.readObjectFile(configFile), configFile.toString()) != Architecture.GPT2) {
             return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable,
-                    lora == null ? null : lora.orTargets(LlamaModel.DEFAULT_LORA_TARGETS), quantize);
+                    lora, quantize);
         }
         GptConfig config = GptConfig.read(configFile);
         // everything is checked against the files' headers before a byte is allocated: a config that
@@ -210,7 +210,7 @@ public final class ModelDirectory {
         checkShapes(dir, config);
         checkMemory(dir, GptModel.layout(config), type);
         GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config),
-                lora == null ? null : lora.orTargets(GptModel.DEFAULT_LORA_TARGETS), quantize);
+                lora, quantize);
         loadWeights(dir, model);
         return model;
     }
@@ -327,7 +327,7 @@ public final class ModelDirectory {
         }
         List<String> missing = new ArrayList<>();
         for (String name : params.names()) {
-            if (!found.containsKey(name) && !name.equals(DecoderModel.SCORE_HEAD) && !name.contains(".lora_")) {
+            if (!found.containsKey(name) && !name.equals(DecoderModel.SCORE_HEAD) && !LoraConfig.isAdapterTensor(name)) {
                 missing.add(name);
             }
         }

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -63,8 +65,11 @@ public final class PeftAdapter {
     public static Info read(Path dir) throws IOException {
         Path file = dir.resolve(CONFIG);
         ObjectNode c = Json.readObjectFile(file);
+        if ("IA3".equals(c.path("peft_type").asText())) {
+            return readIa3(c, file);
+        }
         if (!"LORA".equals(c.path("peft_type").asText())) {
-            throw new IOException(file + ": peft_type '" + c.path("peft_type").asText() + "' is not LORA");
+            throw new IOException(file + ": peft_type '" + c.path("peft_type").asText() + "' is none of LORA, IA3");
         }
         if (!"none".equals(c.path("bias").asText("none"))) {
             throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
@@ -101,6 +106,60 @@ public final class PeftAdapter {
         return new Info(new LoraConfig(c.get("r").asInt(), c.get("lora_alpha").asDouble(), targets, dropout,
                 c.path("use_rslora").asBoolean(false), c.path("use_dora").asBoolean(false)),
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
+    }
+
+    /** PEFT's {@code PeftConfig} keys every method's config may hold. */
+    private static final Set<String> COMMON_KEYS = Set.of("peft_type", "task_type", "base_model_name_or_path",
+            "revision", "inference_mode", "auto_mapping", "peft_version");
+    /** {@code IA3Config}'s own keys that align4j applies (or that do not change a loaded adapter). */
+    private static final Set<String> IA3_KEYS = Set.of("target_modules", "feedforward_modules", "exclude_modules",
+            "fan_in_fan_out", "modules_to_save", "init_ia3_weights");
+
+    /**
+     * An IA3 config: {@code target_modules} and {@code feedforward_modules} as lists of names (a
+     * missing or null {@code feedforward_modules} is the family's default, as PEFT's); a key outside
+     * PEFT's {@code IA3Config}, a regular expression (a string) for either list, or a non-empty
+     * {@code exclude_modules} is refused by name. {@code fan_in_fan_out} follows the family (PEFT
+     * corrects it for Conv1D and Linear alike) and {@code init_ia3_weights} concerns only fresh vectors.
+     */
+    private static Info readIa3(ObjectNode c, Path file) throws IOException {
+        List<String> unknown = new ArrayList<>();
+        c.fieldNames().forEachRemaining(k -> {
+            if (!COMMON_KEYS.contains(k) && !IA3_KEYS.contains(k)) {
+                unknown.add(k);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
+                    + " not supported for IA3 (align4j reads " + new TreeSet<>(IA3_KEYS) + ")");
+        }
+        JsonNode exclude = c.path("exclude_modules");
+        if (!exclude.isMissingNode() && !exclude.isNull() && !(exclude.isContainerNode() && exclude.isEmpty())) {
+            throw new IOException(file + ": exclude_modules is not supported (IA3 on target_modules only)");
+        }
+        List<String> targets = names(c, "target_modules", file);
+        if (targets == null || targets.isEmpty()) {
+            throw new IOException(file + ": target_modules must list the modules the adapter was trained on");
+        }
+        if (!c.path("base_model_name_or_path").isTextual()) {
+            throw new IOException(file + ": needs base_model_name_or_path");
+        }
+        return new Info(LoraConfig.ia3(targets, names(c, "feedforward_modules", file)),
+                c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
+    }
+
+    /** A list of module names, or null when the key is missing or null; a string (PEFT's regular expression) is refused. */
+    private static List<String> names(ObjectNode c, String key, Path file) throws IOException {
+        JsonNode v = c.path(key);
+        if (v.isMissingNode() || v.isNull()) {
+            return null;
+        }
+        if (!v.isArray()) {
+            throw new IOException(file + ": " + key + " as a regular expression is not supported; list the module names");
+        }
+        List<String> out = new ArrayList<>();
+        v.forEach(x -> out.add(x.asText()));
+        return out;
     }
 
     /**
@@ -147,23 +206,31 @@ public final class PeftAdapter {
         LoraConfig lora = model.lora();
         Files.createDirectories(dir);
         ObjectNode c = Json.MAPPER.createObjectNode();
-        c.put("peft_type", "LORA");
+        c.put("peft_type", lora.isIa3() ? "IA3" : "LORA");
         c.put("task_type", model.hasScoreHead() ? "SEQ_CLS" : "CAUSAL_LM");
         // a checkpoint is written into a sibling of its final place: the relative path is the same
         Path here = dir.toAbsolutePath().normalize();
         Path base = baseModel.toAbsolutePath().normalize();
         c.put("base_model_name_or_path", here.getRoot().equals(base.getRoot()) ? here.relativize(base).toString()
                 : base.toString());
-        c.put("r", lora.r());
-        c.put("lora_alpha", lora.alpha());
-        c.put("lora_dropout", lora.dropout());
-        lora.targets().forEach(c.putArray("target_modules")::add);
-        c.put("fan_in_fan_out", model instanceof GptModel);
-        c.put("bias", "none");
-        c.put("inference_mode", true);
-        c.put("init_lora_weights", true);
-        c.put("use_rslora", lora.rslora());
-        c.put("use_dora", lora.dora());
+        if (lora.isIa3()) {
+            lora.targets().forEach(c.putArray("target_modules")::add);
+            lora.feedforward().forEach(c.putArray("feedforward_modules")::add);
+            c.put("fan_in_fan_out", model instanceof GptModel);
+            c.put("inference_mode", true);
+            c.put("init_ia3_weights", true);
+        } else {
+            c.put("r", lora.r());
+            c.put("lora_alpha", lora.alpha());
+            c.put("lora_dropout", lora.dropout());
+            lora.targets().forEach(c.putArray("target_modules")::add);
+            c.put("fan_in_fan_out", model instanceof GptModel);
+            c.put("bias", "none");
+            c.put("inference_mode", true);
+            c.put("init_lora_weights", true);
+            c.put("use_rslora", lora.rslora());
+            c.put("use_dora", lora.dora());
+        }
         if (model.hasScoreHead()) {
             c.putArray("modules_to_save").add("score");
         } else {
@@ -172,7 +239,7 @@ public final class PeftAdapter {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         ParameterSet p = model.parameters();
         for (String name : p.names()) {
-            if (name.contains(".lora_")) {
+            if (LoraConfig.isAdapterTensor(name)) {
                 tensors.put(prefix(model) + name, p.get(name));
             } else if (name.equals(DecoderModel.SCORE_HEAD)) {
                 tensors.put(HEAD, p.get(name));
@@ -206,6 +273,9 @@ public final class PeftAdapter {
         if (name.endsWith(".lora_magnitude_vector.default")) {
             name = name.substring(0, name.length() - ".default".length());
         }
+        if (name.endsWith(".ia3_l.default")) {
+            name = name.substring(0, name.length() - ".default".length());
+        }
         if (name.endsWith(".lora_magnitude_vector.weight")) {
             name = name.substring(0, name.length() - ".weight".length());
         }
@@ -226,14 +296,14 @@ public final class PeftAdapter {
                     continue; // a reward model's adapter loaded as a language model
                 }
                 if (name == null || !params.has(name)) {
-                    throw new IOException(file + ": unexpected tensor '" + stored + "' for these LoRA settings");
+                    throw new IOException(file + ": unexpected tensor '" + stored + "' for these adapter settings");
                 }
                 r.readInto(stored, params.get(name));
                 loaded.add(name);
             }
         }
         for (String name : params.names()) {
-            if (name.contains(".lora_") && !loaded.contains(name)) {
+            if (LoraConfig.isAdapterTensor(name) && !loaded.contains(name)) {
                 throw new IOException(file + ": missing tensor '" + prefix + name + "'");
             }
         }

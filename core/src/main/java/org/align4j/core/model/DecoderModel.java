@@ -42,6 +42,8 @@ public abstract class DecoderModel {
     protected ParameterSet grads;
     /** LoRA adapters, or null; attached by the family once the buffer exists. */
     protected LoraAdapters lora;
+    /** IA3's vectors, or null (a model has LoRA or IA3, never both). */
+    private Ia3Adapters ia3;
     private Path adapterBase;
     private QuantizedWeights quantizedBase;
     private Predicate<String> quantizable = name -> false;
@@ -166,6 +168,9 @@ public abstract class DecoderModel {
             if (lora != null) {
                 lora.bindGradients(grads);
             }
+            if (ia3 != null) {
+                ia3.bindGradients(grads);
+            }
         }
         return grads;
     }
@@ -180,24 +185,37 @@ public abstract class DecoderModel {
 
     // ---------------------------------------------------------------- adapters (LoRA)
 
-    /** The LoRA settings, or null without adapters. */
+    /** The adapters' settings (LoRA's or IA3's, {@link LoraConfig#method()}), or null without adapters. */
     public LoraConfig lora() {
-        return lora == null ? null : lora.config();
+        return lora != null ? lora.config() : ia3 != null ? ia3.config() : null;
     }
 
-    /** Fresh adapters from {@code seed} (A random, B zero: the model equals its base), for a loaded base. */
+    /** Fresh adapters from {@code seed} (the model equals its base), for a loaded base. */
     public DecoderModel initializeAdapters(long seed) {
-        if (lora == null) {
-            throw new IllegalStateException("the model has no LoRA adapters");
+        if (lora == null && ia3 == null) {
+            throw new IllegalStateException("the model has no adapters");
         }
-        lora.initialize(new SplittableRandom(seed));
+        initializeAdapterTensors(new SplittableRandom(seed));
         return this;
+    }
+
+    /** LoRA's A random and B zero, IA3's vectors ones: either way the model starts as its base. */
+    protected void initializeAdapterTensors(SplittableRandom rng) {
+        if (lora != null) {
+            lora.initialize(rng);
+        }
+        if (ia3 != null) {
+            ia3.initialize();
+        }
     }
 
     /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
     public void setAdaptersEnabled(boolean on) {
         if (lora != null) {
             lora.setEnabled(on);
+        }
+        if (ia3 != null) {
+            ia3.setEnabled(on);
         }
     }
 
@@ -223,7 +241,7 @@ public abstract class DecoderModel {
     }
 
     public boolean adaptersEnabled() {
-        return lora != null && lora.enabled();
+        return lora != null ? lora.enabled() : ia3 != null && ia3.enabled();
     }
 
     /**
@@ -313,6 +331,9 @@ public abstract class DecoderModel {
         if (lora != null) {
             lora.mergeInto(params);
         }
+        if (ia3 != null) {
+            ia3.mergeInto(params);
+        }
     }
 
     /**
@@ -356,7 +377,9 @@ public abstract class DecoderModel {
 
     /** Puts LoRA adapters with {@code lora}'s settings on the family's blocks (their tensors are in the layout). */
     protected void attachAdapters(LoraConfig lora) {
-        this.lora = lora == null ? null : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
+        this.lora = lora == null || lora.isIa3() ? null
+                : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
+        this.ia3 = lora != null && lora.isIa3() ? new Ia3Adapters(blocks, lora, params) : null;
     }
 
     /** Block {@code layer}'s weight of {@code module} wherever it lives (DoRA's norms and its extra product read it). */
@@ -367,14 +390,35 @@ public abstract class DecoderModel {
 
     /** The adapters' tensors for a layout, when {@code lora} asks for them. */
     protected static List<ParameterSet.Spec> adapterSpecs(BlockLayout blocks, LoraConfig lora) {
-        return lora == null ? List.of() : LoraAdapters.specs(blocks, lora);
+        return lora == null ? List.of() : lora.isIa3() ? Ia3Adapters.specs(blocks, lora)
+                : LoraAdapters.specs(blocks, lora);
     }
 
-    /** The adapter's share of module {@code m}'s output, when it has one. */
+    /*
+     * The seams of a block module y = x W (+ b), in the order a family calls them:
+     *   forward:  W reads adaptedInput(x); then adapt(y, x)
+     *   backward: the base's backward reads adaptedOutputGradient(dy) and writes dx; then adaptBackward(dx, dy, x)
+     * LoRA adds to y and dx; IA3 scales y (or, on a feedforward module, x and dx).
+     */
+
+    /** What module {@code m}'s matmul reads: {@code inp}, or IA3's scaled copy of a feedforward module's input. */
+    protected INDArray adaptedInput(int layer, int m, INDArray inp) {
+        return ia3 == null ? inp : ia3.input(layer, m, inp);
+    }
+
+    /** The adapter's share of module {@code m}'s output (LoRA's sum, IA3's scale), when it has one. */
     protected void adapt(int layer, int m, INDArray out, INDArray inp, boolean keep) {
         if (lora != null) {
             lora.forward(layer, m, out, inp, keep);
         }
+        if (ia3 != null) {
+            ia3.output(layer, m, out, keep);
+        }
+    }
+
+    /** The gradient module {@code m}'s base backward reads: {@code dout}, or IA3's {@code dout ⊙ l} (its vector's gradient taken). */
+    protected INDArray adaptedOutputGradient(int layer, int m, INDArray dout) {
+        return ia3 == null ? dout : ia3.outputGradient(layer, m, dout);
     }
 
     /** The adapter's share of module {@code m}'s input gradient, and its own gradients. */
@@ -382,12 +426,16 @@ public abstract class DecoderModel {
         if (lora != null) {
             lora.backward(layer, m, dinp, dout, inp);
         }
+        if (ia3 != null) {
+            ia3.backward(layer, m, dinp, inp);
+        }
     }
 
     /** Refuses --freeze / --train-only next to LoRA, which trains its adapters only. */
     protected static Trainable withAdapters(Trainable trainable, LoraConfig lora) {
         if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
-            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
+            throw new UserInputException((lora.isIa3() ? "IA3" : "LoRA")
+                    + " trains the adapters only: --freeze and --train-only do not apply");
         }
         return lora != null ? Trainable.ADAPTERS : trainable;
     }

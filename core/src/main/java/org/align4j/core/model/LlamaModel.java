@@ -72,13 +72,13 @@ public final class LlamaModel extends DecoderModel {
      */
     public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                       LoraConfig lora, QuantizedWeights.Kind quantize) {
-        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
+        super(config, kernels, type, specs(config, scoreHead, withDefaults(lora, config), quantize), scoreHead,
                 withAdapters(trainable, lora), blocks(config));
         this.config = config;
         if (quantize != null) {
             keepQuantized(quantize, LlamaModel::isQuantizable);
         }
-        attachAdapters(lora);
+        attachAdapters(withDefaults(lora, config));
         this.invFreq = config.inverseFrequencies();
         this.blocks = new Block[config.numLayers()];
         for (int i = 0; i < blocks.length; i++) {
@@ -125,6 +125,20 @@ public final class LlamaModel extends DecoderModel {
     /** PEFT's default targets for Llama-family models. */
     public static final List<String> DEFAULT_LORA_TARGETS = List.of("q_proj", "v_proj");
 
+    /**
+     * PEFT's defaults by model type: IA3 on k_proj, v_proj and down_proj for llama, q_proj, v_proj
+     * and down_proj for qwen2, down_proj feedforward (its input scaled) in both.
+     */
+    public static LoraConfig.Defaults peftDefaults(String modelType) {
+        List<String> ia3 = "qwen2".equals(modelType) ? List.of("q_proj", "v_proj", "down_proj")
+                : List.of("k_proj", "v_proj", "down_proj");
+        return new LoraConfig.Defaults(DEFAULT_LORA_TARGETS, ia3, List.of("down_proj"));
+    }
+
+    private static LoraConfig withDefaults(LoraConfig lora, LlamaConfig config) {
+        return lora == null ? null : lora.orDefaults(peftDefaults(config.modelType()));
+    }
+
     static List<LoraConfig.Module> loraModules(LlamaConfig c) {
         long h = c.hiddenSize();
         long kv = (long) c.numKvHeads() * c.headSize();
@@ -155,7 +169,7 @@ public final class LlamaModel extends DecoderModel {
     protected DecoderModel familyModel(boolean withHead, Trainable trainable, LoraConfig lora,
                                        QuantizedWeights.Kind quantize) {
         return new LlamaModel(config, kernels, dataType(), withHead, trainable,
-                lora == null ? null : lora.orTargets(DEFAULT_LORA_TARGETS), quantize);
+                lora, quantize);
     }
 
     /** The causal LM's layout with Hugging Face's names and {@code Linear} shapes. */
@@ -212,7 +226,7 @@ public final class LlamaModel extends DecoderModel {
         SplittableRandom rng = new SplittableRandom(seed);
         for (ParameterSet.Spec s : params.specs()) {
             INDArray v = params.get(s.name());
-            if (s.name().contains(".lora_")) {
+            if (LoraConfig.isAdapterTensor(s.name())) {
                 continue;
             } else if (s.name().endsWith("norm.weight")) {
                 v.assign(1.0);
@@ -226,9 +240,7 @@ public final class LlamaModel extends DecoderModel {
                 v.assign(Nd4j.create(x, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
             }
         }
-        if (lora != null) {
-            lora.initialize(rng);
-        }
+        initializeAdapterTensors(rng);
         return this;
     }
 
@@ -277,7 +289,7 @@ public final class LlamaModel extends DecoderModel {
             kernels.attentionForward(atty, act.get("probs." + l, batch.batch(), c.numHeads(), batch.time(),
                     batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
             INDArray res2 = act.get("res2." + l, n, h);
-            kernels.matmulForward(res2, atty, weight(p.o(), l, O), true, null);
+            kernels.matmulForward(res2, adaptedInput(l, O, atty), weight(p.o(), l, O), true, null);
             adapt(l, O, res2, atty, true);
             kernels.add(res2, res2, x);
             INDArray ln2 = act.get("ln2." + l, n, h);
@@ -285,13 +297,13 @@ public final class LlamaModel extends DecoderModel {
             INDArray gate = act.get("gate." + l, n, f);
             INDArray up = act.get("up." + l, n, f);
             INDArray swiglu = act.get("swiglu." + l, n, f);
-            kernels.matmulForward(gate, ln2, weight(p.gate(), l, GATE), true, null);
+            kernels.matmulForward(gate, adaptedInput(l, GATE, ln2), weight(p.gate(), l, GATE), true, null);
             adapt(l, GATE, gate, ln2, true);
-            kernels.matmulForward(up, ln2, weight(p.up(), l, UP), true, null);
+            kernels.matmulForward(up, adaptedInput(l, UP, ln2), weight(p.up(), l, UP), true, null);
             adapt(l, UP, up, ln2, true);
             kernels.swigluForward(swiglu, gate, up);
             INDArray res3 = act.get("res3." + l, n, h);
-            kernels.matmulForward(res3, swiglu, weight(p.down(), l, DOWN), true, null);
+            kernels.matmulForward(res3, adaptedInput(l, DOWN, swiglu), weight(p.down(), l, DOWN), true, null);
             adapt(l, DOWN, res3, swiglu, true);
             kernels.add(res3, res3, res2);
             x = res3;
@@ -323,11 +335,11 @@ public final class LlamaModel extends DecoderModel {
     /** q, k and v of normed inputs, q and k rotated. */
     private void projectQkv(INDArray q, INDArray k, INDArray v, INDArray ln, Block p, int layer, int[] positions,
                             boolean keep) {
-        kernels.matmulForward(q, ln, weight(p.q(), layer, Q), true, p.qBias());
+        kernels.matmulForward(q, adaptedInput(layer, Q, ln), weight(p.q(), layer, Q), true, p.qBias());
         adapt(layer, Q, q, ln, keep);
-        kernels.matmulForward(k, ln, weight(p.k(), layer, K), true, p.kBias());
+        kernels.matmulForward(k, adaptedInput(layer, K, ln), weight(p.k(), layer, K), true, p.kBias());
         adapt(layer, K, k, ln, keep);
-        kernels.matmulForward(v, ln, weight(p.v(), layer, V), true, p.vBias());
+        kernels.matmulForward(v, adaptedInput(layer, V, ln), weight(p.v(), layer, V), true, p.vBias());
         adapt(layer, V, v, ln, keep);
         kernels.rope(q, positions, config.numHeads(), config.headSize(), invFreq, false);
         kernels.rope(k, positions, config.numKvHeads(), config.headSize(), invFreq, false);
@@ -395,22 +407,26 @@ public final class LlamaModel extends DecoderModel {
             // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
             INDArray dswiglu = act.get("dswiglu", n, f);
             INDArray swiglu = act.get("swiglu." + l, n, f);
-            kernels.matmulBackward(dswiglu, d.down(), null, dres, swiglu, weight(p.down(), l, DOWN), true);
+            kernels.matmulBackward(dswiglu, d.down(), null, adaptedOutputGradient(l, DOWN, dres), swiglu,
+                    weight(p.down(), l, DOWN), true);
             adaptBackward(l, DOWN, dswiglu, dres, swiglu);
             INDArray dgate = act.get("dgate", n, f);
             INDArray dup = act.get("dup", n, f);
             kernels.swigluBackward(dgate, dup, dswiglu, act.get("gate." + l, n, f), act.get("up." + l, n, f));
             INDArray ln2 = act.get("ln2." + l, n, h);
-            kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, weight(p.gate(), l, GATE), true);
+            kernels.matmulBackward(dsmall, d.gate(), null, adaptedOutputGradient(l, GATE, dgate), ln2,
+                    weight(p.gate(), l, GATE), true);
             adaptBackward(l, GATE, dsmall, dgate, ln2);
-            kernels.matmulBackward(tmp, d.up(), null, dup, ln2, weight(p.up(), l, UP), true);
+            kernels.matmulBackward(tmp, d.up(), null, adaptedOutputGradient(l, UP, dup), ln2, weight(p.up(), l, UP),
+                    true);
             adaptBackward(l, UP, tmp, dup, ln2);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get("res2." + l, n, h), p.ln2(),
                     act.get("rstd2." + l, n));
             // attention: res2 = input + o(attention(rope(q), rope(k), v of ln1(input)))
             INDArray atty = act.get("atty." + l, n, h);
-            kernels.matmulBackward(dsmall, d.o(), null, dres, atty, weight(p.o(), l, O), true);
+            kernels.matmulBackward(dsmall, d.o(), null, adaptedOutputGradient(l, O, dres), atty, weight(p.o(), l, O),
+                    true);
             adaptBackward(l, O, dsmall, dres, atty);
             INDArray dqkv = act.get("dqkv", n, 3 * h);
             kernels.attentionBackward(dqkv, dsmall, act.get("probs." + l, current.batch(), c.numHeads(),
@@ -424,12 +440,15 @@ public final class LlamaModel extends DecoderModel {
             kernels.rope(dq, positions, c.numHeads(), c.headSize(), invFreq, true);
             kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
             INDArray ln1 = act.get("ln1." + l, n, h);
-            kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, weight(p.q(), l, Q), true);
+            kernels.matmulBackward(dsmall, d.q(), d.qBias(), adaptedOutputGradient(l, Q, dq), ln1,
+                    weight(p.q(), l, Q), true);
             adaptBackward(l, Q, dsmall, dq, ln1);
-            kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, weight(p.k(), l, K), true);
+            kernels.matmulBackward(tmp, d.k(), d.kBias(), adaptedOutputGradient(l, K, dk), ln1, weight(p.k(), l, K),
+                    true);
             adaptBackward(l, K, tmp, dk, ln1);
             kernels.add(dsmall, dsmall, tmp);
-            kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, weight(p.v(), l, V), true);
+            kernels.matmulBackward(tmp, d.v(), d.vBias(), adaptedOutputGradient(l, V, dv), ln1, weight(p.v(), l, V),
+                    true);
             adaptBackward(l, V, tmp, dv, ln1);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get("rstd1." + l, n));
@@ -483,16 +502,16 @@ public final class LlamaModel extends DecoderModel {
             projectQkv(q, k, v, ln, p, l, positions, false);
             kernels.attentionWithCacheGrouped(atty, q, k, v, cache.keys(l), cache.values(l), cache.keyMask(), b,
                     steps, start, c.numHeads(), c.numKvHeads());
-            kernels.matmulForward(out, atty, weight(p.o(), l, O), true, null);
+            kernels.matmulForward(out, adaptedInput(l, O, atty), weight(p.o(), l, O), true, null);
             adapt(l, O, out, atty, false);
             kernels.add(x, x, out);
             kernels.rmsNormForward(ln, rstd, x, p.ln2(), c.rmsNormEps());
-            kernels.matmulForward(gate, ln, weight(p.gate(), l, GATE), true, null);
+            kernels.matmulForward(gate, adaptedInput(l, GATE, ln), weight(p.gate(), l, GATE), true, null);
             adapt(l, GATE, gate, ln, false);
-            kernels.matmulForward(up, ln, weight(p.up(), l, UP), true, null);
+            kernels.matmulForward(up, adaptedInput(l, UP, ln), weight(p.up(), l, UP), true, null);
             adapt(l, UP, up, ln, false);
             kernels.swigluForward(gate, gate, up);
-            kernels.matmulForward(out, gate, weight(p.down(), l, DOWN), true, null);
+            kernels.matmulForward(out, adaptedInput(l, DOWN, gate), weight(p.down(), l, DOWN), true, null);
             adapt(l, DOWN, out, gate, false);
             kernels.add(x, x, out);
         }

@@ -91,7 +91,7 @@ public final class Trainable implements Predicate<String> {
             return true;
         }
         if (this == ADAPTERS) {
-            return name.contains(".lora_");
+            return LoraConfig.isAdapterTensor(name);
         }
         if (only == Only.BIASES) {
             return name.endsWith(".bias");
