@@ -22,6 +22,7 @@ import org.align4j.core.model.GptModel;
 import org.align4j.core.model.LlamaModel;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LoraConfig;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
@@ -125,12 +126,23 @@ public final class ModelDirectory {
         return withFreshAdapters(m, adapterDir, setup);
     }
 
-    private static DecoderModel withFreshAdapters(DecoderModel m, Path base, Setup setup) {
+    private static DecoderModel withFreshAdapters(DecoderModel m, Path base, Setup setup) throws IOException {
         if (setup.lora() != null) {
-            m.initializeAdapters(setup.seed());
+            m.initializeAdapters(setup.seed(), initTextIds(base, setup.lora()));
             m.setAdapterBase(base);
         }
         return m;
+    }
+
+    /** Prompt tuning's init text as the base's tokenizer encodes it (PEFT's TEXT init), or null. */
+    private static int[] initTextIds(Path base, LoraConfig lora) throws IOException {
+        if (!lora.isVirtual() || lora.initText() == null) {
+            return null;
+        }
+        if (!TokenizerFiles.exists(base)) {
+            throw new UserInputException("--prompt-tuning-init-text needs a tokenizer in " + base);
+        }
+        return TokenizerFiles.load(base).encode(lora.initText());
     }
 
     /** An adapter's model as one plain fp32 model (its adapters merged into its base's weights). */

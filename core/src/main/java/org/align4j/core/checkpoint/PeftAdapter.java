@@ -15,7 +15,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import org.align4j.core.model.DecoderModel;
+import org.align4j.core.model.GptConfig;
 import org.align4j.core.model.GptModel;
+import org.align4j.core.model.LlamaConfig;
 import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.model.QuantizedWeights;
@@ -49,6 +51,8 @@ public final class PeftAdapter {
     public static final String ALIGN4J = "align4j_adapter.json";
     private static final String PREFIX = "base_model.model.";
     private static final String HEAD = "base_model.model.score.weight";
+    /** Prompt tuning's tensor, saved by PEFT under this name alone ({@code [num_virtual_tokens, token_dim]}). */
+    private static final String PROMPT = "prompt_embeddings";
 
     /** What an adapter directory says about itself. */
     public record Info(LoraConfig lora, String baseModel, boolean scoreHead) {
@@ -68,8 +72,12 @@ public final class PeftAdapter {
         if ("IA3".equals(c.path("peft_type").asText())) {
             return readIa3(c, file);
         }
+        if ("PROMPT_TUNING".equals(c.path("peft_type").asText())) {
+            return readPromptTuning(c, file);
+        }
         if (!"LORA".equals(c.path("peft_type").asText())) {
-            throw new IOException(file + ": peft_type '" + c.path("peft_type").asText() + "' is none of LORA, IA3");
+            throw new IOException(file + ": peft_type '" + c.path("peft_type").asText()
+                    + "' is none of LORA, IA3, PROMPT_TUNING");
         }
         if (!"none".equals(c.path("bias").asText("none"))) {
             throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
@@ -148,6 +156,50 @@ public final class PeftAdapter {
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
     }
 
+    /** {@code PromptTuningConfig}'s keys (with {@code PromptLearningConfig}'s) that align4j reads or that do not change a loaded adapter. */
+    private static final Set<String> PROMPT_TUNING_KEYS = Set.of("num_virtual_tokens", "token_dim",
+            "num_transformer_submodules", "num_attention_heads", "num_layers", "modules_to_save", "prompt_tuning_init",
+            "prompt_tuning_init_text", "tokenizer_name_or_path", "tokenizer_kwargs");
+
+    /**
+     * A prompt tuning config: {@code num_virtual_tokens}, one transformer submodule (a causal LM's),
+     * {@code prompt_tuning_init} RANDOM or TEXT (with its text; SAMPLE_VOCAB's draw is PEFT's own and
+     * is refused for fresh training, never needed to load); {@code token_dim}, {@code num_layers}
+     * and {@code num_attention_heads} are checked against the base when the tensor loads. Any other
+     * key is refused by name.
+     */
+    private static Info readPromptTuning(ObjectNode c, Path file) throws IOException {
+        List<String> unknown = new ArrayList<>();
+        c.fieldNames().forEachRemaining(k -> {
+            if (!COMMON_KEYS.contains(k) && !PROMPT_TUNING_KEYS.contains(k)) {
+                unknown.add(k);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
+                    + " not supported for PROMPT_TUNING (align4j reads " + new TreeSet<>(PROMPT_TUNING_KEYS) + ")");
+        }
+        if (!c.path("num_virtual_tokens").canConvertToInt() || c.get("num_virtual_tokens").asInt() < 1) {
+            throw new IOException(file + ": num_virtual_tokens must be a positive integer");
+        }
+        JsonNode sub = c.path("num_transformer_submodules");
+        if (!sub.isMissingNode() && !sub.isNull() && sub.asInt() != 1) {
+            throw new IOException(file + ": num_transformer_submodules " + sub.asInt() + " is not supported (a causal"
+                    + " LM has 1)");
+        }
+        String init = c.path("prompt_tuning_init").asText("RANDOM");
+        if (!init.equals("RANDOM") && !init.equals("TEXT")) {
+            throw new IOException(file + ": prompt_tuning_init '" + init + "' is not supported (RANDOM or TEXT)");
+        }
+        JsonNode text = c.path("prompt_tuning_init_text");
+        if (!c.path("base_model_name_or_path").isTextual()) {
+            throw new IOException(file + ": needs base_model_name_or_path");
+        }
+        return new Info(LoraConfig.promptTuning(c.get("num_virtual_tokens").asInt(),
+                init.equals("TEXT") && text.isTextual() ? text.asText() : null),
+                c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
+    }
+
     /** A list of module names, or null when the key is missing or null; a string (PEFT's regular expression) is refused. */
     private static List<String> names(ObjectNode c, String key, Path file) throws IOException {
         JsonNode v = c.path(key);
@@ -206,14 +258,30 @@ public final class PeftAdapter {
         LoraConfig lora = model.lora();
         Files.createDirectories(dir);
         ObjectNode c = Json.MAPPER.createObjectNode();
-        c.put("peft_type", lora.isIa3() ? "IA3" : "LORA");
+        c.put("peft_type", lora.method().name());
         c.put("task_type", model.hasScoreHead() ? "SEQ_CLS" : "CAUSAL_LM");
         // a checkpoint is written into a sibling of its final place: the relative path is the same
         Path here = dir.toAbsolutePath().normalize();
         Path base = baseModel.toAbsolutePath().normalize();
         c.put("base_model_name_or_path", here.getRoot().equals(base.getRoot()) ? here.relativize(base).toString()
                 : base.toString());
-        if (lora.isIa3()) {
+        if (lora.isVirtual()) {
+            c.put("num_virtual_tokens", lora.virtualTokens());
+            c.put("token_dim", model.config().hiddenSize());
+            c.put("num_transformer_submodules", 1);
+            c.put("num_attention_heads", model.config() instanceof GptConfig g ? g.nHead()
+                    : ((LlamaConfig) model.config()).numHeads());
+            c.put("num_layers", model.config().layerCount());
+            c.put("prompt_tuning_init", lora.initText() == null ? "RANDOM" : "TEXT");
+            if (lora.initText() == null) {
+                c.putNull("prompt_tuning_init_text");
+                c.putNull("tokenizer_name_or_path");
+            } else {
+                c.put("prompt_tuning_init_text", lora.initText());
+                c.put("tokenizer_name_or_path", c.get("base_model_name_or_path").asText());
+            }
+            c.put("inference_mode", true);
+        } else if (lora.isIa3()) {
             lora.targets().forEach(c.putArray("target_modules")::add);
             lora.feedforward().forEach(c.putArray("feedforward_modules")::add);
             c.put("fan_in_fan_out", model instanceof GptModel);
@@ -239,7 +307,9 @@ public final class PeftAdapter {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         ParameterSet p = model.parameters();
         for (String name : p.names()) {
-            if (LoraConfig.isAdapterTensor(name)) {
+            if (name.equals(PROMPT)) {
+                tensors.put(PROMPT, p.get(name));
+            } else if (LoraConfig.isAdapterTensor(name)) {
                 tensors.put(prefix(model) + name, p.get(name));
             } else if (name.equals(DecoderModel.SCORE_HEAD)) {
                 tensors.put(HEAD, p.get(name));
@@ -290,7 +360,7 @@ public final class PeftAdapter {
         List<String> loaded = new ArrayList<>();
         try (Safetensors.Reader r = Safetensors.open(file)) {
             for (String stored : r.tensors().keySet()) {
-                String name = stored.equals(HEAD) ? DecoderModel.SCORE_HEAD
+                String name = stored.equals(HEAD) ? DecoderModel.SCORE_HEAD : stored.equals(PROMPT) ? PROMPT
                         : stored.startsWith(prefix) ? ownName(stored.substring(prefix.length())) : null;
                 if (DecoderModel.SCORE_HEAD.equals(name) && !params.has(name)) {
                     continue; // a reward model's adapter loaded as a language model

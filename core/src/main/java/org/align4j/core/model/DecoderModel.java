@@ -42,8 +42,10 @@ public abstract class DecoderModel {
     protected ParameterSet grads;
     /** LoRA adapters, or null; attached by the family once the buffer exists. */
     protected LoraAdapters lora;
-    /** IA3's vectors, or null (a model has LoRA or IA3, never both). */
+    /** IA3's vectors, or null (a model has one adapter method at most). */
     private Ia3Adapters ia3;
+    /** Prompt tuning's virtual tokens, or null. */
+    private VirtualTokens virtual;
     private Path adapterBase;
     private QuantizedWeights quantizedBase;
     private Predicate<String> quantizable = name -> false;
@@ -103,7 +105,7 @@ public abstract class DecoderModel {
     public void backwardHidden(INDArray dhidden) {
         requireForward();
         gradients();
-        backwardFromNorm(dhidden);
+        backwardFromNorm(allRows(dhidden));
     }
 
     /** The family's backward from the gradient of the final norm's output, into {@link #gradients()}. */
@@ -115,8 +117,40 @@ public abstract class DecoderModel {
         }
     }
 
-    /** Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. */
-    public abstract KvCache newCache(int batch, int capacity);
+    /**
+     * Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. With prompt
+     * tuning the cache already holds the virtual tokens (its {@link KvCache#length()} counts them),
+     * and every cached step's positions are taken after them.
+     */
+    public KvCache newCache(int batch, int capacity) {
+        int n = virtualTokenCount();
+        KvCache cache = emptyCache(batch, capacity + n);
+        if (n > 0) {
+            int[] tokens = new int[batch * n];
+            int[] positions = new int[batch * n];
+            float[] ones = new float[batch * n];
+            for (int i = 0; i < positions.length; i++) {
+                positions[i] = i % n;
+                ones[i] = 1;
+            }
+            cache.setMasks(ones, n);
+            virtual.setPrefilling(true);
+            try {
+                forwardCached(cache, tokens, positions, n);
+            } finally {
+                virtual.setPrefilling(false);
+            }
+        }
+        return cache;
+    }
+
+    /** An empty KV cache of the family for {@code batch} sequences of {@code capacity} slots. */
+    protected abstract KvCache emptyCache(int batch, int capacity);
+
+    /** The virtual tokens before every sequence now (prompt tuning, adapter on), else 0: the context left is the rest. */
+    public int virtualTokenCount() {
+        return virtual == null ? 0 : virtual.count();
+    }
 
     /**
      * Runs {@code steps} new tokens per sequence through the model against the cache and returns
@@ -171,6 +205,9 @@ public abstract class DecoderModel {
             if (ia3 != null) {
                 ia3.bindGradients(grads);
             }
+            if (virtual != null) {
+                virtual.bindGradients(grads);
+            }
         }
         return grads;
     }
@@ -187,19 +224,28 @@ public abstract class DecoderModel {
 
     /** The adapters' settings (LoRA's or IA3's, {@link LoraConfig#method()}), or null without adapters. */
     public LoraConfig lora() {
-        return lora != null ? lora.config() : ia3 != null ? ia3.config() : null;
+        return lora != null ? lora.config() : ia3 != null ? ia3.config() : virtual != null ? virtual.config() : null;
     }
 
-    /** Fresh adapters from {@code seed} (the model equals its base), for a loaded base. */
+    /** Fresh adapters from {@code seed} (LoRA and IA3: the model equals its base), for a loaded base. */
     public DecoderModel initializeAdapters(long seed) {
-        if (lora == null && ia3 == null) {
+        return initializeAdapters(seed, null);
+    }
+
+    /** As {@link #initializeAdapters(long)}; prompt tuning's embeddings from the tokens {@code initIds} of its init text when given. */
+    public DecoderModel initializeAdapters(long seed, int[] initIds) {
+        if (lora == null && ia3 == null && virtual == null) {
             throw new IllegalStateException("the model has no adapters");
         }
-        initializeAdapterTensors(new SplittableRandom(seed));
+        SplittableRandom rng = new SplittableRandom(seed);
+        initializeAdapterTensors(rng);
+        if (virtual != null && initIds != null) {
+            virtual.initialize(rng, wordEmbeddings(), initIds);
+        }
         return this;
     }
 
-    /** LoRA's A random and B zero, IA3's vectors ones: either way the model starts as its base. */
+    /** LoRA's A random and B zero, IA3's vectors ones, prompt tuning's embeddings N(0, 1) as PEFT's RANDOM. */
     protected void initializeAdapterTensors(SplittableRandom rng) {
         if (lora != null) {
             lora.initialize(rng);
@@ -207,6 +253,14 @@ public abstract class DecoderModel {
         if (ia3 != null) {
             ia3.initialize();
         }
+        if (virtual != null) {
+            virtual.initialize(rng, null, null);
+        }
+    }
+
+    /** The token embedding {@code [V, C]} (GPT-2's {@code wte}, the Llama family's {@code embed_tokens}). */
+    private INDArray wordEmbeddings() {
+        return params.has("wte.weight") ? params.get("wte.weight") : params.get("model.embed_tokens.weight");
     }
 
     /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
@@ -216,6 +270,9 @@ public abstract class DecoderModel {
         }
         if (ia3 != null) {
             ia3.setEnabled(on);
+        }
+        if (virtual != null) {
+            virtual.setEnabled(on);
         }
     }
 
@@ -241,7 +298,7 @@ public abstract class DecoderModel {
     }
 
     public boolean adaptersEnabled() {
-        return lora != null ? lora.enabled() : ia3 != null && ia3.enabled();
+        return lora != null ? lora.enabled() : ia3 != null ? ia3.enabled() : virtual != null && virtual.enabled();
     }
 
     /**
@@ -325,6 +382,10 @@ public abstract class DecoderModel {
 
     /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
     public void mergeAdaptersIntoBase() {
+        if (virtual != null) {
+            throw new UserInputException("prompt tuning cannot be merged: its virtual tokens are inputs before every"
+                    + " sequence, not a change of the weights; use the adapter directory as the model");
+        }
         if (quantizedBase != null) {
             throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
         }
@@ -351,7 +412,7 @@ public abstract class DecoderModel {
      * base kept as {@code quantize} when given. A stored head is kept; a new one is zero.
      */
     public DecoderModel asBaseOf(boolean withHead, Trainable trainable, LoraConfig lora, QuantizedWeights.Kind quantize) {
-        if (this.lora != null || quantizedBase != null) {
+        if (lora() != null || quantizedBase != null) {
             throw new IllegalStateException("a base must be a plain fp32 model: merge its adapters first");
         }
         return copyInto(familyModel(withHead, trainable, lora, quantize));
@@ -377,9 +438,15 @@ public abstract class DecoderModel {
 
     /** Puts LoRA adapters with {@code lora}'s settings on the family's blocks (their tensors are in the layout). */
     protected void attachAdapters(LoraConfig lora) {
-        this.lora = lora == null || lora.isIa3() ? null
+        this.lora = lora == null || lora.isIa3() || lora.isVirtual() ? null
                 : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
         this.ia3 = lora != null && lora.isIa3() ? new Ia3Adapters(blocks, lora, params) : null;
+        this.virtual = lora != null && lora.isVirtual() ? new VirtualTokens(lora, params, hiddenWidth(blocks)) : null;
+    }
+
+    /** The residual stream's width: the input of a block's first projection (GPT-2's c_attn, Llama's q_proj). */
+    private static int hiddenWidth(BlockLayout blocks) {
+        return (int) blocks.modules().get(0).in();
     }
 
     /** Block {@code layer}'s weight of {@code module} wherever it lives (DoRA's norms and its extra product read it). */
@@ -391,7 +458,61 @@ public abstract class DecoderModel {
     /** The adapters' tensors for a layout, when {@code lora} asks for them. */
     protected static List<ParameterSet.Spec> adapterSpecs(BlockLayout blocks, LoraConfig lora) {
         return lora == null ? List.of() : lora.isIa3() ? Ia3Adapters.specs(blocks, lora)
-                : LoraAdapters.specs(blocks, lora);
+                : lora.isVirtual() ? VirtualTokens.specs(lora, hiddenWidth(blocks)) : LoraAdapters.specs(blocks, lora);
+    }
+
+    /*
+     * Prompt tuning's seams in a family's forward and backward (identities without it):
+     *   forward:  run on virtualBatch(batch); placeVirtual after the token embedding; realRows of the final hidden
+     *   backward: from allRows(dhidden) down to the embedding; virtualBackward of the embedding's gradient
+     *   cached:   cachedPositions(positions) before the embedding; placeVirtualCached after it
+     * The backward must run down to the embedding when the virtual tokens train (trainsVirtualTokens).
+     */
+
+    /** The batch a forward runs on: {@code batch}, or with the virtual tokens before each sequence. */
+    protected TokenBatch virtualBatch(TokenBatch batch) {
+        return virtual == null ? batch : virtual.extend(batch, config().contextLength());
+    }
+
+    /** Puts the virtual tokens' embeddings (plus GPT-2's position embeddings {@code wpe}) in their rows of the embedded {@code x}. */
+    protected void placeVirtual(INDArray x, TokenBatch extended, INDArray wpe) {
+        if (virtual != null) {
+            virtual.place(x, extended.batch(), extended.time(), wpe);
+        }
+    }
+
+    /** The real tokens' rows of the final hidden states of the current (extended) batch. */
+    protected INDArray realRows(INDArray hidden) {
+        return virtual == null ? hidden : virtual.realRows(hidden, current.batch(), current.time());
+    }
+
+    /** A gradient of the real rows as one of every row of the current (extended) batch. */
+    protected INDArray allRows(INDArray dhidden) {
+        return virtual == null ? dhidden : virtual.allRows(dhidden, current.batch(), current.time());
+    }
+
+    /** The virtual tokens' embedding gradient from {@code dx}, the gradient of the embedded input of the current batch. */
+    protected void virtualBackward(INDArray dx) {
+        if (virtual != null) {
+            virtual.backward(dx, current.batch(), current.time());
+        }
+    }
+
+    /** Whether the backward must reach the embedding for the virtual tokens. */
+    protected boolean trainsVirtualTokens() {
+        return virtual != null && trainable.test(VirtualTokens.PROMPT);
+    }
+
+    /** A cached step's positions: after the virtual tokens (unless they are being prefilled). */
+    protected int[] cachedPositions(int[] positions) {
+        return virtual == null ? positions : virtual.shift(positions);
+    }
+
+    /** While a cache is prefilled, the virtual tokens' embeddings replace the embedded rows of the step. */
+    protected void placeVirtualCached(INDArray x, int batch, int steps, INDArray wpe) {
+        if (virtual != null && virtual.prefilling()) {
+            virtual.place(x, batch, steps, wpe);
+        }
     }
 
     /*

@@ -8,6 +8,7 @@ import org.align4j.core.kernels.Kernels;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * GPT-2 with a hand-written backward pass: learned positions, pre-LayerNorm blocks, fused QKV,
@@ -90,7 +91,8 @@ public final class GptModel extends DecoderModel {
                 lowest = Math.min(lowest, Integer.parseInt(sp.name().substring(2, sp.name().indexOf('.', 2))));
             }
         }
-        this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
+        boolean virtualTrains = params.has(VirtualTokens.PROMPT) && this.trainable.test(VirtualTokens.PROMPT);
+        this.lowestTrainableLayer = embeddingsTrain || virtualTrains ? 0 : lowest;
         attachAdapters(withDefaults(lora));
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
@@ -248,19 +250,26 @@ public final class GptModel extends DecoderModel {
     /** Logits {@code [B*T, V]}; the array is reused by the next forward. */
     @Override
     public INDArray forward(TokenBatch batch) {
-        INDArray hidden = run(batch, true);
-        kernels.matmulForward(acts.logits, hidden, params.get("wte.weight"), true, null);
-        maskUnusableRows(acts.logits);
-        return acts.logits;
+        INDArray hidden = realRows(run(batch, true));
+        INDArray logits = firstRows(acts.logits, hidden.rows());
+        kernels.matmulForward(logits, hidden, params.get("wte.weight"), true, null);
+        maskUnusableRows(logits);
+        return logits;
+    }
+
+    /** The first {@code rows} rows of a buffer (all of it without virtual tokens). */
+    private static INDArray firstRows(INDArray a, long rows) {
+        return a.rows() == rows ? a : a.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
     }
 
     /** Final hidden states {@code [B*T, C]} after {@code ln_f}; reused by the next forward. */
     @Override
     public INDArray forwardHidden(TokenBatch batch) {
-        return run(batch, false);
+        return realRows(run(batch, false));
     }
 
-    private INDArray run(TokenBatch batch, boolean logits) {
+    private INDArray run(TokenBatch real, boolean logits) {
+        TokenBatch batch = virtualBatch(real);
         validate(batch);
         acts.shape(batch.batch(), batch.time(), logits);
         current = batch;
@@ -272,6 +281,7 @@ public final class GptModel extends DecoderModel {
         }
         kernels.embeddingForward(a.encoded, batch.tokens(), batch.positions(), params.get("wte.weight"),
                 params.get("wpe.weight"));
+        placeVirtual(a.encoded, batch, params.get("wpe.weight"));
         double eps = config.layerNormEpsilon();
         INDArray x = a.encoded;
         for (int l = 0; l < layers.length; l++) {
@@ -308,9 +318,10 @@ public final class GptModel extends DecoderModel {
         requireForward();
         ParameterSet g = gradients();
         Activations a = acts;
-        kernels.matmulBackward(a.dsmall, g.getOrNull("wte.weight"), null, dlogits, a.lnf, params.get("wte.weight"),
-                true);
-        backwardFromNorm(a.dsmall);
+        INDArray dhidden = firstRows(a.dsmall, dlogits.rows());
+        kernels.matmulBackward(dhidden, g.getOrNull("wte.weight"), null, dlogits, realRows(a.lnf),
+                params.get("wte.weight"), true);
+        backwardFromNorm(allRows(dhidden));
     }
 
     @Override
@@ -351,24 +362,27 @@ public final class GptModel extends DecoderModel {
             kernels.embeddingBackward(g.getOrNull("wte.weight"), g.getOrNull("wpe.weight"), a.dres, current.tokens(),
                     current.positions());
         }
+        virtualBackward(a.dres);
     }
 
     // ---------------------------------------------------------------- incremental decoding
 
     @Override
-    public KvCache newCache(int batch, int capacity) {
+    protected KvCache emptyCache(int batch, int capacity) {
         checkCapacity(capacity);
         return new KvCache(config, kernels, dataType(), batch, capacity);
     }
 
     @Override
-    public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
+    public INDArray forwardCached(KvCache cache, int[] tokens, int[] given, int steps) {
         int b = cache.batch();
         int start = cache.length();
+        int[] positions = cachedPositions(given);
         checkCachedStep(cache, tokens, positions, steps);
         KvCache.Scratch s = cache.scratch(steps);
         double eps = config.layerNormEpsilon();
         kernels.embeddingForward(s.x, tokens, positions, params.get("wte.weight"), params.get("wpe.weight"));
+        placeVirtualCached(s.x, b, steps, params.get("wpe.weight"));
         for (int l = 0; l < layers.length; l++) {
             Layer p = layers[l];
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln1g, p.ln1b, eps);

@@ -92,7 +92,8 @@ public final class LlamaModel extends DecoderModel {
                 lowest = Math.min(lowest, Integer.parseInt(rest.substring(0, rest.indexOf('.'))));
             }
         }
-        this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
+        boolean virtualTrains = params.has(VirtualTokens.PROMPT) && this.trainable.test(VirtualTokens.PROMPT);
+        this.lowestTrainableLayer = embeddingsTrain || virtualTrains ? 0 : lowest;
         this.act = new ScratchArrays(type);
         this.decode = new ScratchArrays(type);
     }
@@ -266,6 +267,11 @@ public final class LlamaModel extends DecoderModel {
 
     @Override
     public INDArray forwardHidden(TokenBatch batch) {
+        return realRows(run(virtualBatch(batch)));
+    }
+
+    /** The final hidden states of every row of {@code batch} (with prompt tuning's virtual rows). */
+    private INDArray run(TokenBatch batch) {
         validate(batch);
         current = batch;
         LlamaConfig c = config;
@@ -279,6 +285,7 @@ public final class LlamaModel extends DecoderModel {
         }
         INDArray x = act.get("embedded", n, h);
         kernels.embeddingForward(x, batch.tokens(), batch.positions(), params.get("model.embed_tokens.weight"), null);
+        placeVirtual(x, batch, null);
         for (int l = 0; l < blocks.length; l++) {
             Block p = blocks[l];
             INDArray ln1 = act.get("ln1." + l, n, h);
@@ -378,10 +385,10 @@ public final class LlamaModel extends DecoderModel {
     public void backward(INDArray dlogits) {
         requireForward();
         ParameterSet g = gradients();
-        INDArray dlnf = act.get("dlnf", current.rows(), config.hiddenSize());
-        kernels.matmulBackward(dlnf, head(g), null, dlogits, act.get("lnf", current.rows(), config.hiddenSize()),
-                head(params), true);
-        backwardFromNorm(dlnf);
+        INDArray dlnf = act.get("dlnf", dlogits.rows(), config.hiddenSize());
+        kernels.matmulBackward(dlnf, head(g), null, dlogits,
+                realRows(act.get("lnf", current.rows(), config.hiddenSize())), head(params), true);
+        backwardFromNorm(allRows(dlnf));
     }
 
 
@@ -457,6 +464,7 @@ public final class LlamaModel extends DecoderModel {
             kernels.embeddingBackward(g.getOrNull("model.embed_tokens.weight"), null, dres, current.tokens(),
                     positions);
         }
+        virtualBackward(dres);
     }
 
     // ---------------------------------------------------------------- incremental decoding
@@ -467,13 +475,13 @@ public final class LlamaModel extends DecoderModel {
      * every query head with its key/value head without copying.
      */
     @Override
-    public KvCache newCache(int batch, int capacity) {
+    protected KvCache emptyCache(int batch, int capacity) {
         checkCapacity(capacity);
         return new KvCache(null, config.numLayers(), (int) kvWidth(), kernels, dataType(), batch, capacity);
     }
 
     @Override
-    public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
+    public INDArray forwardCached(KvCache cache, int[] tokens, int[] given, int steps) {
         INDArray head = head(params);
         if (head == null) {
             throw new IllegalStateException("a sequence-classification model has no LM head");
@@ -481,12 +489,14 @@ public final class LlamaModel extends DecoderModel {
         LlamaConfig c = config;
         int b = cache.batch();
         int start = cache.length();
+        int[] positions = cachedPositions(given);
         checkCachedStep(cache, tokens, positions, steps);
         int n = b * steps;
         long h = c.hiddenSize();
         long f = c.intermediateSize();
         INDArray x = decode.get("x", n, h);
         kernels.embeddingForward(x, tokens, positions, params.get("model.embed_tokens.weight"), null);
+        placeVirtualCached(x, b, steps, null);
         INDArray ln = decode.get("ln", n, h);
         INDArray rstd = decode.get("rstd", n);
         INDArray q = decode.get("q", n, h);

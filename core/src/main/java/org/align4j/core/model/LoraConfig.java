@@ -29,13 +29,17 @@ import org.align4j.core.util.UserInputException;
  * {@code alpha}, {@code dropout}, {@code rslora} and {@code dora} are LoRA's and unused (0, false).
  * {@code feedforward} null: the family's default, as PEFT's; a feedforward name matches a targeted
  * module whose name ends with it (PEFT's test).
+ *
+ * <p>Prompt tuning ({@code num_virtual_tokens}, {@code prompt_tuning_init} TEXT with
+ * {@code prompt_tuning_init_text}, else RANDOM): {@code virtualTokens} trained embeddings before
+ * every sequence ({@code prompt_embeddings}); no block module is adapted.
  */
 public record LoraConfig(int r, double alpha, List<String> targets, double dropout, boolean rslora, boolean dora,
-                         Method method, List<String> feedforward) {
+                         Method method, List<String> feedforward, int virtualTokens, String initText) {
 
     /** PEFT's {@code peft_type} of the block adapters align4j trains. */
     public enum Method {
-        LORA, IA3;
+        LORA, IA3, PROMPT_TUNING;
 
         /** As users type it (help, messages, config files). */
         @Override
@@ -73,7 +77,19 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
     public LoraConfig {
         method = method == null ? Method.LORA : method;
         targets = targets == null ? List.of() : List.copyOf(targets);
-        if (method == Method.IA3) {
+        if (method == Method.PROMPT_TUNING) {
+            if (r != 0 || alpha != 0 || dropout != 0 || rslora || dora || !targets.isEmpty()
+                    || (feedforward != null && !feedforward.isEmpty())) {
+                throw new UserInputException("LoRA's and IA3's options do not apply to prompt tuning");
+            }
+            if (virtualTokens < 1) {
+                throw new UserInputException("--num-virtual-tokens must be at least 1, got " + virtualTokens);
+            }
+            feedforward = null;
+        } else if (virtualTokens != 0 || initText != null) {
+            throw new UserInputException("--num-virtual-tokens and --prompt-tuning-init-text apply to prompt tuning"
+                    + " (--peft prompt_tuning) only");
+        } else if (method == Method.IA3) {
             if (r != 0 || alpha != 0 || dropout != 0 || rslora || dora) {
                 throw new UserInputException("--lora-r, --lora-alpha, --lora-dropout, --use-rslora and --use-dora"
                         + " are LoRA's: they do not apply to IA3");
@@ -98,7 +114,7 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** LoRA with PEFT's variants. */
     public LoraConfig(int r, double alpha, List<String> targets, double dropout, boolean rslora, boolean dora) {
-        this(r, alpha, targets, dropout, rslora, dora, Method.LORA, null);
+        this(r, alpha, targets, dropout, rslora, dora, Method.LORA, null, 0, null);
     }
 
     /** Plain LoRA: no dropout, alpha / r, no DoRA. */
@@ -108,7 +124,17 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** IA3 on {@code targets}, {@code feedforward} of them scaling their input (null: the family's default, as PEFT's). */
     public static LoraConfig ia3(List<String> targets, List<String> feedforward) {
-        return new LoraConfig(0, 0, targets, 0, false, false, Method.IA3, feedforward);
+        return new LoraConfig(0, 0, targets, 0, false, false, Method.IA3, feedforward, 0, null);
+    }
+
+    /** Prompt tuning with {@code virtualTokens} embeddings, initialised from {@code initText}'s tokens or (null) at random. */
+    public static LoraConfig promptTuning(int virtualTokens, String initText) {
+        return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PROMPT_TUNING, null, virtualTokens, initText);
+    }
+
+    /** Whether the method puts virtual tokens before the sequence (prompt tuning) rather than adapting block modules. */
+    public boolean isVirtual() {
+        return method == Method.PROMPT_TUNING;
     }
 
     public boolean isIa3() {
@@ -117,16 +143,19 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** Whether a parameter name is an adapter's tensor (LoRA's A, B and magnitude, IA3's vector): the part that trains. */
     public static boolean isAdapterTensor(String name) {
-        return name.contains(".lora_") || name.endsWith(".ia3_l");
+        return name.contains(".lora_") || name.endsWith(".ia3_l") || name.equals("prompt_embeddings");
     }
 
     /** These settings with the family's default targets (and IA3's feedforward modules) where none are given, as PEFT's. */
     public LoraConfig orDefaults(Defaults d) {
+        if (isVirtual()) {
+            return this;
+        }
         if (!isIa3()) {
             return orTargets(d.lora());
         }
         return new LoraConfig(0, 0, targets.isEmpty() ? d.ia3() : targets, 0, false, false, Method.IA3,
-                feedforward == null ? d.ia3Feedforward() : feedforward);
+                feedforward == null ? d.ia3Feedforward() : feedforward, 0, null);
     }
 
     /**

@@ -1,0 +1,208 @@
+package org.align4j.core.model;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import org.align4j.core.util.UserInputException;
+
+/**
+ * Prompt tuning (Lester et al. 2021), as PEFT's {@code PromptEmbedding} on a causal LM: {@code n}
+ * trained embeddings ({@code prompt_embeddings [n, C]}) stand before every sequence's tokens, the
+ * base frozen. As in PEFT, which prepends them to {@code inputs_embeds} and drops any
+ * {@code position_ids}, the virtual tokens take positions {@code 0 .. n-1} and a sequence's tokens
+ * follow them ({@code n + p}): GPT-2 adds its learned position embedding to the virtual ones too,
+ * the Llama family rotates their queries and keys at those positions. Every real token sees all
+ * {@code n} virtual ones (they are never padding); the logits and hidden states returned are the
+ * real tokens' only.
+ *
+ * <p>The family's forward runs on {@link #extend}ed batches ({@code n} rows before each sequence),
+ * {@link #place}s the embeddings in the virtual rows after its token embedding, and hands back
+ * {@link #realRows}; its backward starts from {@link #allRows} and ends by {@link #backward}, the
+ * virtual rows' embedding gradient. Decoding: a new cache is {@link #prefill}ed with the virtual
+ * tokens, and the positions of the tokens that follow are {@link #shift}ed by {@code n}.
+ */
+final class VirtualTokens {
+
+    /** PEFT's name of the prompt tuning tensor in {@code adapter_model.safetensors}. */
+    static final String PROMPT = "prompt_embeddings";
+
+    private final LoraConfig config;
+    private final int n;
+    private final int width;
+    private final INDArray prompt;
+    private INDArray dprompt;
+    private boolean enabled = true;
+    private boolean prefilling;
+    private INDArray realStore;
+    private INDArray allStore;
+
+    VirtualTokens(LoraConfig config, ParameterSet params, int width) {
+        this.config = config;
+        this.n = config.virtualTokens();
+        this.width = width;
+        this.prompt = params.get(PROMPT);
+    }
+
+    /** The tensor of the layout: {@code [num_virtual_tokens, hidden]}, PEFT's shape for one transformer submodule. */
+    static List<ParameterSet.Spec> specs(LoraConfig config, int hidden) {
+        return List.of(new ParameterSet.Spec(PROMPT, new long[] {config.virtualTokens(), hidden}, true));
+    }
+
+    LoraConfig config() {
+        return config;
+    }
+
+    boolean enabled() {
+        return enabled;
+    }
+
+    void setEnabled(boolean on) {
+        this.enabled = on;
+    }
+
+    /** The virtual tokens before each sequence now: {@code n}, or 0 with the adapter off. */
+    int count() {
+        return enabled ? n : 0;
+    }
+
+    void bindGradients(ParameterSet grads) {
+        this.dprompt = grads.getOrNull(PROMPT);
+    }
+
+    /**
+     * PEFT's initialisations: {@code RANDOM} is {@code nn.Embedding}'s N(0, 1); {@code TEXT} copies
+     * the word embeddings of the init text's tokens ({@code initIds}), repeated or cut to {@code n}.
+     */
+    void initialize(SplittableRandom rng, INDArray wordEmbeddings, int[] initIds) {
+        if (initIds != null) {
+            if (initIds.length == 0) {
+                throw new UserInputException("--prompt-tuning-init-text gives no tokens");
+            }
+            for (int i = 0; i < n; i++) {
+                prompt.getRow(i).assign(wordEmbeddings.getRow(initIds[i % initIds.length]));
+            }
+            return;
+        }
+        double[] v = new double[(int) prompt.length()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = rng.nextGaussian();
+        }
+        prompt.assign(Nd4j.create(v, prompt.shape(), DataType.DOUBLE).castTo(prompt.dataType()));
+    }
+
+    /** {@code batch} with {@code n} virtual rows before each sequence (token 0, positions 0..n-1, visible), its positions shifted by {@code n}. */
+    TokenBatch extend(TokenBatch batch, int context) {
+        if (!enabled) {
+            return batch;
+        }
+        int b = batch.batch();
+        int t = batch.time();
+        int te = t + n;
+        if (te > context) {
+            throw new UserInputException("prompt tuning's " + n + " virtual tokens and sequences of " + t
+                    + " tokens exceed the context of " + context + " positions: lower --max-length to " + (context - n));
+        }
+        int[] tokens = new int[b * te];
+        int[] positions = new int[b * te];
+        float[] mask = new float[b * te];
+        for (int s = 0; s < b; s++) {
+            for (int i = 0; i < n; i++) {
+                positions[s * te + i] = i;
+                mask[s * te + i] = 1;
+            }
+            for (int i = 0; i < t; i++) {
+                tokens[s * te + n + i] = batch.tokens()[s * t + i];
+                positions[s * te + n + i] = n + batch.positions()[s * t + i];
+                mask[s * te + n + i] = batch.keyMask() == null ? 1 : batch.keyMask()[s * t + i];
+            }
+        }
+        return new TokenBatch(b, te, tokens, positions, mask);
+    }
+
+    /** Puts the prompt embeddings (plus {@code wpe}'s rows 0..n-1, GPT-2's positions, when given) into the virtual rows of {@code x}. */
+    void place(INDArray x, int batch, int time, INDArray wpe) {
+        if (!enabled) {
+            return;
+        }
+        INDArray rows = wpe == null ? prompt : prompt.add(wpe.get(NDArrayIndex.interval(0, n), NDArrayIndex.all()));
+        for (int s = 0; s < batch; s++) {
+            x.get(NDArrayIndex.interval((long) s * time, (long) s * time + n), NDArrayIndex.all()).assign(rows);
+        }
+    }
+
+    /** The real rows {@code [B*T, C]} of {@code hidden [B*(n+T), C]}, copied into a buffer reused by the next call. */
+    INDArray realRows(INDArray hidden, int batch, int extendedTime) {
+        if (!enabled) {
+            return hidden;
+        }
+        int t = extendedTime - n;
+        realStore = fit(realStore, (long) batch * t * width);
+        INDArray out = realStore.get(NDArrayIndex.interval(0, (long) batch * t * width)).reshape(batch * t, width);
+        for (int s = 0; s < batch; s++) {
+            out.get(NDArrayIndex.interval((long) s * t, (long) (s + 1) * t), NDArrayIndex.all())
+                    .assign(hidden.get(NDArrayIndex.interval((long) s * extendedTime + n, (long) (s + 1) * extendedTime),
+                            NDArrayIndex.all()));
+        }
+        return out;
+    }
+
+    /** {@code d [B*T, C]} of the real rows as {@code [B*(n+T), C]}, the virtual rows zero (nothing reads their outputs). */
+    INDArray allRows(INDArray d, int batch, int extendedTime) {
+        if (!enabled) {
+            return d;
+        }
+        int t = extendedTime - n;
+        allStore = fit(allStore, (long) batch * extendedTime * width);
+        INDArray out = allStore.get(NDArrayIndex.interval(0, (long) batch * extendedTime * width))
+                .reshape(batch * extendedTime, width);
+        for (int s = 0; s < batch; s++) {
+            out.get(NDArrayIndex.interval((long) s * extendedTime, (long) s * extendedTime + n), NDArrayIndex.all())
+                    .assign(0);
+            out.get(NDArrayIndex.interval((long) s * extendedTime + n, (long) (s + 1) * extendedTime),
+                    NDArrayIndex.all()).assign(d.get(NDArrayIndex.interval((long) s * t, (long) (s + 1) * t),
+                    NDArrayIndex.all()));
+        }
+        return out;
+    }
+
+    /** Adds the virtual rows' share of {@code dx}, the gradient of the embedded input {@code [B*(n+T), C]}, to the prompt's gradient. */
+    void backward(INDArray dx, int batch, int extendedTime) {
+        if (!enabled || dprompt == null) {
+            return;
+        }
+        for (int s = 0; s < batch; s++) {
+            dprompt.addi(dx.get(NDArrayIndex.interval((long) s * extendedTime, (long) s * extendedTime + n),
+                    NDArrayIndex.all()));
+        }
+    }
+
+    /** While a new cache is prefilled, the embedded rows of each sequence are the {@code n} virtual ones. */
+    boolean prefilling() {
+        return prefilling;
+    }
+
+    void setPrefilling(boolean on) {
+        this.prefilling = on;
+    }
+
+    /** The positions a cached step's tokens take: after the virtual tokens (as given while prefilling). */
+    int[] shift(int[] positions) {
+        if (!enabled || prefilling) {
+            return positions;
+        }
+        int[] out = new int[positions.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = positions[i] + n;
+        }
+        return out;
+    }
+
+    private INDArray fit(INDArray store, long size) {
+        return store != null && store.length() >= size ? store : Nd4j.zeros(prompt.dataType(), size);
+    }
+}
