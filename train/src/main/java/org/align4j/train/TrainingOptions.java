@@ -86,6 +86,9 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
         if (peft == LoraConfig.Method.PROMPT_TUNING) {
             return LoraConfig.promptTuning(numVirtualTokens, promptTuningInitText);
         }
+        if (peft == LoraConfig.Method.PREFIX_TUNING) {
+            return LoraConfig.prefixTuning(numVirtualTokens);
+        }
         return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets, loraDropout, useRslora, useDora) : null;
     }
 

@@ -75,9 +75,12 @@ public final class PeftAdapter {
         if ("PROMPT_TUNING".equals(c.path("peft_type").asText())) {
             return readPromptTuning(c, file);
         }
+        if ("PREFIX_TUNING".equals(c.path("peft_type").asText())) {
+            return readPrefixTuning(c, file);
+        }
         if (!"LORA".equals(c.path("peft_type").asText())) {
             throw new IOException(file + ": peft_type '" + c.path("peft_type").asText()
-                    + "' is none of LORA, IA3, PROMPT_TUNING");
+                    + "' is none of LORA, IA3, PROMPT_TUNING, PREFIX_TUNING");
         }
         if (!"none".equals(c.path("bias").asText("none"))) {
             throw new IOException(file + ": bias '" + c.path("bias").asText() + "' is not supported (only none)");
@@ -200,6 +203,44 @@ public final class PeftAdapter {
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
     }
 
+    /** {@code PrefixTuningConfig}'s keys (with {@code PromptLearningConfig}'s) that align4j reads or that do not change a loaded adapter. */
+    private static final Set<String> PREFIX_TUNING_KEYS = Set.of("num_virtual_tokens", "token_dim",
+            "num_transformer_submodules", "num_attention_heads", "num_layers", "modules_to_save",
+            "encoder_hidden_size", "prefix_projection", "init_weights");
+
+    /**
+     * A prefix tuning config: {@code num_virtual_tokens} and one transformer submodule; the saved
+     * {@code prompt_embeddings} is the table of keys and values {@code [n, layers * 2 * token_dim]}
+     * in either case of {@code prefix_projection} (PEFT saves the projection's output, and loads it
+     * as that table for inference), so a projected adapter loads as its table. The table's shape is
+     * checked against the base when it loads. Any other key is refused by name.
+     */
+    private static Info readPrefixTuning(ObjectNode c, Path file) throws IOException {
+        List<String> unknown = new ArrayList<>();
+        c.fieldNames().forEachRemaining(k -> {
+            if (!COMMON_KEYS.contains(k) && !PREFIX_TUNING_KEYS.contains(k)) {
+                unknown.add(k);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
+                    + " not supported for PREFIX_TUNING (align4j reads " + new TreeSet<>(PREFIX_TUNING_KEYS) + ")");
+        }
+        if (!c.path("num_virtual_tokens").canConvertToInt() || c.get("num_virtual_tokens").asInt() < 1) {
+            throw new IOException(file + ": num_virtual_tokens must be a positive integer");
+        }
+        JsonNode sub = c.path("num_transformer_submodules");
+        if (!sub.isMissingNode() && !sub.isNull() && sub.asInt() != 1) {
+            throw new IOException(file + ": num_transformer_submodules " + sub.asInt() + " is not supported (a causal"
+                    + " LM has 1)");
+        }
+        if (!c.path("base_model_name_or_path").isTextual()) {
+            throw new IOException(file + ": needs base_model_name_or_path");
+        }
+        return new Info(LoraConfig.prefixTuning(c.get("num_virtual_tokens").asInt()),
+                c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
+    }
+
     /** A list of module names, or null when the key is missing or null; a string (PEFT's regular expression) is refused. */
     private static List<String> names(ObjectNode c, String key, Path file) throws IOException {
         JsonNode v = c.path(key);
@@ -265,7 +306,22 @@ public final class PeftAdapter {
         Path base = baseModel.toAbsolutePath().normalize();
         c.put("base_model_name_or_path", here.getRoot().equals(base.getRoot()) ? here.relativize(base).toString()
                 : base.toString());
-        if (lora.isVirtual()) {
+        if (lora.isPrefix()) {
+            // PEFT's values after its grouped-query adjustment: token_dim and heads are the keys' and values'
+            long table = model.parameters().get(PROMPT).shape()[1];
+            int layers = model.config().layerCount();
+            int kvDim = (int) (table / (2L * layers));
+            int heads = model.config() instanceof GptConfig g ? g.nHead() : ((LlamaConfig) model.config()).numKvHeads();
+            c.put("num_virtual_tokens", lora.virtualTokens());
+            c.put("token_dim", kvDim);
+            c.put("num_transformer_submodules", 1);
+            c.put("num_attention_heads", heads);
+            c.put("num_layers", layers);
+            c.put("encoder_hidden_size", kvDim);
+            c.put("prefix_projection", false);
+            c.putNull("init_weights");
+            c.put("inference_mode", true);
+        } else if (lora.isVirtual()) {
             c.put("num_virtual_tokens", lora.virtualTokens());
             c.put("token_dim", model.config().hiddenSize());
             c.put("num_transformer_submodules", 1);

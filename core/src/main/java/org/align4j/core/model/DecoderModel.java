@@ -2,6 +2,7 @@ package org.align4j.core.model;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -125,7 +126,14 @@ public abstract class DecoderModel {
     public KvCache newCache(int batch, int capacity) {
         int n = virtualTokenCount();
         KvCache cache = emptyCache(batch, capacity + n);
-        if (n > 0) {
+        if (n > 0 && virtual.prefix()) {
+            // prefix tuning: the keys and values are the adapter's, in every layer's first n slots
+            virtual.prefill(cache);
+            float[] ones = new float[batch * n];
+            Arrays.fill(ones, 1f);
+            cache.setMasks(ones, n);
+            cache.advance(n);
+        } else if (n > 0) {
             int[] tokens = new int[batch * n];
             int[] positions = new int[batch * n];
             float[] ones = new float[batch * n];
@@ -383,8 +391,11 @@ public abstract class DecoderModel {
     /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
     public void mergeAdaptersIntoBase() {
         if (virtual != null) {
-            throw new UserInputException("prompt tuning cannot be merged: its virtual tokens are inputs before every"
-                    + " sequence, not a change of the weights; use the adapter directory as the model");
+            throw new UserInputException(virtual.prefix()
+                    ? "prefix tuning cannot be merged: its virtual keys and values stand before every sequence in"
+                    + " every layer, not a change of the weights; use the adapter directory as the model"
+                    : "prompt tuning cannot be merged: its virtual tokens are inputs before every sequence, not a"
+                    + " change of the weights; use the adapter directory as the model");
         }
         if (quantizedBase != null) {
             throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
@@ -441,7 +452,18 @@ public abstract class DecoderModel {
         this.lora = lora == null || lora.isIa3() || lora.isVirtual() ? null
                 : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
         this.ia3 = lora != null && lora.isIa3() ? new Ia3Adapters(blocks, lora, params) : null;
-        this.virtual = lora != null && lora.isVirtual() ? new VirtualTokens(lora, params, hiddenWidth(blocks)) : null;
+        this.virtual = lora != null && lora.isVirtual()
+                ? new VirtualTokens(lora, params, hiddenWidth(blocks), kvWidth(blocks)) : null;
+    }
+
+    /** A layer's key (and value) width: the Llama family's k_proj output, a third of GPT-2's fused c_attn. */
+    private static int kvWidth(BlockLayout blocks) {
+        for (LoraConfig.Module m : blocks.modules()) {
+            if (m.name().endsWith("k_proj")) {
+                return (int) m.out();
+            }
+        }
+        return (int) (blocks.modules().get(0).out() / 3);
     }
 
     /** The residual stream's width: the input of a block's first projection (GPT-2's c_attn, Llama's q_proj). */
@@ -458,7 +480,8 @@ public abstract class DecoderModel {
     /** The adapters' tensors for a layout, when {@code lora} asks for them. */
     protected static List<ParameterSet.Spec> adapterSpecs(BlockLayout blocks, LoraConfig lora) {
         return lora == null ? List.of() : lora.isIa3() ? Ia3Adapters.specs(blocks, lora)
-                : lora.isVirtual() ? VirtualTokens.specs(lora, hiddenWidth(blocks)) : LoraAdapters.specs(blocks, lora);
+                : lora.isVirtual() ? VirtualTokens.specs(lora, hiddenWidth(blocks), blocks.layers(), kvWidth(blocks))
+                : LoraAdapters.specs(blocks, lora);
     }
 
     /*
@@ -495,6 +518,20 @@ public abstract class DecoderModel {
     protected void virtualBackward(INDArray dx) {
         if (virtual != null) {
             virtual.backward(dx, current.batch(), current.time());
+        }
+    }
+
+    /** Prefix tuning: the virtual rows of layer {@code layer}'s keys and values (columns from {@code kFrom}, {@code vFrom}; after any rotation) take the prefix. */
+    protected void injectPrefix(int layer, INDArray k, long kFrom, INDArray v, long vFrom) {
+        if (virtual != null) {
+            virtual.injectKv(layer, k, kFrom, v, vFrom, current.batch(), current.time());
+        }
+    }
+
+    /** Prefix tuning: the gradient of the injected keys and values (before any rotation's backward) to the prefix, zeroed in {@code dk}, {@code dv}. */
+    protected void injectPrefixBackward(int layer, INDArray dk, long kFrom, INDArray dv, long vFrom) {
+        if (virtual != null) {
+            virtual.injectKvBackward(layer, dk, kFrom, dv, vFrom, current.batch(), current.time());
         }
     }
 

@@ -290,6 +290,7 @@ public final class GptModel extends DecoderModel {
             kernels.matmulForward(a.qkv[l], adaptedInput(l, C_ATTN, a.ln1[l]), weight(p.qkvW, l, C_ATTN), false,
                     p.qkvB);
             adapt(l, C_ATTN, a.qkv[l], a.ln1[l], true);
+            injectPrefix(l, a.qkv[l], config.nEmbd(), a.qkv[l], 2L * config.nEmbd());
             kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, batch.batch(), batch.time(),
                     config.nHead());
             kernels.matmulForward(a.res2[l], adaptedInput(l, ATTN_C_PROJ, a.atty[l]),
@@ -352,6 +353,7 @@ public final class GptModel extends DecoderModel {
             adaptBackward(l, ATTN_C_PROJ, a.dsmall, a.dres, a.atty[l]);
             kernels.attentionBackward(a.dbigQkv, a.dsmall, a.probs[l], a.qkv[l], current.batch(), current.time(),
                     config.nHead());
+            injectPrefixBackward(l, a.dbigQkv, config.nEmbd(), a.dbigQkv, 2L * config.nEmbd());
             kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, adaptedOutputGradient(l, C_ATTN, a.dbigQkv), a.ln1[l],
                     weight(p.qkvW, l, C_ATTN), false);
             adaptBackward(l, C_ATTN, a.dsmall, a.dbigQkv, a.ln1[l]);

@@ -329,6 +329,7 @@ public final class LlamaModel extends DecoderModel {
         INDArray k = s.get("k", n, kvWidth());
         INDArray v = s.get("v", n, kvWidth());
         projectQkv(q, k, v, ln, p, layer, positions, keep);
+        injectPrefix(layer, k, 0, v, 0);
         qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
         repeatKv(qkv, k, h);
         repeatKv(qkv, v, 2 * h);
@@ -444,6 +445,7 @@ public final class LlamaModel extends DecoderModel {
             INDArray dv = act.get("dv", n, kvw);
             sumKv(dk, dqkv, h);
             sumKv(dv, dqkv, 2 * h);
+            injectPrefixBackward(l, dk, 0, dv, 0);
             kernels.rope(dq, positions, c.numHeads(), c.headSize(), invFreq, true);
             kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
             INDArray ln1 = act.get("ln1." + l, n, h);

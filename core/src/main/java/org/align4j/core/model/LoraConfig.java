@@ -39,7 +39,7 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** PEFT's {@code peft_type} of the block adapters align4j trains. */
     public enum Method {
-        LORA, IA3, PROMPT_TUNING;
+        LORA, IA3, PROMPT_TUNING, PREFIX_TUNING;
 
         /** As users type it (help, messages, config files). */
         @Override
@@ -77,13 +77,16 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
     public LoraConfig {
         method = method == null ? Method.LORA : method;
         targets = targets == null ? List.of() : List.copyOf(targets);
-        if (method == Method.PROMPT_TUNING) {
+        if (method == Method.PROMPT_TUNING || method == Method.PREFIX_TUNING) {
             if (r != 0 || alpha != 0 || dropout != 0 || rslora || dora || !targets.isEmpty()
                     || (feedforward != null && !feedforward.isEmpty())) {
-                throw new UserInputException("LoRA's and IA3's options do not apply to prompt tuning");
+                throw new UserInputException("LoRA's and IA3's options do not apply to " + method);
             }
             if (virtualTokens < 1) {
                 throw new UserInputException("--num-virtual-tokens must be at least 1, got " + virtualTokens);
+            }
+            if (method == Method.PREFIX_TUNING && initText != null) {
+                throw new UserInputException("--prompt-tuning-init-text applies to prompt tuning, not prefix tuning");
             }
             feedforward = null;
         } else if (virtualTokens != 0 || initText != null) {
@@ -132,9 +135,18 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
         return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PROMPT_TUNING, null, virtualTokens, initText);
     }
 
-    /** Whether the method puts virtual tokens before the sequence (prompt tuning) rather than adapting block modules. */
+    /** Prefix tuning with {@code virtualTokens} keys and values per layer (PEFT's prefix_projection false). */
+    public static LoraConfig prefixTuning(int virtualTokens) {
+        return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PREFIX_TUNING, null, virtualTokens, null);
+    }
+
+    /** Whether the method puts virtual tokens before the sequence (prompt or prefix tuning) rather than adapting block modules. */
     public boolean isVirtual() {
-        return method == Method.PROMPT_TUNING;
+        return method == Method.PROMPT_TUNING || method == Method.PREFIX_TUNING;
+    }
+
+    public boolean isPrefix() {
+        return method == Method.PREFIX_TUNING;
     }
 
     public boolean isIa3() {

@@ -11,11 +11,13 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.align4j.core.util.UserInputException;
 
 /**
- * Prompt tuning (Lester et al. 2021), as PEFT's {@code PromptEmbedding} on a causal LM: {@code n}
+ * Virtual tokens before every sequence: prompt tuning's embeddings or prefix tuning's keys and values.
+ *
+ * <p>Prompt tuning (Lester et al. 2021), as PEFT's {@code PromptEmbedding} on a causal LM: {@code n}
  * trained embeddings ({@code prompt_embeddings [n, C]}) stand before every sequence's tokens, the
  * base frozen. As in PEFT, which prepends them to {@code inputs_embeds} and drops any
  * {@code position_ids}, the virtual tokens take positions {@code 0 .. n-1} and a sequence's tokens
- * follow them ({@code n + p}): GPT-2 adds its learned position embedding to the virtual ones too,
+ * follow them ({@code n + p}; PEFT offsets the positions by {@code n} for prefix tuning too): GPT-2 adds its learned position embedding to the virtual ones too,
  * the Llama family rotates their queries and keys at those positions. Every real token sees all
  * {@code n} virtual ones (they are never padding); the logits and hidden states returned are the
  * real tokens' only.
@@ -25,6 +27,15 @@ import org.align4j.core.util.UserInputException;
  * {@link #realRows}; its backward starts from {@link #allRows} and ends by {@link #backward}, the
  * virtual rows' embedding gradient. Decoding: a new cache is {@link #prefill}ed with the virtual
  * tokens, and the positions of the tokens that follow are {@link #shift}ed by {@code n}.
+ *
+ * <p>Prefix tuning (Li and Liang 2021; P-Tuning v2's form: every layer), as PEFT's
+ * {@code PrefixEncoder} without projection: one table {@code prompt_embeddings [n, L * 2 * d]}
+ * ({@code d}: the key/value width, the key/value heads' for grouped-query attention) holds, for
+ * layer {@code l}, the keys of the {@code n} virtual tokens in columns {@code 2l d .. (2l+1) d} and
+ * their values in the next {@code d} (PEFT's {@code view(n, 2L, heads, head_dim)}), used as they are:
+ * no rotation, as PEFT passes them as {@code past_key_values}. In a full forward the virtual rows'
+ * keys and values are {@link #injectKv injected} after the layer's projection (and rotation); their
+ * queries and outputs are never read. Decoding puts them in the cache directly ({@link #prefill}).
  */
 final class VirtualTokens {
 
@@ -34,6 +45,8 @@ final class VirtualTokens {
     private final LoraConfig config;
     private final int n;
     private final int width;
+    /** Prefix tuning: the key/value width {@code d} of a layer (else 0). */
+    private final int kvWidth;
     private final INDArray prompt;
     private INDArray dprompt;
     private boolean enabled = true;
@@ -41,16 +54,25 @@ final class VirtualTokens {
     private INDArray realStore;
     private INDArray allStore;
 
-    VirtualTokens(LoraConfig config, ParameterSet params, int width) {
+    VirtualTokens(LoraConfig config, ParameterSet params, int width, int kvWidth) {
         this.config = config;
         this.n = config.virtualTokens();
         this.width = width;
+        this.kvWidth = config.isPrefix() ? kvWidth : 0;
         this.prompt = params.get(PROMPT);
     }
 
-    /** The tensor of the layout: {@code [num_virtual_tokens, hidden]}, PEFT's shape for one transformer submodule. */
-    static List<ParameterSet.Spec> specs(LoraConfig config, int hidden) {
-        return List.of(new ParameterSet.Spec(PROMPT, new long[] {config.virtualTokens(), hidden}, true));
+    /**
+     * The tensor of the layout, PEFT's shape for one transformer submodule: {@code [n, hidden]} for
+     * prompt tuning, {@code [n, layers * 2 * kvWidth]} for prefix tuning.
+     */
+    static List<ParameterSet.Spec> specs(LoraConfig config, int hidden, int layers, int kvWidth) {
+        long cols = config.isPrefix() ? (long) layers * 2 * kvWidth : hidden;
+        return List.of(new ParameterSet.Spec(PROMPT, new long[] {config.virtualTokens(), cols}, true));
+    }
+
+    boolean prefix() {
+        return kvWidth > 0;
     }
 
     LoraConfig config() {
@@ -104,7 +126,7 @@ final class VirtualTokens {
         int t = batch.time();
         int te = t + n;
         if (te > context) {
-            throw new UserInputException("prompt tuning's " + n + " virtual tokens and sequences of " + t
+            throw new UserInputException(config.method() + "'s " + n + " virtual tokens and sequences of " + t
                     + " tokens exceed the context of " + context + " positions: lower --max-length to " + (context - n));
         }
         int[] tokens = new int[b * te];
@@ -126,7 +148,7 @@ final class VirtualTokens {
 
     /** Puts the prompt embeddings (plus {@code wpe}'s rows 0..n-1, GPT-2's positions, when given) into the virtual rows of {@code x}. */
     void place(INDArray x, int batch, int time, INDArray wpe) {
-        if (!enabled) {
+        if (!enabled || prefix()) {
             return;
         }
         INDArray rows = wpe == null ? prompt : prompt.add(wpe.get(NDArrayIndex.interval(0, n), NDArrayIndex.all()));
@@ -172,12 +194,67 @@ final class VirtualTokens {
 
     /** Adds the virtual rows' share of {@code dx}, the gradient of the embedded input {@code [B*(n+T), C]}, to the prompt's gradient. */
     void backward(INDArray dx, int batch, int extendedTime) {
-        if (!enabled || dprompt == null) {
+        if (!enabled || dprompt == null || prefix()) {
             return;
         }
         for (int s = 0; s < batch; s++) {
             dprompt.addi(dx.get(NDArrayIndex.interval((long) s * extendedTime, (long) s * extendedTime + n),
                     NDArrayIndex.all()));
+        }
+    }
+
+    /** Prefix tuning: layer {@code layer}'s virtual keys {@code [n, d]} (its values with {@code value}), a view of the table. */
+    private INDArray table(INDArray t, int layer, boolean value) {
+        long from = (2L * layer + (value ? 1 : 0)) * kvWidth;
+        return t.get(NDArrayIndex.all(), NDArrayIndex.interval(from, from + kvWidth));
+    }
+
+    /** The virtual rows of sequence {@code s} in columns {@code from .. from + d} of {@code a}: one view (a view of a view would not take an assignment). */
+    private INDArray virtualRows(INDArray a, int s, int time, long from) {
+        return a.get(NDArrayIndex.interval((long) s * time, (long) s * time + n),
+                NDArrayIndex.interval(from, from + kvWidth));
+    }
+
+    /**
+     * Prefix tuning: the virtual rows of the keys (columns {@code kFrom .. kFrom + d} of {@code k},
+     * {@code [B*time, *]}, rotated) and values (of {@code v} from {@code vFrom}) take the layer's prefix.
+     */
+    void injectKv(int layer, INDArray k, long kFrom, INDArray v, long vFrom, int batch, int time) {
+        if (!enabled || !prefix()) {
+            return;
+        }
+        for (int s = 0; s < batch; s++) {
+            virtualRows(k, s, time, kFrom).assign(table(prompt, layer, false));
+            virtualRows(v, s, time, vFrom).assign(table(prompt, layer, true));
+        }
+    }
+
+    /** Prefix tuning: the virtual rows' {@code dk}, {@code dv} (columns as {@link #injectKv}) go to the prefix's gradient and are zeroed (the injected values read no input). */
+    void injectKvBackward(int layer, INDArray dk, long kFrom, INDArray dv, long vFrom, int batch, int time) {
+        if (!enabled || !prefix()) {
+            return;
+        }
+        for (int s = 0; s < batch; s++) {
+            INDArray rk = virtualRows(dk, s, time, kFrom);
+            INDArray rv = virtualRows(dv, s, time, vFrom);
+            if (dprompt != null) {
+                table(dprompt, layer, false).addi(rk);
+                table(dprompt, layer, true).addi(rv);
+            }
+            rk.assign(0);
+            rv.assign(0);
+        }
+    }
+
+    /** Prefix tuning: every layer's prefix in slots {@code 0..n-1} of each sequence of a new cache ({@code [B, capacity, d]} per layer). */
+    void prefill(KvCache cache) {
+        for (int l = 0; l < cache.layers(); l++) {
+            for (int b = 0; b < cache.batch(); b++) {
+                cache.keys(l).get(NDArrayIndex.point(b), NDArrayIndex.interval(0, n), NDArrayIndex.all())
+                        .assign(table(prompt, l, false));
+                cache.values(l).get(NDArrayIndex.point(b), NDArrayIndex.interval(0, n), NDArrayIndex.all())
+                        .assign(table(prompt, l, true));
+            }
         }
     }
 
