@@ -2,7 +2,8 @@
 """Golden fixtures for align4j's prefix tuning from the published formulas, in Hugging Face PEFT's format.
 
 Run with Debian's PyTorch (never needed by the build or the tests):
-    /usr/bin/python3 tools/reference/prefix_tuning_reference.py core/src/test/resources/fixtures/prefix-tuning-tiny
+    /usr/bin/python3 tools/reference/prefix_tuning_reference.py core/src/test/resources/fixtures/prefix-tuning-tiny \
+        core/src/test/resources/fixtures/prefix-tuning-tiny/gpt2-projection
 
 Prefix tuning (Li and Liang 2021) in P-Tuning v2's form, as PEFT's PeftModelForCausalLM computes it for
 PREFIX_TUNING without projection, in float64: the table prompt_embeddings [n, L * 2 * d] (d the
@@ -173,3 +174,56 @@ if __name__ == "__main__":
     root = sys.argv[1] if len(sys.argv) > 1 else "core/src/test/resources/fixtures/prefix-tuning-tiny"
     gpt2_fixture(os.path.join(root, "gpt2"))
     llama_fixture(os.path.join(root, "llama"))
+
+
+def projection_fixture(out):
+    """prefix_projection with encoder_hidden_size H on GPT-2: the table is tanh(E W0^T + b0) W2^T + b2 (PEFT's
+    PrefixEncoder transform); the gradients of E, W0, b0, W2, b2 (align4j's names, kept in
+    align4j_prefix_encoder.safetensors beside PEFT's files, which hold the projected table as PEFT saves it)."""
+    torch.manual_seed(31415)
+    p = g.init_params()
+    g.write_config(os.path.join(out, "model"))
+    g.write_safetensors(os.path.join(out, "model", "model.safetensors"), {"transformer." + k: v for k, v in p.items()})
+    d, L, Hh = g.C, g.L, 16
+    enc = {"prefix_encoder.embedding.weight": torch.randn(N_VIRTUAL, d, dtype=DT),
+           "prefix_encoder.transform.0.weight": (torch.rand(Hh, d, dtype=DT) * 2 - 1) / math.sqrt(d),
+           "prefix_encoder.transform.0.bias": (torch.rand(Hh, dtype=DT) * 2 - 1) / math.sqrt(d),
+           "prefix_encoder.transform.2.weight": (torch.rand(L * 2 * d, Hh, dtype=DT) * 2 - 1) / math.sqrt(Hh),
+           "prefix_encoder.transform.2.bias": (torch.rand(L * 2 * d, dtype=DT) * 2 - 1) / math.sqrt(Hh)}
+    enc = {k: v.to(torch.float32).to(DT).requires_grad_(True) for k, v in enc.items()}
+
+    def table_of(e):
+        h = torch.tanh(e["prefix_encoder.embedding.weight"] @ e["prefix_encoder.transform.0.weight"].T
+                       + e["prefix_encoder.transform.0.bias"])
+        return h @ e["prefix_encoder.transform.2.weight"].T + e["prefix_encoder.transform.2.bias"]
+
+    adapter = os.path.join(out, "adapter")
+    os.makedirs(adapter, exist_ok=True)
+    with torch.no_grad():
+        g.write_safetensors(os.path.join(adapter, "adapter_model.safetensors"), {"prompt_embeddings": table_of(enc)})
+    g.write_safetensors(os.path.join(adapter, "align4j_prefix_encoder.safetensors"), enc)
+    with open(os.path.join(adapter, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "PREFIX_TUNING", "task_type": "CAUSAL_LM", "base_model_name_or_path": "model",
+                   "revision": None, "inference_mode": True, "auto_mapping": None, "num_virtual_tokens": N_VIRTUAL,
+                   "token_dim": d, "num_transformer_submodules": 1, "num_attention_heads": g.H, "num_layers": L,
+                   "modules_to_save": None, "encoder_hidden_size": Hh, "prefix_projection": True,
+                   "init_weights": None}, f, indent=2)
+    p = {k: v.to(torch.float32).to(DT) for k, v in p.items()}
+    B, T, tokens, mask, positions, targets, lw = g.lm_batch(g.V, 5)
+    logits = gpt2_logits(p, table_of(enc), tokens, mask)
+    logp = torch.log_softmax(logits.reshape(-1, g.V), dim=-1)
+    loss = -(lw.reshape(-1) * logp.gather(1, targets.reshape(-1, 1)).squeeze(1)).sum()
+    loss.backward()
+    g.write_safetensors(os.path.join(out, "expected.safetensors"),
+                        dict({"grad." + k: v.grad for k, v in enc.items()}, logits=logits.reshape(B * T, g.V)))
+    meta = {"batch": B, "time": T, "tokens": tokens.reshape(-1).tolist(), "positions": positions.reshape(-1).tolist(),
+            "key_mask": mask.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
+            "loss_weights": lw.reshape(-1).tolist(), "loss": float(loss), "encoder_hidden_size": Hh,
+            "torch_version": torch.__version__}
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"wrote prefix projection fixtures to {out}: loss {float(loss):.6f}")
+
+
+if __name__ == "__main__" and len(sys.argv) > 2:
+    projection_fixture(sys.argv[2])

@@ -122,6 +122,9 @@ final class TrainingOptionsMixin {
     @Option(names = "--prompt-tuning-init-text", paramLabel = "TEXT",
             description = "prompt tuning: start the virtual tokens at the embeddings of TEXT's tokens, repeated or cut to --num-virtual-tokens (PEFT's prompt_tuning_init TEXT); default: N(0, 1) (RANDOM)")
     String promptTuningInitText;
+    @Option(names = "--prefix-projection", paramLabel = "H",
+            description = "prefix tuning: train the keys and values through a reparameterisation MLP tanh(E W0 + b0) W2 + b2 of hidden width H (PEFT's prefix_projection with encoder_hidden_size H; saved as PEFT saves it, the table, with the MLP in align4j_prefix_encoder.safetensors beside it); 0: the table trains itself (default: ${DEFAULT-VALUE})")
+    Integer prefixProjection;
     @Option(names = "--quantize-base", paramLabel = "KIND",
             description = "QLoRA: keep the frozen base's block matrices as ${COMPLETION-CANDIDATES} (absmax scale per block of 64), dequantized layer by layer; needs --lora-r")
     QuantizedWeights.Kind quantizeBase;

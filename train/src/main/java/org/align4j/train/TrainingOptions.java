@@ -47,7 +47,8 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
                               List<String> loraTargets, boolean useRslora, boolean useDora,
                               QuantizedWeights.Kind quantizeBase, LoraConfig.Method peft,
                               List<String> ia3Targets, List<String> ia3Feedforward,
-                              @SettingRange(min = 1, max = 4096) int numVirtualTokens, String promptTuningInitText) {
+                              @SettingRange(min = 1, max = 4096) int numVirtualTokens, String promptTuningInitText,
+                              @SettingRange(min = 0, max = 65536) int prefixProjection) {
 
     /**
      * Defaults that suit a tiny model and GPT-2 alike: AdamW with 3% warmup and cosine decay to
@@ -57,7 +58,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
     public static TrainingOptions defaults() {
         return new TrainingOptions(null, null, null, null, null, 3, 0, 8, 1, 2e-4, 0, 0.03, LrSchedule.Kind.COSINE, 0.1,
                 0.01, 0.9, 0.999, 1e-8, 1.0, 0, Truncation.RIGHT, 0, 0, 2, 0, 1, 0, null, false, List.of(), null, 0, 16,
-                0, List.of(), false, false, null, null, List.of(), null, 20, null);
+                0, List.of(), false, false, null, null, List.of(), null, 20, null, 0);
     }
 
     /** Tokens per sequence for a model of {@code contextLength}: {@code --max-length} up to it; 0: all of it. */
@@ -87,7 +88,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
             return LoraConfig.promptTuning(numVirtualTokens, promptTuningInitText);
         }
         if (peft == LoraConfig.Method.PREFIX_TUNING) {
-            return LoraConfig.prefixTuning(numVirtualTokens);
+            return LoraConfig.prefixTuning(numVirtualTokens, prefixProjection);
         }
         return loraR > 0 ? new LoraConfig(loraR, loraAlpha, loraTargets, loraDropout, useRslora, useDora) : null;
     }
@@ -121,6 +122,8 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
         check(p, peft != LoraConfig.Method.LORA || loraR > 0, "--peft lora needs --lora-r R (the rank, above 0)");
         check(p, peft == null || peft == LoraConfig.Method.LORA || loraR == 0,
                 "--lora-r is LoRA's rank: it does not apply to --peft " + peft);
+        check(p, peft == LoraConfig.Method.PREFIX_TUNING || prefixProjection == 0,
+                "--prefix-projection applies to prefix tuning: give --peft prefix_tuning too");
         check(p, peft == LoraConfig.Method.PROMPT_TUNING || promptTuningInitText == null,
                 "--prompt-tuning-init-text applies to prompt tuning: give --peft prompt_tuning too");
         check(p, loraR > 0 || (loraDropout == 0 && !useRslora && !useDora),

@@ -53,6 +53,9 @@ public final class PeftAdapter {
     private static final String HEAD = "base_model.model.score.weight";
     /** Prompt tuning's tensor, saved by PEFT under this name alone ({@code [num_virtual_tokens, token_dim]}). */
     private static final String PROMPT = "prompt_embeddings";
+    /** align4j's file of prefix tuning's reparameterisation MLP, which PEFT does not save. */
+    public static final String PREFIX_ENCODER = "align4j_prefix_encoder.safetensors";
+    private static final String ENCODER_PREFIX = "prefix_encoder.";
 
     /** What an adapter directory says about itself. */
     public record Info(LoraConfig lora, String baseModel, boolean scoreHead) {
@@ -237,7 +240,14 @@ public final class PeftAdapter {
         if (!c.path("base_model_name_or_path").isTextual()) {
             throw new IOException(file + ": needs base_model_name_or_path");
         }
-        return new Info(LoraConfig.prefixTuning(c.get("num_virtual_tokens").asInt()),
+        // a projection trained here left its encoder beside the table: it trains further as it was
+        boolean encoder = c.path("prefix_projection").asBoolean(false)
+                && Files.isRegularFile(file.resolveSibling(PREFIX_ENCODER));
+        if (encoder && !c.path("encoder_hidden_size").canConvertToInt()) {
+            throw new IOException(file + ": prefix_projection needs encoder_hidden_size");
+        }
+        return new Info(LoraConfig.prefixTuning(c.get("num_virtual_tokens").asInt(),
+                encoder ? c.get("encoder_hidden_size").asInt() : 0),
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
     }
 
@@ -317,8 +327,8 @@ public final class PeftAdapter {
             c.put("num_transformer_submodules", 1);
             c.put("num_attention_heads", heads);
             c.put("num_layers", layers);
-            c.put("encoder_hidden_size", kvDim);
-            c.put("prefix_projection", false);
+            c.put("encoder_hidden_size", lora.projection() ? lora.encoderHiddenSize() : kvDim);
+            c.put("prefix_projection", lora.projection());
             c.putNull("init_weights");
             c.put("inference_mode", true);
         } else if (lora.isVirtual()) {
@@ -362,8 +372,15 @@ public final class PeftAdapter {
         }
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         ParameterSet p = model.parameters();
+        Map<String, INDArray> encoder = new LinkedHashMap<>();
+        if (lora.isPrefix() && lora.projection()) {
+            // PEFT saves the projected table; the encoder that makes it goes in align4j's own file
+            tensors.put(PROMPT, model.prefixTable());
+        }
         for (String name : p.names()) {
-            if (name.equals(PROMPT)) {
+            if (name.startsWith(ENCODER_PREFIX)) {
+                encoder.put(name, p.get(name));
+            } else if (name.equals(PROMPT)) {
                 tensors.put(PROMPT, p.get(name));
             } else if (LoraConfig.isAdapterTensor(name)) {
                 tensors.put(prefix(model) + name, p.get(name));
@@ -372,6 +389,11 @@ public final class PeftAdapter {
             }
         }
         Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+        if (encoder.isEmpty()) {
+            Files.deleteIfExists(dir.resolve(PREFIX_ENCODER));
+        } else {
+            Safetensors.write(dir.resolve(PREFIX_ENCODER), encoder, Map.of("format", "pt"));
+        }
         QuantizedWeights q = model.quantized();
         if (q != null) {
             ObjectNode own = Json.MAPPER.createObjectNode().put("quantize_base", q.kind().name().toLowerCase());
@@ -421,11 +443,24 @@ public final class PeftAdapter {
                 if (DecoderModel.SCORE_HEAD.equals(name) && !params.has(name)) {
                     continue; // a reward model's adapter loaded as a language model
                 }
+                if (PROMPT.equals(name) && !params.has(name) && model.prefixTable() != null) {
+                    continue; // the table the encoder makes (read from align4j's file below)
+                }
                 if (name == null || !params.has(name)) {
                     throw new IOException(file + ": unexpected tensor '" + stored + "' for these adapter settings");
                 }
                 r.readInto(stored, params.get(name));
                 loaded.add(name);
+            }
+        }
+        if (params.names().stream().anyMatch(n -> n.startsWith(ENCODER_PREFIX))) {
+            try (Safetensors.Reader r = Safetensors.open(dir.resolve(PREFIX_ENCODER))) {
+                for (String name : params.names()) {
+                    if (name.startsWith(ENCODER_PREFIX)) {
+                        r.readInto(name, params.get(name));
+                        loaded.add(name);
+                    }
+                }
             }
         }
         for (String name : params.names()) {

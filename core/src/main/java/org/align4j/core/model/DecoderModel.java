@@ -155,6 +155,11 @@ public abstract class DecoderModel {
     /** An empty KV cache of the family for {@code batch} sequences of {@code capacity} slots. */
     protected abstract KvCache emptyCache(int batch, int capacity);
 
+    /** Prefix tuning's table of keys and values {@code [n, layers * 2 * d]} (computed by the encoder with a projection), or null. */
+    public INDArray prefixTable() {
+        return virtual != null && virtual.prefix() ? virtual.table() : null;
+    }
+
     /** The virtual tokens before every sequence now (prompt tuning, adapter on), else 0: the context left is the rest. */
     public int virtualTokenCount() {
         return virtual == null ? 0 : virtual.count();
@@ -453,7 +458,7 @@ public abstract class DecoderModel {
                 : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
         this.ia3 = lora != null && lora.isIa3() ? new Ia3Adapters(blocks, lora, params) : null;
         this.virtual = lora != null && lora.isVirtual()
-                ? new VirtualTokens(lora, params, hiddenWidth(blocks), kvWidth(blocks)) : null;
+                ? new VirtualTokens(lora, params, hiddenWidth(blocks), kvWidth(blocks), blocks.layers()) : null;
     }
 
     /** A layer's key (and value) width: the Llama family's k_proj output, a third of GPT-2's fused c_attn. */
@@ -535,9 +540,9 @@ public abstract class DecoderModel {
         }
     }
 
-    /** Whether the backward must reach the embedding for the virtual tokens. */
+    /** Whether the backward must reach the bottom for the virtual tokens (from the layout: a family asks before attaching them). */
     protected boolean trainsVirtualTokens() {
-        return virtual != null && trainable.test(VirtualTokens.PROMPT);
+        return params.names().stream().anyMatch(n -> VirtualTokens.isVirtualTensor(n) && trainable.test(n));
     }
 
     /** A cached step's positions: after the virtual tokens (unless they are being prefilled). */

@@ -91,7 +91,7 @@ public final class GptModel extends DecoderModel {
                 lowest = Math.min(lowest, Integer.parseInt(sp.name().substring(2, sp.name().indexOf('.', 2))));
             }
         }
-        boolean virtualTrains = params.has(VirtualTokens.PROMPT) && this.trainable.test(VirtualTokens.PROMPT);
+        boolean virtualTrains = trainsVirtualTokens();
         this.lowestTrainableLayer = embeddingsTrain || virtualTrains ? 0 : lowest;
         attachAdapters(withDefaults(lora));
         this.layers = new Layer[config.nLayer()];

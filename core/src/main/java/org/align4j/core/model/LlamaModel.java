@@ -92,7 +92,7 @@ public final class LlamaModel extends DecoderModel {
                 lowest = Math.min(lowest, Integer.parseInt(rest.substring(0, rest.indexOf('.'))));
             }
         }
-        boolean virtualTrains = params.has(VirtualTokens.PROMPT) && this.trainable.test(VirtualTokens.PROMPT);
+        boolean virtualTrains = trainsVirtualTokens();
         this.lowestTrainableLayer = embeddingsTrain || virtualTrains ? 0 : lowest;
         this.act = new ScratchArrays(type);
         this.decode = new ScratchArrays(type);

@@ -35,7 +35,8 @@ import org.align4j.core.util.UserInputException;
  * every sequence ({@code prompt_embeddings}); no block module is adapted.
  */
 public record LoraConfig(int r, double alpha, List<String> targets, double dropout, boolean rslora, boolean dora,
-                         Method method, List<String> feedforward, int virtualTokens, String initText) {
+                         Method method, List<String> feedforward, int virtualTokens, String initText,
+                         int encoderHiddenSize) {
 
     /** PEFT's {@code peft_type} of the block adapters align4j trains. */
     public enum Method {
@@ -85,11 +86,15 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
             if (virtualTokens < 1) {
                 throw new UserInputException("--num-virtual-tokens must be at least 1, got " + virtualTokens);
             }
+            if (encoderHiddenSize < 0 || (encoderHiddenSize > 0 && method != Method.PREFIX_TUNING)) {
+                throw new UserInputException("--prefix-projection (an encoder hidden size above 0) applies to prefix"
+                        + " tuning only, got " + encoderHiddenSize);
+            }
             if (method == Method.PREFIX_TUNING && initText != null) {
                 throw new UserInputException("--prompt-tuning-init-text applies to prompt tuning, not prefix tuning");
             }
             feedforward = null;
-        } else if (virtualTokens != 0 || initText != null) {
+        } else if (virtualTokens != 0 || initText != null || encoderHiddenSize != 0) {
             throw new UserInputException("--num-virtual-tokens and --prompt-tuning-init-text apply to prompt tuning"
                     + " (--peft prompt_tuning) only");
         } else if (method == Method.IA3) {
@@ -117,7 +122,7 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** LoRA with PEFT's variants. */
     public LoraConfig(int r, double alpha, List<String> targets, double dropout, boolean rslora, boolean dora) {
-        this(r, alpha, targets, dropout, rslora, dora, Method.LORA, null, 0, null);
+        this(r, alpha, targets, dropout, rslora, dora, Method.LORA, null, 0, null, 0);
     }
 
     /** Plain LoRA: no dropout, alpha / r, no DoRA. */
@@ -127,17 +132,33 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** IA3 on {@code targets}, {@code feedforward} of them scaling their input (null: the family's default, as PEFT's). */
     public static LoraConfig ia3(List<String> targets, List<String> feedforward) {
-        return new LoraConfig(0, 0, targets, 0, false, false, Method.IA3, feedforward, 0, null);
+        return new LoraConfig(0, 0, targets, 0, false, false, Method.IA3, feedforward, 0, null, 0);
     }
 
     /** Prompt tuning with {@code virtualTokens} embeddings, initialised from {@code initText}'s tokens or (null) at random. */
     public static LoraConfig promptTuning(int virtualTokens, String initText) {
-        return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PROMPT_TUNING, null, virtualTokens, initText);
+        return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PROMPT_TUNING, null, virtualTokens, initText,
+                0);
     }
 
     /** Prefix tuning with {@code virtualTokens} keys and values per layer (PEFT's prefix_projection false). */
     public static LoraConfig prefixTuning(int virtualTokens) {
-        return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PREFIX_TUNING, null, virtualTokens, null);
+        return prefixTuning(virtualTokens, 0);
+    }
+
+    /**
+     * Prefix tuning, the table of keys and values from a reparameterisation MLP of hidden width
+     * {@code encoderHiddenSize} (PEFT's {@code prefix_projection} with {@code encoder_hidden_size};
+     * 0: the table itself trains).
+     */
+    public static LoraConfig prefixTuning(int virtualTokens, int encoderHiddenSize) {
+        return new LoraConfig(0, 0, List.of(), 0, false, false, Method.PREFIX_TUNING, null, virtualTokens, null,
+                encoderHiddenSize);
+    }
+
+    /** Prefix tuning through the reparameterisation MLP (PEFT's {@code prefix_projection}). */
+    public boolean projection() {
+        return encoderHiddenSize > 0;
     }
 
     /** Whether the method puts virtual tokens before the sequence (prompt or prefix tuning) rather than adapting block modules. */
@@ -155,7 +176,8 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
 
     /** Whether a parameter name is an adapter's tensor (LoRA's A, B and magnitude, IA3's vector): the part that trains. */
     public static boolean isAdapterTensor(String name) {
-        return name.contains(".lora_") || name.endsWith(".ia3_l") || name.equals("prompt_embeddings");
+        return name.contains(".lora_") || name.endsWith(".ia3_l") || name.equals("prompt_embeddings")
+                || name.startsWith("prefix_encoder.");
     }
 
     /** These settings with the family's default targets (and IA3's feedforward modules) where none are given, as PEFT's. */
@@ -167,7 +189,7 @@ public record LoraConfig(int r, double alpha, List<String> targets, double dropo
             return orTargets(d.lora());
         }
         return new LoraConfig(0, 0, targets.isEmpty() ? d.ia3() : targets, 0, false, false, Method.IA3,
-                feedforward == null ? d.ia3Feedforward() : feedforward, 0, null);
+                feedforward == null ? d.ia3Feedforward() : feedforward, 0, null, 0);
     }
 
     /**

@@ -47,19 +47,46 @@ final class VirtualTokens {
     private final int width;
     /** Prefix tuning: the key/value width {@code d} of a layer (else 0). */
     private final int kvWidth;
+    /** The prompt tuning embeddings, or prefix tuning's table (a parameter, or the encoder's output). */
     private final INDArray prompt;
     private INDArray dprompt;
+    /** Prefix tuning's reparameterisation, or null when the table itself trains. */
+    private final PrefixEncoder encoder;
     private boolean enabled = true;
     private boolean prefilling;
     private INDArray realStore;
     private INDArray allStore;
 
-    VirtualTokens(LoraConfig config, ParameterSet params, int width, int kvWidth) {
+    VirtualTokens(LoraConfig config, ParameterSet params, int width, int kvWidth, int layers) {
         this.config = config;
         this.n = config.virtualTokens();
         this.width = width;
         this.kvWidth = config.isPrefix() ? kvWidth : 0;
-        this.prompt = params.get(PROMPT);
+        this.encoder = config.projection() ? new PrefixEncoder(params) : null;
+        this.prompt = encoder == null ? params.get(PROMPT)
+                : Nd4j.zeros(params.flat().dataType(), n, (long) layers * 2 * kvWidth);
+    }
+
+    /** Whether a parameter is one of the virtual tokens' (the table or embeddings, or the encoder's). */
+    static boolean isVirtualTensor(String name) {
+        return name.equals(PROMPT) || PrefixEncoder.NAMES.contains(name);
+    }
+
+    /** Prefix tuning's table of keys and values {@code [n, L*2*d]} as it is now (PEFT's saved {@code prompt_embeddings}). */
+    INDArray table() {
+        refresh();
+        return prompt;
+    }
+
+    /** With the encoder: the table from its parameters, and the table's gradient zeroed for the backward to come. */
+    private void refresh() {
+        if (encoder == null) {
+            return;
+        }
+        encoder.forward(prompt);
+        if (dprompt != null) {
+            dprompt.assign(0);
+        }
     }
 
     /**
@@ -68,6 +95,9 @@ final class VirtualTokens {
      */
     static List<ParameterSet.Spec> specs(LoraConfig config, int hidden, int layers, int kvWidth) {
         long cols = config.isPrefix() ? (long) layers * 2 * kvWidth : hidden;
+        if (config.projection()) {
+            return PrefixEncoder.specs(config.virtualTokens(), kvWidth, config.encoderHiddenSize(), cols);
+        }
         return List.of(new ParameterSet.Spec(PROMPT, new long[] {config.virtualTokens(), cols}, true));
     }
 
@@ -93,7 +123,12 @@ final class VirtualTokens {
     }
 
     void bindGradients(ParameterSet grads) {
-        this.dprompt = grads.getOrNull(PROMPT);
+        if (encoder != null) {
+            encoder.bindGradients(grads);
+            this.dprompt = Nd4j.zeros(prompt.dataType(), prompt.shape());
+        } else {
+            this.dprompt = grads.getOrNull(PROMPT);
+        }
     }
 
     /**
@@ -101,6 +136,10 @@ final class VirtualTokens {
      * the word embeddings of the init text's tokens ({@code initIds}), repeated or cut to {@code n}.
      */
     void initialize(SplittableRandom rng, INDArray wordEmbeddings, int[] initIds) {
+        if (encoder != null) {
+            encoder.initialize(rng);
+            return;
+        }
         if (initIds != null) {
             if (initIds.length == 0) {
                 throw new UserInputException("--prompt-tuning-init-text gives no tokens");
@@ -121,6 +160,9 @@ final class VirtualTokens {
     TokenBatch extend(TokenBatch batch, int context) {
         if (!enabled) {
             return batch;
+        }
+        if (prefix()) {
+            refresh();
         }
         int b = batch.batch();
         int t = batch.time();
@@ -194,7 +236,14 @@ final class VirtualTokens {
 
     /** Adds the virtual rows' share of {@code dx}, the gradient of the embedded input {@code [B*(n+T), C]}, to the prompt's gradient. */
     void backward(INDArray dx, int batch, int extendedTime) {
-        if (!enabled || dprompt == null || prefix()) {
+        if (!enabled || dprompt == null) {
+            return;
+        }
+        if (prefix()) {
+            // the table's gradient, gathered from every layer, through the encoder
+            if (encoder != null) {
+                encoder.backward(dprompt);
+            }
             return;
         }
         for (int s = 0; s < batch; s++) {
@@ -248,6 +297,7 @@ final class VirtualTokens {
 
     /** Prefix tuning: every layer's prefix in slots {@code 0..n-1} of each sequence of a new cache ({@code [B, capacity, d]} per layer). */
     void prefill(KvCache cache) {
+        refresh();
         for (int l = 0; l < cache.layers(); l++) {
             for (int b = 0; b < cache.batch(); b++) {
                 cache.keys(l).get(NDArrayIndex.point(b), NDArrayIndex.interval(0, n), NDArrayIndex.all())

@@ -276,7 +276,7 @@ class Ia3Test {
                 DataType.FLOAT, false, Trainable.ALL, LoraConfig.ia3(List.of("c_attn"), List.of("c_fc"))));
         assertTrue(e.getMessage().contains("subset of target_modules"), e.getMessage());
         assertThrows(UserInputException.class, () -> new LoraConfig(4, 8, List.of("c_attn"), 0, false, false,
-                LoraConfig.Method.IA3, null, 0, null));
+                LoraConfig.Method.IA3, null, 0, null, 0));
         // PEFT's defaults for the family: GPT-2 c_attn and mlp.c_proj, the latter feedforward
         DecoderModel d = new GptModel(GPT, new GenericKernels(), DataType.FLOAT, false, Trainable.ALL,
                 LoraConfig.ia3(List.of(), null));

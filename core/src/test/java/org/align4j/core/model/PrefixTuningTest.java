@@ -249,6 +249,73 @@ class PrefixTuningTest {
         assertRefused(dir, bad, "prompt_tuning_init is not supported for PREFIX_TUNING");
     }
 
+    /**
+     * The reparameterisation MLP (PEFT's prefix_projection): against the PyTorch fixture the logits,
+     * the loss and the gradients of E, W0, b0, W2 and b2; the gradients against finite differences
+     * in double; the adapter as PEFT saves it (the projected table alone) loads as that table and
+     * gives the same logits; align4j's own file brings the MLP back, so it trains further as it was.
+     */
+    @Test
+    void theProjectionMatchesPyTorchFiniteDifferencesAndLoadsAsPeftsTable(@TempDir Path tmp) throws Exception {
+        Path dir = FIXTURES.resolve("gpt2-projection");
+        JsonNode meta = Json.MAPPER.readTree(dir.resolve("expected.json").toFile());
+        TokenBatch batch = tokenBatch(meta);
+        int[] targets = ints(meta.get("targets"));
+        float[] weights = floats(meta.get("loss_weights"));
+        DecoderModel m = ModelDirectory.loadAdapter(dir.resolve("adapter"), dir.resolve("model"), new GenericKernels(),
+                DataType.FLOAT, false);
+        assertTrue(m.lora().projection());
+        assertEquals(16, m.lora().encoderHiddenSize());
+        try (Safetensors.Reader expected = Safetensors.open(dir.resolve("expected.safetensors"))) {
+            INDArray logits = Nd4j.create(DataType.FLOAT, batch.rows(), 64);
+            expected.readInto("logits", logits);
+            assertRelClose("logits", logits, m.forward(batch), 1e-4);
+            m.zeroGradients();
+            double loss = LanguageModelLoss.forwardBackward(m, batch, targets, weights);
+            assertEquals(meta.get("loss").asDouble(), loss, 1e-4 * Math.abs(loss));
+            assertEquals(5, GoldenFixtures.assertGradients(m, expected, 1e-4), "the embedding and the MLP's four");
+
+            // PEFT's files alone (no align4j_prefix_encoder.safetensors): the saved table, as PEFT loads it
+            Path peftOnly = tmp.resolve("peft-only");
+            Files.createDirectories(peftOnly);
+            for (String f : List.of(PeftAdapter.CONFIG, PeftAdapter.WEIGHTS)) {
+                Files.copy(dir.resolve("adapter").resolve(f), peftOnly.resolve(f));
+            }
+            DecoderModel table = ModelDirectory.loadAdapter(peftOnly, dir.resolve("model"), new GenericKernels(),
+                    DataType.FLOAT, false);
+            assertTrue(!table.lora().projection());
+            assertRelClose("logits from PEFT's table", logits, table.forward(batch), 1e-4);
+        }
+
+        DecoderModel base = base(Family.LLAMA, new GenericKernels(), DataType.DOUBLE, 3);
+        base.parameters().flat().muli(5);
+        DecoderModel d = base.asBaseOf(false, Trainable.ALL, LoraConfig.prefixTuning(3, 5), null).initializeAdapters(4);
+        int[] t = new int[BATCH.rows()];
+        float[] w = new float[BATCH.rows()];
+        SplittableRandom r = new SplittableRandom(8);
+        for (int i = 0; i < t.length; i++) {
+            t[i] = r.nextInt(13);
+            w[i] = i % 5 == 4 ? 0f : 1f / t.length;
+        }
+        d.zeroGradients();
+        LanguageModelLoss.forwardBackward(d, BATCH, t, w);
+        assertEquals(5, d.trainableParameters().names().size());
+        for (String name : d.trainableParameters().names()) {
+            INDArray p = d.parameters().get(name).reshape(-1);
+            INDArray g = d.gradients().get(name).reshape(-1);
+            long i = r.nextLong(p.length());
+            double h = 1e-6;
+            double orig = p.getDouble(i);
+            p.putScalar(i, orig + h);
+            double up = LanguageModelLoss.evaluate(d, BATCH, t, w, null);
+            p.putScalar(i, orig - h);
+            double down = LanguageModelLoss.evaluate(d, BATCH, t, w, null);
+            p.putScalar(i, orig);
+            double fd = (up - down) / (2 * h);
+            assertEquals(fd, g.getDouble(i), 1e-8 + 1e-5 * Math.abs(fd), name + "[" + i + "]");
+        }
+    }
+
     private static void assertRefused(Path dir, ObjectNode config, String message) throws IOException {
         Files.writeString(dir.resolve(PeftAdapter.CONFIG), config.toString());
         IOException e = assertThrows(IOException.class, () -> PeftAdapter.read(dir));
