@@ -25,7 +25,8 @@ import org.align4j.core.util.Json;
  * leaves its base's files byte for byte as they were, resumes after SIGKILL to exactly the losses of
  * the uninterrupted run, generates from the adapter directory, and is refused by merge with a message
  * that says why; DPO trains with it. Prefix tuning ({@code --peft prefix_tuning}) likewise learns,
- * writes PEFT's table, resumes exactly, generates and is refused by merge.
+ * writes PEFT's table, resumes exactly, generates and is refused by merge; through the
+ * reparameterisation MLP ({@code --prefix-projection}) it resumes exactly too.
  */
 class PromptTuningRunTest {
 
@@ -130,6 +131,34 @@ class PromptTuningRunTest {
                 tmp.resolve("prefix-merged").toString());
         assertEquals("1", m[0]);
         assertTrue(m[2].contains("prefix tuning cannot be merged"), m[2]);
+    }
+
+    /** The reparameterisation MLP is not in PEFT's files: align4j's own file beside them makes the resume exact. */
+    @Test
+    void prefixTuningThroughTheProjectionResumesExactly() throws Exception {
+        List<String> args = List.of("sft", "--model", data.model().toString(), "--train", data.text().toString(),
+                "--max-steps", "12", "--batch-size", "8", "--lr", "1e-2", "--save-every", "4", "--keep-last", "3",
+                "--seed", "5", "--max-length", "32", "--no-packing", "--peft", "prefix_tuning", "--num-virtual-tokens",
+                "4", "--prefix-projection", "32");
+        Path out = tmp.resolve("projection");
+        List<String> a = new ArrayList<>(args);
+        a.addAll(List.of("--out", out.toString()));
+        String[] r = run("", a.toArray(new String[0]));
+        assertEquals("0", r[0], r[2]);
+        List<Double> expected = TinyModel.losses(out);
+        JsonNode cfg = Json.MAPPER.readTree(out.resolve("final/adapter_config.json").toFile());
+        assertTrue(cfg.get("prefix_projection").asBoolean() && cfg.get("encoder_hidden_size").asInt() == 32,
+                cfg.toString());
+        assertTrue(Files.isRegularFile(out.resolve("final/align4j_prefix_encoder.safetensors")));
+
+        Path killed = tmp.resolve("projection-killed");
+        List<String> k = new ArrayList<>(args);
+        k.addAll(List.of("--out", killed.toString()));
+        TinyModel.killAfterCheckpoint(killed, 4, tmp.resolve("killed-projection.log"), k.toArray(new String[0]));
+        k.add("--resume");
+        String[] again = run("", k.toArray(new String[0]));
+        assertEquals("0", again[0], again[2]);
+        assertEquals(expected, TinyModel.losses(killed), "exactly the losses of the uninterrupted run");
     }
 
     @Test
