@@ -318,7 +318,7 @@ public final class PeftAdapter {
                 : base.toString());
         if (lora.isPrefix()) {
             // PEFT's values after its grouped-query adjustment: token_dim and heads are the keys' and values'
-            long table = model.parameters().get(PROMPT).shape()[1];
+            long table = model.prefixTable().shape()[1];
             int layers = model.config().layerCount();
             int kvDim = (int) (table / (2L * layers));
             int heads = model.config() instanceof GptConfig g ? g.nHead() : ((LlamaConfig) model.config()).numKvHeads();
