@@ -131,7 +131,7 @@ public record TrainingOptions(String model, String adapter, String trainFile, St
         check(p, ia3 || ((ia3Targets == null || ia3Targets.isEmpty()) && ia3Feedforward == null),
                 "--ia3-targets and --ia3-feedforward apply to IA3: give --peft ia3 too");
         check(p, quantizeBase == null || loraR > 0 || peft != null,
-                "--quantize-base needs adapters (--lora-r or --peft): a quantized base cannot train");
+                "--quantize-base needs --lora-r or --peft: a quantized base cannot train");
         return p;
     }
 
