@@ -25,7 +25,15 @@ import org.align4j.core.util.AtomicFiles;
 import org.align4j.core.util.Json;
 
 /**
- * A LoRA adapter directory in Hugging Face PEFT's format, so that {@code PeftModel.from_pretrained}
+ * An adapter directory in Hugging Face PEFT's format for each method align4j trains: LoRA (below),
+ * IA3 ({@code peft_type} IA3, {@code target_modules}, {@code feedforward_modules},
+ * {@code ...ia3_l} vectors), prompt tuning (PROMPT_TUNING, {@code num_virtual_tokens},
+ * {@code prompt_tuning_init}, the one tensor {@code prompt_embeddings [n, hidden]}) and prefix tuning
+ * (PREFIX_TUNING, {@code prompt_embeddings [n, layers * 2 * token_dim]}, with a projection its
+ * output, the MLP in {@value #PREFIX_ENCODER}). A key outside a method's PEFT config class is
+ * refused by name.
+ *
+ * <p>LoRA: a directory in Hugging Face PEFT's format, so that {@code PeftModel.from_pretrained}
  * loads what align4j trains and align4j loads what PEFT saves: {@code adapter_config.json}
  * ({@code peft_type} LORA, {@code r}, {@code lora_alpha}, {@code lora_dropout}, {@code use_rslora},
  * {@code use_dora} (DoRA's magnitudes as {@code ...lora_magnitude_vector} {@code [out]}),
