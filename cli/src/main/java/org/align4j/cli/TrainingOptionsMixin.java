@@ -3,6 +3,7 @@ package org.align4j.cli;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.align4j.core.model.LoraConfig;
 import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
 import org.align4j.core.optim.LrSchedule;
@@ -106,6 +107,24 @@ final class TrainingOptionsMixin {
     Boolean useRslora;
     @Option(names = "--use-dora", description = "DoRA: a trained magnitude per output feature over the weight's direction W + s B A, normalised per feature (PEFT's use_dora, lora_magnitude_vector)")
     Boolean useDora;
+    @Option(names = "--peft", paramLabel = "METHOD",
+            description = "parameter-efficient method, the base frozen: ${COMPLETION-CANDIDATES} (PEFT's peft_type); without it --lora-r above 0 means lora, else full fine-tuning")
+    LoraConfig.Method peft;
+    @Option(names = "--ia3-targets", split = ",", paramLabel = "MODULE",
+            description = "IA3: modules whose output (or, for --ia3-feedforward ones, input) a trained vector scales, matched as --lora-targets (default: PEFT's, c_attn,mlp.c_proj for GPT-2, k_proj,v_proj,down_proj for Llama, q_proj,v_proj,down_proj for Qwen2)")
+    List<String> ia3Targets;
+    @Option(names = "--ia3-feedforward", split = ",", paramLabel = "MODULE",
+            description = "IA3: the targets treated as feedforward, their input scaled (PEFT's feedforward_modules; default: PEFT's, mlp.c_proj for GPT-2, down_proj for the Llama family)")
+    List<String> ia3Feedforward;
+    @Option(names = "--num-virtual-tokens", paramLabel = "N",
+            description = "prompt tuning: trained embeddings before every sequence; prefix tuning: trained keys and values before every sequence in every layer (PEFT's num_virtual_tokens; they take the first N positions of the context) (default: ${DEFAULT-VALUE})")
+    Integer numVirtualTokens;
+    @Option(names = "--prompt-tuning-init-text", paramLabel = "TEXT",
+            description = "prompt tuning: start the virtual tokens at the embeddings of TEXT's tokens, repeated or cut to --num-virtual-tokens (PEFT's prompt_tuning_init TEXT); default: N(0, 1) (RANDOM)")
+    String promptTuningInitText;
+    @Option(names = "--prefix-projection", paramLabel = "H",
+            description = "prefix tuning: train the keys and values through a reparameterisation MLP tanh(E W0 + b0) W2 + b2 of hidden width H (PEFT's prefix_projection with encoder_hidden_size H; saved as PEFT saves it, the table, with the MLP in align4j_prefix_encoder.safetensors beside it); 0: the table trains itself (default: ${DEFAULT-VALUE})")
+    Integer prefixProjection;
     @Option(names = "--quantize-base", paramLabel = "KIND",
             description = "QLoRA: keep the frozen base's block matrices as ${COMPLETION-CANDIDATES} (absmax scale per block of 64), dequantized layer by layer; needs --lora-r")
     QuantizedWeights.Kind quantizeBase;

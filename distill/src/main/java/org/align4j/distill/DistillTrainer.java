@@ -99,7 +99,7 @@ public final class DistillTrainer implements Objective {
         teacher.limitVocabulary(enc.tokenizer());
         this.vocab = Math.min(enc.tokenizer().vocabSize(), Math.min(student.config().vocabSize(),
                 teacher.config().vocabSize()));
-        int maxLength = opts.sequenceLength(student.config().contextLength());
+        int maxLength = opts.sequenceLength(student);
         if (teacher.config().contextLength() < maxLength) {
             throw new UserInputException("--teacher " + d.teacher() + " reads at most " + teacher.config()
                     .contextLength() + " tokens, fewer than the " + maxLength + " of --max-length (the student's"

@@ -75,7 +75,7 @@ public final class DpoTrainer implements Objective {
                 log);
         this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
-        int maxLength = opts.sequenceLength(model.config().contextLength());
+        int maxLength = opts.sequenceLength(model);
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
         this.train = pairs(trainData, enc, collator, log);
         this.val = valData == null ? null : pairs(valData, enc, collator, log);

@@ -126,7 +126,7 @@ public final class OnlineDpoTrainer implements Objective {
         this.refLogProbs = reference == null ? null : new SequenceLogProbs(reference);
         this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         this.generator = new Generator(policy);
-        int maxLength = opts.sequenceLength(policy.config().contextLength());
+        int maxLength = opts.sequenceLength(policy);
         int keep = maxLength - dpo.maxNewTokens();
         if (keep < 1) {
             throw new UserInputException("--max-new-tokens " + dpo.maxNewTokens() + " leaves no room for a prompt in"

@@ -65,7 +65,7 @@ public final class KtoTrainer implements Objective {
                 log);
         this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         ExampleEncoder enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
-        this.collator = new Collator(opts.sequenceLength(model.config().contextLength()), opts.truncation(),
+        this.collator = new Collator(opts.sequenceLength(model), opts.truncation(),
                 enc.eosTokenId());
         this.train = examples(trainData, enc, collator, opts.batchSize(), log);
         this.val = valData == null ? null : examples(valData, enc, collator, opts.batchSize(), log);

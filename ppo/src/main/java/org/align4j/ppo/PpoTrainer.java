@@ -162,7 +162,7 @@ public final class PpoTrainer implements Objective {
         this.stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         this.generator = new Generator(policy);
         // a prompt and its response fit in --max-length (the context when 0), cut by --truncation as every stage does
-        int maxLength = opts.sequenceLength(policy.config().contextLength());
+        int maxLength = opts.sequenceLength(policy);
         int keep = maxLength - ppo.maxNewTokens();
         if (keep < 1) {
             throw new UserInputException("--max-new-tokens " + ppo.maxNewTokens() + " leaves no room for a prompt in"

@@ -69,7 +69,7 @@ public final class SftTrainer implements Objective {
         this.valData = opts.valFile() == null ? null : read(opts.valFile(), "validation");
         this.model = opts.source().load(kernels, DataType.FLOAT, opts.setup(false));
         this.enc = ExampleEncoder.forModel(modelDir, model.config().eosTokenId());
-        int maxLength = opts.sequenceLength(model.config().contextLength());
+        int maxLength = opts.sequenceLength(model);
         this.collator = new Collator(maxLength, opts.truncation(), enc.eosTokenId());
         this.packed = cfg.stage().packing() && trainData.kind() == RecordKind.TEXT;
         this.train = usable(encode(trainData, maxLength, packed), opts.trainFile(), maxLength);

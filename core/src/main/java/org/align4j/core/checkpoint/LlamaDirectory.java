@@ -106,7 +106,7 @@ public final class LlamaDirectory {
             }
         }
         List<String> missing = new ArrayList<>(m.parameters().names().stream()
-                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD) && !n.contains(".lora_")).toList());
+                .filter(n -> !found.contains(n) && !n.equals(DecoderModel.SCORE_HEAD) && !LoraConfig.isAdapterTensor(n)).toList());
         missing.addAll(m.missingQuantized());
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
             throw new IOException(dir + ": weights do not match config.json"

@@ -22,6 +22,7 @@ import org.align4j.core.model.GptModel;
 import org.align4j.core.model.LlamaModel;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.model.LoraConfig;
+import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.model.ParameterSet;
 import org.align4j.core.model.QuantizedWeights;
 import org.align4j.core.model.Trainable;
@@ -125,12 +126,23 @@ public final class ModelDirectory {
         return withFreshAdapters(m, adapterDir, setup);
     }
 
-    private static DecoderModel withFreshAdapters(DecoderModel m, Path base, Setup setup) {
+    private static DecoderModel withFreshAdapters(DecoderModel m, Path base, Setup setup) throws IOException {
         if (setup.lora() != null) {
-            m.initializeAdapters(setup.seed());
+            m.initializeAdapters(setup.seed(), initTextIds(base, setup.lora()));
             m.setAdapterBase(base);
         }
         return m;
+    }
+
+    /** Prompt tuning's init text as the base's tokenizer encodes it (PEFT's TEXT init), or null. */
+    private static int[] initTextIds(Path base, LoraConfig lora) throws IOException {
+        if (!lora.isVirtual() || lora.initText() == null) {
+            return null;
+        }
+        if (!TokenizerFiles.exists(base)) {
+            throw new UserInputException("--prompt-tuning-init-text needs a tokenizer in " + base);
+        }
+        return TokenizerFiles.load(base).encode(lora.initText());
     }
 
     /** An adapter's model as one plain fp32 model (its adapters merged into its base's weights). */
@@ -202,7 +214,7 @@ public final class ModelDirectory {
         }
         if (Architecture.of(Json.readObjectFile(configFile), configFile.toString()) != Architecture.GPT2) {
             return LlamaDirectory.load(dir, kernels, type, scoreHead, trainable,
-                    lora == null ? null : lora.orTargets(LlamaModel.DEFAULT_LORA_TARGETS), quantize);
+                    lora, quantize);
         }
         GptConfig config = GptConfig.read(configFile);
         // everything is checked against the files' headers before a byte is allocated: a config that
@@ -210,7 +222,7 @@ public final class ModelDirectory {
         checkShapes(dir, config);
         checkMemory(dir, GptModel.layout(config), type);
         GptModel model = new GptModel(config, kernels, type, scoreHead, trainable.apply(config),
-                lora == null ? null : lora.orTargets(GptModel.DEFAULT_LORA_TARGETS), quantize);
+                lora, quantize);
         loadWeights(dir, model);
         return model;
     }
@@ -327,7 +339,7 @@ public final class ModelDirectory {
         }
         List<String> missing = new ArrayList<>();
         for (String name : params.names()) {
-            if (!found.containsKey(name) && !name.equals(DecoderModel.SCORE_HEAD) && !name.contains(".lora_")) {
+            if (!found.containsKey(name) && !name.equals(DecoderModel.SCORE_HEAD) && !LoraConfig.isAdapterTensor(name)) {
                 missing.add(name);
             }
         }

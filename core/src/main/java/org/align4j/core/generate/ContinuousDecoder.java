@@ -107,7 +107,8 @@ public final class ContinuousDecoder {
         if (prompt.length == 0) {
             throw new UserInputException("empty prompt: give at least one token (e.g. the BOS token)");
         }
-        int limit = model.config().contextLength();
+        // prompt tuning's virtual tokens take the first positions of the context
+        int limit = model.config().contextLength() - model.virtualTokenCount();
         if (prompt.length >= limit) {
             throw new UserInputException("prompt of " + prompt.length + " tokens leaves no room in the context of "
                     + limit + " positions");

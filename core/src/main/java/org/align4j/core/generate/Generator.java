@@ -57,7 +57,8 @@ public final class Generator {
             }
             promptLen = Math.max(promptLen, p.length);
         }
-        int limit = model.config().contextLength();
+        // prompt tuning's virtual tokens take the first positions of the context
+        int limit = model.config().contextLength() - model.virtualTokenCount();
         if (promptLen >= limit && cfg.maxNewTokens() > 0) {
             throw new UserInputException("prompt of " + promptLen + " tokens leaves no room in the context of "
                     + limit + " positions");

@@ -2,6 +2,7 @@ package org.align4j.core.model;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +43,10 @@ public abstract class DecoderModel {
     protected ParameterSet grads;
     /** LoRA adapters, or null; attached by the family once the buffer exists. */
     protected LoraAdapters lora;
+    /** IA3's vectors, or null (a model has one adapter method at most). */
+    private Ia3Adapters ia3;
+    /** Prompt tuning's virtual tokens, or null. */
+    private VirtualTokens virtual;
     private Path adapterBase;
     private QuantizedWeights quantizedBase;
     private Predicate<String> quantizable = name -> false;
@@ -102,7 +107,7 @@ public abstract class DecoderModel {
     public void backwardHidden(INDArray dhidden) {
         requireForward();
         gradients();
-        backwardFromNorm(dhidden);
+        backwardFromNorm(allRows(dhidden));
     }
 
     /** The family's backward from the gradient of the final norm's output, into {@link #gradients()}. */
@@ -114,8 +119,52 @@ public abstract class DecoderModel {
         }
     }
 
-    /** Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. */
-    public abstract KvCache newCache(int batch, int capacity);
+    /**
+     * Starts a KV cache for {@code batch} sequences of up to {@code capacity} tokens. With prompt
+     * tuning the cache already holds the virtual tokens (its {@link KvCache#length()} counts them),
+     * and every cached step's positions are taken after them.
+     */
+    public KvCache newCache(int batch, int capacity) {
+        int n = virtualTokenCount();
+        KvCache cache = emptyCache(batch, capacity + n);
+        if (n > 0 && virtual.prefix()) {
+            // prefix tuning: the keys and values are the adapter's, in every layer's first n slots
+            virtual.prefill(cache);
+            float[] ones = new float[batch * n];
+            Arrays.fill(ones, 1f);
+            cache.setMasks(ones, n);
+            cache.advance(n);
+        } else if (n > 0) {
+            int[] tokens = new int[batch * n];
+            int[] positions = new int[batch * n];
+            float[] ones = new float[batch * n];
+            for (int i = 0; i < positions.length; i++) {
+                positions[i] = i % n;
+                ones[i] = 1;
+            }
+            cache.setMasks(ones, n);
+            virtual.setPrefilling(true);
+            try {
+                forwardCached(cache, tokens, positions, n);
+            } finally {
+                virtual.setPrefilling(false);
+            }
+        }
+        return cache;
+    }
+
+    /** An empty KV cache of the family for {@code batch} sequences of {@code capacity} slots. */
+    protected abstract KvCache emptyCache(int batch, int capacity);
+
+    /** Prefix tuning's table of keys and values {@code [n, layers * 2 * d]} (computed by the encoder with a projection), or null. */
+    public INDArray prefixTable() {
+        return virtual != null && virtual.prefix() ? virtual.table() : null;
+    }
+
+    /** The virtual tokens before every sequence now (prompt tuning, adapter on), else 0: the context left is the rest. */
+    public int virtualTokenCount() {
+        return virtual == null ? 0 : virtual.count();
+    }
 
     /**
      * Runs {@code steps} new tokens per sequence through the model against the cache and returns
@@ -167,6 +216,12 @@ public abstract class DecoderModel {
             if (lora != null) {
                 lora.bindGradients(grads);
             }
+            if (ia3 != null) {
+                ia3.bindGradients(grads);
+            }
+            if (virtual != null) {
+                virtual.bindGradients(grads);
+            }
         }
         return grads;
     }
@@ -211,24 +266,57 @@ public abstract class DecoderModel {
 
     // ---------------------------------------------------------------- adapters (LoRA)
 
-    /** The LoRA settings, or null without adapters. */
+    /** The adapters' settings (LoRA's or IA3's, {@link LoraConfig#method()}), or null without adapters. */
     public LoraConfig lora() {
-        return lora == null ? null : lora.config();
+        return lora != null ? lora.config() : ia3 != null ? ia3.config() : virtual != null ? virtual.config() : null;
     }
 
-    /** Fresh adapters from {@code seed} (A random, B zero: the model equals its base), for a loaded base. */
+    /** Fresh adapters from {@code seed} (LoRA and IA3: the model equals its base), for a loaded base. */
     public DecoderModel initializeAdapters(long seed) {
-        if (lora == null) {
-            throw new IllegalStateException("the model has no LoRA adapters");
+        return initializeAdapters(seed, null);
+    }
+
+    /** As {@link #initializeAdapters(long)}; prompt tuning's embeddings from the tokens {@code initIds} of its init text when given. */
+    public DecoderModel initializeAdapters(long seed, int[] initIds) {
+        if (lora == null && ia3 == null && virtual == null) {
+            throw new IllegalStateException("the model has no adapters");
         }
-        lora.initialize(new SplittableRandom(seed));
+        SplittableRandom rng = new SplittableRandom(seed);
+        initializeAdapterTensors(rng);
+        if (virtual != null && initIds != null) {
+            virtual.initialize(rng, wordEmbeddings(), initIds);
+        }
         return this;
+    }
+
+    /** LoRA's A random and B zero, IA3's vectors ones, prompt tuning's embeddings N(0, 1) as PEFT's RANDOM. */
+    protected void initializeAdapterTensors(SplittableRandom rng) {
+        if (lora != null) {
+            lora.initialize(rng);
+        }
+        if (ia3 != null) {
+            ia3.initialize();
+        }
+        if (virtual != null) {
+            virtual.initialize(rng, null, null);
+        }
+    }
+
+    /** The token embedding {@code [V, C]} (GPT-2's {@code wte}, the Llama family's {@code embed_tokens}). */
+    private INDArray wordEmbeddings() {
+        return params.has("wte.weight") ? params.get("wte.weight") : params.get("model.embed_tokens.weight");
     }
 
     /** Switches the adapters off (the model is then its base exactly: a reference at no cost) or on. */
     public void setAdaptersEnabled(boolean on) {
         if (lora != null) {
             lora.setEnabled(on);
+        }
+        if (ia3 != null) {
+            ia3.setEnabled(on);
+        }
+        if (virtual != null) {
+            virtual.setEnabled(on);
         }
     }
 
@@ -254,7 +342,7 @@ public abstract class DecoderModel {
     }
 
     public boolean adaptersEnabled() {
-        return lora != null && lora.enabled();
+        return lora != null ? lora.enabled() : ia3 != null ? ia3.enabled() : virtual != null && virtual.enabled();
     }
 
     /**
@@ -338,11 +426,21 @@ public abstract class DecoderModel {
 
     /** Adds every adapter's update to its base weight; the caller drops the adapters afterwards. */
     public void mergeAdaptersIntoBase() {
+        if (virtual != null) {
+            throw new UserInputException(virtual.prefix()
+                    ? "prefix tuning cannot be merged: its virtual keys and values stand before every sequence in"
+                    + " every layer, not a change of the weights; use the adapter directory as the model"
+                    : "prompt tuning cannot be merged: its virtual tokens are inputs before every sequence, not a"
+                    + " change of the weights; use the adapter directory as the model");
+        }
         if (quantizedBase != null) {
             throw new UserInputException("a quantized base cannot take the merge; load the base in fp32");
         }
         if (lora != null) {
             lora.mergeInto(params);
+        }
+        if (ia3 != null) {
+            ia3.mergeInto(params);
         }
     }
 
@@ -361,7 +459,7 @@ public abstract class DecoderModel {
      * base kept as {@code quantize} when given. A stored head is kept; a new one is zero.
      */
     public DecoderModel asBaseOf(boolean withHead, Trainable trainable, LoraConfig lora, QuantizedWeights.Kind quantize) {
-        if (this.lora != null || quantizedBase != null) {
+        if (lora() != null || quantizedBase != null) {
             throw new IllegalStateException("a base must be a plain fp32 model: merge its adapters first");
         }
         return copyInto(familyModel(withHead, trainable, lora, quantize));
@@ -387,7 +485,26 @@ public abstract class DecoderModel {
 
     /** Puts LoRA adapters with {@code lora}'s settings on the family's blocks (their tensors are in the layout). */
     protected void attachAdapters(LoraConfig lora) {
-        this.lora = lora == null ? null : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
+        this.lora = lora == null || lora.isIa3() || lora.isVirtual() ? null
+                : new LoraAdapters(blocks, lora, params, kernels, this::frozenWeight);
+        this.ia3 = lora != null && lora.isIa3() ? new Ia3Adapters(blocks, lora, params) : null;
+        this.virtual = lora != null && lora.isVirtual()
+                ? new VirtualTokens(lora, params, hiddenWidth(blocks), kvWidth(blocks), blocks.layers()) : null;
+    }
+
+    /** A layer's key (and value) width: the Llama family's k_proj output, a third of GPT-2's fused c_attn. */
+    private static int kvWidth(BlockLayout blocks) {
+        for (LoraConfig.Module m : blocks.modules()) {
+            if (m.name().endsWith("k_proj")) {
+                return (int) m.out();
+            }
+        }
+        return (int) (blocks.modules().get(0).out() / 3);
+    }
+
+    /** The residual stream's width: the input of a block's first projection (GPT-2's c_attn, Llama's q_proj). */
+    private static int hiddenWidth(BlockLayout blocks) {
+        return (int) blocks.modules().get(0).in();
     }
 
     /** Block {@code layer}'s weight of {@code module} wherever it lives (DoRA's norms and its extra product read it). */
@@ -398,14 +515,104 @@ public abstract class DecoderModel {
 
     /** The adapters' tensors for a layout, when {@code lora} asks for them. */
     protected static List<ParameterSet.Spec> adapterSpecs(BlockLayout blocks, LoraConfig lora) {
-        return lora == null ? List.of() : LoraAdapters.specs(blocks, lora);
+        return lora == null ? List.of() : lora.isIa3() ? Ia3Adapters.specs(blocks, lora)
+                : lora.isVirtual() ? VirtualTokens.specs(lora, hiddenWidth(blocks), blocks.layers(), kvWidth(blocks))
+                : LoraAdapters.specs(blocks, lora);
     }
 
-    /** The adapter's share of module {@code m}'s output, when it has one. */
+    /*
+     * Prompt tuning's seams in a family's forward and backward (identities without it):
+     *   forward:  run on virtualBatch(batch); placeVirtual after the token embedding; realRows of the final hidden
+     *   backward: from allRows(dhidden) down to the embedding; virtualBackward of the embedding's gradient
+     *   cached:   cachedPositions(positions) before the embedding; placeVirtualCached after it
+     * The backward must run down to the embedding when the virtual tokens train (trainsVirtualTokens).
+     */
+
+    /** The batch a forward runs on: {@code batch}, or with the virtual tokens before each sequence. */
+    protected TokenBatch virtualBatch(TokenBatch batch) {
+        return virtual == null ? batch : virtual.extend(batch, config().contextLength());
+    }
+
+    /** Puts the virtual tokens' embeddings (plus GPT-2's position embeddings {@code wpe}) in their rows of the embedded {@code x}. */
+    protected void placeVirtual(INDArray x, TokenBatch extended, INDArray wpe) {
+        if (virtual != null) {
+            virtual.place(x, extended.batch(), extended.time(), wpe);
+        }
+    }
+
+    /** The real tokens' rows of the final hidden states of the current (extended) batch. */
+    protected INDArray realRows(INDArray hidden) {
+        return virtual == null ? hidden : virtual.realRows(hidden, current.batch(), current.time());
+    }
+
+    /** A gradient of the real rows as one of every row of the current (extended) batch. */
+    protected INDArray allRows(INDArray dhidden) {
+        return virtual == null ? dhidden : virtual.allRows(dhidden, current.batch(), current.time());
+    }
+
+    /** The virtual tokens' embedding gradient from {@code dx}, the gradient of the embedded input of the current batch. */
+    protected void virtualBackward(INDArray dx) {
+        if (virtual != null) {
+            virtual.backward(dx, current.batch(), current.time());
+        }
+    }
+
+    /** Prefix tuning: the virtual rows of layer {@code layer}'s keys and values (columns from {@code kFrom}, {@code vFrom}; after any rotation) take the prefix. */
+    protected void injectPrefix(int layer, INDArray k, long kFrom, INDArray v, long vFrom) {
+        if (virtual != null) {
+            virtual.injectKv(layer, k, kFrom, v, vFrom, current.batch(), current.time());
+        }
+    }
+
+    /** Prefix tuning: the gradient of the injected keys and values (before any rotation's backward) to the prefix, zeroed in {@code dk}, {@code dv}. */
+    protected void injectPrefixBackward(int layer, INDArray dk, long kFrom, INDArray dv, long vFrom) {
+        if (virtual != null) {
+            virtual.injectKvBackward(layer, dk, kFrom, dv, vFrom, current.batch(), current.time());
+        }
+    }
+
+    /** Whether the backward must reach the bottom for the virtual tokens (from the layout: a family asks before attaching them). */
+    protected boolean trainsVirtualTokens() {
+        return params.names().stream().anyMatch(n -> VirtualTokens.isVirtualTensor(n) && trainable.test(n));
+    }
+
+    /** A cached step's positions: after the virtual tokens (unless they are being prefilled). */
+    protected int[] cachedPositions(int[] positions) {
+        return virtual == null ? positions : virtual.shift(positions);
+    }
+
+    /** While a cache is prefilled, the virtual tokens' embeddings replace the embedded rows of the step. */
+    protected void placeVirtualCached(INDArray x, int batch, int steps, INDArray wpe) {
+        if (virtual != null && virtual.prefilling()) {
+            virtual.place(x, batch, steps, wpe);
+        }
+    }
+
+    /*
+     * The seams of a block module y = x W (+ b), in the order a family calls them:
+     *   forward:  W reads adaptedInput(x); then adapt(y, x)
+     *   backward: the base's backward reads adaptedOutputGradient(dy) and writes dx; then adaptBackward(dx, dy, x)
+     * LoRA adds to y and dx; IA3 scales y (or, on a feedforward module, x and dx).
+     */
+
+    /** What module {@code m}'s matmul reads: {@code inp}, or IA3's scaled copy of a feedforward module's input. */
+    protected INDArray adaptedInput(int layer, int m, INDArray inp) {
+        return ia3 == null ? inp : ia3.input(layer, m, inp);
+    }
+
+    /** The adapter's share of module {@code m}'s output (LoRA's sum, IA3's scale), when it has one. */
     protected void adapt(int layer, int m, INDArray out, INDArray inp, boolean keep) {
         if (lora != null) {
             lora.forward(layer, m, out, inp, keep);
         }
+        if (ia3 != null) {
+            ia3.output(layer, m, out, keep);
+        }
+    }
+
+    /** The gradient module {@code m}'s base backward reads: {@code dout}, or IA3's {@code dout ⊙ l} (its vector's gradient taken). */
+    protected INDArray adaptedOutputGradient(int layer, int m, INDArray dout) {
+        return ia3 == null ? dout : ia3.outputGradient(layer, m, dout);
     }
 
     /** The adapter's share of module {@code m}'s input gradient, and its own gradients. */
@@ -413,12 +620,16 @@ public abstract class DecoderModel {
         if (lora != null) {
             lora.backward(layer, m, dinp, dout, inp);
         }
+        if (ia3 != null) {
+            ia3.backward(layer, m, dinp, inp);
+        }
     }
 
     /** Refuses --freeze / --train-only next to LoRA, which trains its adapters only. */
     protected static Trainable withAdapters(Trainable trainable, LoraConfig lora) {
         if (lora != null && !trainable.all() && trainable != Trainable.ADAPTERS) {
-            throw new UserInputException("LoRA trains the adapters only: --freeze and --train-only do not apply");
+            throw new UserInputException((lora.isIa3() ? "IA3" : "LoRA")
+                    + " trains the adapters only: --freeze and --train-only do not apply");
         }
         return lora != null ? Trainable.ADAPTERS : trainable;
     }

@@ -8,6 +8,7 @@ import org.align4j.core.kernels.Kernels;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * GPT-2 with a hand-written backward pass: learned positions, pre-LayerNorm blocks, fused QKV,
@@ -77,7 +78,7 @@ public final class GptModel extends DecoderModel {
      */
     public GptModel(GptConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                     LoraConfig lora, QuantizedWeights.Kind quantize) {
-        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
+        super(config, kernels, type, specs(config, scoreHead, withDefaults(lora), quantize), scoreHead,
                 withAdapters(trainable, lora), blocks(config));
         this.config = config;
         if (quantize != null) {
@@ -90,8 +91,9 @@ public final class GptModel extends DecoderModel {
                 lowest = Math.min(lowest, Integer.parseInt(sp.name().substring(2, sp.name().indexOf('.', 2))));
             }
         }
-        this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
-        attachAdapters(lora);
+        boolean virtualTrains = trainsVirtualTokens();
+        this.lowestTrainableLayer = embeddingsTrain || virtualTrains ? 0 : lowest;
+        attachAdapters(withDefaults(lora));
         this.layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             layers[i] = Layer.of(params, i);
@@ -107,6 +109,17 @@ public final class GptModel extends DecoderModel {
 
     /** PEFT's default targets for GPT-2. */
     public static final List<String> DEFAULT_LORA_TARGETS = List.of("c_attn");
+
+    /**
+     * PEFT's defaults for GPT-2: LoRA on c_attn; IA3 on c_attn (q, k and v together: PEFT scales the
+     * fused projection's whole output) and mlp.c_proj, the latter feedforward (its input scaled).
+     */
+    public static final LoraConfig.Defaults PEFT_DEFAULTS = new LoraConfig.Defaults(DEFAULT_LORA_TARGETS,
+            List.of("c_attn", "mlp.c_proj"), List.of("mlp.c_proj"));
+
+    private static LoraConfig withDefaults(LoraConfig lora) {
+        return lora == null ? null : lora.orDefaults(PEFT_DEFAULTS);
+    }
 
     static List<LoraConfig.Module> loraModules(GptConfig c) {
         long e = c.nEmbd();
@@ -175,7 +188,7 @@ public final class GptModel extends DecoderModel {
         for (ParameterSet.Spec s : params.specs()) {
             INDArray v = params.get(s.name());
             String n = s.name();
-            if (n.contains(".lora_")) {
+            if (LoraConfig.isAdapterTensor(n)) {
                 continue;
             } else if (n.contains("ln_")) {
                 v.assign(n.endsWith(".weight") ? 1.0 : 0.0);
@@ -190,9 +203,7 @@ public final class GptModel extends DecoderModel {
                 v.assign(Nd4j.create(values, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
             }
         }
-        if (lora != null) {
-            lora.initialize(rng);
-        }
+        initializeAdapterTensors(rng);
         return this;
     }
 
@@ -203,7 +214,7 @@ public final class GptModel extends DecoderModel {
     protected DecoderModel familyModel(boolean withHead, Trainable trainable, LoraConfig lora,
                                        QuantizedWeights.Kind quantize) {
         return new GptModel(config, kernels, dataType(), withHead, trainable,
-                lora == null ? null : lora.orTargets(DEFAULT_LORA_TARGETS), quantize);
+                lora, quantize);
     }
 
     /** The block weight matrices a quantized base keeps outside the parameter buffer. */
@@ -244,19 +255,26 @@ public final class GptModel extends DecoderModel {
     /** Logits {@code [B*T, V]}; the array is reused by the next forward. */
     @Override
     public INDArray forward(TokenBatch batch) {
-        INDArray hidden = run(batch, true);
-        kernels.matmulForward(acts.logits, hidden, params.get("wte.weight"), true, null);
-        maskUnusableRows(acts.logits);
-        return acts.logits;
+        INDArray hidden = realRows(run(batch, true));
+        INDArray logits = firstRows(acts.logits, hidden.rows());
+        kernels.matmulForward(logits, hidden, params.get("wte.weight"), true, null);
+        maskUnusableRows(logits);
+        return logits;
+    }
+
+    /** The first {@code rows} rows of a buffer (all of it without virtual tokens). */
+    private static INDArray firstRows(INDArray a, long rows) {
+        return a.rows() == rows ? a : a.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
     }
 
     /** Final hidden states {@code [B*T, C]} after {@code ln_f}; reused by the next forward. */
     @Override
     public INDArray forwardHidden(TokenBatch batch) {
-        return run(batch, false);
+        return realRows(run(batch, false));
     }
 
-    private INDArray run(TokenBatch batch, boolean logits) {
+    private INDArray run(TokenBatch real, boolean logits) {
+        TokenBatch batch = virtualBatch(real);
         validate(batch);
         acts.shape(batch.batch(), batch.time(), logits);
         current = batch;
@@ -268,6 +286,7 @@ public final class GptModel extends DecoderModel {
         }
         kernels.embeddingForward(a.encoded, batch.tokens(), batch.positions(), params.get("wte.weight"),
                 params.get("wpe.weight"));
+        placeVirtual(a.encoded, batch, params.get("wpe.weight"));
         INDArray x = a.encoded;
         for (int l = 0; l < layers.length; l++) {
             blockForward(l, x, keyMask, false);
@@ -291,21 +310,24 @@ public final class GptModel extends DecoderModel {
         Layer p = layers[l];
         double eps = config.layerNormEpsilon();
         kernels.layerNormForward(a.ln1[l], a.ln1Mean[l], a.ln1Rstd[l], x, p.ln1g, p.ln1b, eps);
-        kernels.matmulForward(a.qkv[l], a.ln1[l], weight(p.qkvW, l, C_ATTN), false, p.qkvB);
+        kernels.matmulForward(a.qkv[l], adaptedInput(l, C_ATTN, a.ln1[l]), weight(p.qkvW, l, C_ATTN), false, p.qkvB);
         adapt(l, C_ATTN, a.qkv[l], a.ln1[l], true);
+        injectPrefix(l, a.qkv[l], config.nEmbd(), a.qkv[l], 2L * config.nEmbd());
         kernels.attentionForward(a.atty[l], a.probs[l], a.qkv[l], keyMask, current.batch(), current.time(),
                 config.nHead());
-        kernels.matmulForward(a.res2[l], a.atty[l], weight(p.projW, l, ATTN_C_PROJ), false, p.projB);
+        kernels.matmulForward(a.res2[l], adaptedInput(l, ATTN_C_PROJ, a.atty[l]), weight(p.projW, l, ATTN_C_PROJ),
+                false, p.projB);
         adapt(l, ATTN_C_PROJ, a.res2[l], a.atty[l], true);
         kernels.add(a.res2[l], a.res2[l], x);
         kernels.layerNormForward(a.ln2[l], a.ln2Mean[l], a.ln2Rstd[l], a.res2[l], p.ln2g, p.ln2b, eps);
-        kernels.matmulForward(a.fch[l], a.ln2[l], weight(p.fcW, l, C_FC), false, p.fcB);
+        kernels.matmulForward(a.fch[l], adaptedInput(l, C_FC, a.ln2[l]), weight(p.fcW, l, C_FC), false, p.fcB);
         adapt(l, C_FC, a.fch[l], a.ln2[l], true);
         kernels.geluForward(a.fchGelu[l], a.fch[l]);
         if (recompute) {
             return;
         }
-        kernels.matmulForward(a.res3[l], a.fchGelu[l], weight(p.fcProjW, l, MLP_C_PROJ), false, p.fcProjB);
+        kernels.matmulForward(a.res3[l], adaptedInput(l, MLP_C_PROJ, a.fchGelu[l]),
+                weight(p.fcProjW, l, MLP_C_PROJ), false, p.fcProjB);
         adapt(l, MLP_C_PROJ, a.res3[l], a.fchGelu[l], true);
         kernels.add(a.res3[l], a.res3[l], a.res2[l]);
     }
@@ -317,9 +339,10 @@ public final class GptModel extends DecoderModel {
         requireForward();
         ParameterSet g = gradients();
         Activations a = acts;
-        kernels.matmulBackward(a.dsmall, g.getOrNull("wte.weight"), null, dlogits, a.lnf, params.get("wte.weight"),
-                true);
-        backwardFromNorm(a.dsmall);
+        INDArray dhidden = firstRows(a.dsmall, dlogits.rows());
+        kernels.matmulBackward(dhidden, g.getOrNull("wte.weight"), null, dlogits, realRows(a.lnf),
+                params.get("wte.weight"), true);
+        backwardFromNorm(allRows(dhidden));
     }
 
     @Override
@@ -344,22 +367,24 @@ public final class GptModel extends DecoderModel {
                 }
             }
             // MLP: res3 = res2 + proj(gelu(fc(ln2(res2))))
-            kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, a.dres, a.fchGelu[l],
-                    weight(p.fcProjW, l, MLP_C_PROJ), false);
+            kernels.matmulBackward(a.dbigMlp, d.fcProjW, d.fcProjB, adaptedOutputGradient(l, MLP_C_PROJ, a.dres),
+                    a.fchGelu[l], weight(p.fcProjW, l, MLP_C_PROJ), false);
             adaptBackward(l, MLP_C_PROJ, a.dbigMlp, a.dres, a.fchGelu[l]);
             kernels.geluBackward(a.dbigMlp, a.fch[l], a.dbigMlp);
-            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, a.dbigMlp, a.ln2[l], weight(p.fcW, l, C_FC), false);
+            kernels.matmulBackward(a.dsmall, d.fcW, d.fcB, adaptedOutputGradient(l, C_FC, a.dbigMlp), a.ln2[l],
+                    weight(p.fcW, l, C_FC), false);
             adaptBackward(l, C_FC, a.dsmall, a.dbigMlp, a.ln2[l]);
             kernels.layerNormBackward(a.dres, d.ln2g, d.ln2b, a.dsmall, a.res2[l], p.ln2g, a.ln2Mean[l],
                     a.ln2Rstd[l]);
             // attention: res2 = input + proj(attn(qkv(ln1(input))))
-            kernels.matmulBackward(a.dsmall, d.projW, d.projB, a.dres, a.atty[l], weight(p.projW, l,
-                    ATTN_C_PROJ), false);
+            kernels.matmulBackward(a.dsmall, d.projW, d.projB, adaptedOutputGradient(l, ATTN_C_PROJ, a.dres),
+                    a.atty[l], weight(p.projW, l, ATTN_C_PROJ), false);
             adaptBackward(l, ATTN_C_PROJ, a.dsmall, a.dres, a.atty[l]);
             kernels.attentionBackward(a.dbigQkv, a.dsmall, a.probs[l], a.qkv[l], current.batch(), current.time(),
                     config.nHead());
-            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, a.dbigQkv, a.ln1[l], weight(p.qkvW, l, C_ATTN),
-                    false);
+            injectPrefixBackward(l, a.dbigQkv, config.nEmbd(), a.dbigQkv, 2L * config.nEmbd());
+            kernels.matmulBackward(a.dsmall, d.qkvW, d.qkvB, adaptedOutputGradient(l, C_ATTN, a.dbigQkv), a.ln1[l],
+                    weight(p.qkvW, l, C_ATTN), false);
             adaptBackward(l, C_ATTN, a.dsmall, a.dbigQkv, a.ln1[l]);
             kernels.layerNormBackward(a.dres, d.ln1g, d.ln1b, a.dsmall, input, p.ln1g, a.ln1Mean[l],
                     a.ln1Rstd[l]);
@@ -368,39 +393,44 @@ public final class GptModel extends DecoderModel {
             kernels.embeddingBackward(g.getOrNull("wte.weight"), g.getOrNull("wpe.weight"), a.dres, current.tokens(),
                     current.positions());
         }
+        virtualBackward(a.dres);
     }
 
     // ---------------------------------------------------------------- incremental decoding
 
     @Override
-    public KvCache newCache(int batch, int capacity) {
+    protected KvCache emptyCache(int batch, int capacity) {
         checkCapacity(capacity);
         return new KvCache(config, kernels, dataType(), batch, capacity);
     }
 
     @Override
-    public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
+    public INDArray forwardCached(KvCache cache, int[] tokens, int[] given, int steps) {
         int b = cache.batch();
         int start = cache.length();
+        int[] positions = cachedPositions(given);
         checkCachedStep(cache, tokens, positions, steps);
         KvCache.Scratch s = cache.scratch(steps);
         double eps = config.layerNormEpsilon();
         kernels.embeddingForward(s.x, tokens, positions, params.get("wte.weight"), params.get("wpe.weight"));
+        placeVirtualCached(s.x, b, steps, params.get("wpe.weight"));
         for (int l = 0; l < layers.length; l++) {
             Layer p = layers[l];
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln1g, p.ln1b, eps);
-            kernels.matmulForward(s.qkv, s.ln, weight(p.qkvW, l, C_ATTN), false, p.qkvB);
+            kernels.matmulForward(s.qkv, adaptedInput(l, C_ATTN, s.ln), weight(p.qkvW, l, C_ATTN), false, p.qkvB);
             adapt(l, C_ATTN, s.qkv, s.ln, false);
             kernels.attentionWithCache(s.atty, s.qkv, cache.keys(l), cache.values(l), cache.keyMask(), b, steps,
                     start, config.nHead());
-            kernels.matmulForward(s.tmp, s.atty, weight(p.projW, l, ATTN_C_PROJ), false, p.projB);
+            kernels.matmulForward(s.tmp, adaptedInput(l, ATTN_C_PROJ, s.atty), weight(p.projW, l, ATTN_C_PROJ), false,
+                    p.projB);
             adapt(l, ATTN_C_PROJ, s.tmp, s.atty, false);
             kernels.add(s.x, s.x, s.tmp);
             kernels.layerNormForward(s.ln, s.mean, s.rstd, s.x, p.ln2g, p.ln2b, eps);
-            kernels.matmulForward(s.fch, s.ln, weight(p.fcW, l, C_FC), false, p.fcB);
+            kernels.matmulForward(s.fch, adaptedInput(l, C_FC, s.ln), weight(p.fcW, l, C_FC), false, p.fcB);
             adapt(l, C_FC, s.fch, s.ln, false);
             kernels.geluForward(s.fch, s.fch);
-            kernels.matmulForward(s.tmp, s.fch, weight(p.fcProjW, l, MLP_C_PROJ), false, p.fcProjB);
+            kernels.matmulForward(s.tmp, adaptedInput(l, MLP_C_PROJ, s.fch), weight(p.fcProjW, l, MLP_C_PROJ), false,
+                    p.fcProjB);
             adapt(l, MLP_C_PROJ, s.tmp, s.fch, false);
             kernels.add(s.x, s.x, s.tmp);
         }

@@ -182,7 +182,7 @@ public final class KvBatch {
         int width = needRows <= 1 ? 1 : Math.min(maxRows, Integer.highestOneBit(needRows - 1) << 1);
         width = Math.max(width, needRows);
         int capacity = Math.min(context, Math.max(longest + HEADROOM, 2 * longest));
-        KvCache next = model.newCache(width, capacity);
+        KvCache next = model.emptyCache(width, capacity);
         next.advance(longest);
         Row[] packed = new Row[width];
         int j = 0;

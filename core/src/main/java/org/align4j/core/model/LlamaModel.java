@@ -72,13 +72,13 @@ public final class LlamaModel extends DecoderModel {
      */
     public LlamaModel(LlamaConfig config, Kernels kernels, DataType type, boolean scoreHead, Trainable trainable,
                       LoraConfig lora, QuantizedWeights.Kind quantize) {
-        super(config, kernels, type, specs(config, scoreHead, lora, quantize), scoreHead,
+        super(config, kernels, type, specs(config, scoreHead, withDefaults(lora, config), quantize), scoreHead,
                 withAdapters(trainable, lora), blocks(config));
         this.config = config;
         if (quantize != null) {
             keepQuantized(quantize, LlamaModel::isQuantizable);
         }
-        attachAdapters(lora);
+        attachAdapters(withDefaults(lora, config));
         this.invFreq = config.inverseFrequencies();
         this.blocks = new Block[config.numLayers()];
         for (int i = 0; i < blocks.length; i++) {
@@ -92,7 +92,8 @@ public final class LlamaModel extends DecoderModel {
                 lowest = Math.min(lowest, Integer.parseInt(rest.substring(0, rest.indexOf('.'))));
             }
         }
-        this.lowestTrainableLayer = embeddingsTrain ? 0 : lowest;
+        boolean virtualTrains = trainsVirtualTokens();
+        this.lowestTrainableLayer = embeddingsTrain || virtualTrains ? 0 : lowest;
         this.act = new ScratchArrays(type);
         this.decode = new ScratchArrays(type);
     }
@@ -125,6 +126,20 @@ public final class LlamaModel extends DecoderModel {
     /** PEFT's default targets for Llama-family models. */
     public static final List<String> DEFAULT_LORA_TARGETS = List.of("q_proj", "v_proj");
 
+    /**
+     * PEFT's defaults by model type: IA3 on k_proj, v_proj and down_proj for llama, q_proj, v_proj
+     * and down_proj for qwen2, down_proj feedforward (its input scaled) in both.
+     */
+    public static LoraConfig.Defaults peftDefaults(String modelType) {
+        List<String> ia3 = "qwen2".equals(modelType) ? List.of("q_proj", "v_proj", "down_proj")
+                : List.of("k_proj", "v_proj", "down_proj");
+        return new LoraConfig.Defaults(DEFAULT_LORA_TARGETS, ia3, List.of("down_proj"));
+    }
+
+    private static LoraConfig withDefaults(LoraConfig lora, LlamaConfig config) {
+        return lora == null ? null : lora.orDefaults(peftDefaults(config.modelType()));
+    }
+
     static List<LoraConfig.Module> loraModules(LlamaConfig c) {
         long h = c.hiddenSize();
         long kv = (long) c.numKvHeads() * c.headSize();
@@ -155,7 +170,7 @@ public final class LlamaModel extends DecoderModel {
     protected DecoderModel familyModel(boolean withHead, Trainable trainable, LoraConfig lora,
                                        QuantizedWeights.Kind quantize) {
         return new LlamaModel(config, kernels, dataType(), withHead, trainable,
-                lora == null ? null : lora.orTargets(DEFAULT_LORA_TARGETS), quantize);
+                lora, quantize);
     }
 
     /** The causal LM's layout with Hugging Face's names and {@code Linear} shapes. */
@@ -218,7 +233,7 @@ public final class LlamaModel extends DecoderModel {
         SplittableRandom rng = new SplittableRandom(seed);
         for (ParameterSet.Spec s : params.specs()) {
             INDArray v = params.get(s.name());
-            if (s.name().contains(".lora_")) {
+            if (LoraConfig.isAdapterTensor(s.name())) {
                 continue;
             } else if (s.name().endsWith("norm.weight")) {
                 v.assign(1.0);
@@ -232,9 +247,7 @@ public final class LlamaModel extends DecoderModel {
                 v.assign(Nd4j.create(x, s.shape(), DataType.DOUBLE).castTo(v.dataType()));
             }
         }
-        if (lora != null) {
-            lora.initialize(rng);
-        }
+        initializeAdapterTensors(rng);
         return this;
     }
 
@@ -260,6 +273,11 @@ public final class LlamaModel extends DecoderModel {
 
     @Override
     public INDArray forwardHidden(TokenBatch batch) {
+        return realRows(run(virtualBatch(batch)));
+    }
+
+    /** The final hidden states of every row of {@code batch} (with prompt tuning's virtual rows). */
+    private INDArray run(TokenBatch batch) {
         validate(batch);
         current = batch;
         LlamaConfig c = config;
@@ -272,6 +290,7 @@ public final class LlamaModel extends DecoderModel {
         }
         INDArray x = act.get("embedded", n, h);
         kernels.embeddingForward(x, batch.tokens(), batch.positions(), params.get("model.embed_tokens.weight"), null);
+        placeVirtual(x, batch, null);
         for (int l = 0; l < blocks.length; l++) {
             x = blockForward(l, x, keyMask, false);
         }
@@ -310,7 +329,7 @@ public final class LlamaModel extends DecoderModel {
         kernels.attentionForward(atty, act.get(blockAct("probs", l), batch.batch(), c.numHeads(), batch.time(),
                 batch.time()), qkv, keyMask, batch.batch(), batch.time(), c.numHeads());
         INDArray res2 = act.get(blockAct("res2", l), n, h);
-        kernels.matmulForward(res2, atty, weight(p.o(), l, O), true, null);
+        kernels.matmulForward(res2, adaptedInput(l, O, atty), weight(p.o(), l, O), true, null);
         adapt(l, O, res2, atty, true);
         kernels.add(res2, res2, x);
         INDArray ln2 = act.get(blockAct("ln2", l), n, h);
@@ -318,16 +337,16 @@ public final class LlamaModel extends DecoderModel {
         INDArray gate = act.get(blockAct("gate", l), n, f);
         INDArray up = act.get(blockAct("up", l), n, f);
         INDArray swiglu = act.get(blockAct("swiglu", l), n, f);
-        kernels.matmulForward(gate, ln2, weight(p.gate(), l, GATE), true, null);
+        kernels.matmulForward(gate, adaptedInput(l, GATE, ln2), weight(p.gate(), l, GATE), true, null);
         adapt(l, GATE, gate, ln2, true);
-        kernels.matmulForward(up, ln2, weight(p.up(), l, UP), true, null);
+        kernels.matmulForward(up, adaptedInput(l, UP, ln2), weight(p.up(), l, UP), true, null);
         adapt(l, UP, up, ln2, true);
         kernels.swigluForward(swiglu, gate, up);
         if (recompute) {
             return null;
         }
         INDArray res3 = act.get("res3." + l, n, h);
-        kernels.matmulForward(res3, swiglu, weight(p.down(), l, DOWN), true, null);
+        kernels.matmulForward(res3, adaptedInput(l, DOWN, swiglu), weight(p.down(), l, DOWN), true, null);
         adapt(l, DOWN, res3, swiglu, true);
         kernels.add(res3, res3, res2);
         return res3;
@@ -341,6 +360,7 @@ public final class LlamaModel extends DecoderModel {
         INDArray k = s.get("k", n, kvWidth());
         INDArray v = s.get("v", n, kvWidth());
         projectQkv(q, k, v, ln, p, layer, positions, keep);
+        injectPrefix(layer, k, 0, v, 0);
         qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h)).assign(q);
         repeatKv(qkv, k, h);
         repeatKv(qkv, v, 2 * h);
@@ -354,11 +374,11 @@ public final class LlamaModel extends DecoderModel {
     /** q, k and v of normed inputs, q and k rotated. */
     private void projectQkv(INDArray q, INDArray k, INDArray v, INDArray ln, Block p, int layer, int[] positions,
                             boolean keep) {
-        kernels.matmulForward(q, ln, weight(p.q(), layer, Q), true, p.qBias());
+        kernels.matmulForward(q, adaptedInput(layer, Q, ln), weight(p.q(), layer, Q), true, p.qBias());
         adapt(layer, Q, q, ln, keep);
-        kernels.matmulForward(k, ln, weight(p.k(), layer, K), true, p.kBias());
+        kernels.matmulForward(k, adaptedInput(layer, K, ln), weight(p.k(), layer, K), true, p.kBias());
         adapt(layer, K, k, ln, keep);
-        kernels.matmulForward(v, ln, weight(p.v(), layer, V), true, p.vBias());
+        kernels.matmulForward(v, adaptedInput(layer, V, ln), weight(p.v(), layer, V), true, p.vBias());
         adapt(layer, V, v, ln, keep);
         kernels.rope(q, positions, config.numHeads(), config.headSize(), invFreq, false);
         kernels.rope(k, positions, config.numKvHeads(), config.headSize(), invFreq, false);
@@ -397,10 +417,10 @@ public final class LlamaModel extends DecoderModel {
     public void backward(INDArray dlogits) {
         requireForward();
         ParameterSet g = gradients();
-        INDArray dlnf = act.get("dlnf", current.rows(), config.hiddenSize());
-        kernels.matmulBackward(dlnf, head(g), null, dlogits, act.get("lnf", current.rows(), config.hiddenSize()),
-                head(params), true);
-        backwardFromNorm(dlnf);
+        INDArray dlnf = act.get("dlnf", dlogits.rows(), config.hiddenSize());
+        kernels.matmulBackward(dlnf, head(g), null, dlogits,
+                realRows(act.get("lnf", current.rows(), config.hiddenSize())), head(params), true);
+        backwardFromNorm(allRows(dlnf));
     }
 
 
@@ -436,22 +456,26 @@ public final class LlamaModel extends DecoderModel {
             // MLP: res3 = res2 + down(silu(gate(ln2)) * up(ln2))
             INDArray dswiglu = act.get("dswiglu", n, f);
             INDArray swiglu = act.get(blockAct("swiglu", l), n, f);
-            kernels.matmulBackward(dswiglu, d.down(), null, dres, swiglu, weight(p.down(), l, DOWN), true);
+            kernels.matmulBackward(dswiglu, d.down(), null, adaptedOutputGradient(l, DOWN, dres), swiglu,
+                    weight(p.down(), l, DOWN), true);
             adaptBackward(l, DOWN, dswiglu, dres, swiglu);
             INDArray dgate = act.get("dgate", n, f);
             INDArray dup = act.get("dup", n, f);
             kernels.swigluBackward(dgate, dup, dswiglu, act.get(blockAct("gate", l), n, f), act.get(blockAct("up", l), n, f));
             INDArray ln2 = act.get(blockAct("ln2", l), n, h);
-            kernels.matmulBackward(dsmall, d.gate(), null, dgate, ln2, weight(p.gate(), l, GATE), true);
+            kernels.matmulBackward(dsmall, d.gate(), null, adaptedOutputGradient(l, GATE, dgate), ln2,
+                    weight(p.gate(), l, GATE), true);
             adaptBackward(l, GATE, dsmall, dgate, ln2);
-            kernels.matmulBackward(tmp, d.up(), null, dup, ln2, weight(p.up(), l, UP), true);
+            kernels.matmulBackward(tmp, d.up(), null, adaptedOutputGradient(l, UP, dup), ln2, weight(p.up(), l, UP),
+                    true);
             adaptBackward(l, UP, tmp, dup, ln2);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln2(), dsmall, act.get(blockAct("res2", l), n, h), p.ln2(),
                     act.get(blockAct("rstd2", l), n));
             // attention: res2 = input + o(attention(rope(q), rope(k), v of ln1(input)))
             INDArray atty = act.get(blockAct("atty", l), n, h);
-            kernels.matmulBackward(dsmall, d.o(), null, dres, atty, weight(p.o(), l, O), true);
+            kernels.matmulBackward(dsmall, d.o(), null, adaptedOutputGradient(l, O, dres), atty, weight(p.o(), l, O),
+                    true);
             adaptBackward(l, O, dsmall, dres, atty);
             INDArray dqkv = act.get("dqkv", n, 3 * h);
             kernels.attentionBackward(dqkv, dsmall, act.get(blockAct("probs", l), current.batch(), c.numHeads(),
@@ -462,15 +486,19 @@ public final class LlamaModel extends DecoderModel {
             INDArray dv = act.get("dv", n, kvw);
             sumKv(dk, dqkv, h);
             sumKv(dv, dqkv, 2 * h);
+            injectPrefixBackward(l, dk, 0, dv, 0);
             kernels.rope(dq, positions, c.numHeads(), c.headSize(), invFreq, true);
             kernels.rope(dk, positions, c.numKvHeads(), c.headSize(), invFreq, true);
             INDArray ln1 = act.get(blockAct("ln1", l), n, h);
-            kernels.matmulBackward(dsmall, d.q(), d.qBias(), dq, ln1, weight(p.q(), l, Q), true);
+            kernels.matmulBackward(dsmall, d.q(), d.qBias(), adaptedOutputGradient(l, Q, dq), ln1,
+                    weight(p.q(), l, Q), true);
             adaptBackward(l, Q, dsmall, dq, ln1);
-            kernels.matmulBackward(tmp, d.k(), d.kBias(), dk, ln1, weight(p.k(), l, K), true);
+            kernels.matmulBackward(tmp, d.k(), d.kBias(), adaptedOutputGradient(l, K, dk), ln1, weight(p.k(), l, K),
+                    true);
             adaptBackward(l, K, tmp, dk, ln1);
             kernels.add(dsmall, dsmall, tmp);
-            kernels.matmulBackward(tmp, d.v(), d.vBias(), dv, ln1, weight(p.v(), l, V), true);
+            kernels.matmulBackward(tmp, d.v(), d.vBias(), adaptedOutputGradient(l, V, dv), ln1, weight(p.v(), l, V),
+                    true);
             adaptBackward(l, V, tmp, dv, ln1);
             kernels.add(dsmall, dsmall, tmp);
             kernels.rmsNormBackward(dres, d.ln1(), dsmall, input, p.ln1(), act.get(blockAct("rstd1", l), n));
@@ -479,6 +507,7 @@ public final class LlamaModel extends DecoderModel {
             kernels.embeddingBackward(g.getOrNull("model.embed_tokens.weight"), null, dres, current.tokens(),
                     positions);
         }
+        virtualBackward(dres);
     }
 
     // ---------------------------------------------------------------- incremental decoding
@@ -489,13 +518,13 @@ public final class LlamaModel extends DecoderModel {
      * every query head with its key/value head without copying.
      */
     @Override
-    public KvCache newCache(int batch, int capacity) {
+    protected KvCache emptyCache(int batch, int capacity) {
         checkCapacity(capacity);
         return new KvCache(null, config.numLayers(), (int) kvWidth(), kernels, dataType(), batch, capacity);
     }
 
     @Override
-    public INDArray forwardCached(KvCache cache, int[] tokens, int[] positions, int steps) {
+    public INDArray forwardCached(KvCache cache, int[] tokens, int[] given, int steps) {
         INDArray head = head(params);
         if (head == null) {
             throw new IllegalStateException("a sequence-classification model has no LM head");
@@ -503,12 +532,14 @@ public final class LlamaModel extends DecoderModel {
         LlamaConfig c = config;
         int b = cache.batch();
         int start = cache.length();
+        int[] positions = cachedPositions(given);
         checkCachedStep(cache, tokens, positions, steps);
         int n = b * steps;
         long h = c.hiddenSize();
         long f = c.intermediateSize();
         INDArray x = decode.get("x", n, h);
         kernels.embeddingForward(x, tokens, positions, params.get("model.embed_tokens.weight"), null);
+        placeVirtualCached(x, b, steps, null);
         INDArray ln = decode.get("ln", n, h);
         INDArray rstd = decode.get("rstd", n);
         INDArray q = decode.get("q", n, h);
@@ -524,16 +555,16 @@ public final class LlamaModel extends DecoderModel {
             projectQkv(q, k, v, ln, p, l, positions, false);
             kernels.attentionWithCacheGrouped(atty, q, k, v, cache.keys(l), cache.values(l), cache.keyMask(), b,
                     steps, start, c.numHeads(), c.numKvHeads());
-            kernels.matmulForward(out, atty, weight(p.o(), l, O), true, null);
+            kernels.matmulForward(out, adaptedInput(l, O, atty), weight(p.o(), l, O), true, null);
             adapt(l, O, out, atty, false);
             kernels.add(x, x, out);
             kernels.rmsNormForward(ln, rstd, x, p.ln2(), c.rmsNormEps());
-            kernels.matmulForward(gate, ln, weight(p.gate(), l, GATE), true, null);
+            kernels.matmulForward(gate, adaptedInput(l, GATE, ln), weight(p.gate(), l, GATE), true, null);
             adapt(l, GATE, gate, ln, false);
-            kernels.matmulForward(up, ln, weight(p.up(), l, UP), true, null);
+            kernels.matmulForward(up, adaptedInput(l, UP, ln), weight(p.up(), l, UP), true, null);
             adapt(l, UP, up, ln, false);
             kernels.swigluForward(gate, gate, up);
-            kernels.matmulForward(out, gate, weight(p.down(), l, DOWN), true, null);
+            kernels.matmulForward(out, adaptedInput(l, DOWN, gate), weight(p.down(), l, DOWN), true, null);
             adapt(l, DOWN, out, gate, false);
             kernels.add(x, x, out);
         }

@@ -23,8 +23,8 @@ public final class Trainable implements Predicate<String> {
     /** Everything trains. */
     public static final Trainable ALL = new Trainable(List.of(), null, "all parameters");
 
-    /** LoRA: the adapters (and a scalar head) train, the base is frozen. */
-    public static final Trainable ADAPTERS = new Trainable(List.of(), null, "LoRA adapters");
+    /** LoRA, IA3, prompt or prefix tuning: the adapters (and a scalar head) train, the base is frozen. */
+    public static final Trainable ADAPTERS = new Trainable(List.of(), null, "adapters");
 
     private static final Pattern LAYERS = Pattern.compile("layers:(\\d+)(?:-(\\d+))?");
     private static final Pattern LAYER_NAME = Pattern.compile("(?:h|model\\.layers)\\.(\\d+)\\..*");
@@ -91,7 +91,7 @@ public final class Trainable implements Predicate<String> {
             return true;
         }
         if (this == ADAPTERS) {
-            return name.contains(".lora_");
+            return LoraConfig.isAdapterTensor(name);
         }
         if (only == Only.BIASES) {
             return name.endsWith(".bias");

@@ -73,7 +73,7 @@ final class LanguageModel implements AutoCloseable {
     }
 
     int contextLength() {
-        return model.config().contextLength();
+        return model.config().contextLength() - model.virtualTokenCount();
     }
 
     int vocabSize() {

@@ -1,0 +1,60 @@
+package org.align4j.cli;
+
+import static org.align4j.cli.CliTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import org.align4j.core.run.RunDirectory;
+import org.align4j.core.util.Json;
+
+/**
+ * IA3, prompt tuning and prefix tuning in the stages with a scalar head or a rollout: a reward model
+ * (the head reads the last real token after the virtual ones) and PPO (rollouts decode through the KV
+ * cache, the reference is the policy with its adapter off, the value model gets the same method)
+ * each train two steps with {@code --peft} and save PEFT's config.
+ */
+class PeftStagesRunTest {
+
+    @TempDir
+    static Path tmp;
+    static TinyModel.TextAndPairs data;
+
+    @BeforeAll
+    static void modelAndData() throws Exception {
+        data = TinyModel.textAndPairs(tmp, 4, 300);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ia3", "prompt_tuning", "prefix_tuning"})
+    void rewardAndPpoTrainWithEachMethod(String method) throws Exception {
+        List<List<String>> stages = List.of(
+                List.of("reward", "--model", data.model().toString(), "--train", data.pairs().toString(),
+                        "--batch-size", "4"),
+                List.of("ppo", "--model", data.model().toString(), "--reward-fn", "regex:red", "--prompts",
+                        data.pairs().toString(), "--batch-size", "4", "--samples-per-prompt", "2",
+                        "--max-new-tokens", "8"));
+        for (List<String> stage : stages) {
+            Path out = tmp.resolve(method + "-" + stage.get(0));
+            List<String> a = new ArrayList<>(stage);
+            a.addAll(List.of("--out", out.toString(), "--max-steps", "2", "--lr", "1e-2", "--seed", "3", "--peft",
+                    method));
+            if (!method.equals("ia3")) {
+                a.addAll(List.of("--num-virtual-tokens", "4"));
+            }
+            String[] r = run("", a.toArray(new String[0]));
+            assertEquals("0", r[0], method + " " + stage.get(0) + ": " + r[2]);
+            assertEquals(2, new RunDirectory(out).metrics().size(), method + " " + stage.get(0));
+            JsonNode cfg = Json.MAPPER.readTree(out.resolve("final/adapter_config.json").toFile());
+            assertEquals(method.toUpperCase(), cfg.get("peft_type").asText(), method + " " + stage.get(0));
+        }
+    }
+}

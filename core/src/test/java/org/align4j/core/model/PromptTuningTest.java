@@ -1,0 +1,257 @@
+package org.align4j.core.model;
+
+import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
+import static org.align4j.core.testing.GoldenFixtures.floats;
+import static org.align4j.core.testing.GoldenFixtures.ints;
+import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import org.align4j.core.checkpoint.ModelDirectory;
+import org.align4j.core.checkpoint.PeftAdapter;
+import org.align4j.core.checkpoint.Safetensors;
+import org.align4j.core.generate.ContinuousDecoder;
+import org.align4j.core.generate.Generation;
+import org.align4j.core.generate.Generator;
+import org.align4j.core.generate.SamplingConfig;
+import org.align4j.core.kernels.GenericKernels;
+import org.align4j.core.kernels.Kernels;
+import org.align4j.core.loss.LanguageModelLoss;
+import org.align4j.core.optim.AdamW;
+import org.align4j.core.optim.AdamWConfig;
+import org.align4j.core.testing.GoldenFixtures;
+import org.align4j.core.util.Json;
+import org.align4j.core.util.UserInputException;
+
+/**
+ * Prompt tuning in PEFT's format for GPT-2 and the Llama family, against independent oracles: a
+ * PyTorch fixture written from PEFT's PROMPT_TUNING forward (tools/reference/prompt_tuning_reference.py,
+ * float64: the embeddings concatenated before the tokens', positions over the whole sequence so the
+ * tokens follow the virtual ones) gives the real tokens' logits, the loss, the gradient of
+ * {@code prompt_embeddings}, the loss after one AdamW step and greedy tokens decoded by full
+ * recomputation, which align4j decodes through the KV cache; finite differences in double; the
+ * adapter off is the base exactly, a training step leaves the base bit identical, the continuous
+ * batcher decodes as the generator, merge is refused, and PEFT's files round-trip.
+ */
+class PromptTuningTest {
+
+    enum Family { GPT2, LLAMA }
+
+    static final Path FIXTURES = Path.of("src/test/resources/fixtures/prompt-tuning-tiny");
+
+    private static final GptConfig GPT = GptConfig.of(13, 16, 12, 2, 2);
+    private static final LlamaConfig QWEN = new LlamaConfig("qwen2", 13, 16, 24, 2, 4, 2, 1e-6, 10000.0, null, 16,
+            false, true, null, List.of(12));
+    private static final TokenBatch BATCH = TokenBatch.rightPadded(new int[][] {{3, 1, 4, 1, 5, 9}, {2, 6, 5}}, 0);
+
+    private static DecoderModel base(Family f, Kernels k, DataType type, long seed) {
+        return f == Family.GPT2 ? new GptModel(GPT, k, type).initialize(seed)
+                : new LlamaModel(QWEN, k, type, false, Trainable.ALL).initialize(seed);
+    }
+
+    private static DecoderModel tuned(DecoderModel base, long seed) {
+        return base.asBaseOf(false, Trainable.ALL, LoraConfig.promptTuning(3, null), null).initializeAdapters(seed);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void matchesPyTorchForwardGradientStepAndGreedyDecoding(Family f) throws Exception {
+        Path dir = FIXTURES.resolve(f == Family.GPT2 ? "gpt2" : "llama");
+        JsonNode meta = Json.MAPPER.readTree(dir.resolve("expected.json").toFile());
+        TokenBatch batch = tokenBatch(meta);
+        int[] targets = ints(meta.get("targets"));
+        float[] weights = floats(meta.get("loss_weights"));
+        for (Kernels kernels : GoldenFixtures.kernels().toList()) {
+            DecoderModel m = ModelDirectory.loadAdapter(dir.resolve("adapter"), dir.resolve("model"), kernels,
+                    DataType.FLOAT, false);
+            assertEquals(3, m.virtualTokenCount());
+            try (Safetensors.Reader expected = Safetensors.open(dir.resolve("expected.safetensors"))) {
+                INDArray logits = Nd4j.create(DataType.FLOAT, batch.rows(), 64);
+                expected.readInto("logits", logits);
+                assertRelClose("logits of the real tokens", logits, m.forward(batch), 1e-4);
+                m.zeroGradients();
+                double loss = LanguageModelLoss.forwardBackward(m, batch, targets, weights);
+                assertEquals(meta.get("loss").asDouble(), loss, 1e-4 * Math.abs(loss));
+                INDArray grad = Nd4j.create(DataType.FLOAT, 3, f == Family.GPT2 ? 32 : 32);
+                expected.readInto("grad.prompt_embeddings", grad);
+                assertRelClose("grad prompt_embeddings", grad, m.gradients().get("prompt_embeddings"), 1e-4);
+                assertEquals(List.of("prompt_embeddings"), m.trainableParameters().names(), "only the prompt trains");
+
+                int[] prompt = ints(meta.get("greedy_prompt"));
+                Generation gen = new Generator(m).generate(List.of(prompt), SamplingConfig.greedy(5), null).get(0);
+                assertArrayEquals(ints(meta.get("greedy")), gen.tokenIds(), "greedy decoding through the KV cache");
+
+                JsonNode opt = meta.get("adamw");
+                new AdamW(m.trainableParameters(), new AdamWConfig(opt.get("betas").get(0).asDouble(),
+                        opt.get("betas").get(1).asDouble(), opt.get("eps").asDouble(),
+                        opt.get("weight_decay").asDouble())).step(m.gradients(), opt.get("lr").asDouble());
+                double want = meta.get("loss_after_step").asDouble();
+                assertEquals(want, LanguageModelLoss.evaluate(m, batch, targets, weights, null), 1e-4 * Math.abs(want));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void gradientMatchesFiniteDifferences(Family f) {
+        DecoderModel base = base(f, new GenericKernels(), DataType.DOUBLE, 3);
+        base.parameters().flat().muli(5);
+        DecoderModel m = tuned(base, 4);
+        int[] targets = new int[BATCH.rows()];
+        float[] weights = new float[BATCH.rows()];
+        SplittableRandom r = new SplittableRandom(8);
+        for (int i = 0; i < targets.length; i++) {
+            targets[i] = r.nextInt(13);
+            weights[i] = i % 5 == 4 ? 0f : 1f / targets.length;
+        }
+        m.zeroGradients();
+        LanguageModelLoss.forwardBackward(m, BATCH, targets, weights);
+        INDArray p = m.parameters().get("prompt_embeddings").reshape(-1);
+        INDArray g = m.gradients().get("prompt_embeddings").reshape(-1);
+        assertEquals(List.of("prompt_embeddings"), m.trainableParameters().names());
+        for (int trial = 0; trial < 6; trial++) {
+            long i = r.nextLong(p.length());
+            double h = 1e-6;
+            double orig = p.getDouble(i);
+            p.putScalar(i, orig + h);
+            double up = LanguageModelLoss.evaluate(m, BATCH, targets, weights, null);
+            p.putScalar(i, orig - h);
+            double down = LanguageModelLoss.evaluate(m, BATCH, targets, weights, null);
+            p.putScalar(i, orig);
+            double fd = (up - down) / (2 * h);
+            assertEquals(fd, g.getDouble(i), 1e-8 + 1e-5 * Math.abs(fd), f + " prompt_embeddings[" + i + "]");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void decodesAsTheFullForwardTrainsOnlyThePromptAndIsNotMergeable(Family f) {
+        Kernels k = new GenericKernels();
+        DecoderModel base = base(f, k, DataType.FLOAT, 2);
+        INDArray want = base.forward(BATCH).dup();
+        DecoderModel m = tuned(base, 6);
+        INDArray adapted = m.forward(BATCH).dup();
+        assertEquals(BATCH.rows(), adapted.rows(), "the real tokens' logits only");
+        assertTrue(adapted.sub(want).amaxNumber().doubleValue() > 1e-2, "the prompt changes the output");
+        m.setAdaptersEnabled(false);
+        assertEquals(0, m.virtualTokenCount());
+        assertEquals(want, m.forward(BATCH), "adapter off: exactly the base");
+        m.setAdaptersEnabled(true);
+
+        int[] seq = {3, 1, 4, 1, 5};
+        INDArray full = m.forward(TokenBatch.of(new int[][] {seq})).dup();
+        KvCache cache = m.newCache(1, seq.length);
+        assertEquals(3, cache.length(), "the virtual tokens prefilled");
+        cache.setMasks(new float[] {1, 1, 1}, 3);
+        INDArray first = m.forwardCached(cache, new int[] {3, 1, 4}, new int[] {0, 1, 2}, 3).dup();
+        assertTrue(first.sub(full.getRow(2)).amaxNumber().doubleValue() < 1e-4);
+        for (int t = 3; t < seq.length; t++) {
+            cache.setMasks(new float[] {1}, 1);
+            INDArray next = m.forwardCached(cache, new int[] {seq[t]}, new int[] {t}, 1);
+            assertTrue(next.sub(full.getRow(t)).amaxNumber().doubleValue() < 1e-4, "position " + t);
+        }
+
+        // the continuous batcher (rows joining, caches rebuilt) decodes each prompt as the generator alone
+        List<int[]> prompts = List.of(new int[] {5, 2, 9, 1}, new int[] {7}, new int[] {3, 3, 8, 1, 2, 6, 4});
+        SamplingConfig cfg = SamplingConfig.greedy(6);
+        ContinuousDecoder d = new ContinuousDecoder(m, 2);
+        List<Generation[]> done = new ArrayList<>();
+        for (int[] p : prompts) {
+            Generation[] box = new Generation[1];
+            done.add(box);
+            d.add(p, cfg, new SplittableRandom(1), null, new ContinuousDecoder.Listener() {
+                @Override
+                public void token(int id, double logprob, List<Generation.TokenLogprob> top) {
+                }
+
+                @Override
+                public void finished(Generation g) {
+                    box[0] = g;
+                }
+            });
+        }
+        while (!d.idle()) {
+            d.step();
+        }
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = new Generator(m).generate(List.of(prompts.get(i)), cfg, null).get(0);
+            assertArrayEquals(alone.tokenIds(), done.get(i)[0].tokenIds(), "prompt " + i);
+        }
+
+        DecoderModel stepped = tuned(base, 6);
+        stepped.zeroGradients();
+        int[] targets = new int[BATCH.rows()];
+        float[] weights = new float[BATCH.rows()];
+        Arrays.fill(weights, 1f / BATCH.rows());
+        LanguageModelLoss.forwardBackward(stepped, BATCH, targets, weights);
+        new AdamW(stepped.trainableParameters(), new AdamWConfig(0.9, 0.999, 1e-8, 0.01)).step(stepped.gradients(),
+                1e-2);
+        for (String n : base.parameters().names()) {
+            assertEquals(base.parameters().get(n), stepped.parameters().get(n), "frozen: " + n);
+        }
+        assertNotEquals(m.parameters().get("prompt_embeddings"), stepped.parameters().get("prompt_embeddings"));
+
+        UserInputException e = assertThrows(UserInputException.class, m::merged);
+        assertTrue(e.getMessage().contains("prompt tuning cannot be merged"), e.getMessage());
+    }
+
+    @Test
+    void roundTripsThroughPeftsFilesAndRefusesWhatItCannotApply(@TempDir Path tmp) throws IOException {
+        DecoderModel base = base(Family.GPT2, new GenericKernels(), DataType.FLOAT, 1);
+        ModelDirectory.save(base, tmp.resolve("base"));
+        DecoderModel m = tuned(base, 2);
+        m.setAdapterBase(tmp.resolve("base"));
+        Path dir = tmp.resolve("adapter");
+        ModelDirectory.save(m, dir);
+        JsonNode c = Json.MAPPER.readTree(dir.resolve(PeftAdapter.CONFIG).toFile());
+        assertEquals("PROMPT_TUNING", c.get("peft_type").asText());
+        assertEquals(3, c.get("num_virtual_tokens").asInt());
+        assertEquals(12, c.get("token_dim").asInt());
+        assertEquals("RANDOM", c.get("prompt_tuning_init").asText());
+        try (Safetensors.Reader r = Safetensors.open(dir.resolve(PeftAdapter.WEIGHTS))) {
+            assertEquals(List.of("prompt_embeddings"), List.copyOf(r.tensors().keySet()), "PEFT's one key");
+            assertArrayEquals(new long[] {3, 12}, r.tensors().get("prompt_embeddings").shape());
+        }
+        DecoderModel back = ModelDirectory.load(dir, new GenericKernels(), DataType.FLOAT);
+        assertEquals(m.forward(BATCH), back.forward(BATCH), "the same adapter back");
+        assertNull(back.quantized());
+
+        ObjectNode bad = (ObjectNode) Json.MAPPER.readTree(dir.resolve(PeftAdapter.CONFIG).toFile());
+        bad.put("num_transformer_submodules", 2);
+        assertRefused(dir, bad, "num_transformer_submodules 2 is not supported");
+        bad.put("num_transformer_submodules", 1);
+        bad.put("prompt_tuning_init", "SAMPLE_VOCAB");
+        assertRefused(dir, bad, "prompt_tuning_init 'SAMPLE_VOCAB'");
+        bad.put("prompt_tuning_init", "RANDOM");
+        bad.put("encoder_hidden_size", 64);
+        assertRefused(dir, bad, "encoder_hidden_size is not supported for PROMPT_TUNING");
+    }
+
+    private static void assertRefused(Path dir, ObjectNode config, String message) throws IOException {
+        Files.writeString(dir.resolve(PeftAdapter.CONFIG), config.toString());
+        IOException e = assertThrows(IOException.class, () -> PeftAdapter.read(dir));
+        assertTrue(e.getMessage().contains(message) && e.getMessage().contains(PeftAdapter.CONFIG), e.getMessage());
+    }
+}
