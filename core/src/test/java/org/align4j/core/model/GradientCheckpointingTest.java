@@ -38,7 +38,7 @@ class GradientCheckpointingTest {
 
     enum Family { GPT2, LLAMA }
 
-    enum Setup { FULL, FROZEN_LOWER, LORA, DORA_DROPOUT }
+    enum Setup { FULL, FROZEN_LOWER, LORA, DORA_DROPOUT, IA3, PROMPT_TUNING, PREFIX_TUNING }
 
     private static final GptConfig GPT = GptConfig.of(13, 8, 12, 3, 2);
     private static final LlamaConfig LLAMA = new LlamaConfig("qwen2", 13, 16, 24, 3, 4, 2, 1e-6, 10000.0, null, 8,
@@ -63,6 +63,11 @@ class GradientCheckpointingTest {
         return switch (s) {
             case LORA -> new LoraConfig(3, 6.0, targets);
             case DORA_DROPOUT -> new LoraConfig(3, 6.0, targets, 0.3, false, true);
+            // IA3 scales the feedforward projection's input, the others' outputs
+            case IA3 -> f == Family.GPT2 ? LoraConfig.ia3(List.of("c_attn", "mlp.c_proj"), List.of("mlp.c_proj"))
+                    : LoraConfig.ia3(List.of("k_proj", "v_proj", "down_proj"), List.of("down_proj"));
+            case PROMPT_TUNING -> LoraConfig.promptTuning(2, null);
+            case PREFIX_TUNING -> LoraConfig.prefixTuning(2);
             default -> null;
         };
     }
@@ -83,7 +88,7 @@ class GradientCheckpointingTest {
             INDArray p = m.parameters().get(n);
             if (n.contains("lora_B") || n.equals(DecoderModel.SCORE_HEAD)) {
                 p.assign(gaussian(r, p.shape(), 0.3));
-            } else if (n.endsWith("lora_magnitude_vector")) {
+            } else if (n.endsWith("lora_magnitude_vector") || n.endsWith(".ia3_l")) {
                 p.muli(gaussian(r, p.shape(), 0.3).addi(1));
             }
         }
@@ -145,7 +150,13 @@ class GradientCheckpointingTest {
         // the comparison means something: the lowest trained block has gradients, frozen ones none
         String lowest = (f == Family.GPT2 ? "h." : "model.layers.") + (s == Setup.FROZEN_LOWER ? 1 : 0) + ".";
         INDArray someLowGradient = recomputed.gradients().get(recomputed.gradients().names().stream()
-                .filter(n -> n.startsWith(lowest) && (s.compareTo(Setup.LORA) < 0 || n.contains("lora_B")))
+                .filter(n -> switch (s) {
+                    case FULL, FROZEN_LOWER -> n.startsWith(lowest);
+                    case LORA, DORA_DROPOUT -> n.startsWith(lowest) && n.contains("lora_B");
+                    case IA3 -> n.startsWith(lowest) && n.endsWith(".ia3_l");
+                    // virtual tokens: one table for every layer, its gradient flows back through all of them
+                    case PROMPT_TUNING, PREFIX_TUNING -> n.equals("prompt_embeddings");
+                })
                 .findFirst().orElseThrow());
         assertNotEquals(0.0, someLowGradient.amaxNumber().doubleValue(), "gradient reaches " + lowest);
         if (s == Setup.FROZEN_LOWER) {
