@@ -80,20 +80,15 @@ class ArithmeticRunTest {
 
         Path eval = tmp.resolve("eval");
         Object[] c = BadInputTest.run(null, "compare", "--reference", sft.resolve("final").toString(), "--policy",
-                "grpo=" + grpo.resolve("final"), "--prompts", task.resolve("heldout.jsonl").toString(), "--grader",
+                "grpo=" + grpo.resolve("final"), "--policy", "sft=" + sft.resolve("final"), "--prompts", task.resolve("heldout.jsonl").toString(), "--grader",
                 task.resolve("grader.json").toString(), "--samples", "4", "--max-new-tokens", "12", "--out",
                 eval.toString());
         assertEquals(0, c[0], (String) c[1]);
         assertTrue(((String) c[1]).contains("PASS@1 (95% CI)") && ((String) c[1]).contains("PASS@4"), (String) c[1]);
-        List<int[]> counts = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            counts.add(new int[2]);
-        }
-        for (String l : Files.readAllLines(eval.resolve("grpo.jsonl"))) {
-            JsonNode r = Json.MAPPER.readTree(l);
-            int[] n = counts.get(r.get("prompt_index").asInt());
-            n[0]++;
-            n[1] += r.get("gold_score").asDouble() >= 1 ? 1 : 0;
+        List<int[]> counts = passCounts(eval.resolve("grpo.jsonl"));
+        double refAt1 = 0;
+        for (int[] n : passCounts(eval.resolve("sft.jsonl"))) {
+            refAt1 += n[1] / 4.0 / 3;
         }
         double at1 = 0;
         double at4 = 0;
@@ -107,5 +102,28 @@ class ArithmeticRunTest {
         assertEquals(at4, cmp.get("pass_at_k").asDouble(), 1e-12, cmp.toString());
         assertEquals(4, cmp.get("pass_k").asInt());
         assertTrue(cmp.get("pass_at_1_ci95_low").asDouble() <= at1 && at1 <= cmp.get("pass_at_1_ci95_high").asDouble());
+        // the paired difference against the reference's own samples of the same prompts
+        assertEquals(at1 - refAt1, cmp.get("pass_at_1_vs_reference").asDouble(), 1e-12, cmp.toString());
+        assertTrue(cmp.get("pass_at_1_vs_reference_ci95_low").asDouble() <= at1 - refAt1 + 1e-12
+                && at1 - refAt1 <= cmp.get("pass_at_1_vs_reference_ci95_high").asDouble() + 1e-12, cmp.toString());
+        JsonNode self = Json.MAPPER.readTree(eval.resolve("comparison.json").toFile()).get("sft");
+        assertEquals(0, self.get("pass_at_1_vs_reference").asDouble(), 0, "the reference against itself");
+        assertEquals(0, self.get("pass_at_1_vs_reference_ci95_low").asDouble(), 0);
+        assertEquals(0, self.get("pass_at_1_vs_reference_ci95_high").asDouble(), 0);
+    }
+
+    /** Per prompt of a samples file: how many samples, how many passed. */
+    private static List<int[]> passCounts(Path samples) throws Exception {
+        List<int[]> counts = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            counts.add(new int[2]);
+        }
+        for (String l : Files.readAllLines(samples)) {
+            JsonNode r = Json.MAPPER.readTree(l);
+            int[] n = counts.get(r.get("prompt_index").asInt());
+            n[0]++;
+            n[1] += r.get("gold_score").asDouble() >= 1 ? 1 : 0;
+        }
+        return counts;
     }
 }

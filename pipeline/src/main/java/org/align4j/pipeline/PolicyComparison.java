@@ -63,10 +63,14 @@ public final class PolicyComparison {
 
     /**
      * Pass rates over {@code prompts} prompts of {@code samplesPerPrompt} samples each: pass@1 with its
-     * 95% percentile-bootstrap interval [{@code at1Low}, {@code at1High}], and pass@{@code k}.
+     * 95% percentile-bootstrap interval [{@code at1Low}, {@code at1High}], and pass@{@code k}; and
+     * pass@1 minus the reference's on the same prompts, {@code vsReference}, with the interval of a
+     * paired bootstrap over prompts (each resample takes both policies' rates of the same prompts, so
+     * the prompts' difficulty, shared by both, drops out: a difference can be clear while the two
+     * separate intervals overlap).
      */
     public record Pass(int prompts, int samplesPerPrompt, double at1, double at1Low, double at1High, int k,
-                       double atK) {
+                       double atK, double vsReference, double vsReferenceLow, double vsReferenceHigh) {
     }
 
     /** The gold judge: the score of {@code response} to prompt number {@code prompt} (text {@code promptText}). */
@@ -187,25 +191,35 @@ public final class PolicyComparison {
                     scorer == null ? null : s.stream().mapToDouble(Sample::rm).average().orElse(Double.NaN), mean(kl),
                     ci95(kl), distinct2(responses), repetitionRate(responses),
                     s.stream().mapToInt(Sample::tokens).average().orElse(0), file,
-                    passK == 0 ? null : pass(s, prompts.size())));
+                    passK == 0 ? null : pass(s, refSamples, prompts.size())));
         }
         return out;
     }
 
-    /** Pass rates of samples in prompt order, {@link #samplesPerPrompt} per prompt. */
-    private Pass pass(List<Sample> s, int prompts) {
+    /** Pass rates of samples in prompt order, {@link #samplesPerPrompt} per prompt, against the reference's. */
+    private Pass pass(List<Sample> s, List<Sample> ref, int prompts) {
+        int[] correct = correctPerPrompt(s, prompts);
+        int[] refCorrect = correctPerPrompt(ref, prompts);
+        double[] at1 = new double[prompts];
+        double[] diff = new double[prompts];
+        double sumK = 0;
+        for (int i = 0; i < prompts; i++) {
+            at1[i] = passAtK(samplesPerPrompt, correct[i], 1);
+            diff[i] = at1[i] - passAtK(samplesPerPrompt, refCorrect[i], 1);
+            sumK += passAtK(samplesPerPrompt, correct[i], passK);
+        }
+        double[] ci = bootstrapMeanInterval(at1, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+        double[] dci = bootstrapMeanInterval(diff, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+        return new Pass(prompts, samplesPerPrompt, mean(at1), ci[0], ci[1], passK, sumK / prompts, mean(diff),
+                dci[0], dci[1]);
+    }
+
+    private static int[] correctPerPrompt(List<Sample> s, int prompts) {
         int[] correct = new int[prompts];
         for (Sample x : s) {
             correct[x.promptIndex()] += x.gold() >= 1 ? 1 : 0;
         }
-        double[] at1 = new double[prompts];
-        double sumK = 0;
-        for (int i = 0; i < prompts; i++) {
-            at1[i] = passAtK(samplesPerPrompt, correct[i], 1);
-            sumK += passAtK(samplesPerPrompt, correct[i], passK);
-        }
-        double[] ci = bootstrapMeanInterval(at1, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
-        return new Pass(prompts, samplesPerPrompt, mean(at1), ci[0], ci[1], passK, sumK / prompts);
+        return correct;
     }
 
     /**
@@ -342,7 +356,9 @@ public final class PolicyComparison {
                     o.has("pass_at_1") ? new Pass(o.get("prompts").asInt(), o.get("samples_per_prompt").asInt(),
                             o.get("pass_at_1").asDouble(), o.get("pass_at_1_ci95_low").asDouble(),
                             o.get("pass_at_1_ci95_high").asDouble(), o.get("pass_k").asInt(),
-                            o.get("pass_at_k").asDouble()) : null));
+                            o.get("pass_at_k").asDouble(), o.path("pass_at_1_vs_reference").asDouble(Double.NaN),
+                            o.path("pass_at_1_vs_reference_ci95_low").asDouble(Double.NaN),
+                            o.path("pass_at_1_vs_reference_ci95_high").asDouble(Double.NaN)) : null));
         });
         return out;
     }
@@ -365,13 +381,14 @@ public final class PolicyComparison {
     /** The table of a comparison with pass rates: pass@1 (bootstrap 95% interval), pass@k, KL, response tokens. */
     private static void printPassTable(PrintStream o, List<Result> results) {
         int k = results.stream().filter(r -> r.pass() != null).findFirst().orElseThrow().pass().k();
-        o.printf("%-16s %7s %22s %7s %8s %13s %7s %6s%n", "POLICY", "PROMPTS", "PASS@1 (95% CI)", "PASS@" + k,
-                "SCORE", "KL (95% CI)", "REPEATS", "TOKENS");
+        o.printf("%-16s %7s %22s %26s %7s %8s %13s %7s %6s%n", "POLICY", "PROMPTS", "PASS@1 (95% CI)",
+                "VS REFERENCE (PAIRED CI)", "PASS@" + k, "SCORE", "KL (95% CI)", "REPEATS", "TOKENS");
         for (Result r : results) {
             Pass p = r.pass();
-            o.printf("%-16s %7d %6.3f [%6.3f, %6.3f] %7.3f %8.3f %6.2f ± %4.2f %7.3f %6.1f%n", r.name(), p.prompts(),
-                    p.at1(), p.at1Low(), p.at1High(), p.atK(), r.goldScore(), r.kl(), r.klCi95(),
-                    r.repetitionRate(), r.meanTokens());
+            o.printf("%-16s %7d %6.3f [%6.3f, %6.3f] %+7.3f [%+7.3f, %+7.3f] %7.3f %8.3f %6.2f ± %4.2f %7.3f %6.1f%n",
+                    r.name(), p.prompts(), p.at1(), p.at1Low(), p.at1High(), p.vsReference(), p.vsReferenceLow(),
+                    p.vsReferenceHigh(), p.atK(), r.goldScore(), r.kl(), r.klCi95(), r.repetitionRate(),
+                    r.meanTokens());
         }
     }
 
@@ -393,7 +410,10 @@ public final class PolicyComparison {
                 Pass p = r.pass();
                 o.put("prompts", p.prompts()).put("samples_per_prompt", p.samplesPerPrompt())
                         .put("pass_at_1", p.at1()).put("pass_at_1_ci95_low", p.at1Low())
-                        .put("pass_at_1_ci95_high", p.at1High()).put("pass_k", p.k()).put("pass_at_k", p.atK());
+                        .put("pass_at_1_ci95_high", p.at1High()).put("pass_k", p.k()).put("pass_at_k", p.atK())
+                        .put("pass_at_1_vs_reference", p.vsReference())
+                        .put("pass_at_1_vs_reference_ci95_low", p.vsReferenceLow())
+                        .put("pass_at_1_vs_reference_ci95_high", p.vsReferenceHigh());
             }
         });
         return root;
