@@ -17,6 +17,7 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
 import org.align4j.core.backend.Backend;
+import org.align4j.core.kernels.VectorSupport;
 import org.align4j.core.util.UserInputException;
 import org.align4j.train.scale.Cluster;
 import org.apache.spark.SparkConf;
@@ -63,6 +64,9 @@ public final class SparkCluster implements Cluster {
             if (!conf.contains("spark.executorEnv.OMP_NUM_THREADS")) {
                 conf.setExecutorEnv("OMP_NUM_THREADS", String.valueOf(Backend.threads()));
             }
+            // and with the driver's choice of few-row kernel (the Vector API's or sgemv), for the same reason
+            String opts = conf.get("spark.executor.extraJavaOptions", "");
+            conf.set("spark.executor.extraJavaOptions", (opts + " " + VectorSupport.sameChoiceJvmOptions()).trim());
         }
         try {
             active = new SparkCluster(master, new JavaSparkContext(conf));
