@@ -145,16 +145,7 @@ public final class PeftAdapter {
      * corrects it for Conv1D and Linear alike) and {@code init_ia3_weights} concerns only fresh vectors.
      */
     private static Info readIa3(ObjectNode c, Path file) throws IOException {
-        List<String> unknown = new ArrayList<>();
-        c.fieldNames().forEachRemaining(k -> {
-            if (!COMMON_KEYS.contains(k) && !IA3_KEYS.contains(k)) {
-                unknown.add(k);
-            }
-        });
-        if (!unknown.isEmpty()) {
-            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
-                    + " not supported for IA3 (align4j reads " + new TreeSet<>(IA3_KEYS) + ")");
-        }
+        requireKnownKeys(c, file, "IA3", IA3_KEYS);
         JsonNode exclude = c.path("exclude_modules");
         if (!exclude.isMissingNode() && !exclude.isNull() && !(exclude.isContainerNode() && exclude.isEmpty())) {
             throw new IOException(file + ": exclude_modules is not supported (IA3 on target_modules only)");
@@ -163,9 +154,7 @@ public final class PeftAdapter {
         if (targets == null || targets.isEmpty()) {
             throw new IOException(file + ": target_modules must list the modules the adapter was trained on");
         }
-        if (!c.path("base_model_name_or_path").isTextual()) {
-            throw new IOException(file + ": needs base_model_name_or_path");
-        }
+        requireBase(c, file);
         return new Info(LoraConfig.ia3(targets, names(c, "feedforward_modules", file)),
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
     }
@@ -183,32 +172,14 @@ public final class PeftAdapter {
      * key is refused by name.
      */
     private static Info readPromptTuning(ObjectNode c, Path file) throws IOException {
-        List<String> unknown = new ArrayList<>();
-        c.fieldNames().forEachRemaining(k -> {
-            if (!COMMON_KEYS.contains(k) && !PROMPT_TUNING_KEYS.contains(k)) {
-                unknown.add(k);
-            }
-        });
-        if (!unknown.isEmpty()) {
-            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
-                    + " not supported for PROMPT_TUNING (align4j reads " + new TreeSet<>(PROMPT_TUNING_KEYS) + ")");
-        }
-        if (!c.path("num_virtual_tokens").canConvertToInt() || c.get("num_virtual_tokens").asInt() < 1) {
-            throw new IOException(file + ": num_virtual_tokens must be a positive integer");
-        }
-        JsonNode sub = c.path("num_transformer_submodules");
-        if (!sub.isMissingNode() && !sub.isNull() && sub.asInt() != 1) {
-            throw new IOException(file + ": num_transformer_submodules " + sub.asInt() + " is not supported (a causal"
-                    + " LM has 1)");
-        }
+        requireKnownKeys(c, file, "PROMPT_TUNING", PROMPT_TUNING_KEYS);
+        requireVirtualTokens(c, file);
         String init = c.path("prompt_tuning_init").asText("RANDOM");
         if (!init.equals("RANDOM") && !init.equals("TEXT")) {
             throw new IOException(file + ": prompt_tuning_init '" + init + "' is not supported (RANDOM or TEXT)");
         }
         JsonNode text = c.path("prompt_tuning_init_text");
-        if (!c.path("base_model_name_or_path").isTextual()) {
-            throw new IOException(file + ": needs base_model_name_or_path");
-        }
+        requireBase(c, file);
         return new Info(LoraConfig.promptTuning(c.get("num_virtual_tokens").asInt(),
                 init.equals("TEXT") && text.isTextual() ? text.asText() : null),
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
@@ -227,27 +198,9 @@ public final class PeftAdapter {
      * checked against the base when it loads. Any other key is refused by name.
      */
     private static Info readPrefixTuning(ObjectNode c, Path file) throws IOException {
-        List<String> unknown = new ArrayList<>();
-        c.fieldNames().forEachRemaining(k -> {
-            if (!COMMON_KEYS.contains(k) && !PREFIX_TUNING_KEYS.contains(k)) {
-                unknown.add(k);
-            }
-        });
-        if (!unknown.isEmpty()) {
-            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
-                    + " not supported for PREFIX_TUNING (align4j reads " + new TreeSet<>(PREFIX_TUNING_KEYS) + ")");
-        }
-        if (!c.path("num_virtual_tokens").canConvertToInt() || c.get("num_virtual_tokens").asInt() < 1) {
-            throw new IOException(file + ": num_virtual_tokens must be a positive integer");
-        }
-        JsonNode sub = c.path("num_transformer_submodules");
-        if (!sub.isMissingNode() && !sub.isNull() && sub.asInt() != 1) {
-            throw new IOException(file + ": num_transformer_submodules " + sub.asInt() + " is not supported (a causal"
-                    + " LM has 1)");
-        }
-        if (!c.path("base_model_name_or_path").isTextual()) {
-            throw new IOException(file + ": needs base_model_name_or_path");
-        }
+        requireKnownKeys(c, file, "PREFIX_TUNING", PREFIX_TUNING_KEYS);
+        requireVirtualTokens(c, file);
+        requireBase(c, file);
         // a projection trained here left its encoder beside the table: it trains further as it was
         boolean encoder = c.path("prefix_projection").asBoolean(false)
                 && Files.isRegularFile(file.resolveSibling(PREFIX_ENCODER));
@@ -257,6 +210,38 @@ public final class PeftAdapter {
         return new Info(LoraConfig.prefixTuning(c.get("num_virtual_tokens").asInt(),
                 encoder ? c.get("encoder_hidden_size").asInt() : 0),
                 c.get("base_model_name_or_path").asText(), "SEQ_CLS".equals(c.path("task_type").asText()));
+    }
+
+    /** Refuses, by name, every key outside PEFT's common keys and {@code keys} (those of {@code type}'s config class). */
+    private static void requireKnownKeys(ObjectNode c, Path file, String type, Set<String> keys) throws IOException {
+        List<String> unknown = new ArrayList<>();
+        c.fieldNames().forEachRemaining(k -> {
+            if (!COMMON_KEYS.contains(k) && !keys.contains(k)) {
+                unknown.add(k);
+            }
+        });
+        if (!unknown.isEmpty()) {
+            throw new IOException(file + ": " + String.join(", ", unknown) + (unknown.size() == 1 ? " is" : " are")
+                    + " not supported for " + type + " (align4j reads " + new TreeSet<>(keys) + ")");
+        }
+    }
+
+    /** PEFT's prompt-learning shape a causal LM can load: some virtual tokens, one transformer submodule. */
+    private static void requireVirtualTokens(ObjectNode c, Path file) throws IOException {
+        if (!c.path("num_virtual_tokens").canConvertToInt() || c.get("num_virtual_tokens").asInt() < 1) {
+            throw new IOException(file + ": num_virtual_tokens must be a positive integer");
+        }
+        JsonNode sub = c.path("num_transformer_submodules");
+        if (!sub.isMissingNode() && !sub.isNull() && sub.asInt() != 1) {
+            throw new IOException(file + ": num_transformer_submodules " + sub.asInt() + " is not supported (a causal"
+                    + " LM has 1)");
+        }
+    }
+
+    private static void requireBase(ObjectNode c, Path file) throws IOException {
+        if (!c.path("base_model_name_or_path").isTextual()) {
+            throw new IOException(file + ": needs base_model_name_or_path");
+        }
     }
 
     /** A list of module names, or null when the key is missing or null; a string (PEFT's regular expression) is refused. */
