@@ -17,10 +17,12 @@ import org.align4j.core.run.RunDirectory;
 import org.align4j.core.util.Json;
 
 /**
- * IA3, prompt tuning and prefix tuning in the stages with a scalar head or a rollout: a reward model
- * (the head reads the last real token after the virtual ones) and PPO (rollouts decode through the KV
- * cache, the reference is the policy with its adapter off, the value model gets the same method)
- * each train two steps with {@code --peft} and save PEFT's config.
+ * IA3, prompt tuning and prefix tuning in the stages with a scalar head, a rollout or a cached
+ * reference: a reward model (the head reads the last real token after the virtual ones), PPO (rollouts
+ * decode through the KV cache, the reference is the policy with its adapter off, the value model gets
+ * the same method), KTO (the reference's log-probabilities cached from the adapter-off policy) and
+ * distillation (the student's own samples decoded with its virtual tokens) each train two steps with
+ * {@code --peft} and save PEFT's config.
  */
 class PeftStagesRunTest {
 
@@ -28,19 +30,28 @@ class PeftStagesRunTest {
     static Path tmp;
     static TinyModel.TextAndPairs data;
 
+    static Path thumbs;
+
     @BeforeAll
     static void modelAndData() throws Exception {
         data = TinyModel.textAndPairs(tmp, 4, 300);
+        thumbs = tmp.resolve("thumbs.jsonl");
+        String[] r = run("", "data", "to-kto", data.pairs().toString(), "--out", thumbs.toString());
+        assertEquals("0", r[0], r[2]);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"ia3", "prompt_tuning", "prefix_tuning"})
-    void rewardAndPpoTrainWithEachMethod(String method) throws Exception {
+    void rewardPpoKtoAndDistillTrainWithEachMethod(String method) throws Exception {
         List<List<String>> stages = List.of(
                 List.of("reward", "--model", data.model().toString(), "--train", data.pairs().toString(),
                         "--batch-size", "4"),
                 List.of("ppo", "--model", data.model().toString(), "--reward-fn", "regex:red", "--prompts",
                         data.pairs().toString(), "--batch-size", "4", "--samples-per-prompt", "2",
+                        "--max-new-tokens", "8"),
+                List.of("kto", "--model", data.model().toString(), "--train", thumbs.toString(), "--batch-size", "4"),
+                List.of("distill", "--teacher", data.model().toString(), "--model", data.model().toString(),
+                        "--train", data.pairs().toString(), "--batch-size", "4", "--lmbda", "1", "--beta", "1",
                         "--max-new-tokens", "8"));
         for (List<String> stage : stages) {
             Path out = tmp.resolve(method + "-" + stage.get(0));
