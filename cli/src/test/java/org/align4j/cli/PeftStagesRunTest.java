@@ -3,6 +3,7 @@ package org.align4j.cli;
 import static org.align4j.cli.CliTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +32,7 @@ class PeftStagesRunTest {
     static TinyModel.TextAndPairs data;
 
     static Path thumbs;
+    static Path prompts;
 
     @BeforeAll
     static void modelAndData() throws Exception {
@@ -38,6 +40,14 @@ class PeftStagesRunTest {
         thumbs = tmp.resolve("thumbs.jsonl");
         String[] r = run("", "data", "to-kto", data.pairs().toString(), "--out", thumbs.toString());
         assertEquals("0", r[0], r[2]);
+        // the pairs' prompts alone: what on-policy distillation samples from
+        prompts = tmp.resolve("prompts.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (String l : Files.readAllLines(data.pairs())) {
+            lines.add(Json.MAPPER.createObjectNode().put("prompt", Json.MAPPER.readTree(l).get("prompt").asText())
+                    .toString());
+        }
+        Files.write(prompts, lines);
     }
 
     @ParameterizedTest
@@ -51,7 +61,7 @@ class PeftStagesRunTest {
                         "--max-new-tokens", "8"),
                 List.of("kto", "--model", data.model().toString(), "--train", thumbs.toString(), "--batch-size", "4"),
                 List.of("distill", "--teacher", data.model().toString(), "--model", data.model().toString(),
-                        "--train", data.pairs().toString(), "--batch-size", "4", "--lmbda", "1", "--beta", "1",
+                        "--train", prompts.toString(), "--batch-size", "4", "--lmbda", "1", "--beta", "1",
                         "--max-new-tokens", "8"));
         for (List<String> stage : stages) {
             Path out = tmp.resolve(method + "-" + stage.get(0));
