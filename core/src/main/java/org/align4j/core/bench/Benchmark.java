@@ -177,9 +177,10 @@ public final class Benchmark {
                 List.of());
         List<int[]> prompts = prompts(8, cfg, rng);
         // greedy runs never called the sampler: let the JIT compile it before timing
-        for (int i = 0; i < 3; i++) {
+        long warm = System.nanoTime();
+        do {
             gen.generate(prompts, sampled, null);
-        }
+        } while (System.nanoTime() - warm < DECODE_WARMUP_NANOS);
         List<Double> shares = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             long t0 = System.nanoTime();
@@ -189,6 +190,9 @@ public final class Benchmark {
         shares.sort(null);
         return shares.get(1);
     }
+
+    /** Untimed decoding before each batch's timed generations: long enough for the JIT's second tier. */
+    static final long DECODE_WARMUP_NANOS = 3_000_000_000L;
 
     /** Read bandwidth as decoding sees it: the kernels' one-row product over a 256 MB weight, best of several. */
     double readGBps() {
@@ -240,12 +244,19 @@ public final class Benchmark {
 
     /**
      * Prompts of 16 tokens (or fewer for tiny contexts), then {@code genTokens} tokens each: the median
-     * of up to 5 timed generations after one to warm up (at least one, up to about 2 s in all).
+     * of up to 5 timed generations (at least one, up to about 2 s in all) after {@link #DECODE_WARMUP_NANOS}
+     * of untimed ones.
      */
     private static double generationTokensPerS(Generator gen, int batch, SamplingConfig sampling, BenchConfig cfg,
                                                SplittableRandom rng) {
         List<int[]> prompts = prompts(batch, cfg, rng);
-        gen.generate(prompts, sampling, null); // warm up: the JIT compiles the decoding path
+        // warm up: the JIT compiles a decoding step's small loops (the residual add, the norms) only after
+        // thousands of calls, and until then they run interpreted at 20-50x their compiled time (an 8 x 384
+        // add: about 100 us, then 5 us); one 64-token generation is far too few, so warm up by time
+        long warm = System.nanoTime();
+        do {
+            gen.generate(prompts, sampling, null);
+        } while (System.nanoTime() - warm < DECODE_WARMUP_NANOS);
         List<Double> rates = new ArrayList<>();
         long start = System.nanoTime();
         do {

@@ -704,12 +704,20 @@ public final class CpuKernels implements Kernels, AutoCloseable {
         });
     }
 
+    /**
+     * Each thread's two blocks for {@link #blocks}: a decoding step makes dozens of small elementwise calls,
+     * and fresh arrays for each (32 KB a call) were most of its allocation.
+     */
+    private static final ThreadLocal<float[][]> BLOCK_SCRATCH =
+            ThreadLocal.withInitial(() -> new float[][] {new float[BLOCK], new float[BLOCK]});
+
     private void blocks(long total, BlockBody body) {
         int n = (int) total;
         int nBlocks = (n + BLOCK - 1) / BLOCK;
         parallel.forRange(nBlocks, 4, (from, to) -> {
-            float[] a = new float[BLOCK];
-            float[] b = new float[BLOCK];
+            float[][] ab = BLOCK_SCRATCH.get();
+            float[] a = ab[0];
+            float[] b = ab[1];
             for (int blk = from; blk < to; blk++) {
                 int start = blk * BLOCK;
                 body.run(start, Math.min(BLOCK, n - start), a, b);
