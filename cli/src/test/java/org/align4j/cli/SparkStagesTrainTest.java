@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * class), each against the single-process run of the same settings, the oracle: losses within 1e-5
  * relative at every step and final weights within 1e-5 at two slices; the single process's weights
  * bit for bit at one slice (every micro-batch accumulated in one replica, the samples drawn as one
- * batch from the same weights and seeds). Three steps of three micro-batches (online DPO: two) each.
+ * batch from the same weights and seeds). Three steps of three micro-batches (online DPO: two) each;
+ * online DPO, whose step samples, judges and updates, also repeats its distributed run bit for bit.
  */
 class SparkStagesTrainTest {
 
@@ -142,5 +143,8 @@ class SparkStagesTrainTest {
             sparkScores.add(row.get("objective/scores").asDouble());
         }
         assertEquals(scores, sparkScores, "the judge's scores of every step's samples");
+        // the same distributed run again: bit-identical weights (the sum follows the micro-batch order)
+        Path again = train("online-2b", args, "--spark-master", "local[2]", "--spark-partitions", "2");
+        assertIdenticalWeights(runs[1], again);
     }
 }
