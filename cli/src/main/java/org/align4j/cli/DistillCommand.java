@@ -62,6 +62,8 @@ final class DistillCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Mixin
+    SparkOption spark;
     @Option(names = "--teacher", paramLabel = "DIR", description = "the frozen teacher's model directory; it must share the student's tokenizer")
     String teacher;
     @Option(names = "--beta", paramLabel = "X", description = "generalized JSD interpolation in [0, 1]: 0 forward KL, 1 reverse KL (default: ${DEFAULT-VALUE})")
@@ -82,6 +84,6 @@ final class DistillCommand implements Callable<Integer> {
         StageConfig<DistillOptions> cfg = StageCommand.resolve(spec, training, DistillOptions.defaultSettings(),
                 DistillOptions.class, true);
         return TrainingCommands.exitCode(() -> DistillTrainer.run(cfg, Backend.get().kernels(), System.err,
-                training.resume));
+                training.resume, spark.scaleOut()));
     }
 }

@@ -117,13 +117,10 @@ final class DpoCommand implements Callable<Integer> {
             return TrainingCommands.exitCode(() -> DpoTrainer.run(cfg, Backend.get().kernels(), System.err,
                 training.resume, spark.scaleOut()));
         }
-        if (spark.enabled()) {
-            throw new UserError("--spark-master: dpo --online samples and judges each step in one process; its"
-                    + " data-parallel update is not supported yet: run it without --spark-master");
-        }
         return TrainingCommands.exitCode(() -> {
             Kernels kernels = Backend.get().kernels();
-            return OnlineDpoTrainer.run(cfg, judge(cfg, kernels), kernels, System.err, training.resume);
+            return OnlineDpoTrainer.run(cfg, judge(cfg, kernels), kernels, System.err, training.resume,
+                    spark.scaleOut());
         });
     }
 

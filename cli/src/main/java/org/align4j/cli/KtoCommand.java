@@ -52,6 +52,8 @@ final class KtoCommand implements Callable<Integer> {
     CommandSpec spec;
     @Mixin
     TrainingOptionsMixin training;
+    @Mixin
+    SparkOption spark;
     @Option(names = "--loss-type", description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     KtoLossType lossType;
     @Option(names = "--beta", paramLabel = "X", description = "strength of the KL regularisation (default: ${DEFAULT-VALUE})")
@@ -68,6 +70,6 @@ final class KtoCommand implements Callable<Integer> {
         StageConfig<KtoOptions> cfg = StageCommand.resolve(spec, training, KtoOptions.defaultSettings(),
                 KtoOptions.class, true);
         return TrainingCommands.exitCode(() -> KtoTrainer.run(cfg, Backend.get().kernels(), System.err,
-                training.resume));
+                training.resume, spark.scaleOut()));
     }
 }

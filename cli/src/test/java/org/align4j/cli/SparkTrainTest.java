@@ -216,14 +216,4 @@ class SparkTrainTest {
         assertEquals(TinyModel.losses(whole), TinyModel.losses(out));
         assertIdenticalWeights(whole, out);
     }
-
-    @Test
-    void onlineDpoIsRefusedBeforeWork() {
-        String[] r = run("", "dpo", "--online", "--model", data.model().toString(), "--prompts", data.pairs().toString(),
-                "--reward-fn", "length:10", "--out", tmp.resolve("online").toString(), "--max-steps", "1",
-                "--spark-master", "local[2]");
-        assertEquals("1", r[0], r[2]);
-        assertTrue(r[2].contains("--spark-master: dpo --online"), r[2]);
-        assertTrue(!Files.exists(tmp.resolve("online").resolve("config.json")), "nothing written");
-    }
 }

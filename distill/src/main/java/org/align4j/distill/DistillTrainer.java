@@ -1,7 +1,9 @@
 package org.align4j.distill;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,6 +13,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelKind;
 import org.align4j.core.checkpoint.ModelSource;
@@ -36,8 +39,11 @@ import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
+import org.align4j.train.TrainingFailure;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -53,12 +59,20 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code num_items_in_batch}: batchmean over the tokens of the whole accumulated step). The
  * on-policy draw and the sampling seeds derive from the run's seed and the micro-batch's number,
  * which the checkpoint carries, so a resumed run samples exactly what the uninterrupted one did.
+ *
+ * <p>The stage runs its own step so that what a micro-batch trains on is fixed before its gradient
+ * is computed anywhere: the draws on the driver, then each sampled micro-batch's completions as one
+ * batch from its own seed (with {@code --spark-master}, micro-batches spread over the executors'
+ * replicas holding the step's weights: the same rows, seed and weights as in one process, so the
+ * same tokens), then the student's gradient of every micro-batch's tokens, data-parallel over the
+ * executors and summed in micro-batch order, and one update.
  */
 public final class DistillTrainer implements Objective {
 
     /** SFT data: the prompt is everything before the first trained token. */
     public static final Set<RecordKind> KINDS = Set.of(RecordKind.COMPLETION, RecordKind.CHAT);
 
+    private final StageConfig<DistillOptions> cfg;
     private final TrainingOptions opts;
     private final DistillOptions d;
     private final Path modelDir;
@@ -81,6 +95,7 @@ public final class DistillTrainer implements Objective {
     private long prepared;
 
     private DistillTrainer(StageConfig<DistillOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
+        this.cfg = cfg;
         this.opts = cfg.training();
         this.d = cfg.stage();
         this.modelDir = Path.of(opts.model());
@@ -139,6 +154,15 @@ public final class DistillTrainer implements Objective {
     /** Runs distillation as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<DistillOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        return run(cfg, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's sampling and student
+     * gradient on {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<DistillOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
+                                 ScaleOut scaleOut) throws IOException {
         // both models are checked before the run directory is touched
         Path student = Path.of(cfg.training().model());
         Path teacher = Path.of(cfg.stage().teacher());
@@ -151,8 +175,22 @@ public final class DistillTrainer implements Objective {
                     + " sampled by the student (--lmbda " + d.lmbda() + " < 1) have no completions: use --lmbda 1"
                     + " (on-policy), --seq-kd (the teacher's samples) or an SFT file");
         }
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new DistillTrainer(cfg, kernels, log),
-                resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new DistillTrainer(cfg, kernels, log), resume);
+    }
+
+    /**
+     * An executor's copy: the same settings load the same student, teacher and data; it samples the
+     * micro-batches and computes the gradients it is sent, and nothing else (no validation, no state).
+     */
+    private static Objective replicaOf(ObjectNode settings, Kernels kernels) throws IOException {
+        return new DistillTrainer(StageConfig.read(settings, DistillOptions.class), kernels,
+                new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), DistillTrainer::replicaOf, "teacher");
     }
 
     /**
@@ -243,32 +281,127 @@ public final class DistillTrainer implements Objective {
         }
     }
 
-    /**
-     * The micro-batch of these examples: with probability {@code lmbda} the student's samples of
-     * their prompts, else the teacher's ({@code seq_kd}) or the data's completions. Sampling runs
-     * here, after the previous step's update, so the student samples with its current weights.
-     */
+    /** A micro-batch as the loop plans it: which examples; the step decides whose completions they get. */
+    private record Planned(int[] examples, long inputTokens) implements MicroBatch {
+        public double weight() {
+            return examples.length;
+        }
+    }
+
     @Override
     public MicroBatch prepare(int[] idx) {
-        long n = prepared++;
-        long seed = opts.seed() * 1_000_003L + n;
-        // TRL draws random.random() <= lmbda per step; '<' makes lmbda 0 never and 1 always sample
-        Source source = new SplittableRandom(seed).nextDouble() < d.lmbda() ? Source.STUDENT
-                : d.seqKd() ? Source.TEACHER : Source.DATA;
-        List<Example> examples = new ArrayList<>(idx.length);
-        if (source == Source.DATA) {
-            for (int i : idx) {
-                examples.add(train.get(i));
-            }
-        } else {
-            List<int[]> ps = new ArrayList<>(idx.length);
-            for (int i : idx) {
-                ps.add(prompts.get(i));
-            }
-            examples = sampled(source == Source.STUDENT ? studentSampler : teacherSampler, ps, seed);
+        long tokens = 0;
+        for (int i : idx) {
+            tokens += train.isEmpty() ? prompts.get(i).length : train.get(i).length();
         }
-        long tokens = examples.stream().mapToLong(Example::length).sum();
-        return new Batch(collator.collate(examples), source, idx.length, tokens);
+        return new Planned(idx, tokens);
+    }
+
+    @Override
+    public boolean ownsStep() {
+        return true;
+    }
+
+    /**
+     * A step: each micro-batch is, with probability {@code lmbda}, the student's samples of its
+     * prompts, else the teacher's ({@code seq_kd}) or the data's completions; samples are drawn here,
+     * after the previous step's update, so the student samples with its current weights. Then one
+     * update from the gradient of the step's token-mean divergence.
+     */
+    @Override
+    public void step(List<MicroBatch> batches, Updater updater, Metrics m) {
+        long t0 = System.nanoTime();
+        // 1. the draws, from the seed and each micro-batch's number (the checkpoint carries the count)
+        Source[] sources = new Source[batches.size()];
+        List<Draw> draws = new ArrayList<>();
+        for (int j = 0; j < batches.size(); j++) {
+            long seed = opts.seed() * 1_000_003L + prepared++;
+            // TRL draws random.random() <= lmbda per step; '<' makes lmbda 0 never and 1 always sample
+            sources[j] = new SplittableRandom(seed).nextDouble() < d.lmbda() ? Source.STUDENT
+                    : d.seqKd() ? Source.TEACHER : Source.DATA;
+            if (sources[j] != Source.DATA) {
+                int[] idx = ((Planned) batches.get(j)).examples();
+                int[][] ps = new int[idx.length][];
+                for (int k = 0; k < idx.length; k++) {
+                    ps[k] = prompts.get(idx[k]);
+                }
+                draws.add(new Draw(ps, sources[j] == Source.TEACHER, seed));
+            }
+        }
+        // 2. the sampled micro-batches' completions: a micro-batch is one sampling batch wherever it runs
+        List<int[][]> completions = draws.isEmpty() ? List.of() : updater.map(draws, DistillTrainer::sampleDraws);
+        // 3. the student's gradient of every micro-batch, normalised by the step's completion tokens
+        List<Shard> shards = new ArrayList<>(batches.size());
+        double total = 0;
+        long tokens = 0;
+        int drawn = 0;
+        for (int j = 0; j < batches.size(); j++) {
+            int[] idx = ((Planned) batches.get(j)).examples();
+            List<Example> examples = new ArrayList<>(idx.length);
+            if (sources[j] == Source.DATA) {
+                for (int i : idx) {
+                    examples.add(train.get(i));
+                }
+            } else {
+                Draw draw = draws.get(drawn);
+                int[][] done = completions.get(drawn++);
+                for (int k = 0; k < idx.length; k++) {
+                    examples.add(ExampleEncoder.promptAndCompletion(draw.prompts()[k], done[k]));
+                }
+            }
+            total += collator.collate(examples).trainedTokens();
+            tokens += examples.stream().mapToLong(Example::length).sum();
+            shards.add(Shard.of(examples, sources[j]));
+        }
+        if (total <= 0) {
+            throw new TrainingFailure("a step has nothing to train on (its batches carry no completion tokens);"
+                    + " stopped");
+        }
+        updater.gradients(shards, new Gradient(1.0 / total), m);
+        updater.apply();
+        m.total("tokens_per_s", tokens / ((System.nanoTime() - t0) / 1e9));
+    }
+
+    /** A sampled micro-batch: its prompts, whose sampler, and its seed. */
+    private record Draw(int[][] prompts, boolean teacher, long seed) implements Serializable {
+    }
+
+    /** Samples consecutive micro-batches with the models as they are: each one as a batch from its seed. */
+    private static List<int[][]> sampleDraws(Objective objective, List<Draw> draws) {
+        DistillTrainer t = (DistillTrainer) objective;
+        List<int[][]> out = new ArrayList<>(draws.size());
+        for (Draw draw : draws) {
+            List<Example> ex = t.sampled(draw.teacher() ? t.teacherSampler : t.studentSampler,
+                    Arrays.asList(draw.prompts()), draw.seed());
+            int[][] done = new int[ex.size()][];
+            for (int k = 0; k < done.length; k++) {
+                done[k] = Arrays.copyOfRange(ex.get(k).ids(), draw.prompts()[k].length, ex.get(k).length());
+            }
+            out.add(done);
+        }
+        return out;
+    }
+
+    /** A micro-batch's sequences and whose completions they hold: what its gradient reads, wherever it runs. */
+    private record Shard(int[][] ids, boolean[][] trained, Source source) implements Serializable {
+        static Shard of(List<Example> examples, Source source) {
+            return new Shard(examples.stream().map(Example::ids).toArray(int[][]::new),
+                    examples.stream().map(Example::trained).toArray(boolean[][]::new), source);
+        }
+    }
+
+    /** A micro-batch's forward and backward, scaled by one over the step's completion tokens. */
+    private record Gradient(double scale) implements ShardWork<Shard> {
+        @Override
+        public void run(Objective objective, Shard shard, Metrics metrics) {
+            DistillTrainer t = (DistillTrainer) objective;
+            List<Example> examples = new ArrayList<>(shard.ids().length);
+            for (int k = 0; k < shard.ids().length; k++) {
+                examples.add(new Example(shard.ids()[k], shard.trained()[k]));
+            }
+            long tokens = examples.stream().mapToLong(Example::length).sum();
+            t.lossOf(new Batch(t.collator.collate(examples), shard.source(), examples.size(), tokens), scale, metrics);
+        }
     }
 
     /** Each prompt followed by the sampler's completion of it (its stop token included, as TRL trains it). */
@@ -333,7 +466,7 @@ public final class DistillTrainer implements Objective {
 
     @Override
     public void forwardBackward(MicroBatch micro, double scale, Metrics metrics) {
-        lossOf((Batch) micro, scale, metrics);
+        throw new IllegalStateException("distillation owns its step");
     }
 
     @Override

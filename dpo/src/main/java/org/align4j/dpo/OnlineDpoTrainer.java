@@ -1,7 +1,9 @@
 package org.align4j.dpo;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,6 +45,8 @@ import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -56,9 +60,16 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Metrics: the DPO ones, and the sampled ones under TRL's names ({@code objective/scores},
  * {@code objective/kl}, {@code objective/entropy}, ...). With {@code --val} (preference pairs),
  * validation is offline DPO's loss on them.
+ *
+ * <p>With {@code --spark-master} the samples are drawn on the executors' replicas holding the step's
+ * weights, each record from its own generator (seeded by the step and its place in the rollout, as
+ * in one process, so its tokens do not depend on the slice it is drawn in); the judge scores them
+ * on the driver; each micro-batch's pairs run their reference pass, forward and backward on an
+ * executor, the gradients summed in micro-batch order; the driver applies the update.
  */
 public final class OnlineDpoTrainer implements Objective {
 
+    private final StageConfig<DpoOptions> cfg;
     private final TrainingOptions opts;
     private final DpoOptions dpo;
     private final DpoLoss.Settings loss;
@@ -81,14 +92,16 @@ public final class OnlineDpoTrainer implements Objective {
     private long iteration;
     private long episodes;
 
+    /** {@code judgeLoader} null: an executor's replica, which samples and computes gradients but never judges. */
     private OnlineDpoTrainer(StageConfig<DpoOptions> cfg, Judge.Loader judgeLoader, Kernels kernels, PrintStream log)
             throws IOException {
+        this.cfg = cfg;
         this.opts = cfg.training();
         this.dpo = cfg.stage();
         this.loss = dpo.lossSettings();
         this.log = log;
         this.modelDir = Path.of(opts.model());
-        this.runDir = Path.of(opts.outputDir());
+        this.runDir = opts.outputDir() == null ? null : Path.of(opts.outputDir()); // none on a replica
         boolean fromTrain = dpo.prompts() == null;
         Path file = Path.of(fromTrain ? opts.trainFile() : dpo.prompts());
         List<PromptSource.Prompt> records = PromptSource.readItems(file);
@@ -101,9 +114,9 @@ public final class OnlineDpoTrainer implements Objective {
                 }
             }
         }
-        this.judge = judgeLoader.load();
+        this.judge = judgeLoader == null ? null : judgeLoader.load();
         for (PromptSource.Prompt r : records) {
-            String lacks = judge.lacks(r.item());
+            String lacks = judge == null ? null : judge.lacks(r.item());
             if (lacks != null) {
                 throw new UserInputException(file + ":" + r.line() + ": lacks " + lacks + ", which the judge "
                         + judge.describe() + " reads");
@@ -146,7 +159,9 @@ public final class OnlineDpoTrainer implements Objective {
         }
         log.printf("prompts: %s, %d (%d cut to %d tokens, %s truncation); two samples each per step%n", file,
                 prompts.size(), cut, keep, opts.truncation());
-        log.println("judge: " + judge.describe() + "; ties choose the first sample (TRL's rule)");
+        if (judge != null) {
+            log.println("judge: " + judge.describe() + "; ties choose the first sample (TRL's rule)");
+        }
         if (valData != null) {
             this.val = DpoTrainer.pairs(valData, enc, collator, log);
             this.valRef = new double[val.size()][];
@@ -167,13 +182,36 @@ public final class OnlineDpoTrainer implements Objective {
     /** Trains as configured, asking {@code judge} to pick each pair; {@code resume} continues the run. */
     public static LoopResult run(StageConfig<DpoOptions> cfg, Judge.Loader judge, Kernels kernels, PrintStream log,
                                  boolean resume) throws IOException {
+        return run(cfg, judge, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Judge.Loader, Kernels, PrintStream, boolean)}, sampling and each
+     * update's gradient on {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<DpoOptions> cfg, Judge.Loader judge, Kernels kernels, PrintStream log,
+                                 boolean resume, ScaleOut scaleOut) throws IOException {
         if (!cfg.stage().online()) {
             throw new IllegalArgumentException("offline DPO runs through DpoTrainer.run");
         }
         DpoTrainer.check(cfg);
         ReferenceCache.checkModels(Path.of(cfg.training().model()), cfg.stage().refModel());
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new OnlineDpoTrainer(cfg, judge, kernels,
-                log), resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new OnlineDpoTrainer(cfg, judge, kernels, log), resume);
+    }
+
+    /**
+     * An executor's copy: the same settings load the same policy and reference (the policy with its
+     * adapters off under --lora-r); no judge, no validation: it samples and computes gradients.
+     */
+    private static Objective replicaOf(ObjectNode settings, Kernels kernels) throws IOException {
+        return new OnlineDpoTrainer(StageConfig.read(settings, DpoOptions.class), null, kernels,
+                new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), OnlineDpoTrainer::replicaOf, "prompts", "ref_model");
     }
 
     /** The reference's summed log-probabilities of a batch's sequences (no gradient). */
@@ -249,20 +287,24 @@ public final class OnlineDpoTrainer implements Objective {
                 rollout.add(prompts.get(i));
             }
         }
-        SamplingConfig sampling = new SamplingConfig(dpo.maxNewTokens(), dpo.temperature(), 0, 1.0,
-                opts.seed() * 1_000_003L + iteration, 0, stops, List.of());
-        List<Generation> gens = generator.generate(rollout, sampling, enc.tokenizer()::decode);
+        // sampled where the updater says (the executors' replicas with --spark-master): each record draws
+        // from its own generator, so its tokens do not depend on the run of records it is sampled in
+        List<RolloutPrompt> records = new ArrayList<>(2 * n);
+        for (int b = 0; b < 2 * n; b++) {
+            records.add(new RolloutPrompt(b, rollout.get(b)));
+        }
+        List<Rolled> gens = updater.map(records, new Sampled(opts.seed() * 1_000_003L + iteration));
         int[][] tokens = new int[2 * n][];
         boolean[] ended = new boolean[2 * n];
         List<Judge.Response> responses = new ArrayList<>(2 * n);
         long generated = 0;
         for (int b = 0; b < 2 * n; b++) {
-            Generation g = gens.get(b);
+            Rolled g = gens.get(b);
             // the stop token is part of the response the loss trains (TRL's completion mask covers it)
-            tokens[b] = g.tokenIds().length > 0 ? g.tokenIds() : new int[] {enc.eosTokenId()};
-            ended[b] = g.endedWith(stops);
-            generated += g.tokenIds().length;
-            int[] body = g.responseIds(stops);
+            tokens[b] = g.tokens().length > 0 ? g.tokens() : new int[] {enc.eosTokenId()};
+            ended[b] = g.ended();
+            generated += g.tokens().length;
+            int[] body = g.ended() ? Arrays.copyOf(g.tokens(), g.tokens().length - 1) : g.tokens();
             responses.add(new Judge.Response(items.get(idx[b % n]), rollout.get(b), body,
                     enc.tokenizer().decode(body)));
         }
@@ -288,55 +330,61 @@ public final class OnlineDpoTrainer implements Objective {
                     2 * n, firstError);
         }
         double scoringSeconds = (System.nanoTime() - t1) / 1e9;
-        // 3. the pairs' DPO loss, in micro-batches of --batch-size pairs, one update for the step
+        // 3. the pairs' DPO loss, in micro-batches of --batch-size pairs, one update for the step: each
+        // micro-batch's reference pass, forward and backward where the updater says (with --spark-master on
+        // the executors' replicas), the gradients summed in micro-batch order
         long t2 = System.nanoTime();
-        double[] logps = new double[2 * n];
-        double[] refs = new double[2 * n];
-        double[] counts = new double[2 * n];
-        updater.zeroGradients();
-        List<Judged> pairs = new ArrayList<>(n);
+        List<PairShard> shards = new ArrayList<>(batches.size());
         int offset = 0;
         for (MicroBatch mb : batches) {
             int size = ((PromptBatch) mb).indices().length;
             // the micro-batch's sequences: its prompts' first samples, then their second samples
-            List<Example> ex = new ArrayList<>(2 * size);
             int[] rows = new int[2 * size];
+            int[][] shardPrompts = new int[2 * size][];
+            int[][] shardResponses = new int[2 * size][];
+            double[] shardScores = new double[2 * size];
             for (int h = 0; h < 2; h++) {
                 for (int k = 0; k < size; k++) {
                     int b = h * n + offset + k;
-                    rows[h * size + k] = b;
-                    ex.add(ExampleEncoder.promptAndCompletion(rollout.get(b), tokens[b]));
+                    int j = h * size + k;
+                    rows[j] = b;
+                    shardPrompts[j] = rollout.get(b);
+                    shardResponses[j] = tokens[b];
+                    shardScores[j] = scores[b];
                 }
             }
-            TrainingBatch tb = collator.collate(ex);
-            double[] ref = reference(tb);
-            double[][] lp = policyLogProbs.forward(tb.inputs(), tb.targets(), tb.lossMask());
-            double[] micro = new double[2 * size];
-            double[] microRef = new double[2 * size];
-            double[] microCounts = new double[2 * size];
-            for (int j = 0; j < 2 * size; j++) {
-                logps[rows[j]] = lp[0][j];
-                refs[rows[j]] = ref[j];
-                counts[rows[j]] = lp[1][j];
-                micro[j] = lp[0][j];
-                microRef[j] = ref[j];
-                microCounts[j] = lp[1][j];
-            }
-            double[] microScores = new double[2 * size];
-            for (int j = 0; j < 2 * size; j++) {
-                microScores[j] = scores[rows[j]];
-            }
-            double[] d = new double[2 * size];
-            for (Judged p : judge(loss, microScores, micro, microRef, microCounts)) {
-                d[p.chosen()] = p.pair().dChosen() / n;
-                d[p.rejected()] = p.pair().dRejected() / n;
-                DpoTrainer.record(m, p.pair(), micro[p.chosen()], micro[p.rejected()]);
-                pairs.add(new Judged(rows[p.chosen()], rows[p.rejected()], p.pair()));
-            }
-            policyLogProbs.backward(d);
+            shards.add(new PairShard(rows, shardPrompts, shardResponses, shardScores, n));
             offset += size;
         }
+        Metrics perRow = new Metrics();
+        updater.gradients(shards, OnlineDpoTrainer::pairGradient, perRow);
         updater.apply();
+        // what the forwards read, row by row; the pairs judged again from it, in the same order, for the metrics
+        Map<String, Double> read = perRow.values();
+        double[] logps = new double[2 * n];
+        double[] refs = new double[2 * n];
+        double[] counts = new double[2 * n];
+        for (int b = 0; b < 2 * n; b++) {
+            logps[b] = read.get(LOGP + b);
+            refs[b] = read.get(REF + b);
+            counts[b] = read.get(COUNT + b);
+        }
+        List<Judged> pairs = new ArrayList<>(n);
+        for (PairShard sh : shards) {
+            int w = sh.rows().length;
+            double[] micro = new double[w];
+            double[] microRef = new double[w];
+            double[] microCounts = new double[w];
+            for (int j = 0; j < w; j++) {
+                micro[j] = logps[sh.rows()[j]];
+                microRef[j] = refs[sh.rows()[j]];
+                microCounts[j] = counts[sh.rows()[j]];
+            }
+            for (Judged p : judge(loss, sh.scores(), micro, microRef, microCounts)) {
+                DpoTrainer.record(m, p.pair(), micro[p.chosen()], micro[p.rejected()]);
+                pairs.add(new Judged(sh.rows()[p.chosen()], sh.rows()[p.rejected()], p.pair()));
+            }
+        }
         double updateSeconds = (System.nanoTime() - t2) / 1e9;
         episodes += 2L * n;
         // the sampled side, TRL's names: KL and entropy of the sampled sequences (sums over their tokens)
@@ -371,6 +419,83 @@ public final class OnlineDpoTrainer implements Objective {
         m.total("time/update", updateSeconds);
         m.total("rollout_tokens_per_s", generated / rolloutSeconds);
         writeSamples(idx, rollout, tokens, responses, scores, logps, refs, pairs);
+    }
+
+    /** Record {@code record} of a step's rollout (sample {@code record} in TRL's layout): its prompt. */
+    private record RolloutPrompt(long record, int[] prompt) implements Serializable {
+    }
+
+    /** A sampled response: its tokens and whether it ended with a stop token. */
+    private record Rolled(int[] tokens, boolean ended) implements Serializable {
+    }
+
+    /** Samples a run of consecutive rollout records with the policy as it is, from the step's seed. */
+    private record Sampled(long seed) implements ReplicaWork<RolloutPrompt, Rolled> {
+        @Override
+        public List<Rolled> run(Objective objective, List<RolloutPrompt> records) {
+            return ((OnlineDpoTrainer) objective).sample(records, seed);
+        }
+    }
+
+    private List<Rolled> sample(List<RolloutPrompt> records, long seed) {
+        SamplingConfig sampling = new SamplingConfig(dpo.maxNewTokens(), dpo.temperature(), 0, 1.0, seed, 0, stops,
+                List.of());
+        List<Generation> gens = generator.generate(records.stream().map(RolloutPrompt::prompt).toList(), sampling,
+                enc.tokenizer()::decode, records.isEmpty() ? 0 : records.get(0).record());
+        List<Rolled> out = new ArrayList<>(gens.size());
+        for (Generation g : gens) {
+            out.add(new Rolled(g.tokenIds(), g.endedWith(stops)));
+        }
+        return out;
+    }
+
+    /**
+     * A micro-batch's pairs: its sequences in TRL's layout (the prompts' first samples, then their
+     * second), each one's row among the step's 2n samples and its score, and the step's pair count,
+     * which every micro-batch's gradient is divided by.
+     */
+    private record PairShard(int[] rows, int[][] prompts, int[][] responses, double[] scores, int pairs)
+            implements Serializable {
+    }
+
+    /**
+     * The per-row values a micro-batch's forwards read travel back as totals under these names
+     * (a gradient's work returns only gradients and metrics): the policy's and the reference's summed
+     * log-probabilities and the response's token count, which the driver's metrics and samples read.
+     */
+    private static final String LOGP = "row logp ";
+    private static final String REF = "row ref ";
+    private static final String COUNT = "row count ";
+
+    /** A micro-batch's work, on the run's objective or an executor's replica of it. */
+    private static void pairGradient(Objective objective, PairShard shard, Metrics perRow) {
+        ((OnlineDpoTrainer) objective).pairGradient(shard, perRow);
+    }
+
+    /**
+     * The reference pass, the policy's forward and the backward of a micro-batch's DPO loss (each pair's
+     * over the step's pair count); adds every row's log-probabilities and token count to {@code perRow}.
+     */
+    private void pairGradient(PairShard s, Metrics perRow) {
+        int w = s.rows().length;
+        List<Example> ex = new ArrayList<>(w);
+        for (int j = 0; j < w; j++) {
+            ex.add(ExampleEncoder.promptAndCompletion(s.prompts()[j], s.responses()[j]));
+        }
+        TrainingBatch tb = collator.collate(ex);
+        double[] ref = reference(tb);
+        double[][] lp = policyLogProbs.forward(tb.inputs(), tb.targets(), tb.lossMask());
+        double[] d = new double[w];
+        for (Judged p : judge(loss, s.scores(), lp[0], ref, lp[1])) {
+            d[p.chosen()] = p.pair().dChosen() / s.pairs();
+            d[p.rejected()] = p.pair().dRejected() / s.pairs();
+        }
+        for (int j = 0; j < w; j++) {
+            perRow.total(LOGP + s.rows()[j], lp[0][j]);
+            perRow.total(REF + s.rows()[j], ref[j]);
+            perRow.total(COUNT + s.rows()[j], lp[1][j]);
+        }
+        policyLogProbs.backward(d);
     }
 
     /** samples/step-N.jsonl: one row per pair with what the loss read, so a step can be checked by hand. */

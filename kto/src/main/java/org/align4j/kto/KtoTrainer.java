@@ -1,6 +1,7 @@
 package org.align4j.kto;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,7 +29,11 @@ import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Replica;
+import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * KTO (Ethayarajh et al. 2024) from unpaired thumbs-up/down examples on the shared
@@ -41,11 +46,17 @@ import org.nd4j.linalg.api.buffer.DataType;
  * sequences, clamped at 0 and carrying no gradient. Fixing the pairing once makes the reference's
  * side cacheable: reference log-probabilities of both sequences of every example come from the
  * {@link ReferenceCache}. Metrics under TRL's names; {@code best/} by validation loss.
+ *
+ * <p>Data-parallel ({@code --spark-master}): {@code z0} is a statistic of one micro-batch, and the
+ * loop hands each executor whole micro-batches, so cutting a step's micro-batches over executors
+ * leaves every estimate (and so every loss) what one process computes; the pairing is fixed by the
+ * file order and {@code --batch-size} alone, which the executors' replicas read alike.
  */
 public final class KtoTrainer implements Objective {
 
     public static final Set<RecordKind> KINDS = Set.of(RecordKind.UNPAIRED);
 
+    private final StageConfig<KtoOptions> cfg;
     private final TrainingOptions opts;
     private final Path modelDir;
     private final DecoderModel model;
@@ -56,7 +67,10 @@ public final class KtoTrainer implements Objective {
     private final List<KtoExample> val;
     private final ReferenceCache.LogProbs ref;
 
-    private KtoTrainer(StageConfig<KtoOptions> cfg, Kernels kernels, PrintStream log) throws IOException {
+    /** {@code givenRef}: the train examples' reference log-probabilities computed by the driver (an executor's replica); null: the cache's. */
+    private KtoTrainer(StageConfig<KtoOptions> cfg, Kernels kernels, PrintStream log, double[][] givenRef)
+            throws IOException {
+        this.cfg = cfg;
         this.opts = cfg.training();
         this.modelDir = Path.of(opts.model());
         this.loss = cfg.stage().lossSettings();
@@ -77,23 +91,55 @@ public final class KtoTrainer implements Objective {
             log.println("warning: " + advice);
         }
         this.logProbs = new SequenceLogProbs(model);
-        ModelSource refSource = cfg.stage().refModel() != null ? ModelSource.of(Path.of(cfg.stage().refModel()))
-                : opts.source();
-        this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, rows(train), rows(val), collator,
-                opts.batchSize(), kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model : null,
-                "example");
+        if (givenRef != null) {
+            this.ref = new ReferenceCache.LogProbs(givenRef, null);
+        } else {
+            ModelSource refSource = cfg.stage().refModel() != null ? ModelSource.of(Path.of(cfg.stage().refModel()))
+                    : opts.source();
+            this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, rows(train), rows(val), collator,
+                    opts.batchSize(), kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model
+                            : null, "example");
+        }
     }
 
     /** Trains as configured; {@code resume} continues the run in {@code output_dir}. */
     public static LoopResult run(StageConfig<KtoOptions> cfg, Kernels kernels, PrintStream log, boolean resume)
             throws IOException {
+        return run(cfg, kernels, log, resume, null);
+    }
+
+    /**
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, each step's micro-batches on
+     * {@code scaleOut} (null: in this process).
+     */
+    public static LoopResult run(StageConfig<KtoOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
+                                 ScaleOut scaleOut) throws IOException {
         // checked before the run directory is touched
         ReferenceCache.checkModels(Path.of(cfg.training().model()), cfg.stage().refModel());
         if (cfg.stage().lossType().usesKl() && cfg.training().batchSize() < 2) {
             throw new UserInputException("--batch-size must be at least 2 for --loss-type kto: the KL estimate comes"
                     + " from the other examples of a batch (with 1 it would equal the example's own reward)");
         }
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).run(() -> new KtoTrainer(cfg, kernels, log), resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
+                .run(() -> new KtoTrainer(cfg, kernels, log, null), resume);
+    }
+
+    /**
+     * An executor's copy: the same settings give the same examples, pairing and order; the reference
+     * log-probabilities the driver computed (or read from its run's cache) travel with it, so no
+     * executor loads the reference or touches the run directory.
+     */
+    private record Rebuild(double[][] ref) implements Replica.Builder {
+        @Override
+        public Objective build(ObjectNode settings, Kernels kernels) throws IOException {
+            return new KtoTrainer(StageConfig.read(settings, KtoOptions.class), kernels,
+                    new PrintStream(OutputStream.nullOutputStream()), ref);
+        }
+    }
+
+    @Override
+    public Replica replica() {
+        return Replica.of(cfg.toJson(), new Rebuild(ref.train()));
     }
 
     /**
