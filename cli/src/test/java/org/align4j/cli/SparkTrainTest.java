@@ -35,8 +35,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * per micro-batch and for slices of several; two identical distributed runs give bit-identical
  * weights; a distributed run cancelled after its first step and resumed gives the uninterrupted
  * run's weights. PPO's rollouts, their scores and its old-policy, reference and value passes, and
- * DPO's reference pass, run on the executors too: the same responses, scores, KL and reference
- * log-probabilities, byte for byte.
+ * DPO's reference pass, run on the executors too: the same responses and grader scores byte for
+ * byte, a reward model's scores and the KL within rounding (a slice's batch rounds otherwise than
+ * the whole rollout's), and the same reference cache file, byte for byte (DPO's batches are the
+ * single process's).
  */
 class SparkTrainTest {
 
