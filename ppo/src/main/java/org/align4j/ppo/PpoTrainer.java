@@ -283,11 +283,12 @@ public final class PpoTrainer implements Objective {
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut).run(() -> {
             PpoTrainer t = new PpoTrainer(cfg, kernels, log);
             if (scaleOut != null) {
-                log.println("on the executors each iteration: the rollouts, their " + (t.grader != null
-                        && !t.grader.grader().local() ? "old-policy" : "scores and the old-policy")
-                        + ", reference and value passes (the weights shared once for them), then each update's"
-                        + " gradient in shards" + (t.grader != null && !t.grader.grader().local()
-                        ? "; the grader calls an endpoint, so the driver grades" : ""));
+                boolean callsOut = t.grader != null && !t.grader.grader().local();
+                log.println("on the executors each iteration: the rollouts, their " + (callsOut ? "old-policy"
+                        : "scores and the old-policy") + (t.valueHead != null ? ", reference and value passes"
+                        : " and reference passes") + " (the weights shared once for them), then each update's"
+                        + " gradient in shards" + (callsOut ? "; the grader calls an endpoint, so the driver grades"
+                        : ""));
             }
             return t;
         }, resume);
