@@ -32,6 +32,7 @@ import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingData;
 import org.align4j.train.TrainingLoop;
 import org.align4j.train.TrainingOptions;
+import org.align4j.train.scale.Cluster;
 import org.align4j.train.scale.Replica;
 import org.align4j.train.scale.ScaleOut;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -62,9 +63,13 @@ public final class DpoTrainer implements Objective {
     private final List<PreferencePair> val;
     private final ReferenceCache.LogProbs ref;
 
-    /** {@code givenRef}: the train pairs' reference log-probabilities computed by the driver (an executor's replica); null: the cache's. */
-    private DpoTrainer(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, double[][] givenRef)
-            throws IOException {
+    /**
+     * {@code givenRef}: the train pairs' reference log-probabilities computed by the driver (an
+     * executor's replica); null: the cache's, computed on {@code scaleOut}'s executors when it is not
+     * null and the cache does not match.
+     */
+    private DpoTrainer(StageConfig<DpoOptions> cfg, Kernels kernels, PrintStream log, double[][] givenRef,
+                       ScaleOut scaleOut) throws IOException {
         this.cfg = cfg;
         this.opts = cfg.training();
         this.log = log;
@@ -87,7 +92,7 @@ public final class DpoTrainer implements Objective {
                     : opts.source();
             this.ref = ReferenceCache.load(Path.of(opts.outputDir()), refSource, rows(train), rows(val), collator,
                     opts.batchSize(), kernels, log, opts.lora() != null && cfg.stage().refModel() == null ? model : null,
-                    "pair");
+                    "pair", scaleOut == null ? null : referenceOn(cfg, scaleOut));
         } else {
             this.ref = null;
             log.println("--loss " + loss.type() + " is reference-free: no reference model loaded");
@@ -113,7 +118,43 @@ public final class DpoTrainer implements Objective {
         // the models are checked before the run directory is touched
         ReferenceCache.checkModels(Path.of(cfg.training().model()), cfg.stage().refModel());
         return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
-                .run(() -> new DpoTrainer(cfg, kernels, log, null), resume);
+                .run(() -> new DpoTrainer(cfg, kernels, log, null, scaleOut), resume);
+    }
+
+    /**
+     * The reference pass on executors: they receive the model files once for the job and load the
+     * reference as {@link #reference} says, the model this process would read.
+     */
+    private static ReferenceCache.Remote referenceOn(StageConfig<DpoOptions> cfg, ScaleOut scaleOut) {
+        Replica settings = new Replica(cfg.toJson().toString(), List.of("model", "adapter", "ref_model"),
+                new Rebuild(null));
+        return new ReferenceCache.Remote(scaleOut, settings.files(), new ReferenceOnExecutor(settings));
+    }
+
+    /** Loads the reference on an executor from its copies of the model files. */
+    private record ReferenceOnExecutor(Replica settings) implements ReferenceCache.Loader {
+        @Override
+        public DecoderModel load(Cluster.Shipped files, Kernels kernels) throws IOException {
+            return reference(StageConfig.read(settings.settingsAt(files), DpoOptions.class), kernels);
+        }
+    }
+
+    /**
+     * The frozen reference as this process's pass reads it: {@code --ref-model}; else {@code --model}
+     * (and its adapter), with {@code --lora-r} loaded as the policy is (fresh adapters on a base that
+     * may be quantized or have a stored adapter merged) and its fresh adapters switched off.
+     */
+    static DecoderModel reference(StageConfig<DpoOptions> cfg, Kernels kernels) throws IOException {
+        TrainingOptions o = cfg.training();
+        if (cfg.stage().refModel() != null) {
+            return ModelSource.of(Path.of(cfg.stage().refModel())).load(kernels, DataType.FLOAT, false);
+        }
+        if (o.lora() != null) {
+            DecoderModel m = o.source().load(kernels, DataType.FLOAT, o.setup(false));
+            m.setAdaptersEnabled(false);
+            return m;
+        }
+        return o.source().load(kernels, DataType.FLOAT, false);
     }
 
     /**
@@ -125,7 +166,7 @@ public final class DpoTrainer implements Objective {
         @Override
         public Objective build(ObjectNode settings, Kernels kernels) throws IOException {
             return new DpoTrainer(StageConfig.read(settings, DpoOptions.class), kernels,
-                    new PrintStream(OutputStream.nullOutputStream()), ref);
+                    new PrintStream(OutputStream.nullOutputStream()), ref, null);
         }
     }
 

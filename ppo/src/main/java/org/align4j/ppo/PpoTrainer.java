@@ -141,7 +141,7 @@ public final class PpoTrainer implements Objective {
         this.losses = ppo.losses();
         this.log = log;
         this.modelDir = Path.of(opts.model());
-        // an executor's replica has no run directory: it computes gradients and writes nothing
+        // an executor's replica has no run directory: it samples, scores, passes and computes gradients, and writes nothing
         this.runDir = opts.outputDir() == null ? null : Path.of(opts.outputDir());
         List<PromptSource.Prompt> records = PromptSource.readItems(Path.of(ppo.prompts()));
         // a grader file and the prompts' fields are checked before any model is loaded
@@ -263,8 +263,9 @@ public final class PpoTrainer implements Objective {
     }
 
     /**
-     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, rollouts and each update's gradient
-     * on {@code scaleOut} (null: in this process).
+     * As {@link #run(StageConfig, Kernels, PrintStream, boolean)}, with each iteration's rollouts, their
+     * scoring, the old-policy, reference and value passes, and each update's gradient on
+     * {@code scaleOut} (null: in this process).
      */
     public static LoopResult run(StageConfig<PpoOptions> cfg, Kernels kernels, PrintStream log, boolean resume,
                                  ScaleOut scaleOut) throws IOException {
@@ -279,14 +280,24 @@ public final class PpoTrainer implements Objective {
         if (cfg.stage().valueModel() != null) {
             TokenizerFiles.requireSameTokenizer("--model", model, "--value-model", Path.of(cfg.stage().valueModel()));
         }
-        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut)
-                .run(() -> new PpoTrainer(cfg, kernels, log), resume);
+        return new TrainingLoop(cfg.training(), cfg.toJson(), log).scaleOut(scaleOut).run(() -> {
+            PpoTrainer t = new PpoTrainer(cfg, kernels, log);
+            if (scaleOut != null) {
+                boolean callsOut = t.grader != null && !t.grader.grader().local();
+                log.println("on the executors each iteration: the rollouts, their " + (callsOut ? "old-policy"
+                        : "scores and the old-policy") + (t.valueHead != null ? ", reference and value passes"
+                        : " and reference passes") + " (the weights shared once for them), then each update's"
+                        + " gradient in shards" + (callsOut ? "; the grader calls an endpoint, so the driver grades"
+                        : ""));
+            }
+            return t;
+        }, resume);
     }
 
     /**
-     * An executor's copy for data-parallel updates: the same settings load the same policy and value
-     * model; it computes the gradients of update shards and nothing else (rollouts, scoring and the
-     * old, reference and value passes stay on the driver).
+     * An executor's copy: the same settings load the same policy, reference, reward and value models
+     * (their files shipped once for the run, the trained weights shared per iteration); it samples and
+     * scores runs of rollout records, passes over them, and computes the gradients of update shards.
      */
     private static Objective replicaOf(ObjectNode settings, Kernels kernels) throws IOException {
         return new PpoTrainer(StageConfig.read(settings, PpoOptions.class), kernels,
@@ -394,7 +405,7 @@ public final class PpoTrainer implements Objective {
             }
             t1 = System.nanoTime();
             if (!rollout.samples().isEmpty()) {
-                passes(rollout.samples());
+                passes(rollout.samples(), updater);
             }
         } finally {
             pauseDropout(false);
@@ -418,6 +429,7 @@ public final class PpoTrainer implements Objective {
         }
         double updateSeconds = (System.nanoTime() - t2) / 1e9;
         metrics(samples, rollout, passSeconds, beta, updateSeconds, m);
+        m.total("time/passes", passSeconds);
         writeSamples(samples);
     }
 
@@ -432,75 +444,123 @@ public final class PpoTrainer implements Objective {
      */
     private Rollout rollout(List<Integer> promptIndices, int round, Updater updater) {
         int k = ppo.samplesPerPrompt();
-        int pad = enc.eosTokenId();
         long t0 = System.nanoTime();
-        List<Sample> samples = new ArrayList<>();
-        List<int[]> rolloutPrompts = new ArrayList<>();
+        List<RolloutPrompt> records = new ArrayList<>();
         for (int i : promptIndices) {
             for (int r = 0; r < k; r++) {
-                rolloutPrompts.add(prompts.get(i));
-                Sample s = new Sample();
-                s.prompt = i;
-                s.promptIds = prompts.get(i);
-                samples.add(s);
+                records.add(new RolloutPrompt(records.size(), i, prompts.get(i)));
             }
         }
         long seed = opts.seed() * 1_000_003L + iteration + round * 0x9E3779B97F4A7C15L;
         // sampled where the updater says (the executors' replicas with --spark-master): each record draws
-        // from its own generator, so its tokens do not depend on the run of records it is sampled in
-        List<RolloutPrompt> items = new ArrayList<>();
-        for (int b = 0; b < rolloutPrompts.size(); b++) {
-            items.add(new RolloutPrompt(b, rolloutPrompts.get(b)));
-        }
-        List<Rolled> gens = updater.map(items, new Sampled(seed));
+        // from its own generator, so its tokens do not depend on the run of records it is sampled in. The
+        // responses are scored where they were sampled, unless the grader calls an endpoint: then here
+        boolean scoreThere = grader == null || grader.grader().local();
+        List<Rolled> gens = updater.map(records, new Sampled(seed, scoreThere));
+        List<Sample> samples = new ArrayList<>();
+        List<Scored> raw = new ArrayList<>();
         long generated = 0;
-        for (int b = 0; b < samples.size(); b++) {
+        long sampleNanos = 0;
+        long scoreNanos = 0;
+        for (int b = 0; b < records.size(); b++) {
             Rolled g = gens.get(b);
-            Sample s = samples.get(b);
-            s.response = g.tokens().length > 0 ? g.tokens() : new int[] {pad};
-            s.ended = g.ended();
-            s.generated = g.tokens().length;
+            samples.add(sample(records.get(b), g));
+            raw.add(g.scored());
             generated += g.tokens().length;
-            s.samplerLogprobs = g.logprobs();
+            sampleNanos += g.sampleNanos();
+            scoreNanos += g.scoreNanos();
         }
-        double rolloutSeconds = (System.nanoTime() - t0) / 1e9;
-        long t1 = System.nanoTime();
-        double[] scores = score(samples);
+        // the job's time shared between sampling and scoring as its slices spent theirs
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double scoredShare = scoreNanos == 0 ? 0 : (double) scoreNanos / (sampleNanos + scoreNanos);
+        double rolloutSeconds = seconds * (1 - scoredShare);
+        double scoringSeconds = seconds * scoredShare;
+        if (!scoreThere) {
+            long t1 = System.nanoTime();
+            raw = rawScores(samples);
+            scoringSeconds += (System.nanoTime() - t1) / 1e9;
+        }
+        double[] scores = scores(samples, raw);
         for (int b = 0; b < samples.size(); b++) {
             Sample s = samples.get(b);
+            s.graderError = raw.get(b).error();
+            s.graderParts = raw.get(b).parts() == null ? Map.of() : raw.get(b).parts();
             s.overlong = Dapo.overlongPenalty(s.response.length, ppo.maxNewTokens(), losses.overlongBufferLen(),
                     ppo.overlongPenaltyFactor());
             s.score = scores[b] + s.overlong;
         }
-        return new Rollout(samples, generated, rolloutSeconds, (System.nanoTime() - t1) / 1e9);
+        return new Rollout(samples, generated, rolloutSeconds, scoringSeconds);
     }
 
-    /** Record {@code record} of an iteration's rollout: its prompt. */
-    private record RolloutPrompt(long record, int[] prompt) implements Serializable {
+    /** Record {@code record} of an iteration's rollout: its prompt's index and tokens. */
+    private record RolloutPrompt(long record, int prompt, int[] promptIds) implements Serializable {
     }
 
-    /** A sampled response: its tokens, the sampler's log-probabilities, and whether it ended with a stop token. */
-    private record Rolled(int[] tokens, double[] logprobs, boolean ended) implements Serializable {
+    /**
+     * A sampled response: its tokens, the sampler's log-probabilities, whether it ended with a stop
+     * token, and its score where it was scored with its sampling (else null); the first of a run of
+     * records carries the run's sampling and scoring times.
+     */
+    private record Rolled(int[] tokens, double[] logprobs, boolean ended, Scored scored, long sampleNanos,
+                          long scoreNanos) implements Serializable {
     }
 
-    /** Samples a run of consecutive rollout records with the policy as it is, from the rollout's seed. */
-    private record Sampled(long seed) implements ReplicaWork<RolloutPrompt, Rolled> {
+    /** A response's score before normalisation, clipping and penalties; a grader's error and parts (else null). */
+    private record Scored(double raw, String error, LinkedHashMap<String, Double> parts) implements Serializable {
+    }
+
+    /** Samples a run of consecutive rollout records with the policy as it is, from the rollout's seed, and scores them with {@code score}. */
+    private record Sampled(long seed, boolean score) implements ReplicaWork<RolloutPrompt, Rolled> {
         @Override
         public List<Rolled> run(Objective objective, List<RolloutPrompt> items) {
-            return ((PpoTrainer) objective).sample(items, seed);
+            return ((PpoTrainer) objective).sample(items, seed, score);
         }
     }
 
-    private List<Rolled> sample(List<RolloutPrompt> items, long seed) {
+    private List<Rolled> sample(List<RolloutPrompt> items, long seed, boolean score) {
+        long t0 = System.nanoTime();
         SamplingConfig sampling = new SamplingConfig(ppo.maxNewTokens(), ppo.temperature(), 0, 1.0, seed, 0, stops,
                 List.of());
-        List<Generation> gens = generator.generate(items.stream().map(RolloutPrompt::prompt).toList(), sampling,
+        List<Generation> gens = generator.generate(items.stream().map(RolloutPrompt::promptIds).toList(), sampling,
                 enc.tokenizer()::decode, items.isEmpty() ? 0 : items.get(0).record());
         List<Rolled> out = new ArrayList<>();
         for (Generation g : gens) {
-            out.add(new Rolled(g.tokenIds(), g.logprobs(), g.endedWith(stops)));
+            out.add(new Rolled(g.tokenIds(), g.logprobs(), g.endedWith(stops), null, 0, 0));
+        }
+        long t1 = System.nanoTime();
+        List<Scored> raw = null;
+        if (score) {
+            List<Sample> samples = new ArrayList<>();
+            for (int b = 0; b < out.size(); b++) {
+                samples.add(sample(items.get(b), out.get(b)));
+            }
+            raw = rawScores(samples);
+        }
+        long t2 = System.nanoTime();
+        for (int b = 0; b < out.size(); b++) {
+            Rolled g = out.get(b);
+            out.set(b, new Rolled(g.tokens(), g.logprobs(), g.ended(), raw == null ? null : raw.get(b),
+                    b == 0 ? t1 - t0 : 0, b == 0 ? t2 - t1 : 0));
         }
         return out;
+    }
+
+    /** A rollout record's response as a sample (an empty response trains on one pad token), its text decoded. */
+    private Sample sample(RolloutPrompt record, Rolled g) {
+        Sample s = new Sample();
+        s.prompt = record.prompt();
+        s.promptIds = record.promptIds();
+        s.response = g.tokens().length > 0 ? g.tokens() : new int[] {enc.eosTokenId()};
+        s.ended = g.ended();
+        s.generated = g.tokens().length;
+        s.samplerLogprobs = g.logprobs();
+        s.responseText = enc.tokenizer().decode(Arrays.copyOf(s.response, bodyLength(s)));
+        return s;
+    }
+
+    /** The response's tokens that are scored: all but the stop token it ended with. */
+    private static int bodyLength(Sample s) {
+        return s.ended ? s.response.length - 1 : s.response.length;
     }
 
     /**
@@ -544,37 +604,85 @@ public final class PpoTrainer implements Objective {
 
     /**
      * The sampler's log-probabilities against a training forward (a mismatch is a bug and stops the
-     * run), then the old, reference and value passes and the per-token KL.
+     * run), then the old, reference and value passes, where the updater says (with --spark-master on
+     * the executors' replicas, in the rollout's runs of records and reading the weights its rollout
+     * read), and the per-token KL.
      */
-    private void passes(List<Sample> samples) {
-        Packed all = Packed.of(samples, enc.eosTokenId());
-        double[] check = policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), 1.0);
+    private void passes(List<Sample> samples, Updater updater) {
+        List<PassItem> items = new ArrayList<>();
+        for (Sample s : samples) {
+            items.add(new PassItem(s.promptIds, s.response, s.samplerLogprobs));
+        }
+        List<Passed> passed = updater.map(items, new Passes());
         double worst = 0;
-        for (int b = 0; b < samples.size(); b++) {
-            double[] sampler = samples.get(b).samplerLogprobs;
-            for (int j = 0; j < sampler.length; j++) {
-                worst = Math.max(worst, Math.abs(sampler[j] - check[all.rows()[b][j]]));
-            }
+        for (Passed p : passed) {
+            worst = Math.max(worst, p.worst());
         }
         if (worst > 1e-3) {
             throw new IllegalStateException("rollout log-probabilities disagree with a training forward by up to "
                     + worst + " at iteration " + iteration + "; the sampler and the model are out of step (a bug)");
         }
-        double[] oldRows = ppo.temperature() == 1.0 ? check
-                : policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
-        double[] refRows = referenceRows(all);
-        double[] valueRows = valueHead == null ? null : valueHead.forwardAll(all.inputs());
         for (int b = 0; b < samples.size(); b++) {
             Sample s = samples.get(b);
-            s.old = all.gather(oldRows, b);
-            s.ref = all.gather(refRows, b);
-            s.values = valueRows == null ? null : all.gather(valueRows, b);
+            Passed p = passed.get(b);
+            s.old = p.old();
+            s.ref = p.ref();
+            s.values = p.values();
             s.kl = new double[s.old.length];
             for (int j = 0; j < s.kl.length; j++) {
                 s.kl[j] = ppo.klEstimator() == PpoOptions.KlEstimator.K1 ? s.old[j] - s.ref[j]
                         : PpoLoss.k3(s.old[j], s.ref[j])[0];
             }
         }
+    }
+
+    /** A response to pass over: its prompt's and its own tokens, and the sampler's log-probabilities of them. */
+    private record PassItem(int[] promptIds, int[] response, double[] samplerLogprobs) implements Serializable {
+    }
+
+    /**
+     * A response's old-policy, reference and value (null without a value model) numbers per token, and
+     * the largest difference between the sampler's log-probabilities and a training forward's.
+     */
+    private record Passed(double[] old, double[] ref, double[] values, double worst) implements Serializable {
+    }
+
+    /** The passes over a run of consecutive responses, on the run's objective or an executor's replica of it. */
+    private record Passes() implements ReplicaWork<PassItem, Passed> {
+        @Override
+        public List<Passed> run(Objective objective, List<PassItem> items) {
+            return ((PpoTrainer) objective).pass(items);
+        }
+    }
+
+    /** The old, reference and value passes over {@code items} as one batch. */
+    private List<Passed> pass(List<PassItem> items) {
+        List<Sample> samples = new ArrayList<>();
+        for (PassItem item : items) {
+            Sample s = new Sample();
+            s.promptIds = item.promptIds();
+            s.response = item.response();
+            samples.add(s);
+        }
+        Packed all = Packed.of(samples, enc.eosTokenId());
+        double[] check = policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), 1.0);
+        double[] worst = new double[items.size()];
+        for (int b = 0; b < items.size(); b++) {
+            double[] sampler = items.get(b).samplerLogprobs();
+            for (int j = 0; j < sampler.length; j++) {
+                worst[b] = Math.max(worst[b], Math.abs(sampler[j] - check[all.rows()[b][j]]));
+            }
+        }
+        double[] oldRows = ppo.temperature() == 1.0 ? check
+                : policyLogProbs.forwardRows(all.inputs(), all.targets(), all.mask(), ppo.temperature());
+        double[] refRows = referenceRows(all);
+        double[] valueRows = valueHead == null ? null : valueHead.forwardAll(all.inputs());
+        List<Passed> out = new ArrayList<>();
+        for (int b = 0; b < items.size(); b++) {
+            out.add(new Passed(all.gather(oldRows, b), all.gather(refRows, b),
+                    valueRows == null ? null : all.gather(valueRows, b), worst[b]));
+        }
+        return out;
     }
 
     /** The estimator named by --estimator, from {@link AdvantageEstimators}. */
@@ -633,37 +741,38 @@ public final class PpoTrainer implements Objective {
         m.total("response_length", (double) samples.stream().mapToLong(s -> s.generated).sum() / samples.size());
     }
 
-    private double[] score(List<Sample> samples) {
-        double[] scores = new double[samples.size()];
-        List<int[]> seqs = new ArrayList<>();
-        List<GraderInput> graded = new ArrayList<>();
-        for (int b = 0; b < samples.size(); b++) {
-            Sample s = samples.get(b);
-            int n = s.ended ? s.response.length - 1 : s.response.length;
-            int[] body = Arrays.copyOf(s.response, n);
-            s.responseText = enc.tokenizer().decode(body);
-            if (scorer != null) {
-                int[] seq = Arrays.copyOf(s.promptIds, s.promptIds.length + n);
-                System.arraycopy(body, 0, seq, s.promptIds.length, n);
-                seqs.add(seq);
-            } else {
-                graded.add(new GraderInput(items.get(s.prompt), s.responseText, n));
-            }
-        }
-        if (grader != null) {
-            List<GraderRunner.Grade> grades = grader.gradeAll(graded);
-            for (int b = 0; b < scores.length; b++) {
-                GraderRunner.Grade g = grades.get(b);
-                scores[b] = g.score();
-                samples.get(b).graderError = g.error();
-                samples.get(b).graderParts = g.parts();
-            }
-        }
+    /** The responses' scores from the reward model or the grader, before normalisation, clipping and penalties. */
+    private List<Scored> rawScores(List<Sample> samples) {
+        List<Scored> out = new ArrayList<>();
         if (scorer != null) {
-            double[] raw = scorer.score(seqs, Math.max(2, opts.batchSize() * ppo.samplesPerPrompt()));
-            for (int b = 0; b < raw.length; b++) {
-                scores[b] = stats == null ? raw[b] : (raw[b] - stats.mean()) / Math.max(stats.std(), 1e-8);
+            List<int[]> seqs = new ArrayList<>();
+            for (Sample s : samples) {
+                int n = bodyLength(s);
+                int[] seq = Arrays.copyOf(s.promptIds, s.promptIds.length + n);
+                System.arraycopy(s.response, 0, seq, s.promptIds.length, n);
+                seqs.add(seq);
             }
+            for (double raw : scorer.score(seqs, Math.max(2, opts.batchSize() * ppo.samplesPerPrompt()))) {
+                out.add(new Scored(raw, null, null));
+            }
+            return out;
+        }
+        List<GraderInput> graded = new ArrayList<>();
+        for (Sample s : samples) {
+            graded.add(new GraderInput(items.get(s.prompt), s.responseText, bodyLength(s)));
+        }
+        for (GraderRunner.Grade g : grader.gradeAll(graded)) {
+            out.add(new Scored(g.score(), g.error(), new LinkedHashMap<>(g.parts())));
+        }
+        return out;
+    }
+
+    /** The scores the advantages read: the reward model's normalised with its statistics, clipped, penalised. */
+    private double[] scores(List<Sample> samples, List<Scored> raw) {
+        double[] scores = new double[samples.size()];
+        for (int b = 0; b < scores.length; b++) {
+            double r = raw.get(b).raw();
+            scores[b] = stats == null ? r : (r - stats.mean()) / Math.max(stats.std(), 1e-8);
         }
         for (int b = 0; b < scores.length; b++) {
             if (ppo.rewardClip() > 0) {

@@ -325,6 +325,9 @@ public final class TrainingLoop {
                     for (Checkpoints.Member m : members) {
                         m.model().setAdapterDropoutSeed(null);
                     }
+                    if (parallel != null) {
+                        parallel.endMaps(); // the weights the step's maps read change with the next step
+                    }
                 }
                 Map<String, Double> values = metrics.values();
                 double loss = checkLoss(values, stepNumber, checkpoints);

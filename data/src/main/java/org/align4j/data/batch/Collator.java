@@ -1,5 +1,6 @@
 package org.align4j.data.batch;
 
+import java.io.Serializable;
 import java.util.List;
 
 import org.align4j.core.loss.LanguageModelLoss;
@@ -8,9 +9,12 @@ import org.align4j.core.model.TokenBatch;
 /**
  * Examples to a right-padded batch for next-token prediction: inputs are tokens 0..n-2,
  * targets tokens 1..n-1, and a target is trained when its token is. Sequences longer than
- * {@code maxLength + 1} tokens are truncated by the given policy and counted.
+ * {@code maxLength + 1} tokens are truncated by the given policy and counted. It travels to Spark
+ * executors with work that collates there (a reference pass), so it holds its settings only.
  */
-public final class Collator {
+public final class Collator implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     private final int maxLength;
     private final Truncation truncation;

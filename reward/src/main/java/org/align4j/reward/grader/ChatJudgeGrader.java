@@ -107,6 +107,12 @@ public record ChatJudgeGrader(String name, String model, URI baseUrl, String api
         return null;
     }
 
+    /** It calls the endpoint: with --spark-master the driver grades, not the executors. */
+    @Override
+    public boolean local() {
+        return false;
+    }
+
     @Override
     public String describe() {
         return "score_model: chat model '" + model + "' at " + baseUrl + " as judge, score in [" + range[0] + ", "

@@ -34,6 +34,15 @@ public interface Grader {
         return true;
     }
 
+    /**
+     * Whether the grader computes in the process that runs it (false: it calls an endpoint). A
+     * {@code ppo --spark-master} run grades on its executors with the rollouts, except a grader that
+     * calls out, which its driver calls with {@code --grader-concurrency} requests in flight.
+     */
+    default boolean local() {
+        return true;
+    }
+
     /** Whether the grader reads the response's token count. */
     default boolean needsTokens() {
         return false;

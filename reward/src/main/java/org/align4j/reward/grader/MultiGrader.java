@@ -52,6 +52,11 @@ public record MultiGrader(String name, Map<String, Grader> graders, Formula form
     }
 
     @Override
+    public boolean local() {
+        return graders.values().stream().allMatch(Grader::local);
+    }
+
+    @Override
     public boolean needsTokens() {
         return graders.values().stream().anyMatch(Grader::needsTokens);
     }

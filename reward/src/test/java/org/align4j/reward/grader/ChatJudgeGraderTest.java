@@ -1,6 +1,7 @@
 package org.align4j.reward.grader;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -138,5 +139,26 @@ class ChatJudgeGraderTest {
                 "{\"type\": \"score_model\", \"name\": \"j\", \"model\": \"m\", \"base_url\": \"http://127.0.0.1:1/v1\"}"),
                 "g.json", null));
         assertTrue(e.getMessage().startsWith("g.json: $: missing 'input'"), e.getMessage());
+    }
+
+    @Test
+    void callsOutSoASparkRunGradesOnItsDriverAndSoDoesAMultiGraderHoldingIt() throws Exception {
+        Grader judge = parse("");
+        assertFalse(judge.local());
+        String exact = "{\"type\": \"string_check\", \"name\": \"exact\", \"input\": \"{{sample.output_text}}\","
+                + " \"reference\": \"4\", \"operation\": \"eq\"}";
+        Grader local = GraderParser.parse(Json.MAPPER.readTree("{\"type\": \"multi\", \"name\": \"m\","
+                + " \"calculate_output\": \"exact\", \"graders\": {\"exact\": " + exact + "}}"), "g.json", null);
+        assertTrue(local.local());
+        Grader both = GraderParser.parse(Json.MAPPER.readTree("{\"type\": \"multi\", \"name\": \"m\","
+                + " \"calculate_output\": \"exact + judge\", \"graders\": {\"exact\": " + exact + ", \"judge\": "
+                + judgeJson() + "}}"), "g.json", null);
+        assertFalse(both.local());
+        assertEquals(8.0, both.grade(sample("4"))); // it still grades: 1 + the judge's 7
+    }
+
+    private String judgeJson() {
+        return "{\"type\": \"score_model\", \"name\": \"judge\", \"model\": \"judge-model\", \"base_url\": \""
+                + url() + "\", \"range\": [0, 10], \"input\": [{\"role\": \"user\", \"content\": \"A: {{sample.output_text}}\"}]}";
     }
 }

@@ -34,6 +34,12 @@ public final class DataParallel implements AutoCloseable {
     private final List<StepTiming> timings = new ArrayList<>();
     /** Counts the weights shared so far: a replica reloads when its version is older. */
     private long version;
+    /**
+     * The weights the step's first {@link #map} shared, read by its later maps too (PPO's rollout and
+     * its passes: one broadcast, one load per replica), until {@link #endMaps}: the weights change only
+     * after a gradient, and the loop ends the maps with every step.
+     */
+    private Cluster.Shared<float[][]> mapped;
 
     /**
      * Where a step's time went, in nanoseconds: on the driver, the weights to an array and a broadcast
@@ -100,6 +106,7 @@ public final class DataParallel implements AutoCloseable {
      */
     public <S extends Serializable> void gradients(List<DecoderModel> models, List<S> shards,
                                                    Objective.ShardWork<S> work, Long dropoutSeed, Metrics metrics) {
+        endMaps(); // the update that follows changes the weights the maps read
         long t0 = System.nanoTime();
         long weightBytes = 0;
         for (DecoderModel m : models) {
@@ -142,16 +149,23 @@ public final class DataParallel implements AutoCloseable {
 
     /**
      * {@code work}'s results for {@code items}, in order: the items cut into runs of consecutive ones,
-     * each run on an executor's replica holding the {@code models}' current weights.
+     * each run on an executor's replica holding the {@code models}' current weights. The step's first
+     * map shares the weights; its later maps, until {@link #endMaps} or a gradient, reuse them.
      */
     public <I extends Serializable, O extends Serializable> List<O> map(List<DecoderModel> models, List<I> items,
                                                                         Objective.ReplicaWork<I, O> work) {
-        Cluster.Shared<float[][]> shared = share(models);
-        try {
-            return scale.cluster().mapInOrder(items, scale.slices(), Map.of(),
-                    new MapWork<>(runKey, version, replica, files, shared, work));
-        } finally {
-            shared.close();
+        if (mapped == null) {
+            mapped = share(models);
+        }
+        return scale.cluster().mapInOrder(items, scale.slices(), Map.of(),
+                new MapWork<>(runKey, version, replica, files, mapped, work));
+    }
+
+    /** Frees the weights the step's maps shared: the step is over (the loop calls it) or its weights will change. */
+    public void endMaps() {
+        if (mapped != null) {
+            mapped.close();
+            mapped = null;
         }
     }
 
@@ -210,6 +224,7 @@ public final class DataParallel implements AutoCloseable {
 
     @Override
     public void close() {
+        endMaps();
         files.close();
     }
 

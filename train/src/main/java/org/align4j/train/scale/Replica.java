@@ -60,6 +60,14 @@ public record Replica(String settings, List<String> fileSettings, Builder builde
 
     /** Builds the objective on an executor: file settings point to the shipped copies; no validation, no run directory. */
     public Objective build(Cluster.Shipped shipped, Kernels kernels) throws IOException {
+        ObjectNode s = settingsAt(shipped);
+        s.putNull("val_file");
+        s.putNull("output_dir");
+        return builder.build(s, kernels);
+    }
+
+    /** The settings as an executor sees them: the file settings point to the shipped copies. */
+    public ObjectNode settingsAt(Cluster.Shipped shipped) {
         ObjectNode s = parse();
         for (String k : fileSettings) {
             if (s.path(k).isTextual()) {
@@ -69,9 +77,7 @@ public record Replica(String settings, List<String> fileSettings, Builder builde
                 }
             }
         }
-        s.putNull("val_file");
-        s.putNull("output_dir");
-        return builder.build(s, kernels);
+        return s;
     }
 
     private ObjectNode parse() {
