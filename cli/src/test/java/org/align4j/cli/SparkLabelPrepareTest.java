@@ -99,8 +99,8 @@ class SparkLabelPrepareTest {
                     spark[2]);
             assertEquals(expected, Files.readString(out), partitions + " partitions");
         }
-        // the selection reads the scores: random keeps other tasks (the equality above covers the scoring)
-        prepare(out, "--select", "random", "--spark-master", "local[2]");
+        // the selection reads the scores: random keeps other tasks (so the equality above covers the scoring)
+        prepare(out, "--select", "random");
         assertNotEquals(expected, Files.readString(out));
         // and the seed is honoured
         prepare(out, "--seed", "5");
