@@ -149,6 +149,20 @@ class SparkCompareTest {
         assertNotEquals(responses.get(1), responses.get(3), "records 1 and 3 share a batch position");
     }
 
+    /** In a fresh JVM (this one has Spark loaded) with class loading logged: a plain compare loads no Spark or Scala. */
+    @Test
+    void plainCompareLoadsNoSparkClass() throws Exception {
+        Path out = tmp.resolve("plain");
+        String[] plain = SparkGenerateTest.child(tmp, null, "compare", "--reference", BASE.toString(), "--policy",
+                "noisy=" + policy, "--prompts", prompts.toString(), "--reward-model", rm.toString(),
+                "--max-new-tokens", "4", "--out", out.toString());
+        assertEquals("0", plain[0], plain[3]);
+        assertTrue(plain[2].contains("org.align4j.pipeline.ComparisonBatches"), "the log records our classes");
+        assertFalse(plain[2].contains("org.apache.spark."), "a plain compare loaded Spark");
+        assertFalse(plain[2].contains(" scala."), "a plain compare loaded Scala");
+        assertEquals(5, Files.readAllLines(out.resolve("noisy.jsonl")).size());
+    }
+
     @Test
     void badMasterUrlIsOneLineBeforeAnySampling() {
         Path out = tmp.resolve("never");

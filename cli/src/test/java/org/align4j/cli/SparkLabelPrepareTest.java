@@ -107,6 +107,21 @@ class SparkLabelPrepareTest {
         assertNotEquals(expected, Files.readString(out));
     }
 
+    /** In a fresh JVM (this one has Spark loaded) with class loading logged: a plain label prepare loads no Spark. */
+    @Test
+    void plainPrepareLoadsNoSparkClass() throws Exception {
+        Path out = tmp.resolve("plain.jsonl");
+        String[] plain = SparkGenerateTest.child(tmp, null, "label", "prepare", "--model", MODEL, "--prompts",
+                prompts.toString(), "--k", "3", "--max-new-tokens", "6", "--reward-model", rm.toString(), "--budget",
+                "3", "--out", out.toString());
+        assertEquals("0", plain[0], plain[3]);
+        assertTrue(plain[2].contains("org.align4j.pipeline.CandidateBatches"), "the log records our classes");
+        assertTrue(plain[2].contains("org.align4j.pipeline.TaskRewards"), "the budget's scores ran");
+        assertFalse(plain[2].contains("org.apache.spark."), "a plain label prepare loaded Spark");
+        assertFalse(plain[2].contains(" scala."), "a plain label prepare loaded Scala");
+        assertEquals(3, Files.readAllLines(out).size());
+    }
+
     @Test
     void badMasterUrlIsOneLineBeforeAnySampling() {
         Path out = tmp.resolve("never.jsonl");
