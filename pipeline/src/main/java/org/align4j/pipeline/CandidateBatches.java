@@ -38,7 +38,6 @@ final class CandidateBatches implements Cluster.SliceWork<CandidateBatches.Batch
     /** Names under which a job ships its files (Spark broadcasts them once per job). */
     static final String MODEL = "model";
     static final String ADAPTER = "adapter";
-    static final String TOKENIZER = "tokenizer";
 
     /** Tries a prompt gets to yield K distinct responses. */
     private static final int ROUNDS = 8;
@@ -80,14 +79,13 @@ final class CandidateBatches implements Cluster.SliceWork<CandidateBatches.Batch
         Map<String, Path> m = new HashMap<>();
         m.put(MODEL, source.model());
         m.put(ADAPTER, source.adapter());
-        m.put(TOKENIZER, source.tokenizerDir());
         return m;
     }
 
     /** The model limited to its tokenizer's vocabulary, as the driver and every task load it. */
-    static Model load(Path model, Path adapter, Path tokenizer, Kernels kernels) throws IOException {
-        DecoderModel m = new ModelSource(model, adapter).load(kernels, DataType.FLOAT, false);
-        BpeTokenizer tok = TokenizerFiles.load(tokenizer);
+    static Model load(ModelSource source, Kernels kernels) throws IOException {
+        DecoderModel m = source.load(kernels, DataType.FLOAT, false);
+        BpeTokenizer tok = TokenizerFiles.load(source.tokenizerDir());
         m.limitVocabulary(tok);
         return new Model(m, tok);
     }
@@ -95,7 +93,7 @@ final class CandidateBatches implements Cluster.SliceWork<CandidateBatches.Batch
     @Override
     public List<Drawn> run(List<Batch> slice, Cluster.Shipped files) throws IOException {
         // a task's own model: it keeps per-forward buffers, so concurrent tasks must not share one
-        Model m = load(files.path(MODEL), files.path(ADAPTER), files.path(TOKENIZER), Backend.get().kernels());
+        Model m = load(new ModelSource(files.path(MODEL), files.path(ADAPTER)), Backend.get().kernels());
         List<Drawn> out = new ArrayList<>();
         for (Batch b : slice) {
             out.add(draw(m, b));

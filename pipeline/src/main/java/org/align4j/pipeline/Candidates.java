@@ -73,8 +73,7 @@ public final class Candidates {
         }
         // loaded here in every case: a bad model is refused, and every prompt checked, before any sampling,
         // so a long prompt is named by its line, not found midway
-        CandidateBatches.Model m = CandidateBatches.load(source.model(), source.adapter(), source.tokenizerDir(),
-                kernels);
+        CandidateBatches.Model m = CandidateBatches.load(source, kernels);
         for (Prompt p : prompts) {
             requireFits(promptFile + ":" + p.line(), m.tokenizer().encode(p.text()).length,
                     m.model().config().contextLength(), source.model());
