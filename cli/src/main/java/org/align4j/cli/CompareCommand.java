@@ -37,13 +37,17 @@ import picocli.CommandLine.Option;
                 + " response, gold_score, rm_score, kl) and OUT/comparison.json, and prints a table. With --grader"
                 + " (a verifiable reward such as math_answer) and --samples N, each prompt is sampled N times and"
                 + " pass@1 (95%% percentile-bootstrap interval over prompts) and pass@k (the unbiased estimator of"
-                + " Chen et al. 2021) are reported; a sample passes when its grader score is at least 1.",
+                + " Chen et al. 2021) are reported; a sample passes when its grader score is at least 1."
+                + " With --spark-master the sampling, the reference's log-probabilities and the reward model's scores"
+                + " run as Spark jobs (the gold judge on the driver), writing the same bytes as one process.",
         footer = {"", "Example:",
                 "  align4j compare --reference runs/sft/final --policy sft=runs/sft/final --policy ppo=runs/ppo/final \\",
                 "      --policy dpo=runs/dpo/final --prompts prompts.heldout.jsonl --judge sentiment --out runs/compare",
                 "  align4j compare --reference runs/arith-sft/final --policy sft=runs/arith-sft/final \\",
                 "      --policy grpo=runs/arith-grpo/final --prompts examples/arithmetic/heldout.jsonl \\",
-                "      --grader examples/arithmetic/grader.json --samples 8 --max-new-tokens 40 --out runs/arith-eval"})
+                "      --grader examples/arithmetic/grader.json --samples 8 --max-new-tokens 40 --out runs/arith-eval",
+                "  align4j compare --reference runs/sft/final --policy dpo=runs/dpo/final --prompts prompts.heldout.jsonl \\",
+                "      --reward-model runs/rm/final --out runs/compare --spark-master spark://head:7077 --spark-partitions 8"})
 final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--reference", required = true, paramLabel = "DIR", description = "the reference policy (the SFT model): KL and win rate are measured against it")
@@ -79,6 +83,8 @@ final class CompareCommand implements Callable<Integer> {
     Path out;
     @Mixin
     ForceOption force;
+    @Mixin
+    SparkOption spark;
 
     @Override
     public Integer call() throws Exception {
@@ -156,6 +162,8 @@ final class CompareCommand implements Callable<Integer> {
         PolicyComparison c = new PolicyComparison(reference, gold, rewardModel, maxNewTokens, seed, samples,
                 grader == null ? 0 : k, Backend.get().kernels());
         c.requireFit(this.prompts, sourced, reference);
+        // every input is checked above; the cluster is reached before any sampling
+        c.scaleOut(spark.scaleOut());
         var prompts = sourced.stream().map(PromptSource.Prompt::content).toList();
         List<PolicyComparison.Result> results = c.compare(prompts, policies, out, batchSize, System.err);
         AtomicFiles.writeString(out.resolve("comparison.json"), Json.MAPPER.writerWithDefaultPrettyPrinter()

@@ -39,6 +39,7 @@ import org.align4j.pipeline.Candidates;
 import org.align4j.pipeline.SimulatedAnnotator;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
+import org.align4j.train.scale.ScaleOut;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -71,7 +72,9 @@ final class LabelCommand implements Runnable {
             footer = {"", "Examples:",
                     "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl",
                     "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl \\",
-                    "      --reward-model runs/rm/final --select uncertainty --budget 200"})
+                    "      --reward-model runs/rm/final --select uncertainty --budget 200",
+                    "  align4j label prepare --model runs/sft/final --prompts prompts.jsonl --k 4 --out tasks.jsonl \\",
+                    "      --spark-master 'local[4]'"})
     static final class Prepare implements Callable<Integer> {
         @Option(names = "--model", required = true, description = "model that samples the candidates")
         Path model;
@@ -106,6 +109,8 @@ final class LabelCommand implements Runnable {
         Integer budget;
         @Mixin
         ForceOption force;
+        @Mixin
+        SparkOption spark;
 
         @Override
         public Integer call() throws Exception {
@@ -121,13 +126,19 @@ final class LabelCommand implements Runnable {
             if (k < LabelTask.MIN_K || k > LabelTask.MAX_K) {
                 throw new UserError("--k must be between 2 and 9");
             }
-            RewardScorer scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, Backend.get().kernels());
-            List<LabelTask> tasks = Candidates.sample(adapter.source(model), prompts, Candidates.readPrompts(prompts),
+            if (rewardModel != null) {
+                // loaded once here, so that a directory that is not a reward model is refused before any sampling
+                RewardScorer.load(rewardModel, Backend.get().kernels());
+            }
+            List<Candidates.Prompt> sourced = Candidates.readPrompts(prompts);
+            // the cluster is reached after the inputs are read (their mistakes come first) and before any sampling
+            ScaleOut scale = spark.scaleOut();
+            List<LabelTask> tasks = Candidates.sample(adapter.source(model), prompts, sourced,
                     new Candidates.Sampling(k, temperature, topP, maxNewTokens, seed), Backend.get().kernels(),
-                    System.err);
+                    System.err, scale);
             if (budget != null && budget < tasks.size()) {
                 int all = tasks.size();
-                tasks = Candidates.select(tasks, scorer, select, budget, seed);
+                tasks = Candidates.select(tasks, rewardModel, select, budget, seed, Backend.get().kernels(), scale);
                 System.err.printf("kept %d of %d tasks (--select %s)%n", tasks.size(), all, select);
             }
             Candidates.write(out, tasks);

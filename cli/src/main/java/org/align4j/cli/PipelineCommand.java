@@ -9,6 +9,7 @@ import org.align4j.core.output.OutputCheck;
 import org.align4j.pipeline.Pipeline;
 import org.align4j.pipeline.PolicyComparison;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
@@ -19,7 +20,9 @@ import picocli.CommandLine.Option;
                 + " the held-out prompts under the gold judge, and a report."
                 + " Each training stage is a run directory under --out; running the command again with --resume"
                 + " skips finished stages and resumes an interrupted one from its last checkpoint. Writes"
-                + " OUT/report.json, OUT/report.html (one self-contained page with plots), OUT/eval/<policy>.jsonl.",
+                + " OUT/report.json, OUT/report.html (one self-contained page with plots), OUT/eval/<policy>.jsonl."
+                + " With --spark-master, SFT, the reward model, PPO and DPO train data-parallel on the cluster, and the"
+                + " candidates and the evaluation sample there (KTO and online DPO train in this process, saying so).",
         footer = {"", "Config: a JSON object; every key is optional (defaults in parentheses):",
                 "  base_model (examples/base-model), seed (1),",
                 "  task {train_prompts 400, heldout_prompts 200, sft_train 2000, sft_val 200},",
@@ -36,6 +39,7 @@ import picocli.CommandLine.Option;
                 "  align4j pipeline --config examples/positive-stories/pipeline.json",
                 "  align4j pipeline --config examples/positive-stories/pipeline.json --resume     (after a crash)",
                 "  align4j pipeline --config examples/positive-stories/pipeline.json --sweep --out runs/sweep",
+                "  align4j pipeline --config examples/positive-stories/pipeline.json --spark-master 'local[4]'",
                 "  align4j label prepare --model runs/positive-stories/sft/final --prompts runs/positive-stories/task/"
                         + "prompts.train.jsonl --k 4 --out tasks.jsonl",
                 "  align4j label session --tasks tasks.jsonl --out judgments.jsonl --annotator me",
@@ -56,6 +60,8 @@ final class PipelineCommand implements Callable<Integer> {
     Path tasks;
     @Option(names = "--sweep", description = "also DPO at each sweep.dpo_beta and PPO at each sweep.ppo_kl_coef: the reward-KL frontier")
     boolean sweep;
+    @Mixin
+    SparkOption spark;
 
     @Override
     public Integer call() throws Exception {
@@ -64,6 +70,8 @@ final class PipelineCommand implements Callable<Integer> {
                 .checkInputs();
         Pipeline p = Pipeline.prepare(new Pipeline.Options(config, out, resume, judgments, tasks, sweep),
                 Backend.get().kernels(), System.err);
+        // every setting and input is checked above; the cluster is reached before any stage runs
+        p.scaleOut(spark.scaleOut());
         return TrainingCommands.guarded(() -> {
             Pipeline.Outcome o = p.run();
             if (o.finished()) {

@@ -118,7 +118,16 @@ class SparkGenerateTest {
 
     /** {exit code, stdout, class-load log} of generate in a new JVM with this one's class path and flags. */
     private static String[] child(String sparkMaster) throws Exception {
-        Path log = Files.createTempFile(tmp, "classes", ".log");
+        return child(tmp, sparkMaster, "generate", "--model", MODEL, "--prompts", prompts.toString(),
+                "--max-new-tokens", "4", "--batch-size", "3", "--seed", "2", "--json");
+    }
+
+    /**
+     * {exit code, stdout, class-load log, stderr} of the command {@code args} in a new JVM with this one's class
+     * path and flags, ALIGN4J_SPARK_MASTER set to {@code sparkMaster} (unset when null).
+     */
+    static String[] child(Path dir, String sparkMaster, String... args) throws Exception {
+        Path log = Files.createTempFile(dir, "classes", ".log");
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -127,9 +136,10 @@ class SparkGenerateTest {
             }
         }
         cmd.addAll(List.of("-Xlog:class+load=info:file=" + log, "-cp", System.getProperty("java.class.path"),
-                Align4j.class.getName(), "generate", "--model", MODEL, "--prompts", prompts.toString(),
-                "--max-new-tokens", "4", "--batch-size", "3", "--seed", "2", "--json"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD);
+                Align4j.class.getName()));
+        cmd.addAll(List.of(args));
+        Path err = Files.createTempFile(dir, "stderr", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
         pb.environment().remove("ALIGN4J_SPARK_MASTER");
         if (sparkMaster != null) {
             pb.environment().put("ALIGN4J_SPARK_MASTER", sparkMaster);
@@ -137,6 +147,6 @@ class SparkGenerateTest {
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "child JVM finished");
-        return new String[] {String.valueOf(p.exitValue()), out, Files.readString(log)};
+        return new String[] {String.valueOf(p.exitValue()), out, Files.readString(log), Files.readString(err)};
     }
 }

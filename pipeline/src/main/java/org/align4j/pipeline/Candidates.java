@@ -2,33 +2,24 @@ package org.align4j.pipeline;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.align4j.core.checkpoint.ModelSource;
-import org.align4j.core.generate.Generation;
-import org.align4j.core.generate.Generator;
-import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.model.DecoderModel;
-import org.align4j.core.tokenizer.BpeTokenizer;
-import org.align4j.core.tokenizer.SpecialTokens;
-import org.align4j.core.tokenizer.TokenizerFiles;
 import org.align4j.core.util.Json;
 import org.align4j.core.util.UserInputException;
-import org.align4j.data.format.Content;
 import org.align4j.data.jsonl.JsonlReader;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.data.label.LabelTask;
 import org.align4j.reward.ActiveSelection;
 import org.align4j.reward.RewardScorer;
-import org.nd4j.linalg.api.buffer.DataType;
+import org.align4j.train.scale.ScaleOut;
 
 /**
  * Labeling tasks: K distinct responses sampled from a model for each prompt (what {@code label
@@ -37,14 +28,14 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class Candidates {
 
     /** How candidates are sampled. */
-    public record Sampling(int k, double temperature, double topP, int maxNewTokens, long seed) {
+    public record Sampling(int k, double temperature, double topP, int maxNewTokens, long seed)
+            implements Serializable {
     }
 
-    /** A prompt of a prompt file and the line it came from (which seeds its sampling). */
-    public record Prompt(String id, String text, long line) {
+    /** A prompt of a prompt file and the line it came from (which seeds its retries). */
+    public record Prompt(String id, String text, long line) implements Serializable {
     }
 
-    private static final int ROUNDS = 8;
     private static final int PROMPTS_PER_BATCH = 8;
 
     private Candidates() {
@@ -72,55 +63,45 @@ public final class Candidates {
     /**
      * Samples {@code s.k()} distinct, non-blank responses per prompt from the model in
      * {@code source}, trying up to 8 rounds; a prompt that yields fewer is an error naming its line.
+     * With {@code scaleOut} the batches of prompts run as a job on its cluster (the model shipped once),
+     * giving the same tasks as this process does; null: here.
      */
     public static List<LabelTask> sample(ModelSource source, Path promptFile, List<Prompt> prompts, Sampling s,
-                                         Kernels kernels, PrintStream log) throws IOException {
+                                         Kernels kernels, PrintStream log, ScaleOut scaleOut) throws IOException {
         if (s.k() < LabelTask.MIN_K || s.k() > LabelTask.MAX_K) {
             throw new UserInputException("k must be between " + LabelTask.MIN_K + " and " + LabelTask.MAX_K);
         }
-        DecoderModel m = source.load(kernels, DataType.FLOAT, false);
-        BpeTokenizer tok = TokenizerFiles.load(source.tokenizerDir());
-        m.limitVocabulary(tok);
-        Set<Integer> stops = SpecialTokens.stops(tok, m.config().eosTokenId());
-        Generator gen = new Generator(m);
-        // every prompt is checked before any sampling, so a long one is named by its line, not found midway
+        // loaded here in every case: a bad model is refused, and every prompt checked, before any sampling,
+        // so a long prompt is named by its line, not found midway
+        CandidateBatches.Model m = CandidateBatches.load(source, kernels);
         for (Prompt p : prompts) {
-            requireFits(promptFile + ":" + p.line(), tok.encode(p.text()).length, m.config().contextLength(),
-                    source.model());
+            requireFits(promptFile + ":" + p.line(), m.tokenizer().encode(p.text()).length,
+                    m.model().config().contextLength(), source.model());
+        }
+        CandidateBatches work = new CandidateBatches(s, promptFile);
+        List<CandidateBatches.Batch> batches = CandidateBatches.batches(prompts, PROMPTS_PER_BATCH);
+        List<CandidateBatches.Drawn> drawn = new ArrayList<>();
+        if (scaleOut != null) {
+            log.printf("candidates: %d prompts in %d batch(es) on %s, %d partition(s)%n", prompts.size(),
+                    batches.size(), scaleOut.cluster().master(), scaleOut.slices());
+            drawn = scaleOut.cluster().mapInOrder(batches, scaleOut.slices(), CandidateBatches.shipped(source), work);
+        } else {
+            int done = 0;
+            for (CandidateBatches.Batch b : batches) {
+                drawn.add(work.draw(m, b));
+                done += b.prompts().size();
+                log.printf("\rcandidates: %d of %d prompts", done, prompts.size());
+            }
+            log.println();
         }
         List<LabelTask> tasks = new ArrayList<>();
-        // the first round samples several prompts together (batches of 8 x K run several times
-        // faster than K alone); a prompt still short of K distinct responses retries alone
-        for (int start = 0; start < prompts.size(); start += PROMPTS_PER_BATCH) {
-            List<Prompt> chunk = prompts.subList(start, Math.min(prompts.size(), start + PROMPTS_PER_BATCH));
-            List<int[]> batch = new ArrayList<>();
-            for (Prompt p : chunk) {
-                int[] ids = tok.encode(p.text());
-                for (int i = 0; i < s.k(); i++) {
-                    batch.add(ids);
-                }
+        for (int b = 0; b < batches.size(); b++) {
+            List<Prompt> ps = batches.get(b).prompts();
+            for (int c = 0; c < ps.size(); c++) {
+                tasks.add(new LabelTask(ps.get(c).id(), ps.get(c).text(),
+                        List.copyOf(drawn.get(b).responses().get(c)), null, null));
             }
-            SamplingConfig first = config(s, chunk.get(0), 0, stops);
-            List<Generation> g = gen.generate(batch, first, tok::decode);
-            for (int c = 0; c < chunk.size(); c++) {
-                Prompt p = chunk.get(c);
-                Set<String> seen = new HashSet<>();
-                List<String> responses = new ArrayList<>();
-                keep(g.subList(c * s.k(), (c + 1) * s.k()), first, tok, s.k(), seen, responses);
-                for (int round = 1; responses.size() < s.k() && round < ROUNDS; round++) {
-                    SamplingConfig cfg = config(s, p, round, stops);
-                    keep(gen.generate(batch.subList(c * s.k(), (c + 1) * s.k()), cfg, tok::decode), cfg, tok, s.k(),
-                            seen, responses);
-                }
-                if (responses.size() < s.k()) {
-                    throw new UserInputException(promptFile + ":" + p.line() + ": found only " + responses.size()
-                            + " distinct responses in " + ROUNDS + " rounds; raise the temperature or lower k");
-                }
-                tasks.add(new LabelTask(p.id(), p.text(), List.copyOf(responses), null, null));
-            }
-            log.printf("\rcandidates: %d of %d prompts", tasks.size(), prompts.size());
         }
-        log.println();
         return tasks;
     }
 
@@ -133,44 +114,32 @@ public final class Candidates {
         }
     }
 
-    private static SamplingConfig config(Sampling s, Prompt p, int round, Set<Integer> stops) {
-        return new SamplingConfig(s.maxNewTokens(), s.temperature(), 0, s.topP(),
-                s.seed() * 1_000_003L + p.line() * 31L + round, 0, stops, List.of());
-    }
-
-    /** Adds the distinct, non-blank texts of {@code g} to {@code responses}, up to {@code k}. */
-    private static void keep(List<Generation> g, SamplingConfig cfg, BpeTokenizer tok, int k, Set<String> seen,
-                             List<String> responses) {
-        for (Generation x : g) {
-            String text = Generator.completionText(x, cfg, tok::decode);
-            if (responses.size() < k && !text.isBlank() && seen.add(text)) {
-                responses.add(text);
-            }
-        }
-    }
-
-    /** The {@code budget} tasks a strategy keeps, in their original order ({@code scorer} may be null for random). */
-    public static List<LabelTask> select(List<LabelTask> tasks, RewardScorer scorer, ActiveSelection.Strategy strategy,
-                                         int budget, long seed) {
+    /**
+     * The {@code budget} tasks a strategy keeps, in their original order. Uncertainty reads the reward
+     * model in {@code rewardModel}'s scores of each task's candidates (scored as a job on
+     * {@code scaleOut}'s cluster when it is not null); random needs none ({@code rewardModel} may be null).
+     */
+    public static List<LabelTask> select(List<LabelTask> tasks, Path rewardModel, ActiveSelection.Strategy strategy,
+                                         int budget, long seed, Kernels kernels, ScaleOut scaleOut)
+            throws IOException {
         if (budget >= tasks.size()) {
             return tasks;
         }
-        List<double[]> rewards = new ArrayList<>();
-        for (LabelTask t : tasks) {
-            rewards.add(scorer == null ? new double[0] : rewards(scorer, t));
+        List<double[]> rewards;
+        if (strategy != ActiveSelection.Strategy.UNCERTAINTY || rewardModel == null) {
+            rewards = tasks.stream().map(t -> new double[0]).toList();
+        } else {
+            List<TaskRewards.Task> items = tasks.stream().map(TaskRewards.Task::of).toList();
+            TaskRewards work = new TaskRewards();
+            rewards = scaleOut != null
+                    ? scaleOut.cluster().mapInOrder(items, scaleOut.slices(), TaskRewards.shipped(rewardModel), work)
+                    : work.score(RewardScorer.load(rewardModel, kernels), items);
         }
         List<LabelTask> kept = new ArrayList<>();
         for (int i : ActiveSelection.select(strategy, rewards, tasks.size(), budget, seed)) {
             kept.add(tasks.get(i));
         }
         return kept;
-    }
-
-    private static double[] rewards(RewardScorer scorer, LabelTask task) {
-        List<int[]> seqs = new ArrayList<>();
-        Content prompt = new Content.Text(task.prompt());
-        task.responses().forEach(r -> seqs.add(scorer.encoder().scoredSequence(prompt, new Content.Text(r))));
-        return scorer.score(seqs, seqs.size());
     }
 
     /** Writes tasks in the task-file format {@link LabelTask#read} reads. */

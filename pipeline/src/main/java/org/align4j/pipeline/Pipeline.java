@@ -52,6 +52,7 @@ import org.align4j.train.LoopResult;
 import org.align4j.train.SettingsException;
 import org.align4j.train.StageConfig;
 import org.align4j.train.TrainingLoop;
+import org.align4j.train.scale.ScaleOut;
 
 /**
  * The three-stage alignment on the controlled task, plus DPO from the same labels: the task's
@@ -73,33 +74,40 @@ public final class Pipeline {
     public record Outcome(boolean finished, String stoppedAt, List<PolicyComparison.Result> results, Path report) {
     }
 
+    /** Runs a stage; {@code scaleOut} (null: in this process) is where its steps compute, for a stage that scales out. */
     @FunctionalInterface
     interface Trainer<S> {
-        LoopResult run(StageConfig<S> cfg, Kernels kernels, PrintStream log, boolean resume) throws IOException;
+        LoopResult run(StageConfig<S> cfg, Kernels kernels, PrintStream log, boolean resume, ScaleOut scaleOut)
+                throws IOException;
     }
 
-    /** A kind of training stage: its settings' defaults and type, whether it reads a train file, how it runs. */
-    private record Stage<S>(ObjectNode defaults, Class<S> type, boolean needsTrain, Trainer<S> trainer) {
+    /**
+     * A kind of training stage: its settings' defaults and type, whether it reads a train file, how it
+     * runs, and whether it trains data-parallel on a cluster (one that does not runs in this process
+     * when the pipeline is given one).
+     */
+    private record Stage<S>(ObjectNode defaults, Class<S> type, boolean needsTrain, Trainer<S> trainer,
+                            boolean scalesOut) {
     }
 
     private static final Stage<SftOptions> SFT = new Stage<>(SftOptions.defaultSettings(), SftOptions.class, true,
-            SftTrainer::run);
+            SftTrainer::run, true);
     private static final Stage<RewardOptions> REWARD = new Stage<>(RewardOptions.defaultSettings(),
-            RewardOptions.class, true, RewardTrainer::run);
+            RewardOptions.class, true, RewardTrainer::run, true);
     private static final Stage<PpoOptions> PPO = new Stage<>(PpoOptions.defaultSettings(), PpoOptions.class, false,
-            PpoTrainer::run);
+            PpoTrainer::run, true);
     private static final Stage<DpoOptions> DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class, true,
-            DpoTrainer::run);
+            DpoTrainer::run, true);
     private static final Stage<KtoOptions> KTO = new Stage<>(KtoOptions.defaultSettings(), KtoOptions.class, true,
-            KtoTrainer::run);
+            (cfg, kernels, log, resume, scaleOut) -> KtoTrainer.run(cfg, kernels, log, resume), false);
     /** DPO on pairs sampled each step from the policy on the training prompts: no train file. */
     private static final Stage<DpoOptions> ONLINE_DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class,
-            false, (cfg, kernels, log, resume) -> {
+            false, (cfg, kernels, log, resume, scaleOut) -> {
                 DpoOptions d = cfg.stage();
                 return OnlineDpoTrainer.run(cfg, Judges.of(Path.of(cfg.training().model()), d.judgeModel(),
                         d.grader(), d.rewardFn(), d.graderConcurrency(), 2 * cfg.training().batchSize(), kernels),
                         kernels, log, resume);
-            });
+            }, false);
 
     private final PipelineConfig cfg;
     private final Options opts;
@@ -110,6 +118,8 @@ public final class Pipeline {
     private final RewardFunction judge;
     private final List<Planned> plan = new ArrayList<>();
     private ObjectNode fingerprints;
+    /** Where the stages that scale out compute (null: in this process). */
+    private ScaleOut scaleOut;
 
     /** A file or directory the user gave, by its name in messages, and the step that reads it. */
     private record Input(String name, Path path, String step, String stepTitle) {
@@ -180,6 +190,17 @@ public final class Pipeline {
                 settings.get(r.stage() == DPO ? "dpo" : "ppo")));
         p.checkOutputDirectory();
         return p;
+    }
+
+    /**
+     * Runs the training stages that scale out data-parallel on {@code scaleOut}'s cluster, and the
+     * candidates' sampling and the evaluation's sampling and scoring as jobs on it; null: everything
+     * in this process. Not part of the pipeline's settings: where a step computes changes its result
+     * only in the rounding of summed gradients, so a pipeline may resume with or without a cluster.
+     */
+    public Pipeline scaleOut(ScaleOut scaleOut) {
+        this.scaleOut = scaleOut;
+        return this;
     }
 
     private void planRuns() {
@@ -458,7 +479,7 @@ public final class Pipeline {
                 Path prompts = task().trainPrompts();
                 tasks = Candidates.sample(ModelSource.of(finalModel("sft")), prompts, Candidates.readPrompts(prompts),
                         new Candidates.Sampling(c.k(), c.temperature(), c.topP(), c.maxNewTokens(), cfg.seed()),
-                        kernels, log);
+                        kernels, log, scaleOut);
             } else {
                 tasks = LabelTask.read(opts.tasks());
             }
@@ -560,8 +581,19 @@ public final class Pipeline {
         }
         log.printf("[%d/%d] %s -> %s%n", n, total, r.title(), run.root());
         StageConfig cfg = resolve(r, withValidation);
+        ScaleOut stageScale = scaleOut;
+        if (scaleOut != null && !r.stage().scalesOut()) {
+            log.printf("  %s runs in this process: it does not train data-parallel on %s yet%n", r.title(),
+                    scaleOut.cluster().master());
+            stageScale = null;
+        } else if (scaleOut != null && cfg.training().loraDropout() > 0) {
+            log.printf("  %s runs in this process: lora_dropout %s draws its masks per forward of a step;"
+                    + " data-parallel steps on %s need lora_dropout 0%n", r.title(), cfg.training().loraDropout(),
+                    scaleOut.cluster().master());
+            stageScale = null;
+        }
         long t0 = System.nanoTime();
-        LoopResult result = ((Trainer) r.stage().trainer()).run(cfg, kernels, log, run.exists());
+        LoopResult result = ((Trainer) r.stage().trainer()).run(cfg, kernels, log, run.exists(), stageScale);
         double seconds = (System.nanoTime() - t0) / 1e9;
         if (result.status() != RunDirectory.Status.SUCCEEDED) {
             state.add(r.name(), seconds);
@@ -604,7 +636,7 @@ public final class Pipeline {
         log.printf("[%d/%d] evaluation of %d policies on the held-out prompts%n", n, total, policies.size());
         long t0 = System.nanoTime();
         PolicyComparison c = new PolicyComparison(finalModel("sft"), judge, finalModel("reward"), e.maxNewTokens(),
-                e.seed(), kernels);
+                e.seed(), kernels).scaleOut(scaleOut);
         List<PolicyComparison.Result> results = c.compare(PromptSource.read(task().heldOutPrompts()), policies,
                 out.resolve("eval"), e.batchSize(), log);
         AtomicFiles.writeString(comparison, Json.MAPPER.writerWithDefaultPrettyPrinter()

@@ -16,12 +16,8 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.align4j.core.checkpoint.ModelDirectory;
-import org.align4j.core.generate.Generation;
-import org.align4j.core.generate.Generator;
 import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.Kernels;
-import org.align4j.core.loss.SequenceLogProbs;
 import org.align4j.core.model.DecoderModel;
 import org.align4j.core.tokenizer.SpecialTokens;
 import org.align4j.core.util.Json;
@@ -31,7 +27,7 @@ import org.align4j.data.format.PromptSource;
 import org.align4j.data.jsonl.JsonlWriter;
 import org.align4j.reward.RewardScorer;
 import org.align4j.reward.fn.RewardFunction;
-import org.nd4j.linalg.api.buffer.DataType;
+import org.align4j.train.scale.ScaleOut;
 
 /**
  * Policies compared on the same held-out prompts with the same sampling (temperature 1, one
@@ -39,10 +35,12 @@ import org.nd4j.linalg.api.buffer.DataType;
  * own samples under the judge (ties count half), the reward model's score when one is given, the
  * KL to the reference estimated from each sample's log-ratio (the policy's sampled log-probabilities
  * minus the reference's, summed over the response), distinct-2 and a repetition rate. The samples
- * are kept, one JSONL file per policy.
+ * are kept, one JSONL file per policy. Sample j of prompt i draws from its own generator, seeded by
+ * its record's index i * n + j (n samples per prompt): not by its place in a batch, so the samples
+ * are the same whatever the batches run on (one process, or Spark executors), and two batches do
+ * not draw the same random numbers.
  *
- * <p>With several samples per prompt and a pass@k, each prompt is sampled n times (the rows of a
- * batch draw from their own generators), a sample passes when its judge score is at least 1 (a
+ * <p>With several samples per prompt and a pass@k, each prompt is sampled n times, a sample passes when its judge score is at least 1 (a
  * verifiable grader's "correct"), and pass@1 and pass@k are the unbiased estimators of Chen et al.
  * (2021) averaged over prompts; pass@1's 95% interval is a percentile bootstrap over prompts (the
  * prompts are the independent units, not the samples).
@@ -92,11 +90,13 @@ public final class PolicyComparison {
     private final DecoderModel reference;
     private final ExampleEncoder enc;
     private final Judge judge;
+    private final Path rewardModel;
     private final RewardScorer scorer;
     private final int maxNewTokens;
     private final long seed;
     private final int samplesPerPrompt;
     private final int passK;
+    private ScaleOut scaleOut;
 
     public PolicyComparison(Path referenceDir, RewardFunction judge, Path rewardModel, int maxNewTokens, long seed,
                             Kernels kernels) throws IOException {
@@ -118,13 +118,25 @@ public final class PolicyComparison {
         this.passK = passK;
         this.kernels = kernels;
         this.referenceDir = referenceDir;
-        this.reference = ModelDirectory.load(referenceDir, kernels, DataType.FLOAT);
-        this.enc = ExampleEncoder.forModel(referenceDir, reference.config().eosTokenId());
-        reference.limitVocabulary(enc.tokenizer());
+        ComparisonBatches.Models ref = ComparisonBatches.loadReference(referenceDir, kernels);
+        this.reference = ref.reference();
+        this.enc = ref.enc();
         this.judge = judge;
+        this.rewardModel = rewardModel;
         this.scorer = rewardModel == null ? null : RewardScorer.load(rewardModel, kernels);
         this.maxNewTokens = maxNewTokens;
         this.seed = seed;
+    }
+
+    /**
+     * Runs the model work (each policy's sampling, the reference's log-probabilities, the reward
+     * model's scores) as jobs on {@code scaleOut}'s cluster, the sample batches cut into its slices,
+     * every model shipped once per job; null: in this process. The samples and figures are the same
+     * bytes either way: a row's draws depend on its record's index only.
+     */
+    public PolicyComparison scaleOut(ScaleOut scaleOut) {
+        this.scaleOut = scaleOut;
+        return this;
     }
 
     /** Refuses, before any sampling, a prompt of {@code file} that leaves the reference no room for a response. */
@@ -154,7 +166,11 @@ public final class PolicyComparison {
         }
         log.printf("  reference: %d prompts%s%n", prompts.size(), samplesPerPrompt == 1 ? ""
                 : " x " + samplesPerPrompt + " samples");
-        List<Sample> refSamples = sample(reference, ids, texts, index, batchSize);
+        if (scaleOut != null) {
+            log.printf("  sampling and scoring on %s in %d partition(s) of %d batch(es)%n", scaleOut.cluster().master(),
+                    scaleOut.slices(), (ids.size() + batchSize - 1) / batchSize);
+        }
+        List<Sample> refSamples = sample(null, reference, ids, texts, index, batchSize);
         List<Result> out = new ArrayList<>();
         for (Map.Entry<String, Path> p : policies.entrySet()) {
             log.printf("  %s: %s%n", p.getKey(), p.getValue());
@@ -162,9 +178,10 @@ public final class PolicyComparison {
             if (Files.isSameFile(p.getValue(), referenceDir)) {
                 s = refSamples; // the same model, seed and batches draw the same samples: drawn once
             } else {
-                DecoderModel policy = ModelDirectory.load(p.getValue(), kernels, DataType.FLOAT);
-                policy.limitVocabulary(enc.tokenizer());
-                s = sample(policy, ids, texts, index, batchSize);
+                // on a cluster the executors load the policy; here it is loaded only to sample in this process
+                DecoderModel policy = scaleOut != null ? null
+                        : ComparisonBatches.loadPolicy(p.getValue(), enc, kernels);
+                s = sample(p.getValue(), policy, ids, texts, index, batchSize);
             }
             Path file = outDir.resolve(p.getKey() + ".jsonl");
             List<ObjectNode> rows = new ArrayList<>();
@@ -257,35 +274,38 @@ public final class PolicyComparison {
                 means[(int) Math.ceil(0.975 * (resamples - 1))]};
     }
 
-    private List<Sample> sample(DecoderModel policy, List<int[]> ids, List<String> texts, List<Integer> index,
-                                int batchSize) {
+    /**
+     * The samples of the policy in {@code policyDir} (null: the reference; {@code policy} is the model,
+     * loaded when it samples in this process), one per entry of {@code ids}, judged here in order.
+     */
+    private List<Sample> sample(Path policyDir, DecoderModel policy, List<int[]> ids, List<String> texts,
+                                List<Integer> index, int batchSize) {
         Set<Integer> stops = SpecialTokens.stops(enc.tokenizer(), enc.eosTokenId());
         SamplingConfig cfg = new SamplingConfig(maxNewTokens, 1.0, 0, 1.0, seed, 0, stops, List.of());
-        Generator gen = new Generator(policy);
-        List<Sample> out = new ArrayList<>();
-        for (int start = 0; start < ids.size(); start += batchSize) {
-            List<int[]> chunk = ids.subList(start, Math.min(ids.size(), start + batchSize));
-            List<Generation> g = gen.generate(chunk, cfg, enc.tokenizer()::decode);
-            double[] ref = SequenceLogProbs.ofCompletions(reference, g.stream().map(Generation::promptIds).toList(),
-                    g.stream().map(Generation::tokenIds).toList(), batchSize, enc.eosTokenId());
-            List<int[]> scored = new ArrayList<>();
-            List<String> responses = new ArrayList<>();
-            for (Generation x : g) {
-                int[] body = x.responseIds(stops);
-                responses.add(enc.tokenizer().decode(body));
-                int[] seq = Arrays.copyOf(x.promptIds(), x.promptIds().length + body.length);
-                System.arraycopy(body, 0, seq, x.promptIds().length, body.length);
-                scored.add(seq);
+        ComparisonBatches work = new ComparisonBatches(cfg, batchSize);
+        List<ComparisonBatches.Batch> batches = ComparisonBatches.batches(ids, batchSize);
+        List<ComparisonBatches.Drawn> drawn;
+        if (scaleOut != null) {
+            drawn = scaleOut.cluster().mapInOrder(batches, scaleOut.slices(),
+                    ComparisonBatches.shipped(policyDir, referenceDir, rewardModel), work);
+        } else {
+            ComparisonBatches.Models models = new ComparisonBatches.Models(policy, reference, enc, scorer);
+            drawn = new ArrayList<>();
+            for (ComparisonBatches.Batch b : batches) {
+                drawn.add(work.draw(models, b));
             }
-            double[] rm = scorer == null ? null : scorer.score(scored, batchSize);
-            for (int i = 0; i < g.size(); i++) {
-                double lp = g.get(i).logprobSum();
+        }
+        List<Sample> out = new ArrayList<>();
+        for (int b = 0; b < batches.size(); b++) {
+            ComparisonBatches.Drawn d = drawn.get(b);
+            int start = (int) batches.get(b).first();
+            for (int i = 0; i < d.responses().size(); i++) {
                 String prompt = texts.get(start + i);
                 int promptIndex = index.get(start + i);
-                int tokens = g.get(i).responseIds(stops).length;
-                out.add(new Sample(promptIndex, prompt, responses.get(i),
-                        judge.score(promptIndex, prompt, responses.get(i), tokens),
-                        rm == null ? null : rm[i], lp - ref[i], g.get(i).tokenIds().length));
+                String response = d.responses().get(i);
+                out.add(new Sample(promptIndex, prompt, response,
+                        judge.score(promptIndex, prompt, response, d.responseTokens()[i]),
+                        d.rewards() == null ? null : d.rewards()[i], d.logRatios()[i], d.sampledTokens()[i]));
             }
         }
         return out;
