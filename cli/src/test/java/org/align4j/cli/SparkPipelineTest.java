@@ -18,9 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code pipeline --spark-master local[2]}: the option reaches every stage that scales out (SFT, the
- * reward model, PPO, PPO-ptx and DPO train data-parallel; KTO, which does not yet, trains in the
- * process and says so), and the pipeline's candidates and evaluation, sampled on the executors, are
+ * {@code pipeline --spark-master local[2]}: the option reaches every stage (SFT, the reward model, PPO,
+ * PPO-ptx, DPO and KTO train data-parallel), and the pipeline's candidates and evaluation, sampled on the executors, are
  * what the one-process {@code label prepare} and {@code compare} give on the pipeline's own models,
  * byte for byte.
  */
@@ -50,10 +49,9 @@ class SparkPipelineTest {
                 "local[2]", "--spark-partitions", "2");
         assertEquals("0", r[0], r[2]);
         String log = r[2];
-        // SFT, reward, PPO, PPO-ptx, DPO: data-parallel, each step's micro-batches in 2 slices
-        assertEquals(5, log.split("data-parallel on local\\[2]: each step's micro-batches in 2 slice", -1).length - 1,
+        // SFT, reward, PPO, PPO-ptx, DPO, KTO: data-parallel, each step's micro-batches in 2 slices
+        assertEquals(6, log.split("data-parallel on local\\[2]: each step's micro-batches in 2 slice", -1).length - 1,
                 log);
-        assertTrue(log.contains("KTO runs in this process: it does not train data-parallel on local[2] yet"), log);
         assertTrue(log.contains("candidates: 8 prompts in 1 batch(es) on local[2], 2 partition(s)"), log);
         assertTrue(log.contains("sampling and scoring on local[2] in 2 partition(s) of 2 batch(es)"), log);
 

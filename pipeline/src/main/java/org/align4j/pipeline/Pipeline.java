@@ -81,33 +81,28 @@ public final class Pipeline {
                 throws IOException;
     }
 
-    /**
-     * A kind of training stage: its settings' defaults and type, whether it reads a train file, how it
-     * runs, and whether it trains data-parallel on a cluster (one that does not runs in this process
-     * when the pipeline is given one).
-     */
-    private record Stage<S>(ObjectNode defaults, Class<S> type, boolean needsTrain, Trainer<S> trainer,
-                            boolean scalesOut) {
+    /** A kind of training stage: its settings' defaults and type, whether it reads a train file, how it runs. */
+    private record Stage<S>(ObjectNode defaults, Class<S> type, boolean needsTrain, Trainer<S> trainer) {
     }
 
     private static final Stage<SftOptions> SFT = new Stage<>(SftOptions.defaultSettings(), SftOptions.class, true,
-            SftTrainer::run, true);
+            SftTrainer::run);
     private static final Stage<RewardOptions> REWARD = new Stage<>(RewardOptions.defaultSettings(),
-            RewardOptions.class, true, RewardTrainer::run, true);
+            RewardOptions.class, true, RewardTrainer::run);
     private static final Stage<PpoOptions> PPO = new Stage<>(PpoOptions.defaultSettings(), PpoOptions.class, false,
-            PpoTrainer::run, true);
+            PpoTrainer::run);
     private static final Stage<DpoOptions> DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class, true,
-            DpoTrainer::run, true);
+            DpoTrainer::run);
     private static final Stage<KtoOptions> KTO = new Stage<>(KtoOptions.defaultSettings(), KtoOptions.class, true,
-            (cfg, kernels, log, resume, scaleOut) -> KtoTrainer.run(cfg, kernels, log, resume), false);
+            KtoTrainer::run);
     /** DPO on pairs sampled each step from the policy on the training prompts: no train file. */
     private static final Stage<DpoOptions> ONLINE_DPO = new Stage<>(DpoOptions.defaultSettings(), DpoOptions.class,
             false, (cfg, kernels, log, resume, scaleOut) -> {
                 DpoOptions d = cfg.stage();
                 return OnlineDpoTrainer.run(cfg, Judges.of(Path.of(cfg.training().model()), d.judgeModel(),
                         d.grader(), d.rewardFn(), d.graderConcurrency(), 2 * cfg.training().batchSize(), kernels),
-                        kernels, log, resume);
-            }, false);
+                        kernels, log, resume, scaleOut);
+            });
 
     private final PipelineConfig cfg;
     private final Options opts;
@@ -582,11 +577,7 @@ public final class Pipeline {
         log.printf("[%d/%d] %s -> %s%n", n, total, r.title(), run.root());
         StageConfig cfg = resolve(r, withValidation);
         ScaleOut stageScale = scaleOut;
-        if (scaleOut != null && !r.stage().scalesOut()) {
-            log.printf("  %s runs in this process: it does not train data-parallel on %s yet%n", r.title(),
-                    scaleOut.cluster().master());
-            stageScale = null;
-        } else if (scaleOut != null && cfg.training().loraDropout() > 0) {
+        if (scaleOut != null && cfg.training().loraDropout() > 0) {
             log.printf("  %s runs in this process: lora_dropout %s draws its masks per forward of a step;"
                     + " data-parallel steps on %s need lora_dropout 0%n", r.title(), cfg.training().loraDropout(),
                     scaleOut.cluster().master());
