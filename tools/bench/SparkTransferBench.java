@@ -47,6 +47,23 @@ public final class SparkTransferBench {
         System.out.printf("P = %,d floats (%.1f MB), %d repeats, medians%n", p, mb, reps);
         INDArray flat = Nd4j.rand(DataType.FLOAT, p);
 
+        pieces(flat, mb, reps);
+        // the pieces' buffers (several copies of P floats) are garbage from here: the round trips get the heap
+        float[] f = flat.toFloatVector();
+        RawFloats raw = RawFloats.of(flat);
+        roundTrip(master, "old: float[], Spark defaults", Map.of(), f, mb, reps);
+        f = null;
+        roundTrip(master, "raw bytes, Spark defaults", Map.of(), raw, mb, reps);
+        roundTrip(master, "raw bytes, broadcast uncompressed", Map.of("spark.broadcast.compress", "false"), raw, mb,
+                reps);
+        roundTrip(master, "new: raw bytes, uncompressed, direct results", Map.of("spark.broadcast.compress", "false",
+                "spark.task.maxDirectResultSize", "2047m", "spark.rpc.message.maxSize", "2047",
+                "spark.driver.maxResultSize", "0"), raw, mb, reps);
+        raw = null;
+        optimizer(flat, p, mb, reps);
+    }
+
+    private static void pieces(INDArray flat, double mb, int reps) throws Exception {
         time("INDArray.toFloatVector()", mb, reps, flat::toFloatVector);
         time("RawFloats.of (one memcpy)", mb, reps, () -> RawFloats.of(flat));
         float[] f = flat.toFloatVector();
@@ -76,15 +93,9 @@ public final class SparkTransferBench {
             return out;
         });
         System.out.printf("  lz4 ratio on the floats: %.3f%n", (double) bytes.length / packed.size());
+    }
 
-        roundTrip(master, "old: float[], Spark defaults", Map.of(), f, mb, reps);
-        roundTrip(master, "raw bytes, Spark defaults", Map.of(), raw, mb, reps);
-        roundTrip(master, "raw bytes, broadcast uncompressed", Map.of("spark.broadcast.compress", "false"), raw, mb,
-                reps);
-        roundTrip(master, "new: raw bytes, uncompressed, direct results", Map.of("spark.broadcast.compress", "false",
-                "spark.task.maxDirectResultSize", "2047m", "spark.rpc.message.maxSize", "2047",
-                "spark.driver.maxResultSize", "0"), raw, mb, reps);
-
+    private static void optimizer(INDArray flat, long p, double mb, int reps) {
         ParameterSet params = new ParameterSet(List.of(new ParameterSet.Spec("w", new long[] {p}, true)),
                 DataType.FLOAT);
         params.flat().assign(flat);
