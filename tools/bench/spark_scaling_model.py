@@ -27,6 +27,13 @@ tools/bench/spark-train-steps.sh, README "Running on a Spark cluster"; change th
 import argparse
 import math
 
+# Measured on a loaded 2-core machine (tools/bench/spark-transfer.sh, GPT-2-124M's 498 MB of floats, local[1]):
+# out: RawFloats.of 1.08 s + broadcast 0.46 s (330 MB/s); back: 2.2 s for the result's pack and unpack (two ends,
+# about 450 MB/s each): 300 MB/s per end, rounded down. Ordered add: copy 0.03 s + addi 0.06 s (5.5 GB/s).
+# AdamW: the project's optimizer, 0.92 s for 124.4M parameters (540 MB/s of weights). Spark's fixed cost: the
+# embedded model's step, job minus the executors' load and compute (0.1 s).
+PACK, ADD, ADAMW, JOB = 300.0, 5000.0, 540.0, 0.1
+
 MODELS = {
     # trainable parameters (tied embeddings counted once)
     "SmolLM2-135M": 134.5e6,   # 30 layers, d 576, vocab 49,152
