@@ -2,9 +2,11 @@
 # Where a data-parallel SFT step's time goes (docs: README "Running on a Spark cluster"): runs a few
 # steps in one process and on embedded Spark with 1 and 2 slices, for the embedded base model and a
 # randomly initialised GPT-2-124M shape, and prints the medians of the dp/* columns of metrics.jsonl
-# (serialise: weights to a float[] and broadcast; job: the Spark job; load: executors reading the
+# (serialise: weights to raw float bytes and a broadcast; job: the Spark job; load: executors reading the
 # broadcast weights into their replica; compute: the executors' forward and backward; reduce: the driver's ordered sum) with the bytes moved per step.
+# out MB/s: weights over serialise + load; back MB/s: gradients over (job - load - compute) + reduce.
 #   tools/bench/spark-train-steps.sh [OUT_DIR]      (Maven offline; compiles what is stale)
+#   env: STEPS (4), HEAP (6g), SKIP_EMBEDDED=1, SKIP_124M=1, MODES ("single local[1]:1 local[2]:2")
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$(mktemp -d)}"
@@ -43,7 +45,8 @@ fi
 
 for spec in "${models[@]}"; do
   IFS=: read -r name model len <<<"$spec"
-  for mode in single "local[1]:1" "local[2]:2"; do
+  read -ra modes <<<"${MODES:-single local[1]:1 local[2]:2}"
+  for mode in "${modes[@]}"; do
     run="$out/run-$name-${mode//[^a-z0-9]/_}"
     rm -rf "$run"
     extra=()
@@ -61,6 +64,11 @@ if "dp/job_s" in rows[0]:
     line += (f"  serialise {med('dp/serialise_s'):.3f} s  job {med('dp/job_s'):.3f} s  load {med('dp/load_s'):.3f} s  compute {med('dp/compute_s'):.3f} s"
              f"  reduce {med('dp/reduce_s'):.3f} s  weights {med('dp/weight_bytes')/1e6:.1f} MB"
              f"  gradients {med('dp/gradient_bytes')/1e6:.1f} MB")
+    # out: the weights to bytes, broadcast and into the replica; back: the job beyond the executors' load and
+    # compute (Spark's fixed cost, the gradients' transfer) and the ordered sum
+    out_s = med('dp/serialise_s') + med('dp/load_s')
+    back_s = med('dp/job_s') - med('dp/load_s') - med('dp/compute_s') + med('dp/reduce_s')
+    line += (f"  out {med('dp/weight_bytes')/1e6/out_s:.0f} MB/s  back {med('dp/gradient_bytes')/1e6/back_s:.0f} MB/s")
 print(line, flush=True)
 PY
   done

@@ -53,6 +53,7 @@ public final class SparkCluster implements Cluster {
         SparkConf conf = new SparkConf().setAppName("align4j").setMaster(master)
                 .set("spark.ui.enabled", "false")
                 .set("spark.ui.showConsoleProgress", "false");
+        transferSettings(conf);
         if (MasterUrl.isLocal(master)) {
             // embedded: nothing leaves this machine, and a host name that does not resolve must not matter
             conf.set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
@@ -74,6 +75,29 @@ public final class SparkCluster implements Cluster {
             throw new UserInputException(master + ": Spark did not start: " + e.getMessage());
         }
         return active;
+    }
+
+    /**
+     * How a training step's weights and gradients travel, unless the user set these (as {@code -Dspark.*} or in
+     * spark-defaults): they are raw float32 bytes ({@code RawFloats}), a few hundred MB a step for a 124M model.
+     */
+    static void transferSettings(SparkConf conf) {
+        // lz4 does not shrink float weights (ratio 1.0 measured) but costs a pass over them: broadcasts go as they are
+        defaultTo(conf, "spark.broadcast.compress", "false");
+        // Spark sends a task result over 1 MB through the block manager: the executor stores it, the driver fetches
+        // it over the network (into a file when over 200 MB) and copies it once more. A slice's gradient goes back
+        // with the task's status message instead (one transfer, fewer copies), up to the RPC limit of 2047 MB;
+        // beyond that Spark falls back to the block manager by itself.
+        defaultTo(conf, "spark.task.maxDirectResultSize", "2047m");
+        defaultTo(conf, "spark.rpc.message.maxSize", "2047");
+        // the driver must receive every slice's gradient: 3 partitions of a 124M model already pass the 1 GB default
+        defaultTo(conf, "spark.driver.maxResultSize", "0");
+    }
+
+    private static void defaultTo(SparkConf conf, String key, String value) {
+        if (!conf.contains(key)) {
+            conf.set(key, value);
+        }
     }
 
     @Override

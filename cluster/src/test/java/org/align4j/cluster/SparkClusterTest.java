@@ -12,11 +12,18 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
 import org.align4j.core.util.UserInputException;
 import org.align4j.train.scale.Cluster;
 import org.align4j.train.scale.Clusters;
+import org.apache.spark.SparkConf;
+import org.apache.spark.SparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.TaskInfo;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,6 +109,52 @@ class SparkClusterTest {
         assertEquals("{}", Files.readString(local.path("tok")));
         assertEquals(model, shipped.open().path("model"), "written once per JVM");
         assertEquals(null, local.path("absent"));
+    }
+
+    @Test
+    void megabytesGoOutSharedAndComeBackWithTheTaskStatusBitForBit() throws Exception {
+        // a 3 MB value shared and a 3 MB result per slice: over Spark's 1 MB default for results sent directly
+        byte[] value = new byte[3 << 20];
+        new SplittableRandom(7).nextBytes(value);
+        List<TaskInfo> ended = new CopyOnWriteArrayList<>();
+        SparkListener listener = new SparkListener() {
+            @Override
+            public void onTaskEnd(SparkListenerTaskEnd end) {
+                ended.add(end.taskInfo());
+            }
+        };
+        SparkContext.getOrCreate().addSparkListener(listener);
+        try (Cluster.Shared<byte[]> shared = cluster.share(value)) {
+            List<byte[]> out = cluster.mapInOrder(List.of(1, 2, 3), 3, Map.of(), (slice, files) -> {
+                byte[] r = shared.value().clone();
+                r[0] = (byte) (int) slice.get(0);
+                return List.of(r);
+            });
+            for (int i = 0; i < 3; i++) {
+                byte[] expected = value.clone();
+                expected[0] = (byte) (i + 1);
+                assertArrayEquals(expected, out.get(i), "slice " + i);
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (ended.size() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+        } finally {
+            SparkContext.getOrCreate().removeSparkListener(listener);
+        }
+        assertEquals(3, ended.size());
+        for (TaskInfo t : ended) {
+            // Spark stamps the time it began fetching a result from the block manager; 0: it came with the status
+            assertEquals(0, t.gettingResultTime(), "task " + t.index() + " result went through the block manager");
+        }
+        SparkConf conf = SparkContext.getOrCreate().getConf();
+        assertEquals("false", conf.get("spark.broadcast.compress"));
+        assertEquals("0", conf.get("spark.driver.maxResultSize"));
+        // a user's own setting stays
+        SparkConf mine = new SparkConf(false).set("spark.broadcast.compress", "true");
+        SparkCluster.transferSettings(mine);
+        assertEquals("true", mine.get("spark.broadcast.compress"));
+        assertEquals("2047m", mine.get("spark.task.maxDirectResultSize"));
     }
 
     @Test

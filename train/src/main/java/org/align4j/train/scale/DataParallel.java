@@ -13,7 +13,6 @@ import org.align4j.core.util.UserInputException;
 import org.align4j.train.Metrics;
 import org.align4j.train.Objective;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The driver's side of a data-parallel step. The driver keeps the weights and the optimizer; each
@@ -24,6 +23,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * the sum follows the micro-batch order and a rerun with the same slices is bit-identical; the
  * loop clips and applies AdamW as without a cluster. With one slice the gradient is the single
  * process's, bit for bit; with more, the partial sums round differently (about 1e-7 relative).
+ * Weights and gradients travel as {@link RawFloats}: one memory copy out of ND4J's buffer, Java
+ * serialisation of whole byte blocks, one copy in.
  */
 public final class DataParallel implements AutoCloseable {
 
@@ -39,7 +40,9 @@ public final class DataParallel implements AutoCloseable {
      * its passes: one broadcast, one load per replica), until {@link #endMaps}: the weights change only
      * after a gradient, and the loop ends the maps with every step.
      */
-    private Cluster.Shared<float[][]> mapped;
+    private Cluster.Shared<RawFloats[]> mapped;
+    /** Per trainee, where a later slice's gradient lands before it is added (allocated once, not per step). */
+    private final List<INDArray> scratch = new ArrayList<>();
 
     /**
      * Where a step's time went, in nanoseconds: on the driver, the weights to an array and a broadcast
@@ -112,7 +115,7 @@ public final class DataParallel implements AutoCloseable {
         for (DecoderModel m : models) {
             weightBytes += 4L * m.trainableParameterCount();
         }
-        Cluster.Shared<float[][]> shared = share(models);
+        Cluster.Shared<RawFloats[]> shared = share(models);
         long t1 = System.nanoTime();
         List<Slice<S>> slices = new ArrayList<>();
         int[] bounds = Cluster.sliceBounds(shards.size(), this.scale.slices());
@@ -131,11 +134,21 @@ public final class DataParallel implements AutoCloseable {
         long load = 0;
         long gradientBytes = 0;
         for (int i = 0; i < models.size(); i++) {
+            // in slice order: the first slice's gradient as it came, each later one added to it
             INDArray g = models.get(i).gradients().flat();
-            g.assign(0);
-            for (SliceResult r : results) {
-                g.addi(Nd4j.createFromArray(r.gradients()[i]).reshape(g.shape()));
-                gradientBytes += 4L * r.gradients()[i].length;
+            if (results.isEmpty()) {
+                g.assign(0);
+            }
+            for (int s = 0; s < results.size(); s++) {
+                RawFloats part = results.get(s).gradients()[i];
+                if (s == 0) {
+                    part.copyTo(g);
+                } else {
+                    INDArray add = scratch(i, g);
+                    part.copyTo(add);
+                    g.addi(add);
+                }
+                gradientBytes += part.bytes();
             }
         }
         for (SliceResult r : results) {
@@ -169,11 +182,24 @@ public final class DataParallel implements AutoCloseable {
         }
     }
 
+    /** The driver's buffer for trainee {@code i}'s incoming gradients, shaped like {@code g}. */
+    private INDArray scratch(int i, INDArray g) {
+        while (scratch.size() <= i) {
+            scratch.add(null);
+        }
+        INDArray s = scratch.get(i);
+        if (s == null || s.length() != g.length()) {
+            s = g.ulike();
+            scratch.set(i, s);
+        }
+        return s;
+    }
+
     /** Shares the models' trainable weights as a new version. */
-    private Cluster.Shared<float[][]> share(List<DecoderModel> models) {
-        float[][] weights = new float[models.size()][];
+    private Cluster.Shared<RawFloats[]> share(List<DecoderModel> models) {
+        RawFloats[] weights = new RawFloats[models.size()];
         for (int i = 0; i < models.size(); i++) {
-            weights[i] = models.get(i).trainableParameters().flat().toFloatVector();
+            weights[i] = RawFloats.of(models.get(i).trainableParameters().flat());
         }
         version++;
         return scale.cluster().share(weights);
@@ -181,15 +207,14 @@ public final class DataParallel implements AutoCloseable {
 
     /** The replica of {@code runKey} in this JVM, holding the weights of {@code version}. */
     private static Objective replicaWith(String runKey, long version, Replica replica,
-                                         Cluster.Shared<Cluster.Shipped> files, Cluster.Shared<float[][]> weights)
+                                         Cluster.Shared<Cluster.Shipped> files, Cluster.Shared<RawFloats[]> weights)
             throws Exception {
         Replicas.Held held = Replicas.get(runKey, () -> replica.build(files.value(), Backend.get().kernels()));
         if (held.version() != version) {
-            float[][] w = weights.value();
+            RawFloats[] w = weights.value();
             List<Objective.Trainee> trainees = held.objective().trainees();
             for (int i = 0; i < trainees.size(); i++) {
-                INDArray p = trainees.get(i).model().trainableParameters().flat();
-                p.assign(Nd4j.createFromArray(w[i]).reshape(p.shape()));
+                w[i].copyTo(trainees.get(i).model().trainableParameters().flat());
             }
             held.loaded(version);
         }
@@ -198,7 +223,7 @@ public final class DataParallel implements AutoCloseable {
 
     /** A task of {@link #map}: the items of one run, on the replica with the shared weights. */
     record MapWork<I, O>(String runKey, long version, Replica replica, Cluster.Shared<Cluster.Shipped> files,
-                         Cluster.Shared<float[][]> weights, Objective.ReplicaWork<I, O> work)
+                         Cluster.Shared<RawFloats[]> weights, Objective.ReplicaWork<I, O> work)
             implements Cluster.SliceWork<I, O> {
         @Override
         public List<O> run(List<I> slice, Cluster.Shipped unused) throws Exception {
@@ -233,7 +258,7 @@ public final class DataParallel implements AutoCloseable {
     }
 
     /** A slice's summed gradient per trainee, its metrics, and how long its forward and backward took. */
-    record SliceResult(float[][] gradients, Metrics metrics, long loadNanos, long computeNanos) implements Serializable {
+    record SliceResult(RawFloats[] gradients, Metrics metrics, long loadNanos, long computeNanos) implements Serializable {
     }
 
     /**
@@ -241,7 +266,7 @@ public final class DataParallel implements AutoCloseable {
      * {@code runKey}), the shared weights of {@code version}, the work, and the step's dropout seed.
      */
     record StepWork<S>(String runKey, long version, Replica replica, Cluster.Shared<Cluster.Shipped> files,
-                       Cluster.Shared<float[][]> weights, Objective.ShardWork<S> work, Long dropoutSeed)
+                       Cluster.Shared<RawFloats[]> weights, Objective.ShardWork<S> work, Long dropoutSeed)
             implements Cluster.SliceWork<Slice<S>, SliceResult> {
 
         @Override
@@ -267,9 +292,9 @@ public final class DataParallel implements AutoCloseable {
                         m.setAdapterDropoutSeed(null);
                     }
                 }
-                float[][] grads = new float[models.size()][];
+                RawFloats[] grads = new RawFloats[models.size()];
                 for (int i = 0; i < models.size(); i++) {
-                    grads[i] = models.get(i).gradients().flat().toFloatVector();
+                    grads[i] = RawFloats.of(models.get(i).gradients().flat());
                 }
                 out.add(new SliceResult(grads, metrics, out.isEmpty() ? load : 0, System.nanoTime() - t0));
             }
