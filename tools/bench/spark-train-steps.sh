@@ -12,17 +12,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="${1:-$(mktemp -d)}"
 mkdir -p "$out"
 cd "$root"
-cp_file="$out/classpath.txt"
-mvn -B -q -o -pl cli -am test-compile dependency:build-classpath -Dmdep.includeScope=runtime -Dmdep.outputFile="$cp_file" >/dev/null
-# a snapshot of the compiled classes: a rebuild while the runs go must not change them under the JVMs
-rm -rf "$out/classes" && mkdir -p "$out/classes"
-for m in core data train sft reward dpo kto distill ppo pipeline serve cluster examples cli; do
-  cp -r "$m/target/classes" "$out/classes/$m"
-done
-cp="$(for m in cli core data train sft reward dpo kto distill ppo pipeline serve cluster examples; do
-  printf '%s:' "$out/classes/$m"; done)$(tr ':' '\n' < "$cp_file" | grep -v '/target/classes$' | paste -sd: -)"
-opens="$(sed -n 's:.*<spark.java.opens>\(.*\)</spark.java.opens>.*:\1:p' pom.xml)"
-a4j() { java -Xmx${HEAP:-6g} $opens -cp "$cp" org.align4j.cli.Align4j "$@"; }
+default_heap=6g
+source "$root/tools/bench/spark-classpath.sh"
 
 # training text: the emojibot chats as plain text records are enough for timing
 data="$out/text.jsonl"
