@@ -28,9 +28,18 @@ final class PeakResident {
 
     /** The peak resident set in bytes since the last {@link #reset}, or -1 where the system does not say. */
     static long bytes() {
+        return status("VmHWM:");
+    }
+
+    /** The resident set now, in bytes, or -1 where the system does not say. */
+    static long currentBytes() {
+        return status("VmRSS:");
+    }
+
+    private static long status(String key) {
         try {
             for (String line : Files.readAllLines(STATUS)) {
-                if (line.startsWith("VmHWM:")) {
+                if (line.startsWith(key)) {
                     String[] f = line.trim().split("\\s+");
                     return Long.parseLong(f[1]) * 1024;
                 }

@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
+import org.align4j.core.util.Layout;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -39,22 +40,9 @@ final class Mem {
         if (a.dataType() != DataType.FLOAT) {
             throw new IllegalArgumentException("fast kernels take FLOAT arrays, got " + a.dataType());
         }
-        if (a.ordering() != 'c' || !isContiguous(a)) {
+        if (!Layout.isContiguousRowMajor(a)) {
             throw new IllegalArgumentException("fast kernels take contiguous row-major arrays, got strides "
                     + Arrays.toString(a.stride()) + " for shape " + Arrays.toString(a.shape()));
         }
-    }
-
-    private static boolean isContiguous(INDArray a) {
-        long expected = 1;
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        for (int d = shape.length - 1; d >= 0; d--) {
-            if (shape[d] != 1 && stride[d] != expected) {
-                return false;
-            }
-            expected *= shape[d];
-        }
-        return true;
     }
 }

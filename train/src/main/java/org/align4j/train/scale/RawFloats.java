@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
+import org.align4j.core.util.Layout;
 import org.bytedeco.javacpp.BytePointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -105,18 +106,6 @@ public final class RawFloats implements Serializable {
 
     /** True when {@code a}'s elements are one run of native little-endian floats on the host that a memory copy can move. */
     private static boolean rawCopy(INDArray a) {
-        if (!RAW_COPY || a.dataType() != DataType.FLOAT || a.ordering() != 'c') {
-            return false;
-        }
-        long expected = 1;
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        for (int d = shape.length - 1; d >= 0; d--) {
-            if (shape[d] != 1 && stride[d] != expected) {
-                return false;
-            }
-            expected *= shape[d];
-        }
-        return true;
+        return RAW_COPY && a.dataType() == DataType.FLOAT && Layout.isContiguousRowMajor(a);
     }
 }
