@@ -1,6 +1,6 @@
 // Three register blockings of an 8-row product with a Conv1D [in, out] weight, single-threaded, in thread
 // CPU time, weights read from memory (enough copies to exceed the caches); standalone (no align4j classes):
-//   javac --add-modules jdk.incubator.vector -d /tmp/vm tools/bench/few_rows_variants/VecMicro.java
+//   javac --add-modules jdk.incubator.vector -d /tmp/vm tools/bench/probes/VecMicro.java
 //   java --add-modules jdk.incubator.vector -cp /tmp/vm VecMicro 768 3072
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
