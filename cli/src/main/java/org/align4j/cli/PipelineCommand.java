@@ -21,8 +21,8 @@ import picocli.CommandLine.Option;
                 + " Each training stage is a run directory under --out; running the command again with --resume"
                 + " skips finished stages and resumes an interrupted one from its last checkpoint. Writes"
                 + " OUT/report.json, OUT/report.html (one self-contained page with plots), OUT/eval/<policy>.jsonl."
-                + " With --spark-master, SFT, the reward model, PPO and DPO train data-parallel on the cluster, and the"
-                + " candidates and the evaluation sample there (KTO and online DPO train in this process, saying so).",
+                + " With --spark-master, every training stage (SFT, the reward model, PPO, DPO, KTO, online DPO) trains"
+                + " data-parallel on the cluster, and the candidates and the evaluation sample there.",
         footer = {"", "Config: a JSON object; every key is optional (defaults in parentheses):",
                 "  base_model (examples/base-model), seed (1),",
                 "  task {train_prompts 400, heldout_prompts 200, sft_train 2000, sft_val 200},",
