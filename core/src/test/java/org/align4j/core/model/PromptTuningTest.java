@@ -1,12 +1,9 @@
 package org.align4j.core.model;
 
-import static org.align4j.core.testing.GoldenFixtures.assertRelClose;
-import static org.align4j.core.testing.GoldenFixtures.floats;
-import static org.align4j.core.testing.GoldenFixtures.ints;
-import static org.align4j.core.testing.GoldenFixtures.tokenBatch;
+import static org.align4j.core.model.VirtualTokenChecks.BATCH;
+import static org.align4j.core.model.VirtualTokenChecks.base;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -23,24 +19,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+
+import org.align4j.core.model.VirtualTokenChecks.Family;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.checkpoint.Safetensors;
-import org.align4j.core.generate.Generation;
-import org.align4j.core.generate.Generator;
-import org.align4j.core.generate.SamplingConfig;
 import org.align4j.core.kernels.GenericKernels;
-import org.align4j.core.kernels.Kernels;
-import org.align4j.core.loss.LanguageModelLoss;
 import org.align4j.core.optim.AdamW;
-import org.align4j.core.optim.AdamWConfig;
-import org.align4j.core.testing.GoldenFixtures;
 import org.align4j.core.util.Json;
-import org.align4j.core.util.UserInputException;
 
 /**
  * Prompt tuning in PEFT's format for GPT-2 and the Llama family, against independent oracles: a
@@ -54,19 +42,7 @@ import org.align4j.core.util.UserInputException;
  */
 class PromptTuningTest {
 
-    enum Family { GPT2, LLAMA }
-
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/prompt-tuning-tiny");
-
-    private static final GptConfig GPT = GptConfig.of(13, 16, 12, 2, 2);
-    private static final LlamaConfig QWEN = new LlamaConfig("qwen2", 13, 16, 24, 2, 4, 2, 1e-6, 10000.0, null, 16,
-            false, true, null, List.of(12));
-    private static final TokenBatch BATCH = TokenBatch.rightPadded(new int[][] {{3, 1, 4, 1, 5, 9}, {2, 6, 5}}, 0);
-
-    private static DecoderModel base(Family f, Kernels k, DataType type, long seed) {
-        return f == Family.GPT2 ? new GptModel(GPT, k, type).initialize(seed)
-                : new LlamaModel(QWEN, k, type, false, Trainable.ALL).initialize(seed);
-    }
 
     private static DecoderModel tuned(DecoderModel base, long seed) {
         return base.asBaseOf(false, Trainable.ALL, LoraConfig.promptTuning(3, null), null).initializeAdapters(seed);
@@ -75,39 +51,7 @@ class PromptTuningTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void matchesPyTorchForwardGradientStepAndGreedyDecoding(Family f) throws Exception {
-        Path dir = FIXTURES.resolve(f == Family.GPT2 ? "gpt2" : "llama");
-        JsonNode meta = Json.MAPPER.readTree(dir.resolve("expected.json").toFile());
-        TokenBatch batch = tokenBatch(meta);
-        int[] targets = ints(meta.get("targets"));
-        float[] weights = floats(meta.get("loss_weights"));
-        for (Kernels kernels : GoldenFixtures.kernels().toList()) {
-            DecoderModel m = ModelDirectory.loadAdapter(dir.resolve("adapter"), dir.resolve("model"), kernels,
-                    DataType.FLOAT, false);
-            assertEquals(3, m.virtualTokenCount());
-            try (Safetensors.Reader expected = Safetensors.open(dir.resolve("expected.safetensors"))) {
-                INDArray logits = Nd4j.create(DataType.FLOAT, batch.rows(), 64);
-                expected.readInto("logits", logits);
-                assertRelClose("logits of the real tokens", logits, m.forward(batch), 1e-4);
-                m.zeroGradients();
-                double loss = LanguageModelLoss.forwardBackward(m, batch, targets, weights);
-                assertEquals(meta.get("loss").asDouble(), loss, 1e-4 * Math.abs(loss));
-                INDArray grad = Nd4j.create(DataType.FLOAT, 3, f == Family.GPT2 ? 32 : 32);
-                expected.readInto("grad.prompt_embeddings", grad);
-                assertRelClose("grad prompt_embeddings", grad, m.gradients().get("prompt_embeddings"), 1e-4);
-                assertEquals(List.of("prompt_embeddings"), m.trainableParameters().names(), "only the prompt trains");
-
-                int[] prompt = ints(meta.get("greedy_prompt"));
-                Generation gen = new Generator(m).generate(List.of(prompt), SamplingConfig.greedy(5), null).get(0);
-                assertArrayEquals(ints(meta.get("greedy")), gen.tokenIds(), "greedy decoding through the KV cache");
-
-                JsonNode opt = meta.get("adamw");
-                new AdamW(m.trainableParameters(), new AdamWConfig(opt.get("betas").get(0).asDouble(),
-                        opt.get("betas").get(1).asDouble(), opt.get("eps").asDouble(),
-                        opt.get("weight_decay").asDouble())).step(m.gradients(), opt.get("lr").asDouble());
-                double want = meta.get("loss_after_step").asDouble();
-                assertEquals(want, LanguageModelLoss.evaluate(m, batch, targets, weights, null), 1e-4 * Math.abs(want));
-            }
-        }
+        VirtualTokenChecks.assertMatchesFixture(FIXTURES.resolve(f == Family.GPT2 ? "gpt2" : "llama"), 32);
     }
 
     @ParameterizedTest
@@ -122,48 +66,9 @@ class PromptTuningTest {
     @ParameterizedTest
     @EnumSource(Family.class)
     void decodesAsTheFullForwardTrainsOnlyThePromptAndIsNotMergeable(Family f) {
-        Kernels k = new GenericKernels();
-        DecoderModel base = base(f, k, DataType.FLOAT, 2);
-        INDArray want = base.forward(BATCH).dup();
-        DecoderModel m = tuned(base, 6);
-        INDArray adapted = m.forward(BATCH).dup();
-        assertEquals(BATCH.rows(), adapted.rows(), "the real tokens' logits only");
-        assertTrue(adapted.sub(want).amaxNumber().doubleValue() > 1e-2, "the prompt changes the output");
-        m.setAdaptersEnabled(false);
-        assertEquals(0, m.virtualTokenCount());
-        assertEquals(want, m.forward(BATCH), "adapter off: exactly the base");
-        m.setAdaptersEnabled(true);
-
-        int[] seq = {3, 1, 4, 1, 5};
-        INDArray full = m.forward(TokenBatch.of(new int[][] {seq})).dup();
-        KvCache cache = m.newCache(1, seq.length);
-        assertEquals(3, cache.length(), "the virtual tokens prefilled");
-        cache.setMasks(new float[] {1, 1, 1}, 3);
-        INDArray first = m.forwardCached(cache, new int[] {3, 1, 4}, new int[] {0, 1, 2}, 3).dup();
-        assertTrue(first.sub(full.getRow(2)).amaxNumber().doubleValue() < 1e-4);
-        for (int t = 3; t < seq.length; t++) {
-            cache.setMasks(new float[] {1}, 1);
-            INDArray next = m.forwardCached(cache, new int[] {seq[t]}, new int[] {t}, 1);
-            assertTrue(next.sub(full.getRow(t)).amaxNumber().doubleValue() < 1e-4, "position " + t);
-        }
-
-        VirtualTokenChecks.assertContinuousBatcherDecodesAsGenerator(m);
-
-        DecoderModel stepped = tuned(base, 6);
-        stepped.zeroGradients();
-        int[] targets = new int[BATCH.rows()];
-        float[] weights = new float[BATCH.rows()];
-        Arrays.fill(weights, 1f / BATCH.rows());
-        LanguageModelLoss.forwardBackward(stepped, BATCH, targets, weights);
-        new AdamW(stepped.trainableParameters(), new AdamWConfig(0.9, 0.999, 1e-8, 0.01)).step(stepped.gradients(),
-                1e-2);
-        for (String n : base.parameters().names()) {
-            assertEquals(base.parameters().get(n), stepped.parameters().get(n), "frozen: " + n);
-        }
-        assertNotEquals(m.parameters().get("prompt_embeddings"), stepped.parameters().get("prompt_embeddings"));
-
-        UserInputException e = assertThrows(UserInputException.class, m::merged);
-        assertTrue(e.getMessage().contains("prompt tuning cannot be merged"), e.getMessage());
+        DecoderModel base = base(f, new GenericKernels(), DataType.FLOAT, 2);
+        VirtualTokenChecks.assertDecodesAsTheFullForwardTrainsOnlyThePromptAndIsNotMergeable(base,
+                seed -> tuned(base, seed), "prompt tuning");
     }
 
     @Test
