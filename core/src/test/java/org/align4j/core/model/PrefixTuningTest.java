@@ -24,8 +24,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-
-import org.align4j.core.model.VirtualTokenChecks.Family;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,6 +33,7 @@ import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.checkpoint.Safetensors;
 import org.align4j.core.kernels.GenericKernels;
 import org.align4j.core.loss.LanguageModelLoss;
+import org.align4j.core.model.VirtualTokenChecks.Family;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.testing.GoldenFixtures;
 import org.align4j.core.util.Json;

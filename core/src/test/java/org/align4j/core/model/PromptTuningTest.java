@@ -19,14 +19,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-
-import org.align4j.core.model.VirtualTokenChecks.Family;
 import org.nd4j.linalg.api.buffer.DataType;
 
 import org.align4j.core.checkpoint.ModelDirectory;
 import org.align4j.core.checkpoint.PeftAdapter;
 import org.align4j.core.checkpoint.Safetensors;
 import org.align4j.core.kernels.GenericKernels;
+import org.align4j.core.model.VirtualTokenChecks.Family;
 import org.align4j.core.optim.AdamW;
 import org.align4j.core.util.Json;
 
